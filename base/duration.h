@@ -1,0 +1,17 @@
+#pragma once
+// Duration strings with a unit: "250ms", "10s", "5m", "1h", "7d" (also
+// compound "1h30m"). Returns milliseconds, or an error message.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "base/status.h"
+
+namespace earshot {
+
+StatusOr<int64_t> ParseDurationMillis(std::string_view text);
+// The shortest exact spelling, e.g. 300000 -> "5m", 90000 -> "90s".
+std::string FormatDurationMillis(int64_t ms);
+
+}  // namespace earshot

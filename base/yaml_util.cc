@@ -1,0 +1,150 @@
+#include "base/yaml_util.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "base/duration.h"
+
+namespace earshot {
+
+SourceLoc LocOf(const YAML::Node& node, const std::string& file) {
+  SourceLoc loc;
+  loc.file = file;
+  YAML::Mark m = node.Mark();
+  if (m.line >= 0) {
+    loc.line = m.line + 1;
+    loc.col = m.column + 1;
+  }
+  return loc;
+}
+
+std::optional<YAML::Node> LoadYamlString(const std::string& text, const std::string& file,
+                                         Diagnostics* diags) {
+  try {
+    return YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    SourceLoc loc{file, e.mark.line >= 0 ? e.mark.line + 1 : 0,
+                  e.mark.column >= 0 ? e.mark.column + 1 : 0};
+    diags->Error(loc, "YAML syntax error: " + e.msg);
+    return std::nullopt;
+  }
+}
+
+std::optional<YAML::Node> LoadYamlFile(const std::string& path, Diagnostics* diags) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    diags->Error(SourceLoc{path, 0, 0}, "cannot open file");
+    return std::nullopt;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return LoadYamlString(ss.str(), path, diags);
+}
+
+bool CheckKeys(const YAML::Node& node, const std::vector<std::string>& allowed,
+               const std::string& file, const std::string& what, Diagnostics* diags) {
+  if (!node.IsMap()) {
+    diags->Error(LocOf(node, file), what + ": expected a mapping");
+    return false;
+  }
+  for (const auto& kv : node) {
+    std::string key;
+    try {
+      key = kv.first.as<std::string>();
+    } catch (const YAML::Exception&) {
+      diags->Error(LocOf(kv.first, file), what + ": keys must be strings");
+      continue;
+    }
+    bool known = false;
+    for (const auto& a : allowed) known |= (a == key);
+    if (!known) {
+      std::string near = ClosestMatch(key, allowed);
+      std::string msg = "unknown key \"" + key + "\"";
+      if (!near.empty()) msg += " (did you mean \"" + near + "\"?)";
+      std::string hint;
+      if (near.empty()) {
+        hint = "known keys in " + what + ":";
+        for (const auto& a : allowed) hint += " " + a;
+      }
+      diags->Error(LocOf(kv.first, file), msg, hint);
+    }
+  }
+  return true;
+}
+
+std::optional<std::string> AsString(const YAML::Node& node, const std::string& file,
+                                    const std::string& key, Diagnostics* diags) {
+  if (!node.IsScalar()) {
+    diags->Error(LocOf(node, file), key + ": expected a string");
+    return std::nullopt;
+  }
+  return node.Scalar();
+}
+
+std::optional<int64_t> AsInt(const YAML::Node& node, const std::string& file,
+                             const std::string& key, Diagnostics* diags) {
+  if (node.IsScalar()) {
+    try {
+      return node.as<int64_t>();
+    } catch (const YAML::Exception&) {
+    }
+  }
+  diags->Error(LocOf(node, file), key + ": expected an integer");
+  return std::nullopt;
+}
+
+std::optional<bool> AsBool(const YAML::Node& node, const std::string& file,
+                           const std::string& key, Diagnostics* diags) {
+  if (node.IsScalar()) {
+    try {
+      return node.as<bool>();
+    } catch (const YAML::Exception&) {
+    }
+  }
+  diags->Error(LocOf(node, file), key + ": expected true or false");
+  return std::nullopt;
+}
+
+std::optional<int64_t> AsDurationMillis(const YAML::Node& node, const std::string& file,
+                                        const std::string& key, Diagnostics* diags) {
+  if (!node.IsScalar()) {
+    diags->Error(LocOf(node, file), key + ": expected a duration such as \"10s\" or \"5m\"");
+    return std::nullopt;
+  }
+  auto d = ParseDurationMillis(node.Scalar());
+  if (!d.ok()) {
+    diags->Error(LocOf(node, file), key + ": " + d.message(),
+                 "durations are strings with a unit: 10s, 5m, 1h, 7d");
+    return std::nullopt;
+  }
+  return *d;
+}
+
+std::optional<std::vector<std::string>> AsStringList(const YAML::Node& node,
+                                                     const std::string& file,
+                                                     const std::string& key, Diagnostics* diags,
+                                                     bool allow_scalar) {
+  std::vector<std::string> out;
+  if (allow_scalar && node.IsScalar()) {
+    out.push_back(node.Scalar());
+    return out;
+  }
+  if (node.IsNull()) return out;
+  if (!node.IsSequence()) {
+    diags->Error(LocOf(node, file), key + ": expected a list of strings");
+    return std::nullopt;
+  }
+  bool ok = true;
+  for (const auto& item : node) {
+    if (!item.IsScalar()) {
+      diags->Error(LocOf(item, file), key + ": expected a string");
+      ok = false;
+      continue;
+    }
+    out.push_back(item.Scalar());
+  }
+  if (!ok) return std::nullopt;
+  return out;
+}
+
+}  // namespace earshot

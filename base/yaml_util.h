@@ -1,0 +1,49 @@
+#pragma once
+// Helpers that turn yaml-cpp nodes into values with compiler-style errors.
+// yaml-cpp throws; every call here catches at this boundary and reports a
+// Diagnostic instead. Thread-compatible.
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/diagnostics.h"
+
+namespace earshot {
+
+// Where a node starts, 1-based.
+SourceLoc LocOf(const YAML::Node& node, const std::string& file);
+
+// Parses a YAML document from a file (or from `text` when given); a syntax
+// error becomes a diagnostic and std::nullopt.
+std::optional<YAML::Node> LoadYamlFile(const std::string& path, Diagnostics* diags);
+std::optional<YAML::Node> LoadYamlString(const std::string& text, const std::string& file,
+                                         Diagnostics* diags);
+
+// Reports every key of the map `node` not in `allowed`, with a did-you-mean
+// hint. Returns false when `node` is not a map (and reports that).
+bool CheckKeys(const YAML::Node& node, const std::vector<std::string>& allowed,
+               const std::string& file, const std::string& what, Diagnostics* diags);
+
+// Scalar and list accessors; on a type mismatch they report "<key>: expected
+// a string" at the value's position and return std::nullopt.
+std::optional<std::string> AsString(const YAML::Node& node, const std::string& file,
+                                    const std::string& key, Diagnostics* diags);
+std::optional<int64_t> AsInt(const YAML::Node& node, const std::string& file,
+                             const std::string& key, Diagnostics* diags);
+std::optional<bool> AsBool(const YAML::Node& node, const std::string& file,
+                           const std::string& key, Diagnostics* diags);
+// A duration string with a unit ("10s", "5m"), in milliseconds.
+std::optional<int64_t> AsDurationMillis(const YAML::Node& node, const std::string& file,
+                                        const std::string& key, Diagnostics* diags);
+// A list of strings; a single scalar is accepted as a one-element list when
+// `allow_scalar` is set.
+std::optional<std::vector<std::string>> AsStringList(const YAML::Node& node,
+                                                     const std::string& file,
+                                                     const std::string& key, Diagnostics* diags,
+                                                     bool allow_scalar = false);
+
+}  // namespace earshot

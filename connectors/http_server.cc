@@ -1,0 +1,1 @@
+#include "connectors/http_server.h"

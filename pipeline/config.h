@@ -1,0 +1,102 @@
+#pragma once
+// The daemon's configuration file (DESIGN section 7). Every option is declared
+// once here with its default; LoadConfig validates the whole file and reports
+// every error as file:line:col. Plain values, thread-compatible.
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "base/diagnostics.h"
+#include "pipeline/decoder.h"
+
+namespace earshot {
+
+struct KafkaConfig {
+  std::string brokers = "localhost:9092";
+  std::vector<std::string> topics = {"social.posts"};
+  std::string group_id = "earshot";
+  std::map<std::string, std::string> properties;  // passed through to librdkafka
+};
+
+struct FileSourceConfig {
+  std::vector<std::string> paths;  // "-" is stdin
+  bool follow = false;
+};
+
+struct GeneratorConfig {
+  double rate = 200;  // events per second; 0 = as fast as possible
+  uint64_t seed = 1;
+  int64_t count = 0;  // 0 = unbounded
+};
+
+struct SourceConfig {
+  enum class Type { kKafka, kFile, kGenerator } type = Type::kGenerator;
+  KafkaConfig kafka;
+  FileSourceConfig file;
+  GeneratorConfig generator;
+};
+
+struct WindowSpec {
+  std::string name;
+  int64_t size_ms = 0;
+  int64_t step_ms = 0;
+};
+
+struct RulesConfig {
+  std::vector<std::string> paths;
+  enum class Reload { kWatch, kSignal, kOff } reload = Reload::kWatch;
+};
+
+struct HttpConfig {
+  std::string listen = "0.0.0.0:9464";
+  std::string web_config;
+};
+
+struct LimitsConfig {
+  size_t max_event_bytes = 1048576;
+  int max_json_depth = 64;
+  size_t max_dedupe_entries = 8000000;  // bounds dedupe memory (~16 B an entry)
+};
+
+struct DeadLetterConfig {
+  std::string topic;
+};
+
+struct SentimentConfig {
+  std::vector<std::string> lexicons;  // lexicon files or directories; empty = built-in
+};
+
+enum class ClockMode { kWall, kEvent };
+
+struct Config {
+  std::string path;  // where it was loaded from ("" = embedded default)
+  SourceConfig source;
+  DecoderOptions decoder;  // format, mapping, limits
+  RulesConfig rules;
+  std::vector<WindowSpec> windows = {
+      {"5m", 5 * 60 * 1000LL, 10 * 1000LL},
+      {"1h", 3600 * 1000LL, 60 * 1000LL},
+      {"24h", 24 * 3600 * 1000LL, 15 * 60 * 1000LL},
+  };
+  ClockMode clock = ClockMode::kWall;
+  int64_t max_future_skew_ms = 5 * 60 * 1000;
+  std::vector<std::string> platforms = {"twitter", "facebook", "instagram", "reddit",
+                                        "youtube", "tiktok",   "linkedin",  "tumblr",
+                                        "news",    "blogs",    "forums"};
+  HttpConfig http;
+  LimitsConfig limits;
+  DeadLetterConfig dead_letter;
+  SentimentConfig sentiment;
+
+  int64_t longest_window_ms() const;
+};
+
+// Loads and validates a config file. Relative paths inside it (rules, files)
+// are resolved against the config file's directory.
+bool LoadConfig(const std::string& path, Config* out, Diagnostics* diags);
+bool ParseConfig(const std::string& yaml_text, const std::string& file, Config* out,
+                 Diagnostics* diags);
+
+}  // namespace earshot

@@ -1,0 +1,49 @@
+#pragma once
+// Decoders turn one message value (or one JSONL line) into an Event, or an
+// InvalidReason. They never throw and never crash on any input: malformed
+// JSON, deep nesting, huge payloads, invalid UTF-8 are all reasons.
+//
+// A Decoder is NOT thread-safe (it owns a reusable buffer); use one per thread.
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "base/status.h"
+#include "pipeline/event.h"
+
+namespace earshot {
+
+enum class Format { kCanonical, kTwitterV1, kReddit, kMapping };
+// "canonical" | "twitter_v1" | "reddit" | "mapping"
+std::optional<Format> ParseFormat(std::string_view name);
+
+struct DecoderOptions {
+  Format format = Format::kCanonical;
+  // format: mapping: canonical field name -> RFC 6901 JSON Pointer, e.g.
+  // {"id": "/data/id", "text": "/data/body", "author.followers": "/user/n"}.
+  std::map<std::string, std::string> mapping;
+  size_t max_event_bytes = 1048576;
+  int max_json_depth = 64;
+};
+
+class Decoder {
+ public:
+  virtual ~Decoder() = default;
+  // Decodes `payload`. On success fills `*ev` and returns std::nullopt.
+  // `ev->platform` is lower-cased with aliases resolved (x -> twitter, ...);
+  // mapping unknown platforms to `other` is the pipeline's job.
+  virtual std::optional<InvalidReason> Decode(std::string_view payload, Event* ev) = 0;
+};
+
+// Validates options (e.g. mapping pointers) and builds the decoder.
+StatusOr<std::unique_ptr<Decoder>> MakeDecoder(const DecoderOptions& options);
+
+// Parses RFC 3339 ("2024-05-01T12:00:00Z", "2024-05-01T12:00:00.123+02:00").
+std::optional<int64_t> ParseRfc3339Millis(std::string_view s);
+// Parses Twitter's "Sun Aug 31 00:29:15 +0000 2014".
+std::optional<int64_t> ParseTwitterTimeMillis(std::string_view s);
+
+}  // namespace earshot

@@ -1,0 +1,100 @@
+#pragma once
+// A compiled rule set: every brand and topic of a RuleSetDef, compiled into
+// one matcher that looks at an event's text once for all rules (a tokenizer
+// with a hash index for word/phrase/hashtag/mention/prefix terms, an
+// automaton for no-space-script literals, RE2::Set for regexes), then
+// evaluates each candidate rule's boolean expression on the atom hits.
+//
+// Compile once, match many: a RuleSet is immutable and thread-safe; share it
+// through std::shared_ptr<const RuleSet>. A reload compiles a new one and
+// swaps the pointer. MatchScratch is per thread.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/diagnostics.h"
+#include "rules/model.h"
+
+namespace earshot::rules {
+
+struct CompileOptions {
+  int64_t regex_max_mem = 8 << 20;  // RE2 memory budget per regex and for the set
+  int max_rules = 100000;           // brands + topics
+  int max_query_depth = 64;
+  int max_atoms = 1000000;
+};
+
+// The fields of an event that rules can look at.
+struct MatchInput {
+  std::string_view text;      // original UTF-8 text
+  std::string_view platform;  // canonical platform name ("twitter", ..., "other")
+  std::string_view lang;      // "" when absent
+  std::string_view author;    // author handle, "" when absent
+  std::string_view country;   // "" when absent
+};
+
+// Indices into RuleSet::brands() / topics(), ascending, no duplicates.
+struct MatchOutput {
+  std::vector<uint32_t> brands;
+  std::vector<uint32_t> topics;
+  void clear() {
+    brands.clear();
+    topics.clear();
+  }
+};
+
+// A word of the normalized text: byte range [begin, end).
+struct WordSpan {
+  uint32_t begin;
+  uint32_t end;
+};
+
+// Per-thread reusable buffers, so matching allocates nothing in the steady
+// state. After Match() it holds the event's normalized text and words, which
+// later stages (sentiment) may read until the next Match().
+struct MatchScratch {
+  std::string normalized;
+  std::vector<WordSpan> words;
+  // Private working state of the matcher.
+  struct Impl;
+  std::shared_ptr<Impl> impl;
+};
+
+class RuleSet {
+ public:
+  struct Brand {
+    std::string category;
+    std::string name;
+    uint32_t category_index;
+  };
+  struct Stats {
+    size_t categories = 0, brands = 0, topics = 0, terms = 0, regexes = 0, queries = 0;
+  };
+
+  virtual ~RuleSet() = default;
+
+  // Compiles `def`. On any error returns null and reports every error found
+  // (file:line:col) to `diags`.
+  static std::shared_ptr<const RuleSet> Compile(const RuleSetDef& def,
+                                                const CompileOptions& options,
+                                                Diagnostics* diags);
+
+  virtual const std::vector<std::string>& categories() const = 0;
+  virtual const std::vector<Brand>& brands() const = 0;
+  virtual const std::vector<std::string>& topics() const = 0;
+  virtual Stats stats() const = 0;
+
+  // Classifies one event. Cost: linear in the text length plus the number of
+  // atom hits; independent of the number of rules that cannot fire.
+  virtual void Match(const MatchInput& in, MatchScratch* scratch, MatchOutput* out) const = 0;
+
+  // A human-readable report for `earshot explain`: the normalized text, each
+  // atom hit with its byte offsets in the original text, each rule that
+  // fired and why, and for rules with a hit that did not fire, what failed.
+  virtual std::string Explain(const MatchInput& in) const = 0;
+};
+
+}  // namespace earshot::rules
