@@ -1,0 +1,257 @@
+"""End-to-end fixtures: the real daemon fed a JSONL file, a real Prometheus
+(Debian's binary) scraping it with the shipped rules, headless Chromium.
+
+Nothing here is skipped when a tool is missing: the tier fails loudly
+(DESIGN section 9). Ports are picked free on 127.0.0.1; waits poll with a
+deadline, never a fixed sleep.
+"""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+SOURCE_DIR = Path(os.environ.get("EARSHOT_SOURCE_DIR", Path(__file__).resolve().parents[2]))
+DEPLOY_PROM = SOURCE_DIR / "deploy" / "prometheus"
+ARTIFACTS = SOURCE_DIR / "tests" / "artifacts"
+
+# The events the e2e tests feed: (platform, brand) per post, all created now.
+# sneakers on twitter: nike 6, adidas 3, puma 1 -> 0.6 / 0.3 / 0.1;
+# on instagram: nike 1, adidas 3; across platforms: nike 7, adidas 6, puma 1.
+E2E_POSTS = (
+    [("twitter", "nike")] * 6
+    + [("twitter", "adidas")] * 3
+    + [("twitter", "puma")] * 1
+    + [("instagram", "nike")] * 1
+    + [("instagram", "adidas")] * 3
+)
+E2E_BRANDS = ("nike", "adidas", "puma")
+E2E_PLATFORMS = ("twitter", "instagram", "reddit")
+
+RULES_YAML = """\
+category: sneakers
+brands:
+  - name: nike
+    terms: [nike, "#nike"]
+  - name: adidas
+    terms: [adidas]
+  - name: puma
+    terms: [puma]
+"""
+
+
+def require_tool(name, path=None):
+    """Absolute path of a required executable, or a loud failure."""
+    found = path if path and os.access(path, os.X_OK) else shutil.which(name)
+    if not found:
+        pytest.fail(
+            f"{name} is required by the e2e tier and was not found on PATH; "
+            "install it with scripts/install-deps.sh", pytrace=False)
+    return found
+
+
+def earshot_bin():
+    path = os.environ.get("EARSHOT_BIN")
+    if not path:
+        build = Path(os.environ.get("EARSHOT_BUILD_DIR", SOURCE_DIR / "build"))
+        path = str(build / "cmd" / "earshot")
+    if not os.access(path, os.X_OK):
+        pytest.fail(f"earshot binary not found at {path} (set EARSHOT_BIN)", pytrace=False)
+    return path
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(url, timeout=5):
+    """(status, body bytes) for a GET; HTTP errors return their status."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def wait_for(what, fn, timeout, interval=0.2, proc=None, log=None):
+    """Polls fn() until it returns a truthy value; fails with `what` at the
+    deadline or when `proc` exits early (with the tail of `log`)."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            pytest.fail(f"{what}: process exited with {proc.returncode}\n{tail(log)}",
+                        pytrace=False)
+        try:
+            last = fn()
+        except (OSError, ValueError) as e:  # connection refused, bad JSON, ...
+            last = e
+        else:
+            if last:
+                return last
+        time.sleep(interval)
+    pytest.fail(f"timed out after {timeout}s waiting for {what}; last: {last!r}\n{tail(log)}",
+                pytrace=False)
+
+
+def tail(path, n=40):
+    if not path or not Path(path).exists():
+        return ""
+    lines = Path(path).read_text(errors="replace").splitlines()
+    return "--- " + str(path) + " ---\n" + "\n".join(lines[-n:])
+
+
+def stop(proc):
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def write_events(path, posts=E2E_POSTS):
+    """Writes one canonical event per post, created now, and returns them."""
+    now_ms = int(time.time() * 1000)
+    events = []
+    for i, (platform, brand) in enumerate(posts):
+        events.append({
+            "id": f"e2e-{i}",
+            "platform": platform,
+            "text": f"Loving my new {brand.capitalize()} shoes, post {i}",
+            "created_at": now_ms - 1000,
+            "author": {"id": f"u{i}", "handle": f"user{i}", "followers": 100 * (i + 1)},
+            "engagement": {"likes": i, "shares": 0, "comments": 1, "views": 10 * i},
+        })
+    with open(path, "w") as f:
+        for e in events:
+            f.write(json.dumps(e) + "\n")
+    return events
+
+
+class Daemon:
+    def __init__(self, proc, port, workdir, log, events):
+        self.proc, self.port, self.workdir, self.log, self.events = proc, port, workdir, log, events
+        self.url = f"http://127.0.0.1:{port}"
+
+    def api(self, **params):
+        status, body = http_get(f"{self.url}/api/v1/share-of-voice?" + urllib.parse.urlencode(params))
+        return status, json.loads(body)
+
+
+@pytest.fixture(scope="session")
+def workdir():
+    d = tempfile.mkdtemp(prefix="earshot-e2e-")
+    yield Path(d)
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def daemon(workdir):
+    """`earshot run` on a followed JSONL file (clock: wall), listening on a
+    free port, with the sneakers rules; returns once the events are counted."""
+    binary = earshot_bin()
+    d = workdir / "daemon"
+    (d / "rules").mkdir(parents=True)
+    (d / "rules" / "sneakers.yaml").write_text(RULES_YAML)
+    events = write_events(d / "events.jsonl")
+    port = free_port()
+    (d / "earshot.yaml").write_text(f"""\
+source:
+  type: file
+  file: {{paths: [events.jsonl], follow: true}}
+rules: {{paths: [rules/], reload: watch}}
+windows:
+  - {{name: 5m, size: 5m, step: 10s}}
+  - {{name: 1h, size: 1h, step: 1m}}
+clock: wall
+platforms: [{", ".join(E2E_PLATFORMS)}]
+http: {{listen: "127.0.0.1:{port}"}}
+""")
+    log = d / "earshot.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([binary, "run", "--config", str(d / "earshot.yaml")],
+                                cwd=d, stdout=out, stderr=subprocess.STDOUT)
+    daemon = Daemon(proc, port, d, log, events)
+    try:
+        wait_for("earshot /readyz", lambda: http_get(daemon.url + "/readyz")[0] == 200,
+                 timeout=30, proc=proc, log=log)
+
+        def counted():
+            status, body = daemon.api(window="5m", platform="all", basis="mentions")
+            return status == 200 and sum(c["total"] for c in body["categories"]) == len(events)
+
+        wait_for("the daemon to count every event", counted, timeout=30, proc=proc, log=log)
+        yield daemon
+    finally:
+        stop(proc)
+
+
+@pytest.fixture(scope="session")
+def prometheus(workdir, daemon):
+    """Debian's Prometheus with the shipped rule files, scraping the daemon
+    every second; yields its base URL."""
+    binary = require_tool("prometheus")
+    d = workdir / "prometheus"
+    (d / "data").mkdir(parents=True)
+    port = free_port()
+    config = d / "prometheus.yml"
+    config.write_text(f"""\
+global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+rule_files:
+  - {DEPLOY_PROM / "earshot.rules.yml"}
+  - {DEPLOY_PROM / "earshot.alerts.yml"}
+scrape_configs:
+  - job_name: earshot
+    static_configs:
+      - targets: ["127.0.0.1:{daemon.port}"]
+""")
+    log = d / "prometheus.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [binary, f"--config.file={config}", f"--storage.tsdb.path={d / 'data'}",
+             f"--web.listen-address=127.0.0.1:{port}", "--storage.tsdb.retention.time=1h",
+             "--log.level=warn"],
+            stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for("prometheus /-/ready", lambda: http_get(url + "/-/ready")[0] == 200,
+                 timeout=60, proc=proc, log=log)
+        yield url
+    finally:
+        stop(proc)
+
+
+def prom_query(base_url, query):
+    """Instant query; returns {frozenset(labels.items()): value}."""
+    status, body = http_get(base_url + "/api/v1/query?" + urllib.parse.urlencode({"query": query}))
+    data = json.loads(body)
+    if status != 200 or data.get("status") != "success":
+        raise ValueError(f"query {query!r} failed: {status} {body[:300]!r}")
+    return {frozenset(r["metric"].items()): float(r["value"][1]) for r in data["data"]["result"]}
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    return require_tool("chromium", "/usr/bin/chromium")
+
+
+def chromium_args(binary, user_data_dir):
+    return [binary, "--headless", "--no-sandbox", "--disable-gpu",
+            "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+            f"--user-data-dir={user_data_dir}"]
