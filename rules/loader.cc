@@ -1,0 +1,522 @@
+// Rule file loader (DESIGN section 4). Each file is parsed on its own into a
+// FileRules with every error collected (the loader never stops at the first
+// one), then files are merged in order: categories of the same name merge,
+// duplicate brand and topic names are reported with both positions.
+//
+// Columns: yaml-cpp and the query parser count bytes; before a file's
+// positions leave this loader they are converted to characters (code points),
+// which is what editors show on lines with Arabic or Japanese text.
+
+#include "rules/loader.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "base/yaml_util.h"
+#include "rules/query.h"
+
+namespace earshot::rules {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::vector<std::string> kTopKeys = {"category", "brands", "topics", "tests"};
+const std::vector<std::string> kRuleKeys = {"name",  "terms",     "exclude",  "regex",
+                                            "query", "platforms", "languages"};
+const std::vector<std::string> kTestKeys = {"event", "brands", "topics"};
+// The keys of the event schema (DESIGN section 2), so a real event can be
+// pasted into a test; only text, platform, lang, author and country are used.
+const std::vector<std::string> kEventKeys = {"text", "platform", "lang",       "author",
+                                             "country", "id",     "created_at", "type",
+                                             "url",  "engagement"};
+const std::vector<std::string> kAuthorKeys = {"handle", "id", "followers"};
+
+std::string AsciiLower(std::string s) {
+  for (char& c : s) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return s;
+}
+
+std::string CanonicalPlatform(std::string p) {
+  p = AsciiLower(std::move(p));
+  if (p == "x") return "twitter";
+  if (p == "fb") return "facebook";
+  if (p == "ig") return "instagram";
+  if (p == "yt") return "youtube";
+  return p;
+}
+
+std::string LocString(const SourceLoc& loc) {
+  return loc.file + ":" + std::to_string(loc.line) + ":" + std::to_string(loc.col);
+}
+
+// What one file contributes.
+struct FileRules {
+  bool has_category = false;
+  CategoryDef category;
+  std::vector<RuleDef> topics;
+  std::vector<RuleTestCase> tests;
+};
+
+class FileLoader {
+ public:
+  FileLoader(std::string file, const std::string& text) : file_(std::move(file)), text_(text) {
+    std::string line;
+    std::istringstream in(text);
+    while (std::getline(in, line)) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      lines_.push_back(line);
+    }
+  }
+
+  // Parses the file; errors go to diags() with byte columns until Finish().
+  void Load(FileRules* out) {
+    auto root = LoadYamlString(text_, file_, &diags_);
+    if (!root) return;
+    if (root->IsNull()) return;  // an empty file holds no rules
+    if (!root->IsMap()) {
+      diags_.Error(LocOf(*root, file_),
+                   "a rule file must be a mapping with category, brands, topics and tests");
+      return;
+    }
+    const YAML::Node& top = *root;
+    CheckKeys(top, kTopKeys, file_, "rule file", &diags_);
+
+    const YAML::Node category = top["category"];
+    const YAML::Node brands = top["brands"];
+    if (category) {
+      auto name = AsString(category, file_, "category", &diags_);
+      if (name && CheckName(*name, LocOf(category, file_), "category")) {
+        if (*name == "none") {
+          diags_.Error(LocOf(category, file_), "category name \"none\" is reserved",
+                       "topic metrics use category=\"none\" for posts that name no brand");
+        } else {
+          out->has_category = true;
+          out->category.name = *name;
+          out->category.loc = LocOf(category, file_);
+        }
+      }
+    }
+    if (brands) {
+      if (!category) {
+        diags_.Error(KeyLoc(top, "brands"), "brands need a category: add \"category: NAME\"",
+                     "share of voice is computed among the brands of one category");
+      }
+      ParseRuleList(brands, "brands", "brand", &out->category.brands);
+    }
+    if (const YAML::Node topics = top["topics"]) {
+      ParseRuleList(topics, "topics", "topic", &out->topics);
+    }
+    if (const YAML::Node tests = top["tests"]) {
+      ParseTests(tests, &out->tests);
+    }
+  }
+
+  // Converts every position produced for this file to character columns and
+  // hands the errors over.
+  void Finish(FileRules* out, Diagnostics* diags) {
+    Fix(&out->category.loc);
+    for (auto& b : out->category.brands) FixRule(&b);
+    for (auto& t : out->topics) FixRule(&t);
+    for (auto& t : out->tests) Fix(&t.loc);
+    for (const auto& d : diags_.errors()) {
+      SourceLoc loc = d.loc;
+      Fix(&loc);
+      diags->Error(loc, d.message, d.hint);
+    }
+  }
+
+ private:
+  void Fix(SourceLoc* loc) const {
+    if (loc->file != file_ || loc->line < 1 || loc->col < 1 ||
+        loc->line > static_cast<int>(lines_.size())) {
+      return;
+    }
+    const std::string& l = lines_[loc->line - 1];
+    size_t bytes = static_cast<size_t>(loc->col - 1);
+    int chars = 0;
+    for (size_t b = 0; b < std::min(bytes, l.size()); ++b) {
+      if ((static_cast<unsigned char>(l[b]) & 0xC0) != 0x80) ++chars;
+    }
+    if (bytes > l.size()) chars += static_cast<int>(bytes - l.size());
+    loc->col = chars + 1;
+  }
+
+  void FixExpr(Expr* e) const {
+    Fix(&e->loc);
+    for (auto& c : e->children) FixExpr(&c);
+  }
+
+  void FixRule(RuleDef* r) const {
+    Fix(&r->loc);
+    for (auto& t : r->terms) Fix(&t.loc);
+    for (auto& t : r->exclude) Fix(&t.loc);
+    for (auto& t : r->regex) Fix(&t.loc);
+    if (r->query) FixExpr(&*r->query);
+  }
+
+  SourceLoc KeyLoc(const YAML::Node& map, const std::string& key) const {
+    for (const auto& kv : map) {
+      if (kv.first.IsScalar() && kv.first.Scalar() == key) return LocOf(kv.first, file_);
+    }
+    return LocOf(map, file_);
+  }
+
+  // Names become metric label values and the "category/brand" of tests.
+  bool CheckName(const std::string& name, const SourceLoc& loc, const std::string& what) {
+    if (name.empty()) {
+      diags_.Error(loc, what + " name is empty");
+      return false;
+    }
+    if (name.find('/') != std::string::npos) {
+      diags_.Error(loc, what + " name \"" + name + "\" contains '/'",
+                   "tests name brands as \"category/brand\"; use '_' or '-' instead");
+      return false;
+    }
+    for (unsigned char c : name) {
+      if (c < 0x20 || c == 0x7F) {
+        diags_.Error(loc, what + " name contains a control character");
+        return false;
+      }
+    }
+    return true;
+  }
+
+  void ParseRuleList(const YAML::Node& list, const std::string& key, const std::string& what,
+                     std::vector<RuleDef>* out) {
+    if (list.IsNull()) return;
+    if (!list.IsSequence()) {
+      diags_.Error(LocOf(list, file_), key + ": expected a list of " + what + "s",
+                   "each " + what + " is an item \"- name: ...\"");
+      return;
+    }
+    for (const auto& item : list) {
+      RuleDef r;
+      if (ParseRule(item, what, &r)) out->push_back(std::move(r));
+    }
+  }
+
+  // Reads terms/exclude/regex, keeping each entry's position.
+  bool ParseTerms(const YAML::Node& node, const std::string& key, std::vector<TermSpec>* out) {
+    if (node.IsNull()) return true;
+    if (node.IsScalar()) {
+      if (node.Scalar().empty()) {
+        diags_.Error(LocOf(node, file_), key + ": empty term");
+        return false;
+      }
+      out->push_back(TermSpec{node.Scalar(), LocOf(node, file_)});
+      return true;
+    }
+    if (!node.IsSequence()) {
+      diags_.Error(LocOf(node, file_), key + ": expected a list of strings");
+      return false;
+    }
+    bool ok = true;
+    for (const auto& item : node) {
+      if (!item.IsScalar()) {
+        diags_.Error(LocOf(item, file_), key + ": expected a string");
+        ok = false;
+        continue;
+      }
+      if (item.Scalar().empty()) {
+        diags_.Error(LocOf(item, file_), key + ": empty term");
+        ok = false;
+        continue;
+      }
+      out->push_back(TermSpec{item.Scalar(), LocOf(item, file_)});
+    }
+    return ok;
+  }
+
+  // Where the query's first character is, and its text. For quoted scalars
+  // that is one past the quote; for block scalars (| and >) the first
+  // content line at the block's indentation. A folded block (>) is
+  // re-read as written, line by line, so that positions stay exact: for the
+  // query language a newline and a space are the same.
+  SourceLoc QueryOrigin(const YAML::Node& node, std::string* text) const {
+    YAML::Mark m = node.Mark();
+    *text = node.Scalar();
+    if (m.line < 0 || m.line >= static_cast<int>(lines_.size())) return LocOf(node, file_);
+    const std::string& l = lines_[m.line];
+    char c = m.column < static_cast<int>(l.size()) ? l[m.column] : '\0';
+    if (c == '\'' || c == '"') return SourceLoc{file_, m.line + 1, m.column + 2};
+    if (c != '|' && c != '>') return SourceLoc{file_, m.line + 1, m.column + 1};
+    size_t k = m.line + 1;
+    auto indent_of = [](const std::string& s) {
+      size_t n = 0;
+      while (n < s.size() && s[n] == ' ') ++n;
+      return n;
+    };
+    auto blank = [&](const std::string& s) { return indent_of(s) == s.size(); };
+    while (k < lines_.size() && blank(lines_[k])) ++k;
+    if (k >= lines_.size()) return SourceLoc{file_, m.line + 1, m.column + 1};
+    size_t indent = indent_of(lines_[k]);
+    if (c == '>') {
+      std::string raw;
+      for (size_t j = k; j < lines_.size(); ++j) {
+        const std::string& s = lines_[j];
+        if (!blank(s) && indent_of(s) < indent) break;
+        if (j > k) raw.push_back('\n');
+        if (s.size() > indent) raw += s.substr(indent);
+      }
+      *text = raw;
+    }
+    return SourceLoc{file_, static_cast<int>(k) + 1, static_cast<int>(indent) + 1};
+  }
+
+  std::vector<std::string> StringList(const YAML::Node& node, const std::string& key) {
+    auto v = AsStringList(node, file_, key, &diags_, /*allow_scalar=*/true);
+    return v ? *v : std::vector<std::string>{};
+  }
+
+  bool ParseRule(const YAML::Node& n, const std::string& what, RuleDef* r) {
+    r->loc = LocOf(n, file_);
+    if (!n.IsMap()) {
+      diags_.Error(r->loc, what + ": expected a mapping such as {name: x, terms: [...]}");
+      return false;
+    }
+    CheckKeys(n, kRuleKeys, file_, what, &diags_);
+    bool ok = true;
+    const YAML::Node name = n["name"];
+    if (!name) {
+      diags_.Error(r->loc, what + " is missing \"name\"");
+      ok = false;
+    } else if (auto s = AsString(name, file_, "name", &diags_)) {
+      ok &= CheckName(*s, LocOf(name, file_), what);
+      r->name = *s;
+    } else {
+      ok = false;
+    }
+    bool has_body = false;
+    if (const YAML::Node t = n["terms"]) {
+      ok &= ParseTerms(t, "terms", &r->terms);
+      has_body |= !r->terms.empty();
+    }
+    if (const YAML::Node t = n["exclude"]) ok &= ParseTerms(t, "exclude", &r->exclude);
+    if (const YAML::Node t = n["regex"]) {
+      ok &= ParseTerms(t, "regex", &r->regex);
+      has_body |= !r->regex.empty();
+    }
+    bool query_failed = false;
+    if (const YAML::Node q = n["query"]) {
+      has_body = true;
+      if (!q.IsScalar()) {
+        diags_.Error(LocOf(q, file_), "query: expected a string",
+                     "quote the query: query: '(a OR b) AND NOT c'");
+        query_failed = true;
+      } else {
+        std::string text;
+        SourceLoc origin = QueryOrigin(q, &text);
+        r->query = ParseQuery(text, origin, &diags_);
+        query_failed = !r->query;
+      }
+      ok &= !query_failed;
+    }
+    if (const YAML::Node p = n["platforms"]) {
+      for (auto& s : StringList(p, "platforms")) r->platforms.push_back(CanonicalPlatform(s));
+    }
+    if (const YAML::Node l = n["languages"]) {
+      for (auto& s : StringList(l, "languages")) r->languages.push_back(AsciiLower(s));
+    }
+    if (!has_body && ok) {
+      std::string label = r->name.empty() ? what : what + " \"" + r->name + "\"";
+      diags_.Error(r->loc, label + " has no terms, regex or query",
+                   "add terms: [...], regex: [...] or query: '...'");
+      ok = false;
+    }
+    return ok;
+  }
+
+  void ParseTests(const YAML::Node& list, std::vector<RuleTestCase>* out) {
+    if (list.IsNull()) return;
+    if (!list.IsSequence()) {
+      diags_.Error(LocOf(list, file_), "tests: expected a list of test cases",
+                   "each case is an item \"- event: {text: ...}\"");
+      return;
+    }
+    for (const auto& item : list) {
+      RuleTestCase tc;
+      if (ParseTest(item, &tc)) out->push_back(std::move(tc));
+    }
+  }
+
+  bool ParseTest(const YAML::Node& n, RuleTestCase* tc) {
+    tc->loc = LocOf(n, file_);
+    if (!n.IsMap()) {
+      diags_.Error(tc->loc, "test: expected a mapping with event, brands and topics");
+      return false;
+    }
+    size_t errors_before = diags_.errors().size();
+    CheckKeys(n, kTestKeys, file_, "test", &diags_);
+    const YAML::Node event = n["event"];
+    if (!event) {
+      diags_.Error(tc->loc, "test is missing \"event\"");
+    } else if (CheckKeys(event, kEventKeys, file_, "event", &diags_)) {
+      if (const YAML::Node t = event["text"]) {
+        if (auto s = AsString(t, file_, "text", &diags_)) tc->text = *s;
+      } else {
+        diags_.Error(LocOf(event, file_), "event is missing \"text\"");
+      }
+      if (const YAML::Node p = event["platform"]) {
+        if (auto s = AsString(p, file_, "platform", &diags_)) tc->platform = CanonicalPlatform(*s);
+      }
+      if (const YAML::Node l = event["lang"]) {
+        if (auto s = AsString(l, file_, "lang", &diags_)) tc->lang = AsciiLower(*s);
+      }
+      if (const YAML::Node c = event["country"]) {
+        if (auto s = AsString(c, file_, "country", &diags_)) tc->country = *s;
+      }
+      if (const YAML::Node a = event["author"]) {
+        std::optional<std::string> handle;
+        if (a.IsMap()) {
+          CheckKeys(a, kAuthorKeys, file_, "author", &diags_);
+          if (const YAML::Node h = a["handle"]) handle = AsString(h, file_, "handle", &diags_);
+        } else {
+          handle = AsString(a, file_, "author", &diags_);
+        }
+        if (handle) {
+          tc->author = *handle;
+          if (!tc->author.empty() && tc->author[0] == '@') tc->author.erase(0, 1);
+        }
+      }
+    }
+    if (const YAML::Node b = n["brands"]) {
+      tc->has_brands = true;
+      tc->brands = StringList(b, "brands");
+      size_t i = 0;
+      for (const auto& s : tc->brands) {
+        size_t slash = s.find('/');
+        if (slash == std::string::npos || slash == 0 || slash + 1 == s.size() ||
+            s.find('/', slash + 1) != std::string::npos) {
+          YAML::Node at = b.IsSequence() ? b[i] : b;
+          diags_.Error(LocOf(at, file_), "brands: expected \"category/brand\", got \"" + s + "\"");
+        }
+        ++i;
+      }
+      std::sort(tc->brands.begin(), tc->brands.end());
+    }
+    if (const YAML::Node t = n["topics"]) {
+      tc->has_topics = true;
+      tc->topics = StringList(t, "topics");
+      std::sort(tc->topics.begin(), tc->topics.end());
+    }
+    return diags_.errors().size() == errors_before;
+  }
+
+  std::string file_;
+  const std::string& text_;
+  std::vector<std::string> lines_;
+  Diagnostics diags_;
+};
+
+bool ReadFile(const std::string& path, std::string* out, std::string* error) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    *error = "is a directory";
+    return false;
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    *error = std::string("cannot read rule file: ") + std::strerror(errno);
+    return false;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  *out = ss.str();
+  return true;
+}
+
+bool IsRuleFileName(const std::string& name) {
+  if (name.empty() || name[0] == '.') return false;  // editor lock and swap files
+  auto ends_with = [&](const char* suffix) {
+    size_t n = std::strlen(suffix);
+    return name.size() > n && name.compare(name.size() - n, n, suffix) == 0;
+  };
+  return ends_with(".yaml") || ends_with(".yml");
+}
+
+}  // namespace
+
+std::vector<std::string> ExpandRulePaths(const std::vector<std::string>& paths) {
+  std::vector<std::string> out;
+  for (const auto& p : paths) {
+    std::error_code ec;
+    if (!fs::is_directory(p, ec)) {
+      out.push_back(p);
+      continue;
+    }
+    std::vector<std::string> files;
+    for (fs::directory_iterator it(p, ec), end; !ec && it != end; it.increment(ec)) {
+      std::string name = it->path().filename().string();
+      std::error_code ec2;
+      if (IsRuleFileName(name) && fs::is_regular_file(it->path(), ec2)) {
+        files.push_back((fs::path(p) / name).string());
+      }
+    }
+    std::sort(files.begin(), files.end());
+    out.insert(out.end(), files.begin(), files.end());
+  }
+  return out;
+}
+
+bool LoadRuleFiles(const std::vector<std::string>& paths, RuleSetDef* out, Diagnostics* diags) {
+  *out = RuleSetDef{};
+  size_t errors_before = diags->errors().size();
+  std::set<std::string> seen;  // the same file named twice is read once
+  std::map<std::string, SourceLoc> topic_locs;
+  std::map<std::string, std::map<std::string, SourceLoc>> brand_locs;  // category -> brand
+  for (const auto& path : ExpandRulePaths(paths)) {
+    std::error_code ec;
+    fs::path canon = fs::weakly_canonical(path, ec);
+    if (!seen.insert(ec ? path : canon.string()).second) continue;
+    std::string text, error;
+    if (!ReadFile(path, &text, &error)) {
+      diags->Error(SourceLoc{path, 0, 0}, error);
+      continue;
+    }
+    out->files.push_back(path);
+    FileRules fr;
+    FileLoader loader(path, text);
+    loader.Load(&fr);
+    loader.Finish(&fr, diags);
+
+    if (fr.has_category) {
+      auto it = std::find_if(out->categories.begin(), out->categories.end(),
+                             [&](const CategoryDef& c) { return c.name == fr.category.name; });
+      if (it == out->categories.end()) {
+        out->categories.push_back(CategoryDef{fr.category.name, fr.category.loc, {}});
+        it = out->categories.end() - 1;
+      }
+      auto& locs = brand_locs[it->name];
+      for (auto& b : fr.category.brands) {
+        auto [prev, inserted] = locs.emplace(b.name, b.loc);
+        if (!inserted) {
+          diags->Error(b.loc, "duplicate brand \"" + b.name + "\" in category \"" + it->name +
+                                  "\" (first defined at " + LocString(prev->second) + ")");
+          continue;
+        }
+        it->brands.push_back(std::move(b));
+      }
+    }
+    for (auto& t : fr.topics) {
+      auto [prev, inserted] = topic_locs.emplace(t.name, t.loc);
+      if (!inserted) {
+        diags->Error(t.loc, "duplicate topic \"" + t.name + "\" (first defined at " +
+                                LocString(prev->second) + ")");
+        continue;
+      }
+      out->topics.push_back(std::move(t));
+    }
+    for (auto& t : fr.tests) out->tests.push_back(std::move(t));
+  }
+  return diags->errors().size() == errors_before;
+}
+
+}  // namespace earshot::rules
