@@ -1,0 +1,192 @@
+#include "pipeline/decode_json.h"
+
+#include <cstring>
+
+namespace earshot::decode_internal {
+namespace {
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+}  // namespace
+
+NumStatus ParseDecimal(std::string_view raw, int scale10, bool truncate, uint64_t* out) {
+  // Grammar: -? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?
+  size_t i = 0;
+  const size_t n = raw.size();
+  const bool neg = i < n && raw[i] == '-';
+  if (neg) ++i;
+  const size_t int_begin = i;
+  while (i < n && IsDigit(raw[i])) ++i;
+  const size_t int_end = i;
+  if (int_end == int_begin || (raw[int_begin] == '0' && int_end - int_begin > 1)) {
+    return NumStatus::kSyntax;
+  }
+  size_t frac_begin = i, frac_end = i;
+  if (i < n && raw[i] == '.') {
+    frac_begin = ++i;
+    while (i < n && IsDigit(raw[i])) ++i;
+    frac_end = i;
+    if (frac_end == frac_begin) return NumStatus::kSyntax;
+  }
+  int64_t exp = 0;
+  if (i < n && (raw[i] == 'e' || raw[i] == 'E')) {
+    ++i;
+    bool exp_neg = false;
+    if (i < n && (raw[i] == '+' || raw[i] == '-')) exp_neg = raw[i++] == '-';
+    const size_t exp_begin = i;
+    while (i < n && IsDigit(raw[i])) {
+      if (exp < 100000000) exp = exp * 10 + (raw[i] - '0');  // clamp: far beyond any uint64
+      ++i;
+    }
+    if (i == exp_begin) return NumStatus::kSyntax;
+    if (exp_neg) exp = -exp;
+  }
+  if (i != n) return NumStatus::kSyntax;
+
+  // The mantissa digits are the integer digits followed by the fraction
+  // digits: value = digits * 10^(exp - frac_len + scale10).
+  const int64_t int_len = static_cast<int64_t>(int_end - int_begin);
+  const int64_t frac_len = static_cast<int64_t>(frac_end - frac_begin);
+  const int64_t total = int_len + frac_len;
+  auto digit = [&](int64_t k) -> int {
+    return k < int_len ? raw[int_begin + k] - '0' : raw[frac_begin + (k - int_len)] - '0';
+  };
+  int64_t first = 0;
+  while (first < total && digit(first) == 0) ++first;
+  if (first == total) {  // zero, including -0 and 0e999
+    *out = 0;
+    return NumStatus::kOk;
+  }
+  if (neg) return NumStatus::kNegative;
+  int64_t last = total - 1;
+  while (digit(last) == 0) --last;  // stops at `first` at the latest
+  int64_t e = exp - frac_len + scale10 + (total - 1 - last);
+  if (e < 0) {
+    if (!truncate) return NumStatus::kNonIntegral;
+    last += e;  // drop the fractional digits
+    e = 0;
+    if (last < first) {
+      *out = 0;
+      return NumStatus::kOk;
+    }
+  }
+  if ((last - first + 1) + e > 20) return NumStatus::kOverflow;
+  uint64_t v = 0;
+  for (int64_t k = first; k <= last; ++k) {
+    if (__builtin_mul_overflow(v, 10u, &v) ||
+        __builtin_add_overflow(v, static_cast<uint64_t>(digit(k)), &v)) {
+      return NumStatus::kOverflow;
+    }
+  }
+  for (int64_t k = 0; k < e; ++k) {
+    if (__builtin_mul_overflow(v, 10u, &v)) return NumStatus::kOverflow;
+  }
+  *out = v;
+  return NumStatus::kOk;
+}
+
+StatusOr<std::vector<std::string>> ParseJsonPointer(std::string_view pointer) {
+  std::vector<std::string> tokens;
+  if (pointer.empty()) return tokens;  // the whole document
+  if (pointer[0] != '/') {
+    return Status::Error("invalid JSON Pointer \"" + std::string(pointer) +
+                         "\": must be empty or start with '/' (RFC 6901)");
+  }
+  std::string token;
+  for (size_t i = 1; i <= pointer.size(); ++i) {
+    if (i == pointer.size() || pointer[i] == '/') {
+      tokens.push_back(std::move(token));
+      token.clear();
+      continue;
+    }
+    if (pointer[i] == '~') {
+      if (i + 1 < pointer.size() && (pointer[i + 1] == '0' || pointer[i + 1] == '1')) {
+        token.push_back(pointer[i + 1] == '0' ? '~' : '/');
+        ++i;
+        continue;
+      }
+      return Status::Error("invalid JSON Pointer \"" + std::string(pointer) +
+                           "\": '~' must be followed by '0' or '1' (RFC 6901)");
+    }
+    token.push_back(pointer[i]);
+  }
+  return tokens;
+}
+
+PathTrie::PathTrie() { nodes_.emplace_back(); }
+
+int PathTrie::Add(const std::vector<std::string>& tokens) {
+  int node = 0;
+  for (const std::string& t : tokens) {
+    int child = ChildByKey(node, t);
+    if (child < 0) {
+      Node n;
+      n.token = t;
+      // RFC 6901 array index: "0" or a digit run without a leading zero.
+      const bool is_index = !t.empty() && t.size() <= 18 && (t == "0" || t[0] != '0') &&
+                            t.find_first_not_of("0123456789") == std::string::npos;
+      if (is_index) n.index = std::stoll(t);
+      child = static_cast<int>(nodes_.size());
+      nodes_.push_back(std::move(n));
+      nodes_[node].children.push_back(child);
+    }
+    node = child;
+  }
+  return node;
+}
+
+Extractor::Extractor(const PathTrie* trie, int max_depth)
+    : trie_(trie), max_depth_(static_cast<size_t>(max_depth)) {
+  slots_.resize(static_cast<size_t>(trie->size()));
+  frames_.reserve(max_depth_ < 4096 ? max_depth_ : 4096);
+}
+
+void Extractor::Reset() {
+  for (Slot& s : slots_) s = Slot();
+  frames_.clear();
+  pending_ = -1;
+  abort_ = Abort::kNone;
+}
+
+void Extractor::ClearBelow(int node) {
+  for (int c : trie_->children(node)) {
+    if (slots_[c].kind != Kind::kAbsent) slots_[c] = Slot();
+    ClearBelow(c);  // recursion depth is bounded by the longest configured pointer
+  }
+}
+
+bool Extractor::Open(Kind kind, bool is_array) {
+  if (frames_.size() >= max_depth_) {
+    abort_ = Abort::kTooDeep;
+    return false;
+  }
+  const int node = NextNode();
+  if (node >= 0) {
+    ClearBelow(node);
+    slots_[node] = Slot{kind, {}};
+    if (trie_->children(node).empty()) {
+      frames_.push_back(Frame{-1, is_array, 0});
+      return true;
+    }
+  }
+  frames_.push_back(Frame{node, is_array, 0});
+  return true;
+}
+
+bool Extractor::CheckSurrogates(const char* str, unsigned len) {
+  // The raw input is validated UTF-8, so an encoded surrogate (ED A0..BF) in
+  // an unescaped string can only come from a \uDC00..\uDFFF escape without a
+  // preceding high surrogate: RapidJSON rejects lone high surrogates itself.
+  const void* p = len >= 3 ? std::memchr(str, 0xED, len) : nullptr;
+  while (p != nullptr) {
+    const size_t at = static_cast<size_t>(static_cast<const char*>(p) - str);
+    if (at + 1 < len && static_cast<unsigned char>(str[at + 1]) >= 0xA0) {
+      abort_ = Abort::kBadUtf8;
+      return false;
+    }
+    p = at + 1 < len ? std::memchr(str + at + 1, 0xED, len - at - 1) : nullptr;
+  }
+  return true;
+}
+
+}  // namespace earshot::decode_internal

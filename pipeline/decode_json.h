@@ -1,0 +1,154 @@
+#pragma once
+// Internals of the decoders (pipeline/decoder.cc): exact JSON number
+// conversion, RFC 6901 JSON Pointer parsing, and a SAX extractor that pulls
+// the values at a fixed set of JSON Pointers out of one document in a single
+// pass, without building a DOM. Not part of the public interface.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+
+namespace earshot::decode_internal {
+
+enum class NumStatus : uint8_t { kOk, kSyntax, kNegative, kNonIntegral, kOverflow };
+
+// Converts the JSON number text `raw` (e.g. "12", "12.0", "1e3", "-5",
+// "1700000000.25") times 10^scale10 to a uint64, exactly (decimal
+// arithmetic, no double rounding). -0 is 0. A fractional remainder is
+// kNonIntegral, or dropped when `truncate` is set. Thread-safe (pure).
+NumStatus ParseDecimal(std::string_view raw, int scale10, bool truncate, uint64_t* out);
+
+// Parses an RFC 6901 JSON Pointer ("" or "/a/b~1c") into its unescaped
+// reference tokens. Returns an error message on a malformed pointer.
+StatusOr<std::vector<std::string>> ParseJsonPointer(std::string_view pointer);
+
+// The JSON type of an extracted value; kAbsent when the path never occurred.
+enum class Kind : uint8_t { kAbsent, kNull, kFalse, kTrue, kNumber, kString, kObject, kArray };
+
+// One extracted value. `str` is the string's unescaped contents or the raw
+// number text, a view into the decoder's in-situ buffer.
+struct Slot {
+  Kind kind = Kind::kAbsent;
+  std::string_view str;
+};
+
+// A trie of JSON Pointers. Node 0 is the document root; every node has a slot
+// (so intermediate containers' kinds are known too). Immutable after
+// building; thread-compatible.
+class PathTrie {
+ public:
+  PathTrie();
+  // Adds the path and returns its node id (existing prefixes are shared).
+  int Add(const std::vector<std::string>& tokens);
+  int size() const { return static_cast<int>(nodes_.size()); }
+
+  int ChildByKey(int node, std::string_view key) const {
+    for (int c : nodes_[node].children) {
+      const std::string& t = nodes_[c].token;
+      if (t.size() == key.size() && t.compare(0, t.size(), key.data(), key.size()) == 0) return c;
+    }
+    return -1;
+  }
+  int ChildByIndex(int node, uint64_t index) const {
+    for (int c : nodes_[node].children) {
+      if (nodes_[c].index == static_cast<int64_t>(index)) return c;
+    }
+    return -1;
+  }
+  const std::vector<int>& children(int node) const { return nodes_[node].children; }
+
+ private:
+  struct Node {
+    std::string token;
+    int64_t index = -1;  // the token as an array index, -1 if it is not one
+    std::vector<int> children;
+  };
+  std::vector<Node> nodes_;
+};
+
+// Why the extractor stopped the parse early (RapidJSON's kParseErrorTermination).
+enum class Abort : uint8_t { kNone, kTooDeep, kBadUtf8 };
+
+// RapidJSON SAX handler filling one Slot per trie node. Duplicate keys: the
+// last occurrence wins (a container value clears what an earlier duplicate
+// left below it). Counts the nesting depth and aborts beyond `max_depth`;
+// aborts on an escaped lone low surrogate (\udc00), which RapidJSON passes.
+// Thread-compatible; reused across documents via Reset().
+class Extractor {
+ public:
+  Extractor(const PathTrie* trie, int max_depth);
+  void Reset();
+  const Slot& slot(int node) const { return slots_[node]; }
+  Slot* mutable_slot(int node) { return &slots_[node]; }
+  Abort abort() const { return abort_; }
+
+  // RapidJSON Handler concept (numbers arrive as RawNumber).
+  bool Null() { return Scalar(Kind::kNull, {}); }
+  bool Bool(bool b) { return Scalar(b ? Kind::kTrue : Kind::kFalse, {}); }
+  bool Int(int) { return Scalar(Kind::kNumber, {}); }
+  bool Uint(unsigned) { return Scalar(Kind::kNumber, {}); }
+  bool Int64(int64_t) { return Scalar(Kind::kNumber, {}); }
+  bool Uint64(uint64_t) { return Scalar(Kind::kNumber, {}); }
+  bool Double(double) { return Scalar(Kind::kNumber, {}); }
+  bool RawNumber(const char* str, unsigned len, bool) {
+    return Scalar(Kind::kNumber, std::string_view(str, len));
+  }
+  bool String(const char* str, unsigned len, bool) {
+    if (!CheckSurrogates(str, len)) return false;
+    return Scalar(Kind::kString, std::string_view(str, len));
+  }
+  bool Key(const char* str, unsigned len, bool) {
+    if (!CheckSurrogates(str, len)) return false;
+    const Frame& f = frames_.back();
+    pending_ = f.node >= 0 ? trie_->ChildByKey(f.node, std::string_view(str, len)) : -1;
+    return true;
+  }
+  bool StartObject() { return Open(Kind::kObject, false); }
+  bool StartArray() { return Open(Kind::kArray, true); }
+  bool EndObject(unsigned) {
+    frames_.pop_back();
+    return true;
+  }
+  bool EndArray(unsigned) {
+    frames_.pop_back();
+    return true;
+  }
+
+ private:
+  struct Frame {
+    int node;  // trie node of this container, -1 when no wanted path is below it
+    bool is_array;
+    uint64_t index;  // next element index (arrays)
+  };
+
+  int NextNode() {
+    if (frames_.empty()) return 0;
+    Frame& f = frames_.back();
+    if (!f.is_array) return pending_;
+    const uint64_t i = f.index++;
+    return f.node >= 0 ? trie_->ChildByIndex(f.node, i) : -1;
+  }
+  void ClearBelow(int node);
+  bool Scalar(Kind kind, std::string_view str) {
+    const int node = NextNode();
+    if (node >= 0) {
+      ClearBelow(node);
+      slots_[node] = Slot{kind, str};
+    }
+    return true;
+  }
+  bool Open(Kind kind, bool is_array);
+  bool CheckSurrogates(const char* str, unsigned len);
+
+  const PathTrie* trie_;
+  size_t max_depth_;
+  std::vector<Slot> slots_;
+  std::vector<Frame> frames_;
+  int pending_ = -1;
+  Abort abort_ = Abort::kNone;
+};
+
+}  // namespace earshot::decode_internal
