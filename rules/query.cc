@@ -348,7 +348,13 @@ class Parser {
     }
   }
 
+  // Adds `right` to `left` as an AND/OR; extends `left` in place when it is
+  // already one, so a long "a OR b OR c ..." stays linear.
   static Expr Combine(ExprKind kind, Expr&& left, Expr&& right) {
+    if (left.kind == kind) {
+      Append(kind, &left, std::move(right));
+      return std::move(left);
+    }
     Expr out;
     out.kind = kind;
     out.loc = left.loc;
