@@ -1,0 +1,167 @@
+"""The live page at `/` in headless Chromium: it renders the shares the
+daemon computed (per platform and overall, with leaders), shows a clear empty
+state, and is self-contained. Screenshots go to tests/artifacts/."""
+
+import re
+import subprocess
+import tempfile
+from collections import Counter
+from html.parser import HTMLParser
+
+import pytest
+
+from conftest import (ARTIFACTS, E2E_BRANDS, SOURCE_DIR, chromium_args, http_get)
+from fake_api import FakeApi
+
+PAGE = SOURCE_DIR / "connectors" / "web" / "index.html"
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
+        "source", "track", "wbr"}
+
+
+class Node:
+    def __init__(self, tag, attrs, parent=None):
+        self.tag, self.attrs, self.parent, self.children, self.texts = tag, dict(attrs), parent, [], []
+
+    def text(self):
+        parts = list(self.texts)
+        for c in self.children:
+            parts.append(c.text())
+        return " ".join(p for p in (s.strip() for s in parts) if p)
+
+    def find_all(self, pred):
+        out = [self] if pred(self) else []
+        for c in self.children:
+            out += c.find_all(pred)
+        return out
+
+
+class Tree(HTMLParser):
+    """Just enough of a DOM to find elements by attribute and read their text."""
+
+    def __init__(self, html):
+        super().__init__()
+        self.root = self.cur = Node("#root", {})
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        n = Node(tag, attrs, self.cur)
+        self.cur.children.append(n)
+        if tag not in VOID:
+            self.cur = n
+
+    def handle_endtag(self, tag):
+        n = self.cur
+        while n is not self.root and n.tag != tag:
+            n = n.parent
+        if n is not self.root:
+            self.cur = n.parent
+
+    def handle_data(self, data):
+        if self.cur.tag not in ("script", "style"):
+            self.cur.texts.append(data)
+
+
+def render(chromium, url, screenshot=None):
+    """The page's DOM after its first refreshes (virtual time: no waiting),
+    and optionally a screenshot of it."""
+    with tempfile.TemporaryDirectory(prefix="earshot-chromium-") as profile:
+        base = chromium_args(chromium, profile) + ["--virtual-time-budget=7000",
+                                                   "--window-size=1366,900"]
+        r = subprocess.run(base + ["--dump-dom", url], capture_output=True, text=True, timeout=90)
+        assert r.returncode == 0 and "<html" in r.stdout, f"chromium failed:\n{r.stderr[-2000:]}"
+        if screenshot:
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            s = subprocess.run(base + [f"--screenshot={screenshot}", url],
+                               capture_output=True, text=True, timeout=90)
+            assert s.returncode == 0 and screenshot.exists(), f"screenshot failed:\n{s.stderr[-2000:]}"
+        return Tree(r.stdout).root
+
+
+def rows(dom, category):
+    """{platform: (row text, [brand of each bar segment])} of a category card."""
+    cards = dom.find_all(lambda n: n.attrs.get("data-category") == category)
+    assert len(cards) == 1, f"expected one card for {category}, got {len(cards)}"
+    out = {}
+    for row in cards[0].find_all(lambda n: "data-platform" in n.attrs):
+        segs = row.find_all(lambda n: n.attrs.get("class") == "seg")
+        out[row.attrs["data-platform"]] = (row.text(), [s.attrs["data-brand"] for s in segs])
+    table = {tr.attrs["data-brand"]: tr.text()
+             for tr in cards[0].find_all(lambda n: n.tag == "tr" and "data-brand" in n.attrs)}
+    return out, table
+
+
+def pct(n, total):
+    return f"{100 * n / total:.1f}%"
+
+
+def test_page_renders_daemon_shares(daemon, chromium):
+    status, body = http_get(daemon.url + "/")
+    assert status == 200
+    assert body.decode() == PAGE.read_text(), "/ must serve connectors/web/index.html as embedded"
+
+    counts = {}  # platform -> Counter(brand), from the event file itself
+    for e in daemon.events:
+        for brand in E2E_BRANDS:
+            if re.search(rf"\b{brand}\b", e["text"], re.I):
+                counts.setdefault(e["platform"], Counter())[brand] += 1
+    counts["all"] = sum(counts.values(), Counter())
+
+    dom = render(chromium, daemon.url + "/", screenshot=ARTIFACTS / "live_page.png")
+    by_platform, table = rows(dom, "sneakers")
+    assert set(by_platform) == set(counts), by_platform.keys()
+    for platform, c in counts.items():
+        text, segs = by_platform[platform]
+        total = sum(c.values())
+        leader = max(sorted(c), key=lambda b: c[b])
+        # Every brand with mentions has a segment, largest first.
+        assert segs == sorted(c, key=lambda b: (-c[b], b)), (platform, segs)
+        assert f"{leader} {pct(c[leader], total)}" in text, (platform, text)
+    total = sum(counts["all"].values())
+    for brand in E2E_BRANDS:
+        assert brand in table, table
+        assert pct(counts["all"][brand], total) in table[brand], table[brand]
+    assert "Waiting for events" not in dom.text()
+
+
+def test_page_empty_state(chromium):
+    with FakeApi({"sneakers": {"nike": {}, "adidas": {}}}, ["twitter", "reddit"]) as api:
+        dom = render(chromium, api.url + "/", screenshot=ARTIFACTS / "live_page_empty.png")
+    text = dom.text()
+    assert "Waiting for events" in text
+    assert "sneakers" in text
+    assert not dom.find_all(lambda n: "data-category" in n.attrs)
+
+
+def test_page_platform_leaders_and_selectors(chromium):
+    counts = {"cola": {"coca-cola": {"twitter": 40, "tiktok": 25}, "pepsi": {"twitter": 22, "tiktok": 31}},
+              "sneakers": {"nike": {"twitter": 6, "instagram": 1}, "adidas": {"twitter": 3, "instagram": 3},
+                           "puma": {"twitter": 1}}}
+    with FakeApi(counts, ["twitter", "instagram", "tiktok", "reddit"]) as api:
+        dom = render(chromium, api.url + "/#window=1h&basis=reach")
+    cola, _ = rows(dom, "cola")
+    assert set(cola) == {"all", "twitter", "tiktok"}  # no row for silent platforms
+    assert "coca-cola 64.5%" in cola["twitter"][0]
+    assert "pepsi 55.4%" in cola["tiktok"][0]
+    sneakers, table = rows(dom, "sneakers")
+    assert "adidas 75.0%" in sneakers["instagram"][0]
+    assert "nike 50.0%" in sneakers["all"][0]
+    assert "7.1%" in table["puma"]
+    # The selectors list the API's windows and bases; the hash picked 1h/reach.
+    selects = {s.attrs["id"]: s for s in dom.find_all(lambda n: n.tag == "select")}
+    assert [o.text() for o in selects["window"].children] == ["5m", "1h", "24h"]
+    assert [o.text() for o in selects["basis"].children] == ["mentions", "reach", "engagement", "views"]
+    assert "reach in the last 1h" in dom.text()
+
+
+def test_page_is_self_contained():
+    html = PAGE.read_text()
+    assert not re.search(r"<(script|link|img|iframe)[^>]+(src|href)\s*=", html, re.I), \
+        "the page must inline everything"
+    assert not re.search(r"url\(\s*['\"]?https?:", html, re.I)
+    assert not re.search(r"fetch\(\s*['\"]https?:", html, re.I)
+    assert "api/v1/share-of-voice" in html
+    assert len(html.encode()) < 64 * 1024
+
+
+if __name__ == "__main__":
+    raise SystemExit(pytest.main([__file__, "-q"]))
