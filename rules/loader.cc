@@ -53,6 +53,14 @@ std::string CanonicalPlatform(std::string p) {
   return p;
 }
 
+void Dedupe(std::vector<std::string>* v) {
+  std::vector<std::string> out;
+  for (auto& s : *v) {
+    if (std::find(out.begin(), out.end(), s) == out.end()) out.push_back(std::move(s));
+  }
+  *v = std::move(out);
+}
+
 std::string LocString(const SourceLoc& loc) {
   return loc.file + ":" + std::to_string(loc.line) + ":" + std::to_string(loc.col);
 }
@@ -126,9 +134,15 @@ class FileLoader {
     for (auto& b : out->category.brands) FixRule(&b);
     for (auto& t : out->topics) FixRule(&t);
     for (auto& t : out->tests) Fix(&t.loc);
-    for (const auto& d : diags_.errors()) {
+    // In file order, as a compiler reports them (yaml-cpp and the checks
+    // below find them in a different order).
+    std::vector<Diagnostic> errors = diags_.errors();
+    for (auto& d : errors) Fix(&d.loc);
+    std::stable_sort(errors.begin(), errors.end(), [](const Diagnostic& a, const Diagnostic& b) {
+      return std::make_pair(a.loc.line, a.loc.col) < std::make_pair(b.loc.line, b.loc.col);
+    });
+    for (const auto& d : errors) {
       SourceLoc loc = d.loc;
-      Fix(&loc);
       diags->Error(loc, d.message, d.hint);
     }
   }
@@ -282,8 +296,10 @@ class FileLoader {
       diags_.Error(r->loc, what + ": expected a mapping such as {name: x, terms: [...]}");
       return false;
     }
+    size_t errors_before = diags_.errors().size();
     CheckKeys(n, kRuleKeys, file_, what, &diags_);
-    bool ok = true;
+    // After a misspelt key ("term:"), "has no terms" would only repeat it.
+    bool ok = diags_.errors().size() == errors_before;
     const YAML::Node name = n["name"];
     if (!name) {
       diags_.Error(r->loc, what + " is missing \"name\"");
@@ -325,6 +341,8 @@ class FileLoader {
     if (const YAML::Node l = n["languages"]) {
       for (auto& s : StringList(l, "languages")) r->languages.push_back(AsciiLower(s));
     }
+    Dedupe(&r->platforms);
+    Dedupe(&r->languages);
     if (!has_body && ok) {
       std::string label = r->name.empty() ? what : what + " \"" + r->name + "\"";
       diags_.Error(r->loc, label + " has no terms, regex or query",
