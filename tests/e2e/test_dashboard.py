@@ -74,13 +74,12 @@ def metric_names(expr):
     e = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", e)
     e = re.sub(r"\blabel_values\s*\(\s*([\w:]+)\s*,\s*\w+\s*\)", r" \1 ", e)
     e = VAR.sub(" ", e)
+    e = re.sub(r"\b\d+(\.\d+)?(ms|[smhdwy])?\b", " ", e)          # numbers, durations
     names = set()
     for m in re.finditer(r"[A-Za-z_:][\w:]*", e):
         word, rest = m.group(0), e[m.end():].lstrip()
         if rest.startswith("(") or word.lower() in KEYWORDS:
             continue  # function call or keyword
-        if re.fullmatch(r"\d+[smhdwy]?", word):
-            continue
         names.add(word)
     return names
 
