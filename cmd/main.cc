@@ -1,2 +1,417 @@
+// earshot: one binary, several commands (DESIGN section 7). A thin main:
+// argument parsing and wiring only.
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <iterator>
 #include <cstdio>
-int main() { std::puts("earshot: under construction"); return 0; }
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/duration.h"
+#include "base/log.h"
+#include "cmd/daemon.h"
+#include "connectors/kafka_producer.h"
+#include "pipeline/config.h"
+#include "pipeline/synth.h"
+#include "rules/loader.h"
+#include "rules/rule_set.h"
+#include "rules/rule_tests.h"
+
+namespace earshot {
+namespace {
+
+constexpr const char* kUsage = R"(usage: earshot <command> [options]
+
+commands:
+  run      --config FILE            the daemon (SIGTERM/SIGINT drain and exit 0, SIGHUP reloads rules);
+                                    without --config: the embedded demo (generator + deploy/rules)
+  replay   [--config FILE] [--rules PATH]... [--format F] FILE|-...
+                                    the same pipeline over files with clock: event; prints the metrics
+  check    [--config FILE] [RULES]...
+                                    validate config and rules (exit 1 with compiler-style errors)
+  test     RULES...                 run the rule files' tests:
+  explain  --rules PATH [--platform P] [--lang L] [--author A] [--country C] TEXT
+                                    show how a text is normalized and matched
+  generate [--rate N] [--count N] [--seed S] [--kafka BROKERS --topic T]
+                                    synthetic events to stdout (JSONL) or Kafka
+  version                           print the version
+)";
+
+int Usage(const std::string& error = "") {
+  if (!error.empty()) std::fprintf(stderr, "earshot: %s\n\n", error.c_str());
+  std::fputs(kUsage, stderr);
+  return 2;
+}
+
+// Simple flag parsing: --name VALUE / --name=VALUE, repeated flags kept in order.
+struct Args {
+  std::vector<std::pair<std::string, std::string>> flags;
+  std::vector<std::string> positional;
+  std::string error;
+  std::string Get(const std::string& name, const std::string& def = "") const {
+    std::string v = def;
+    for (const auto& [k, val] : flags)
+      if (k == name) v = val;
+    return v;
+  }
+  std::vector<std::string> All(const std::string& name) const {
+    std::vector<std::string> out;
+    for (const auto& [k, v] : flags)
+      if (k == name) out.push_back(v);
+    return out;
+  }
+  bool Has(const std::string& name) const {
+    for (const auto& [k, v] : flags)
+      if (k == name) return true;
+    return false;
+  }
+};
+
+Args ParseArgs(int argc, char** argv, int start, const std::vector<std::string>& known,
+               const std::vector<std::string>& booleans = {}) {
+  Args a;
+  for (int i = start; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--") {
+      for (++i; i < argc; ++i) a.positional.push_back(argv[i]);
+      break;
+    }
+    if (arg.size() > 2 && arg.rfind("--", 0) == 0) {
+      std::string name = arg.substr(2), value;
+      size_t eq = name.find('=');
+      bool has_value = eq != std::string::npos;
+      if (has_value) {
+        value = name.substr(eq + 1);
+        name = name.substr(0, eq);
+      }
+      bool ok = false;
+      for (const auto& k : known) ok |= (k == name);
+      if (!ok) {
+        a.error = "unknown option --" + name;
+        return a;
+      }
+      bool is_bool = false;
+      for (const auto& b : booleans) is_bool |= (b == name);
+      if (is_bool && !has_value) {
+        value = "true";
+      } else if (!has_value) {
+        if (i + 1 >= argc) {
+          a.error = "option --" + name + " needs a value";
+          return a;
+        }
+        value = argv[++i];
+      }
+      a.flags.emplace_back(name, value);
+    } else {
+      a.positional.push_back(arg);
+    }
+  }
+  return a;
+}
+
+// Blocks SIGTERM/SIGINT/SIGHUP in every thread and handles them on a
+// dedicated thread with sigwait (no async-signal-safety pitfalls).
+class SignalThread {
+ public:
+  SignalThread() {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGTERM);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGHUP);
+    sigaddset(&set_, SIGUSR2);  // internal: wake up to exit
+    pthread_sigmask(SIG_BLOCK, &set_, nullptr);
+  }
+  void Start(Daemon* daemon) {
+    thread_ = std::thread([this, daemon] {
+      for (;;) {
+        int sig = 0;
+        if (sigwait(&set_, &sig) != 0) continue;
+        if (sig == SIGUSR2) return;
+        if (sig == SIGHUP) {
+          LogInfo("SIGHUP: reloading rules");
+          daemon->RequestReload();
+        } else {
+          LogInfo(std::string(sig == SIGTERM ? "SIGTERM" : "SIGINT") + ": draining and exiting");
+          daemon->RequestStop();
+        }
+      }
+    });
+  }
+  ~SignalThread() {
+    if (thread_.joinable()) {
+      pthread_kill(thread_.native_handle(), SIGUSR2);
+      thread_.join();
+    }
+  }
+
+ private:
+  sigset_t set_;
+  std::thread thread_;
+};
+
+bool LoadConfigOrDefault(const std::string& path, Config* config) {
+  if (path.empty()) {
+    *config = DefaultConfig();
+    return true;
+  }
+  Diagnostics diags;
+  if (!LoadConfig(path, config, &diags)) {
+    std::cerr << diags.ToString();
+    return false;
+  }
+  return true;
+}
+
+int CmdRun(const Args& args) {
+  SignalThread signals;  // before any thread starts
+  Config config;
+  if (!LoadConfigOrDefault(args.Get("config"), &config)) return 1;
+  if (args.Has("rules")) config.rules.paths = args.All("rules");
+  DaemonOptions opts;
+  auto daemon = Daemon::Create(config, opts, WallClock::Get());
+  if (!daemon.ok()) {
+    std::cerr << "earshot: " << daemon.message() << "\n";
+    return 1;
+  }
+  signals.Start(daemon->get());
+  int port = (*daemon)->http_port();
+  LogInfo("earshot " EARSHOT_VERSION " listening on :" + std::to_string(port) +
+          "  (dashboard http://localhost:" + std::to_string(port) +
+          "/  metrics http://localhost:" + std::to_string(port) + "/metrics)");
+  int rc = (*daemon)->Run();
+  LogInfo("stopped");
+  return rc;
+}
+
+int CmdReplay(const Args& args) {
+  SignalThread signals;
+  Config config;
+  std::string path = args.Get("config");
+  if (!path.empty()) {
+    if (!LoadConfigOrDefault(path, &config)) return 1;
+  } else {
+    config.rules.paths = {FindExampleRules()};
+  }
+  if (args.Has("rules")) config.rules.paths = args.All("rules");
+  if (args.Has("format")) {
+    auto f = ParseFormat(args.Get("format"));
+    if (!f) return Usage("unknown format " + args.Get("format"));
+    config.decoder.format = *f;
+  }
+  if (!args.positional.empty()) {
+    config.source.type = SourceConfig::Type::kFile;
+    config.source.file.paths = args.positional;
+    config.source.file.follow = false;
+  } else if (config.source.type != SourceConfig::Type::kFile) {
+    return Usage("replay needs input files (or - for stdin)");
+  }
+  config.clock = ClockMode::kEvent;
+  config.rules.reload = RulesConfig::Reload::kOff;
+  DaemonOptions opts;
+  opts.serve_http = false;
+  opts.exit_at_end = true;
+  opts.progress = isatty(STDERR_FILENO);
+  auto daemon = Daemon::Create(config, opts, WallClock::Get());
+  if (!daemon.ok()) {
+    std::cerr << "earshot: " << daemon.message() << "\n";
+    return 1;
+  }
+  signals.Start(daemon->get());
+  int rc = (*daemon)->Run();
+  std::string out = (*daemon)->Exposition();
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  std::fflush(stdout);
+  return rc;
+}
+
+bool LoadAndCompile(const std::vector<std::string>& paths, const std::vector<std::string>& platforms,
+                    rules::RuleSetDef* def, std::shared_ptr<const rules::RuleSet>* out) {
+  Diagnostics diags;
+  bool ok = rules::LoadRuleFiles(paths, def, &diags);
+  if (ok) {
+    rules::CompileOptions copts;
+    copts.platforms = platforms;
+    *out = rules::RuleSet::Compile(*def, copts, &diags);
+    ok = *out != nullptr && diags.ok();
+  }
+  if (!ok) std::cerr << diags.ToString();
+  return ok;
+}
+
+int CmdCheck(const Args& args) {
+  Config config;
+  std::string path = args.Get("config");
+  if (!path.empty()) {
+    Diagnostics diags;
+    if (!LoadConfig(path, &config, &diags)) {
+      std::cerr << diags.ToString();
+      return 1;
+    }
+    auto dec = MakeDecoder(config.decoder);
+    if (!dec.ok()) {
+      std::cerr << path << ": " << dec.message() << "\n";
+      return 1;
+    }
+  }
+  std::vector<std::string> paths = args.positional.empty() ? config.rules.paths : args.positional;
+  if (paths.empty()) return Usage("check: no rule files given (pass RULES or --config)");
+  rules::RuleSetDef def;
+  std::shared_ptr<const rules::RuleSet> rs;
+  if (!LoadAndCompile(paths, config.platforms, &def, &rs)) return 1;
+  auto st = rs->stats();
+  std::cout << "ok: " << def.files.size() << " files, " << st.categories << " categories, "
+            << st.brands << " brands, " << st.topics << " topics, " << st.terms << " terms, "
+            << st.regexes << " regexes, " << st.queries << " queries\n";
+  return 0;
+}
+
+int CmdTest(const Args& args) {
+  if (args.positional.empty()) return Usage("test: no rule files given");
+  rules::RuleSetDef def;
+  std::shared_ptr<const rules::RuleSet> rs;
+  Config defaults;
+  if (!LoadAndCompile(args.positional, defaults.platforms, &def, &rs)) return 1;
+  rules::RuleTestSummary sum = rules::RunRuleTests(def, *rs, std::cout, args.Has("verbose"));
+  return sum.failed == 0 ? 0 : 1;
+}
+
+int CmdExplain(const Args& args) {
+  if (!args.Has("rules")) return Usage("explain: --rules PATH is required");
+  if (args.positional.empty()) return Usage("explain: no TEXT given");
+  std::string text;
+  for (size_t i = 0; i < args.positional.size(); ++i) {
+    if (i) text += ' ';
+    text += args.positional[i];
+  }
+  if (text == "-") {
+    text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  }
+  rules::RuleSetDef def;
+  std::shared_ptr<const rules::RuleSet> rs;
+  Config defaults;
+  if (!LoadAndCompile(args.All("rules"), defaults.platforms, &def, &rs)) return 1;
+  std::string platform = args.Get("platform", "");
+  for (auto& c : platform) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (platform == "x") platform = "twitter";
+  else if (platform == "fb") platform = "facebook";
+  else if (platform == "ig") platform = "instagram";
+  else if (platform == "yt") platform = "youtube";
+  rules::MatchInput in;
+  std::string lang = args.Get("lang"), author = args.Get("author"), country = args.Get("country");
+  in.text = text;
+  in.platform = platform;
+  in.lang = lang;
+  in.author = author;
+  in.country = country;
+  std::cout << rs->Explain(in);
+  return 0;
+}
+
+int CmdGenerate(const Args& args) {
+  double rate = 0;
+  int64_t count = 0;
+  uint64_t seed = 1;
+  try {
+    rate = std::stod(args.Get("rate", "0"));
+    count = std::stoll(args.Get("count", "0"));
+    seed = std::stoull(args.Get("seed", "1"));
+  } catch (const std::exception&) {
+    return Usage("generate: --rate, --count and --seed take numbers");
+  }
+  if (rate < 0 || count < 0) return Usage("generate: --rate and --count must be >= 0");
+  if (args.Has("kafka")) {
+    if (!args.Has("topic")) return Usage("generate: --kafka needs --topic");
+    GenerateToKafkaOptions o;
+    o.brokers = args.Get("kafka");
+    o.topic = args.Get("topic");
+    o.rate = rate;
+    o.count = count;
+    o.seed = seed;
+    SignalThread signals;  // blocks SIGTERM/SIGINT for the waiter below
+    static std::atomic<bool> stop{false};
+    // Stop on SIGTERM/SIGINT from a small waiter thread.
+    std::thread([] {
+      sigset_t set;
+      sigemptyset(&set);
+      sigaddset(&set, SIGTERM);
+      sigaddset(&set, SIGINT);
+      int sig;
+      sigwait(&set, &sig);
+      stop.store(true);
+    }).detach();
+    Status st = GenerateToKafka(o, WallClock::Get(), &stop);
+    if (!st.ok()) {
+      std::cerr << "earshot generate: " << st.message() << "\n";
+      return 1;
+    }
+    return 0;
+  }
+  auto synth = MakeEventSynthesizer(seed);
+  const Clock* clock = WallClock::Get();
+  std::string buf;
+  auto start = std::chrono::steady_clock::now();
+  int64_t start_ms = clock->NowMillis();
+  for (int64_t i = 0; count == 0 || i < count; ++i) {
+    int64_t now = clock->NowMillis();
+    if (rate > 0) {
+      auto due = start + std::chrono::duration<double>(static_cast<double>(i) / rate);
+      std::this_thread::sleep_until(due);  // pacing output, not a test
+      now = clock->NowMillis();
+    } else {
+      now = start_ms;  // full speed: one timestamp, so replays are reproducible per seed
+    }
+    synth->Next(now, &buf);
+    buf.push_back('\n');
+    if (buf.size() > (1 << 16) || rate > 0) {
+      if (std::fwrite(buf.data(), 1, buf.size(), stdout) != buf.size()) return 0;  // EPIPE
+      if (rate > 0) std::fflush(stdout);
+      buf.clear();
+    }
+  }
+  std::fwrite(buf.data(), 1, buf.size(), stdout);
+  return 0;
+}
+
+}  // namespace
+}  // namespace earshot
+
+int main(int argc, char** argv) {
+  using namespace earshot;
+  std::signal(SIGPIPE, SIG_IGN);
+  if (argc < 2) return Usage();
+  std::string cmd = argv[1];
+  if (cmd == "version" || cmd == "--version") {
+    std::printf("earshot %s\n", EARSHOT_VERSION);
+    return 0;
+  }
+  if (cmd == "help" || cmd == "--help" || cmd == "-h") {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  std::vector<std::string> known;
+  if (cmd == "run") known = {"config", "rules"};
+  else if (cmd == "replay") known = {"config", "rules", "format"};
+  else if (cmd == "check") known = {"config"};
+  else if (cmd == "test") known = {"verbose"};
+  else if (cmd == "explain") known = {"rules", "platform", "lang", "author", "country"};
+  else if (cmd == "generate") known = {"rate", "count", "seed", "kafka", "topic"};
+  else return Usage("unknown command \"" + cmd + "\"");
+  Args args = ParseArgs(argc, argv, 2, known, {"verbose"});
+  if (!args.error.empty()) return Usage(args.error);
+  if (cmd == "run") return CmdRun(args);
+  if (cmd == "replay") return CmdReplay(args);
+  if (cmd == "check") return CmdCheck(args);
+  if (cmd == "test") return CmdTest(args);
+  if (cmd == "explain") return CmdExplain(args);
+  return CmdGenerate(args);
+}

@@ -1,0 +1,273 @@
+#include "cmd/daemon.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <sstream>
+#include <thread>
+
+#include <prometheus/gauge.h>
+#include <prometheus/text_serializer.h>
+
+#include "base/log.h"
+#include "connectors/file_source.h"
+#include "connectors/generator_source.h"
+#include "connectors/kafka_source.h"
+#include "connectors/web_assets.h"
+#include "rules/sentiment.h"
+
+namespace earshot {
+
+namespace fs = std::filesystem;
+
+std::string FindExampleRules() {
+  if (const char* env = std::getenv("EARSHOT_RULES"); env != nullptr && *env != '\0') return env;
+  std::error_code ec;
+  if (fs::is_directory("deploy/rules", ec)) return "deploy/rules";
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    for (fs::path dir = exe.parent_path(); !dir.empty() && dir != dir.root_path();
+         dir = dir.parent_path()) {
+      if (fs::is_directory(dir / "deploy/rules", ec)) return (dir / "deploy/rules").string();
+      if (fs::is_directory(dir / "share/earshot/rules", ec))
+        return (dir / "share/earshot/rules").string();
+    }
+  }
+  if (fs::is_directory("/etc/earshot/rules", ec)) return "/etc/earshot/rules";
+  return "deploy/rules";
+}
+
+Config DefaultConfig() {
+  Config c;
+  c.source.type = SourceConfig::Type::kGenerator;
+  c.source.generator.rate = 200;
+  c.source.generator.seed = 1;
+  c.rules.paths = {FindExampleRules()};
+  c.rules.reload = RulesConfig::Reload::kWatch;
+  return c;
+}
+
+StatusOr<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
+                                                 const DaemonOptions& options,
+                                                 const Clock* clock) {
+  std::unique_ptr<Daemon> d(new Daemon());
+  d->config_ = config;
+  d->options_ = options;
+  d->clock_ = clock;
+  d->registry_ = std::make_shared<prometheus::Registry>();
+  prometheus::BuildGauge()
+      .Name("earshot_build_info")
+      .Help("Build information; always 1.")
+      .Register(*d->registry_)
+      .Add({{"version", EARSHOT_VERSION}})
+      .Set(1);
+
+  // Sentiment lexicons: configured files, else the built-in ones.
+  std::shared_ptr<const rules::SentimentLexicon> lexicon;
+  if (!config.sentiment.lexicons.empty()) {
+    Diagnostics diags;
+    lexicon = rules::SentimentLexicon::Load(config.sentiment.lexicons, &diags);
+    if (lexicon == nullptr || !diags.ok())
+      return Status::Error("sentiment lexicons:\n" + diags.ToString());
+  } else {
+    lexicon = rules::SentimentLexicon::BuiltIn();
+  }
+
+  auto processor = Processor::Create(config, clock, d->registry_, lexicon);
+  if (!processor.ok()) return processor.status();
+  d->processor_ = std::move(processor).value();
+
+  rules::CompileOptions copts;
+  copts.platforms = config.platforms;
+  Processor* proc = d->processor_.get();
+  d->reloader_ = std::make_unique<RuleReloader>(
+      config.rules.paths, copts,
+      [proc](std::shared_ptr<const rules::RuleSet> rs) { proc->SetRules(std::move(rs)); },
+      d->registry_, WallClock::Get(), [](const std::string& m) { LogInfo(m); });
+  Diagnostics diags;
+  if (config.rules.paths.empty()) return Status::Error("no rule paths configured (rules.paths)");
+  if (!d->reloader_->Reload(&diags)) return Status::Error(diags.ToString());
+
+  switch (config.source.type) {
+    case SourceConfig::Type::kFile: {
+      auto s = MakeFileSource(config.source.file, config.limits.max_event_bytes);
+      if (!s.ok()) return s.status();
+      d->source_ = std::move(s).value();
+      break;
+    }
+    case SourceConfig::Type::kGenerator: {
+      auto s = MakeGeneratorSource(config.source.generator, clock);
+      if (!s.ok()) return s.status();
+      d->source_ = std::move(s).value();
+      break;
+    }
+    case SourceConfig::Type::kKafka: {
+      KafkaSourceOptions ko;
+      ko.config = config.source.kafka;
+      ko.rebuild_horizon_ms = config.longest_window_ms();
+      ko.clock = clock;
+      ko.registry = d->registry_;
+      auto s = MakeKafkaSource(ko);
+      if (!s.ok()) return s.status();
+      d->source_ = std::move(s).value();
+      if (!config.dead_letter.topic.empty()) {
+        auto dl = MakeKafkaDeadLetterSink(config.source.kafka, config.dead_letter.topic,
+                                          d->registry_);
+        if (!dl.ok()) return dl.status();
+        d->dead_letter_ = std::move(dl).value();
+        DeadLetterSink* sink = d->dead_letter_.get();
+        d->processor_->SetInvalidRecordHook(
+            [sink](const Record& r, InvalidReason reason) { sink->Send(r, reason); });
+      }
+      break;
+    }
+  }
+
+  if (options.serve_http) {
+    HttpServerOptions ho;
+    ho.listen = config.http.listen;
+    ho.web_config = config.http.web_config;
+    d->http_ = MakeHttpServer(ho);
+    d->RegisterHttpHandlers();
+    Status st = d->http_->Start();
+    if (!st.ok()) return st;
+  }
+  if (config.rules.reload == RulesConfig::Reload::kWatch) {
+    Daemon* self = d.get();
+    auto w = WatchPaths(config.rules.paths, 200, [self] { self->RequestReload(); });
+    if (!w.ok()) return w.status();
+    d->watcher_ = std::move(w).value();
+  }
+  return d;
+}
+
+Daemon::~Daemon() {
+  if (watcher_) watcher_->Stop();
+  if (http_) http_->Stop();
+}
+
+void Daemon::RegisterHttpHandlers() {
+  http_->Handle("/metrics", [this](const HttpRequest&) {
+    HttpResponse r;
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r.body = Exposition();
+    return r;
+  });
+  http_->Handle(
+      "/healthz", [](const HttpRequest&) { return HttpResponse{200, "text/plain", "ok\n"}; },
+      /*open=*/true);
+  http_->Handle(
+      "/readyz",
+      [this](const HttpRequest&) {
+        bool rules = reloader_->loaded();
+        bool source = source_ != nullptr && (source_->Ready() || source_done_.load());
+        if (rules && source) return HttpResponse{200, "text/plain", "ready\n"};
+        std::string why = std::string(rules ? "" : "rules not loaded\n") +
+                          (source ? "" : "source not ready\n");
+        return HttpResponse{503, "text/plain", why};
+      },
+      /*open=*/true);
+  http_->Handle("/api/v1/share-of-voice", [this](const HttpRequest& req) {
+    auto get = [&](const char* k) {
+      auto it = req.query.find(k);
+      return it == req.query.end() ? std::string() : it->second;
+    };
+    auto body = processor_->ShareOfVoiceJson(get("window"), get("platform"), get("basis"));
+    HttpResponse r;
+    r.content_type = "application/json";
+    if (!body.ok()) {
+      r.status = 400;
+      std::string msg = body.message();
+      std::string esc;
+      for (char c : msg) {
+        if (c == '"' || c == '\\') esc.push_back('\\');
+        esc.push_back(c);
+      }
+      r.body = "{\"error\":\"" + esc + "\"}";
+    } else {
+      r.body = *body;
+    }
+    return r;
+  });
+  http_->Handle("/", [](const HttpRequest&) {
+    return HttpResponse{200, "text/html; charset=utf-8", std::string(IndexHtml())};
+  });
+}
+
+std::string Daemon::Exposition() const {
+  std::vector<prometheus::MetricFamily> families = registry_->Collect();
+  std::vector<prometheus::MetricFamily> results = processor_->CollectResults();
+  for (auto& f : results) {
+    if (!f.metric.empty()) families.push_back(std::move(f));
+  }
+  std::ostringstream out;
+  prometheus::TextSerializer().Serialize(out, families);
+  return out.str();
+}
+
+int Daemon::http_port() const { return http_ ? http_->port() : 0; }
+
+void Daemon::RequestStop() {
+  stop_.store(true);
+  if (source_) source_->RequestStop();
+}
+
+void Daemon::RequestReload() {
+  // Compiles on the caller's thread (watcher or signal thread), off the hot
+  // path; the processor swaps at its next batch boundary.
+  reloader_->Reload();
+}
+
+int Daemon::Run() {
+  Status st = source_->Start(processor_.get());
+  if (!st.ok()) {
+    LogError("source: " + st.message());
+    return 1;
+  }
+  std::vector<Record> batch;
+  batch.reserve(options_.batch_size);
+  uint64_t records = 0;
+  auto last_progress = std::chrono::steady_clock::now();
+  int rc = 0;
+  while (!stop_.load()) {
+    batch.clear();
+    PollStatus ps = source_->Poll(&batch, options_.batch_size, 100);
+    if (!batch.empty()) {
+      processor_->ProcessBatch(source_->name(), batch);
+      source_->Commit(batch);
+      records += batch.size();
+    }
+    if (options_.progress) {
+      auto now = std::chrono::steady_clock::now();
+      if (now - last_progress > std::chrono::milliseconds(500)) {
+        last_progress = now;
+        std::string line = "\rreplay: " + std::to_string(records) + " events";
+        (void)!write(STDERR_FILENO, line.data(), line.size());
+      }
+    }
+    if (ps == PollStatus::kEndOfInput) {
+      source_done_.store(true);
+      if (options_.exit_at_end) break;
+      LogInfo("source drained; serving metrics until stopped");
+      while (!stop_.load()) {
+        // Nothing more will arrive; wait for a signal without spinning.
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+      break;
+    }
+    if (ps == PollStatus::kError) {
+      // Sources log and recover by themselves; back off briefly.
+      continue;
+    }
+  }
+  if (options_.progress) {
+    std::string line = "\rreplay: " + std::to_string(records) + " events\n";
+    (void)!write(STDERR_FILENO, line.data(), line.size());
+  }
+  source_->Close();
+  if (dead_letter_) dead_letter_->Flush(5000);
+  return rc;
+}
+
+}  // namespace earshot

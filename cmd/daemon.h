@@ -1,0 +1,78 @@
+#pragma once
+// Wires the daemon together (the components don't know each other): a
+// Source, the Processor, the RuleReloader (+ file watcher), the HTTP
+// endpoints and, for Kafka, the dead-letter sink. Used by `earshot run` and
+// `earshot replay`.
+//
+// Threading: Run() is the pipeline thread. RequestStop() and
+// RequestReload() are safe from any thread (the signal thread calls them).
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include <prometheus/registry.h>
+
+#include "base/clock.h"
+#include "base/status.h"
+#include "connectors/dead_letter.h"
+#include "connectors/file_watcher.h"
+#include "connectors/http_server.h"
+#include "connectors/source.h"
+#include "pipeline/config.h"
+#include "pipeline/processor.h"
+#include "pipeline/rule_reloader.h"
+
+namespace earshot {
+
+struct DaemonOptions {
+  bool serve_http = true;        // run: yes; replay: no
+  bool exit_at_end = false;      // replay: stop when the source is drained
+  bool progress = false;         // replay: progress on stderr
+  size_t batch_size = 4096;
+};
+
+class Daemon {
+ public:
+  static StatusOr<std::unique_ptr<Daemon>> Create(const Config& config,
+                                                  const DaemonOptions& options,
+                                                  const Clock* clock);
+  ~Daemon();
+
+  // Runs until the source is drained (exit_at_end) or RequestStop(); drains
+  // and commits before returning. Returns the process exit code.
+  int Run();
+  void RequestStop();
+  void RequestReload();
+
+  // The full Prometheus text exposition (operational + result metrics).
+  std::string Exposition() const;
+  int http_port() const;
+  Processor* processor() { return processor_.get(); }
+
+ private:
+  Daemon() = default;
+  void RegisterHttpHandlers();
+
+  Config config_;
+  DaemonOptions options_;
+  const Clock* clock_ = nullptr;
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::unique_ptr<Processor> processor_;
+  std::unique_ptr<RuleReloader> reloader_;
+  std::unique_ptr<Source> source_;
+  std::unique_ptr<DeadLetterSink> dead_letter_;
+  std::unique_ptr<HttpServer> http_;
+  std::unique_ptr<FileWatcher> watcher_;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> source_done_{false};
+};
+
+// The embedded default configuration of the demo: the synthetic generator
+// feeding the example rule files of deploy/rules.
+Config DefaultConfig();
+// Where the example rules are: $EARSHOT_RULES, ./deploy/rules, or relative
+// to the executable (build tree or install prefix).
+std::string FindExampleRules();
+
+}  // namespace earshot

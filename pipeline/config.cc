@@ -1,0 +1,322 @@
+#include "pipeline/config.h"
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <set>
+
+#include "base/yaml_util.h"
+
+namespace earshot {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string Resolve(const std::string& base_dir, const std::string& p) {
+  if (p.empty() || p == "-" || base_dir.empty() || fs::path(p).is_absolute()) return p;
+  return (fs::path(base_dir) / p).lexically_normal().string();
+}
+
+void ParseKafka(const YAML::Node& n, const std::string& file, KafkaConfig* k, Diagnostics* d) {
+  if (!CheckKeys(n, {"brokers", "topics", "group_id", "properties"}, file, "source.kafka", d))
+    return;
+  if (n["brokers"]) {
+    if (auto v = AsString(n["brokers"], file, "brokers", d)) k->brokers = *v;
+  }
+  if (n["topics"]) {
+    if (auto v = AsStringList(n["topics"], file, "topics", d, /*allow_scalar=*/true)) {
+      if (v->empty()) d->Error(LocOf(n["topics"], file), "topics: at least one topic is required");
+      k->topics = *v;
+    }
+  }
+  if (n["group_id"]) {
+    if (auto v = AsString(n["group_id"], file, "group_id", d)) k->group_id = *v;
+  }
+  if (n["properties"]) {
+    const YAML::Node& p = n["properties"];
+    if (p.IsNull()) return;
+    if (!p.IsMap()) {
+      d->Error(LocOf(p, file), "properties: expected a mapping of librdkafka properties");
+      return;
+    }
+    for (const auto& kv : p) {
+      auto key = AsString(kv.first, file, "properties key", d);
+      auto val = AsString(kv.second, file, "properties value", d);
+      if (key && val) k->properties[*key] = *val;
+    }
+  }
+}
+
+void ParseSource(const YAML::Node& n, const std::string& file, const std::string& dir,
+                 SourceConfig* s, Diagnostics* d) {
+  if (!CheckKeys(n, {"type", "kafka", "file", "generator"}, file, "source", d)) return;
+  if (n["type"]) {
+    if (auto t = AsString(n["type"], file, "type", d)) {
+      if (*t == "kafka") s->type = SourceConfig::Type::kKafka;
+      else if (*t == "file") s->type = SourceConfig::Type::kFile;
+      else if (*t == "generator") s->type = SourceConfig::Type::kGenerator;
+      else
+        d->Error(LocOf(n["type"], file), "source.type: unknown source \"" + *t + "\"",
+                 "one of: kafka, file, generator");
+    }
+  }
+  if (n["kafka"]) ParseKafka(n["kafka"], file, &s->kafka, d);
+  if (const YAML::Node& f = n["file"]) {
+    if (CheckKeys(f, {"paths", "follow"}, file, "source.file", d)) {
+      if (f["paths"]) {
+        if (auto v = AsStringList(f["paths"], file, "paths", d, true)) {
+          s->file.paths.clear();
+          for (const auto& p : *v) s->file.paths.push_back(Resolve(dir, p));
+        }
+      }
+      if (f["follow"]) {
+        if (auto v = AsBool(f["follow"], file, "follow", d)) s->file.follow = *v;
+      }
+    }
+  }
+  if (const YAML::Node& g = n["generator"]) {
+    if (CheckKeys(g, {"rate", "seed", "count"}, file, "source.generator", d)) {
+      if (g["rate"]) {
+        try {
+          double r = g["rate"].as<double>();
+          if (r < 0) d->Error(LocOf(g["rate"], file), "rate: must be >= 0 (0 = unlimited)");
+          s->generator.rate = r;
+        } catch (const YAML::Exception&) {
+          d->Error(LocOf(g["rate"], file), "rate: expected a number of events per second");
+        }
+      }
+      if (g["seed"]) {
+        if (auto v = AsInt(g["seed"], file, "seed", d)) s->generator.seed = static_cast<uint64_t>(*v);
+      }
+      if (g["count"]) {
+        if (auto v = AsInt(g["count"], file, "count", d)) s->generator.count = *v;
+      }
+    }
+  }
+  if (s->type == SourceConfig::Type::kFile && s->file.paths.empty()) {
+    d->Error(LocOf(n, file), "source.file.paths: at least one path is required for type file");
+  }
+}
+
+void ParseWindows(const YAML::Node& n, const std::string& file, std::vector<WindowSpec>* out,
+                  Diagnostics* d) {
+  if (!n.IsSequence() || n.size() == 0) {
+    d->Error(LocOf(n, file), "windows: expected a non-empty list of {name, size, step}");
+    return;
+  }
+  out->clear();
+  std::set<std::string> names;
+  for (const auto& w : n) {
+    if (!CheckKeys(w, {"name", "size", "step"}, file, "window", d)) continue;
+    WindowSpec spec;
+    if (!w["name"] || !w["size"] || !w["step"]) {
+      d->Error(LocOf(w, file), "window: name, size and step are all required");
+      continue;
+    }
+    auto name = AsString(w["name"], file, "name", d);
+    auto size = AsDurationMillis(w["size"], file, "size", d);
+    auto step = AsDurationMillis(w["step"], file, "step", d);
+    if (!name || !size || !step) continue;
+    if (name->empty()) d->Error(LocOf(w["name"], file), "window name must not be empty");
+    if (!names.insert(*name).second)
+      d->Error(LocOf(w["name"], file), "duplicate window name \"" + *name + "\"");
+    if (*step <= 0 || *size <= 0) {
+      d->Error(LocOf(w, file), "window \"" + *name + "\": size and step must be positive");
+      continue;
+    }
+    if (*size % *step != 0) {
+      d->Error(LocOf(w["step"], file),
+               "window \"" + *name + "\": size must be a multiple of step",
+               "a hopping window of size S and step P holds S/P buckets");
+      continue;
+    }
+    if (*size / *step > 100000) {
+      d->Error(LocOf(w["step"], file), "window \"" + *name + "\": more than 100000 steps");
+      continue;
+    }
+    spec.name = *name;
+    spec.size_ms = *size;
+    spec.step_ms = *step;
+    out->push_back(spec);
+  }
+}
+
+}  // namespace
+
+int64_t Config::longest_window_ms() const {
+  int64_t m = 0;
+  for (const auto& w : windows) m = std::max(m, w.size_ms);
+  return m;
+}
+
+bool ParseConfig(const std::string& yaml_text, const std::string& file, Config* out,
+                 Diagnostics* d) {
+  size_t before = d->errors().size();
+  auto doc = LoadYamlString(yaml_text, file, d);
+  if (!doc) return false;
+  const YAML::Node& root = *doc;
+  std::string dir = file.empty() ? "" : fs::path(file).parent_path().string();
+  out->path = file;
+  if (root.IsNull()) return true;  // an empty file: all defaults
+  if (!CheckKeys(root,
+                 {"source", "format", "mapping", "rules", "windows", "clock", "max_future_skew",
+                  "platforms", "http", "limits", "dead_letter", "sentiment"},
+                 file, "config", d)) {
+    return false;
+  }
+  if (root["source"]) ParseSource(root["source"], file, dir, &out->source, d);
+  if (root["format"]) {
+    if (auto f = AsString(root["format"], file, "format", d)) {
+      if (auto fmt = ParseFormat(*f)) out->decoder.format = *fmt;
+      else
+        d->Error(LocOf(root["format"], file), "format: unknown format \"" + *f + "\"",
+                 "one of: canonical, twitter_v1, reddit, mapping");
+    }
+  }
+  if (const YAML::Node& m = root["mapping"]) {
+    if (m.IsMap()) {
+      for (const auto& kv : m) {
+        auto key = AsString(kv.first, file, "mapping key", d);
+        auto val = AsString(kv.second, file, "mapping pointer", d);
+        if (key && val) {
+          if (!val->empty() && (*val)[0] != '/')
+            d->Error(LocOf(kv.second, file),
+                     "mapping." + *key + ": \"" + *val + "\" is not a JSON Pointer",
+                     "JSON Pointers start with '/', e.g. /data/text");
+          out->decoder.mapping[*key] = *val;
+        }
+      }
+    } else if (!m.IsNull()) {
+      d->Error(LocOf(m, file), "mapping: expected a mapping of field -> JSON Pointer");
+    }
+  }
+  if (out->decoder.format == Format::kMapping && out->decoder.mapping.empty()) {
+    d->Error(LocOf(root["format"], file), "format: mapping needs a `mapping:` section");
+  }
+  if (const YAML::Node& r = root["rules"]) {
+    if (CheckKeys(r, {"paths", "reload"}, file, "rules", d)) {
+      if (r["paths"]) {
+        if (auto v = AsStringList(r["paths"], file, "paths", d, true)) {
+          out->rules.paths.clear();
+          for (const auto& p : *v) out->rules.paths.push_back(Resolve(dir, p));
+        }
+      }
+      if (r["reload"]) {
+        if (auto v = AsString(r["reload"], file, "reload", d)) {
+          if (*v == "watch") out->rules.reload = RulesConfig::Reload::kWatch;
+          else if (*v == "signal") out->rules.reload = RulesConfig::Reload::kSignal;
+          else if (*v == "off") out->rules.reload = RulesConfig::Reload::kOff;
+          else
+            d->Error(LocOf(r["reload"], file), "rules.reload: unknown mode \"" + *v + "\"",
+                     "one of: watch, signal, off");
+        }
+      }
+    }
+  }
+  if (root["windows"]) ParseWindows(root["windows"], file, &out->windows, d);
+  if (root["clock"]) {
+    if (auto v = AsString(root["clock"], file, "clock", d)) {
+      if (*v == "wall") out->clock = ClockMode::kWall;
+      else if (*v == "event") out->clock = ClockMode::kEvent;
+      else
+        d->Error(LocOf(root["clock"], file), "clock: unknown clock \"" + *v + "\"",
+                 "one of: wall, event");
+    }
+  }
+  if (root["max_future_skew"]) {
+    if (auto v = AsDurationMillis(root["max_future_skew"], file, "max_future_skew", d))
+      out->max_future_skew_ms = *v;
+  }
+  if (root["platforms"]) {
+    if (auto v = AsStringList(root["platforms"], file, "platforms", d)) {
+      std::set<std::string> seen;
+      out->platforms.clear();
+      for (auto p : *v) {
+        for (auto& c : p) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (p.empty() || p == "all" || p == "other") {
+          d->Error(LocOf(root["platforms"], file),
+                   "platforms: \"" + p + "\" is reserved (\"other\" is implicit, \"all\" is the "
+                   "cross-platform ratio)");
+          continue;
+        }
+        if (seen.insert(p).second) out->platforms.push_back(p);
+      }
+      if (out->platforms.size() > 200)
+        d->Error(LocOf(root["platforms"], file), "platforms: at most 200 platforms");
+    }
+  }
+  if (const YAML::Node& h = root["http"]) {
+    if (CheckKeys(h, {"listen", "web_config"}, file, "http", d)) {
+      if (h["listen"]) {
+        if (auto v = AsString(h["listen"], file, "listen", d)) {
+          if (v->find(':') == std::string::npos)
+            d->Error(LocOf(h["listen"], file), "http.listen: expected host:port, e.g. :9464");
+          out->http.listen = *v;
+        }
+      }
+      if (h["web_config"]) {
+        if (auto v = AsString(h["web_config"], file, "web_config", d))
+          out->http.web_config = v->empty() ? *v : Resolve(dir, *v);
+      }
+    }
+  }
+  if (const YAML::Node& l = root["limits"]) {
+    if (CheckKeys(l, {"max_event_bytes", "max_json_depth", "max_dedupe_entries"}, file, "limits",
+                  d)) {
+      if (l["max_event_bytes"]) {
+        if (auto v = AsInt(l["max_event_bytes"], file, "max_event_bytes", d)) {
+          if (*v < 64 || *v > (64 << 20))
+            d->Error(LocOf(l["max_event_bytes"], file),
+                     "limits.max_event_bytes: must be between 64 and 67108864");
+          else
+            out->limits.max_event_bytes = static_cast<size_t>(*v);
+        }
+      }
+      if (l["max_json_depth"]) {
+        if (auto v = AsInt(l["max_json_depth"], file, "max_json_depth", d)) {
+          if (*v < 2 || *v > 10000)
+            d->Error(LocOf(l["max_json_depth"], file),
+                     "limits.max_json_depth: must be between 2 and 10000");
+          else
+            out->limits.max_json_depth = static_cast<int>(*v);
+        }
+      }
+      if (l["max_dedupe_entries"]) {
+        if (auto v = AsInt(l["max_dedupe_entries"], file, "max_dedupe_entries", d)) {
+          if (*v < 0)
+            d->Error(LocOf(l["max_dedupe_entries"], file),
+                     "limits.max_dedupe_entries: must be >= 0");
+          else
+            out->limits.max_dedupe_entries = static_cast<size_t>(*v);
+        }
+      }
+    }
+  }
+  out->decoder.max_event_bytes = out->limits.max_event_bytes;
+  out->decoder.max_json_depth = out->limits.max_json_depth;
+  if (const YAML::Node& dl = root["dead_letter"]) {
+    if (CheckKeys(dl, {"topic"}, file, "dead_letter", d) && dl["topic"]) {
+      if (auto v = AsString(dl["topic"], file, "topic", d)) out->dead_letter.topic = *v;
+    }
+  }
+  if (const YAML::Node& s = root["sentiment"]) {
+    if (CheckKeys(s, {"lexicons"}, file, "sentiment", d) && s["lexicons"]) {
+      if (auto v = AsStringList(s["lexicons"], file, "lexicons", d, true)) {
+        for (const auto& p : *v) out->sentiment.lexicons.push_back(Resolve(dir, p));
+      }
+    }
+  }
+  return d->errors().size() == before;
+}
+
+bool LoadConfig(const std::string& path, Config* out, Diagnostics* diags) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    diags->Error(SourceLoc{path, 0, 0}, "cannot open config file");
+    return false;
+  }
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return ParseConfig(text, path, out, diags);
+}
+
+}  // namespace earshot

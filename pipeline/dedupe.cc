@@ -1,0 +1,91 @@
+#include "pipeline/dedupe.h"
+
+#include <functional>
+#include <string>
+#include <string_view>
+
+namespace earshot {
+
+uint64_t DedupeFingerprint(std::string_view platform, std::string_view id) {
+  // Two independent std::hash (murmur-based in libstdc++) mixes; collisions
+  // among live entries are ~n^2/2^65: negligible.
+  uint64_t h = std::hash<std::string_view>{}(id);
+  uint64_t p = std::hash<std::string_view>{}(platform);
+  h ^= p + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  return h;
+}
+
+Deduper::Deduper(size_t max_entries) : max_entries_(max_entries) { slots_.resize(1024); }
+
+bool Deduper::SeenOrInsert(uint64_t fp, int64_t bucket) {
+  if (max_entries_ == 0) return false;
+  if (fp == 0) fp = 1;
+  if (bucket < min_bucket_) bucket = min_bucket_;
+  const size_t mask = slots_.size() - 1;
+  size_t i = fp & mask;
+  size_t reuse = SIZE_MAX;
+  for (;;) {
+    Slot& s = slots_[i];
+    if (s.fp == 0) break;
+    if (s.bucket < min_bucket_) {
+      if (reuse == SIZE_MAX) reuse = i;
+    } else if (s.fp == fp) {
+      return true;
+    }
+    i = (i + 1) & mask;
+  }
+  if (live_ >= max_entries_) {
+    EvictOldest();
+    if (bucket < min_bucket_) bucket = min_bucket_;
+  }
+  if (reuse != SIZE_MAX) {
+    slots_[reuse] = Slot{fp, bucket};
+  } else {
+    slots_[i] = Slot{fp, bucket};
+    ++used_;
+  }
+  ++live_;
+  ++per_bucket_[bucket];
+  if (used_ * 4 > slots_.size() * 3) {
+    // Compact away expired slots; grow when live entries need the room.
+    size_t n = slots_.size();
+    while (live_ * 2 > n) n *= 2;
+    Rehash(n);
+  }
+  return false;
+}
+
+void Deduper::ExpireBefore(int64_t min_bucket) {
+  if (min_bucket <= min_bucket_) return;
+  min_bucket_ = min_bucket;
+  while (!per_bucket_.empty() && per_bucket_.begin()->first < min_bucket_) {
+    live_ -= per_bucket_.begin()->second;
+    per_bucket_.erase(per_bucket_.begin());
+  }
+}
+
+void Deduper::EvictOldest() {
+  if (per_bucket_.empty()) return;
+  evictions_ += per_bucket_.begin()->second;
+  ExpireBefore(per_bucket_.begin()->first + 1);
+}
+
+void Deduper::Rehash(size_t new_size) {
+  std::vector<Slot> old;
+  old.swap(slots_);
+  slots_.assign(new_size, Slot{});
+  used_ = 0;
+  const size_t mask = new_size - 1;
+  for (const Slot& s : old) {
+    if (!IsLive(s)) continue;
+    size_t i = s.fp & mask;
+    while (slots_[i].fp != 0) i = (i + 1) & mask;
+    slots_[i] = s;
+    ++used_;
+  }
+}
+
+}  // namespace earshot

@@ -1,0 +1,59 @@
+#pragma once
+// Exact dedupe of (platform, id) within a horizon of event time, in memory
+// bounded by configuration (DESIGN section 5).
+//
+// Entries are 64-bit fingerprints in an open-addressing table, each tagged
+// with its event-time bucket; buckets older than the horizon expire lazily
+// (their slots are reused) and the table is compacted when it fills. When the
+// number of live entries would exceed `max_entries`, the oldest buckets are
+// evicted early (the effective horizon shrinks) and counted in evictions().
+// Memory: 16 bytes a slot, at most ~2.7x max_entries slots.
+// Not thread-safe.
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string_view>
+#include <vector>
+
+namespace earshot {
+
+class Deduper {
+ public:
+  explicit Deduper(size_t max_entries);
+
+  // Returns true when `fingerprint` was already seen in a live bucket;
+  // otherwise records it in `bucket` and returns false. `bucket` is clamped
+  // to the oldest live bucket (so late events are still deduped while that
+  // bucket lives). A fingerprint of 0 is remapped internally.
+  bool SeenOrInsert(uint64_t fingerprint, int64_t bucket);
+
+  // Expires every bucket older than `min_bucket`.
+  void ExpireBefore(int64_t min_bucket);
+
+  size_t live_entries() const { return live_; }
+  uint64_t evictions() const { return evictions_; }
+  size_t capacity_slots() const { return slots_.size(); }
+
+ private:
+  struct Slot {
+    uint64_t fp = 0;  // 0 = empty
+    int64_t bucket = 0;
+  };
+  bool IsLive(const Slot& s) const { return s.fp != 0 && s.bucket >= min_bucket_; }
+  void Rehash(size_t new_size);
+  void EvictOldest();
+
+  size_t max_entries_;
+  std::vector<Slot> slots_;
+  size_t used_ = 0;  // non-empty slots, live or expired
+  size_t live_ = 0;
+  int64_t min_bucket_ = INT64_MIN;
+  std::map<int64_t, size_t> per_bucket_;  // live entries per bucket
+  uint64_t evictions_ = 0;
+};
+
+// The fingerprint of a (platform, id) pair.
+uint64_t DedupeFingerprint(std::string_view platform, std::string_view id);
+
+}  // namespace earshot

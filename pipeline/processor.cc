@@ -1,0 +1,689 @@
+#include "pipeline/processor.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <ctime>
+#include <set>
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+namespace earshot {
+
+const char* OutcomeName(Outcome o) {
+  switch (o) {
+    case Outcome::kInvalid: return "invalid";
+    case Outcome::kDuplicate: return "duplicate";
+    case Outcome::kLate: return "late";
+    case Outcome::kMatched: return "matched";
+    case Outcome::kUnmatched: return "unmatched";
+  }
+  return "invalid";
+}
+
+namespace {
+
+constexpr int kSentimentCount = 3;
+
+// Per-event processing time buckets, in seconds (microseconds matter here).
+const std::vector<double>& LatencyBuckets() {
+  static const std::vector<double> b = {1e-6,   2.5e-6, 5e-6,  1e-5, 2.5e-5, 5e-5,
+                                        1e-4,   2.5e-4, 5e-4,  1e-3, 1e-2,   1e-1};
+  return b;
+}
+
+std::string ToLowerAscii(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+}  // namespace
+
+struct Processor::PartitionState {
+  std::vector<HoppingWindow> windows;
+  Deduper dedupe;
+  PartitionState(const std::vector<WindowSpec>& specs, size_t max_dedupe)
+      : dedupe(max_dedupe) {
+    for (const auto& s : specs) windows.emplace_back(s);
+  }
+};
+
+StatusOr<std::unique_ptr<Processor>> Processor::Create(
+    const Config& config, const Clock* wall_clock, std::shared_ptr<prometheus::Registry> registry,
+    std::shared_ptr<const rules::SentimentLexicon> sentiment) {
+  if (config.windows.empty()) return Status::Error("at least one window is required");
+  auto decoder = MakeDecoder(config.decoder);
+  if (!decoder.ok()) return decoder.status();
+  return std::unique_ptr<Processor>(new Processor(config, wall_clock, std::move(registry),
+                                                  std::move(sentiment),
+                                                  std::move(decoder).value()));
+}
+
+Processor::Processor(const Config& config, const Clock* wall,
+                     std::shared_ptr<prometheus::Registry> registry,
+                     std::shared_ptr<const rules::SentimentLexicon> sentiment,
+                     std::unique_ptr<Decoder> decoder)
+    : config_(config),
+      wall_(wall),
+      registry_(std::move(registry)),
+      sentiment_(std::move(sentiment)),
+      decoder_(std::move(decoder)) {
+  for (size_t i = 0; i < config_.windows.size(); ++i) {
+    if (config_.windows[i].size_ms > config_.windows[longest_window_].size_ms) longest_window_ = i;
+  }
+  platform_names_ = config_.platforms;
+  platform_names_.push_back("other");
+  for (uint32_t i = 0; i < platform_names_.size(); ++i) platform_index_[platform_names_[i]] = i;
+
+  events_family_ = &prometheus::BuildCounter()
+                        .Name("earshot_events_total")
+                        .Help("Events (input lines or messages) by source and outcome: invalid, "
+                              "duplicate, late, matched, unmatched.")
+                        .Register(*registry_);
+  invalid_family_ = &prometheus::BuildCounter()
+                         .Name("earshot_invalid_events_total")
+                         .Help("Invalid events by reason.")
+                         .Register(*registry_);
+  for (int r = 0; r < kInvalidReasonCount; ++r) {
+    invalid_counters_.push_back(
+        &invalid_family_->Add({{"reason", InvalidReasonName(static_cast<InvalidReason>(r))}}));
+  }
+  latency_family_ = &prometheus::BuildHistogram()
+                         .Name("earshot_event_processing_seconds")
+                         .Help("Time to decode, classify and aggregate one event.")
+                         .Register(*registry_);
+  latency_ = &latency_family_->Add({}, LatencyBuckets());
+}
+
+Processor::~Processor() = default;
+
+void Processor::SetRules(std::shared_ptr<const rules::RuleSet> rules) {
+  std::lock_guard<std::mutex> lock(rules_mu_);
+  pending_rules_ = std::move(rules);
+  ++pending_generation_;
+}
+
+std::shared_ptr<const rules::RuleSet> Processor::rules() const {
+  std::lock_guard<std::mutex> lock(rules_mu_);
+  return pending_rules_;
+}
+
+uint32_t Processor::InternBrand(const std::string& category, const std::string& brand) {
+  std::string key = category + '\x1f' + brand;
+  auto [it, inserted] = brand_interner_.emplace(key, static_cast<uint32_t>(brand_names_.size()));
+  if (inserted) {
+    brand_names_.emplace_back(category, brand);
+    size_t p = platform_names_.size();
+    totals_.resize(brand_names_.size() * p);
+    totals_present_.resize(brand_names_.size() * p);
+    sentiment_totals_.resize(brand_names_.size() * p * kSentimentCount);
+  }
+  return it->second;
+}
+
+uint32_t Processor::InternTopic(const std::string& topic) {
+  auto [it, inserted] = topic_interner_.emplace(topic, static_cast<uint32_t>(topic_names_.size()));
+  if (inserted) topic_names_.push_back(topic);
+  return it->second;
+}
+
+void Processor::ApplyPendingRules() {
+  std::shared_ptr<const rules::RuleSet> next;
+  {
+    std::lock_guard<std::mutex> lock(rules_mu_);
+    if (pending_generation_ == applied_generation_) return;
+    next = pending_rules_;
+    applied_generation_ = pending_generation_;
+  }
+  rules_ = std::move(next);
+  brand_ids_.clear();
+  topic_ids_.clear();
+  if (rules_ != nullptr) {
+    for (const auto& b : rules_->brands()) brand_ids_.push_back(InternBrand(b.category, b.name));
+    for (const auto& t : rules_->topics()) topic_ids_.push_back(InternTopic(t));
+  }
+  // Brands removed by the new rules leave the windows; the others keep state.
+  std::vector<bool> keep(brand_names_.size(), false);
+  for (uint32_t id : brand_ids_) keep[id] = true;
+  for (auto& [key, part] : partitions_) {
+    for (auto& w : part->windows) w.RetainBrands(keep);
+  }
+}
+
+uint32_t Processor::PlatformIndex(std::string_view platform) const {
+  auto it = platform_index_.find(platform);
+  if (it == platform_index_.end()) return static_cast<uint32_t>(platform_names_.size() - 1);
+  return it->second;
+}
+
+Processor::PartitionState* Processor::Partition(std::string_view topic, int32_t partition) {
+  PartitionKey key{std::string(topic), partition};
+  auto it = partitions_.find(key);
+  if (it == partitions_.end()) {
+    it = partitions_
+             .emplace(key, std::make_unique<PartitionState>(config_.windows,
+                                                            config_.limits.max_dedupe_entries))
+             .first;
+  }
+  return it->second.get();
+}
+
+void Processor::OnAssigned(const std::vector<PartitionKey>& partitions) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& p : partitions) {
+    // Fresh state: a rebuild replays the partition's recent history into it.
+    partitions_[p] =
+        std::make_unique<PartitionState>(config_.windows, config_.limits.max_dedupe_entries);
+  }
+}
+
+void Processor::OnRevoked(const std::vector<PartitionKey>& partitions) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& p : partitions) partitions_.erase(p);
+}
+
+int64_t Processor::NowLocked() const {
+  if (config_.clock == ClockMode::kEvent) {
+    return max_event_ms_ == INT64_MIN ? 0 : max_event_ms_;
+  }
+  return wall_->NowMillis();
+}
+
+int64_t Processor::NowMillis() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return NowLocked();
+}
+
+void Processor::ExpireLocked(int64_t now) {
+  const HoppingWindow* longest = nullptr;
+  for (auto& [key, part] : partitions_) {
+    for (auto& w : part->windows) w.Expire(now);
+    longest = &part->windows[longest_window_];
+    part->dedupe.ExpireBefore(FloorDiv(longest->WindowStartMillis(now),
+                                       config_.windows[longest_window_].step_ms));
+  }
+}
+
+void Processor::EnsureSourceCounters(std::string_view source) {
+  if (event_counters_.find(source) != event_counters_.end()) return;
+  std::vector<prometheus::Counter*> counters;
+  for (int o = 0; o < kOutcomeCount; ++o) {
+    counters.push_back(&events_family_->Add(
+        {{"source", std::string(source)}, {"outcome", OutcomeName(static_cast<Outcome>(o))}}));
+  }
+  event_counters_.emplace(std::string(source), std::move(counters));
+}
+
+void Processor::ProcessBatch(std::string_view source, const std::vector<Record>& batch) {
+  EnsureSourceCounters(source);
+  uint64_t outcome_counts[kOutcomeCount] = {};
+  uint64_t invalid_counts[kInvalidReasonCount] = {};
+  std::vector<double> latency_buckets(LatencyBuckets().size() + 1, 0.0);
+  double latency_sum = 0;
+  std::vector<std::pair<const Record*, InvalidReason>> invalid_records;
+
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ApplyPendingRules();
+    const size_t P = platform_names_.size();
+    const int64_t wall_now = wall_->NowMillis();
+    const WindowSpec& longest_spec = config_.windows[longest_window_];
+    const int64_t dedupe_step = longest_spec.step_ms;
+    PartitionState* part = nullptr;
+    std::string_view part_topic;
+    int32_t part_number = -1;
+
+    for (const Record& rec : batch) {
+      auto t0 = std::chrono::steady_clock::now();
+      if (part == nullptr || rec.partition != part_number || rec.topic != part_topic) {
+        part = Partition(rec.topic, rec.partition);
+        part_topic = rec.topic;
+        part_number = rec.partition;
+      }
+      Event ev;
+      std::optional<InvalidReason> bad = decoder_->Decode(rec.payload, &ev);
+      int64_t now = NowLocked();
+      int64_t event_ms = 0;
+      if (!bad) {
+        if (ev.has_created_at) event_ms = ev.created_at_ms;
+        else if (rec.timestamp_ms >= 0) event_ms = rec.timestamp_ms;
+        else event_ms = config_.clock == ClockMode::kEvent && max_event_ms_ == INT64_MIN
+                            ? wall_now
+                            : (config_.clock == ClockMode::kEvent ? now : wall_now);
+        if (event_ms > wall_now + config_.max_future_skew_ms) bad = InvalidReason::kFutureTimestamp;
+      }
+      if (bad) {
+        if (!rec.rebuild) {
+          ++invalid_counts[static_cast<int>(*bad)];
+          ++outcome_counts[static_cast<int>(Outcome::kInvalid)];
+          if (invalid_hook_) invalid_records.emplace_back(&rec, *bad);
+        }
+        continue;
+      }
+      if (config_.clock == ClockMode::kEvent && event_ms > max_event_ms_) {
+        max_event_ms_ = event_ms;
+        now = event_ms;
+      }
+      const uint32_t platform = PlatformIndex(ev.platform);
+      // Dedupe within the longest window, keyed by event-time bucket.
+      if (part->dedupe.SeenOrInsert(DedupeFingerprint(ev.platform, ev.id),
+                                    FloorDiv(event_ms, dedupe_step))) {
+        if (!rec.rebuild) ++outcome_counts[static_cast<int>(Outcome::kDuplicate)];
+        continue;
+      }
+      const bool late = event_ms < part->windows[longest_window_].WindowStartMillis(now);
+      if (late && rec.rebuild) continue;
+
+      match_.clear();
+      if (rules_ != nullptr) {
+        rules::MatchInput in;
+        in.text = ev.text;
+        in.platform = platform_names_[platform];
+        in.lang = ev.lang;
+        in.author = ev.author_handle;
+        in.country = ev.country;
+        rules_->Match(in, &scratch_, &match_);
+      }
+      const bool matched = !match_.brands.empty() || !match_.topics.empty();
+      Values v;
+      v.v[kMentions] = 1;
+      v.v[kReach] = ev.followers;
+      v.v[kEngagement] = ev.engagement();
+      v.v[kViews] = ev.views;
+
+      if (!rec.rebuild) {
+        Outcome o = late ? Outcome::kLate : (matched ? Outcome::kMatched : Outcome::kUnmatched);
+        ++outcome_counts[static_cast<int>(o)];
+        int sentiment = -1;
+        if (!match_.brands.empty() && sentiment_ != nullptr) {
+          sentiment = static_cast<int>(sentiment_->Classify(scratch_));
+        }
+        for (uint32_t b : match_.brands) {
+          size_t idx = brand_ids_[b] * P + platform;
+          totals_[idx].Add(v);
+          totals_present_[idx] = 1;
+          if (sentiment >= 0) ++sentiment_totals_[idx * kSentimentCount + sentiment];
+        }
+        for (uint32_t t : match_.topics) {
+          if (match_.brands.empty()) {
+            ++topic_totals_[{topic_ids_[t], 0, platform}];
+          } else {
+            for (uint32_t b : match_.brands) ++topic_totals_[{topic_ids_[t], brand_ids_[b] + 1, platform}];
+          }
+        }
+      }
+      if (!late) {
+        for (uint32_t b : match_.brands) {
+          SeriesKey key = MakeSeriesKey(brand_ids_[b], platform);
+          for (auto& w : part->windows) w.Add(now, event_ms, key, v);
+        }
+      }
+      if (!rec.rebuild) {
+        double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        const auto& bounds = LatencyBuckets();
+        size_t bi = std::upper_bound(bounds.begin(), bounds.end(), secs) - bounds.begin();
+        // Prometheus buckets are upper-inclusive.
+        if (bi > 0 && secs == bounds[bi - 1]) --bi;
+        latency_buckets[bi] += 1;
+        latency_sum += secs;
+      }
+    }
+    ExpireLocked(NowLocked());
+    for (int o = 0; o < kOutcomeCount; ++o) outcomes_[o] += outcome_counts[o];
+  }
+
+  auto& counters = event_counters_.find(source)->second;
+  for (int o = 0; o < kOutcomeCount; ++o) {
+    if (outcome_counts[o] != 0) counters[o]->Increment(static_cast<double>(outcome_counts[o]));
+  }
+  for (int r = 0; r < kInvalidReasonCount; ++r) {
+    if (invalid_counts[r] != 0) invalid_counters_[r]->Increment(static_cast<double>(invalid_counts[r]));
+  }
+  if (latency_sum > 0 || std::any_of(latency_buckets.begin(), latency_buckets.end(),
+                                     [](double x) { return x != 0; })) {
+    latency_->ObserveMultiple(latency_buckets, latency_sum);
+  }
+  for (const auto& [rec, reason] : invalid_records) invalid_hook_(*rec, reason);
+}
+
+uint64_t Processor::outcome_count(Outcome o) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return outcomes_[static_cast<int>(o)];
+}
+
+// ---------------------------------------------------------------------------
+// Snapshots
+
+struct Processor::Snapshot {
+  int64_t now = 0;
+  std::shared_ptr<const rules::RuleSet> rules;
+  std::vector<uint32_t> brand_ids;
+  std::vector<std::pair<std::string, std::string>> brand_names;
+  std::vector<std::string> topic_names;
+  std::vector<SeriesMap> windows;  // per configured window, summed over partitions
+  std::vector<Values> totals;
+  std::vector<uint8_t> totals_present;
+  std::vector<uint64_t> sentiment_totals;
+  std::map<std::tuple<uint32_t, uint32_t, uint32_t>, uint64_t> topic_totals;
+};
+
+Processor::Snapshot Processor::TakeSnapshot() const {
+  Snapshot s;
+  std::lock_guard<std::mutex> lock(mu_);
+  s.now = NowLocked();
+  s.rules = rules_;
+  s.brand_ids = brand_ids_;
+  s.brand_names = brand_names_;
+  s.topic_names = topic_names_;
+  s.windows.resize(config_.windows.size());
+  for (const auto& [key, part] : partitions_) {
+    for (size_t w = 0; w < part->windows.size(); ++w) part->windows[w].SumInto(s.now, &s.windows[w]);
+  }
+  s.totals = totals_;
+  s.totals_present = totals_present_;
+  s.sentiment_totals = sentiment_totals_;
+  s.topic_totals = topic_totals_;
+  return s;
+}
+
+namespace {
+
+prometheus::ClientMetric Metric(std::vector<prometheus::ClientMetric::Label> labels,
+                                double value, prometheus::MetricType type) {
+  prometheus::ClientMetric m;
+  m.label = std::move(labels);
+  if (type == prometheus::MetricType::Counter) m.counter.value = value;
+  else m.gauge.value = value;
+  return m;
+}
+
+// Per category, the stable brand ids of the current rule set's brands.
+struct CategoryBrands {
+  std::string name;
+  std::vector<uint32_t> brand_ids;
+};
+
+std::vector<CategoryBrands> GroupByCategory(const rules::RuleSet* rules,
+                                            const std::vector<uint32_t>& brand_ids) {
+  std::vector<CategoryBrands> out;
+  if (rules == nullptr) return out;
+  out.resize(rules->categories().size());
+  for (size_t c = 0; c < out.size(); ++c) out[c].name = rules->categories()[c];
+  const auto& brands = rules->brands();
+  for (size_t b = 0; b < brands.size() && b < brand_ids.size(); ++b) {
+    out[brands[b].category_index].brand_ids.push_back(brand_ids[b]);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<prometheus::MetricFamily> Processor::CollectResults() const {
+  using prometheus::MetricType;
+  Snapshot s = TakeSnapshot();
+  const size_t P = platform_names_.size();
+  std::vector<prometheus::MetricFamily> out;
+
+  auto family = [&](const char* name, const char* help, MetricType type) {
+    prometheus::MetricFamily f;
+    f.name = name;
+    f.help = help;
+    f.type = type;
+    return f;
+  };
+
+  // Monotonic totals.
+  static const char* kTotalNames[kBasisCount] = {"earshot_mentions_total", "earshot_reach_total",
+                                                 "earshot_engagement_total",
+                                                 "earshot_views_total"};
+  static const char* kTotalHelp[kBasisCount] = {
+      "Matched events per brand and platform (a post naming two brands counts for both).",
+      "Sum of author.followers of matched events.",
+      "Sum of likes + shares + comments of matched events.", "Sum of views of matched events."};
+  for (int basis = 0; basis < kBasisCount; ++basis) {
+    auto f = family(kTotalNames[basis], kTotalHelp[basis], MetricType::Counter);
+    for (size_t id = 0; id < s.brand_names.size(); ++id) {
+      for (size_t p = 0; p < P; ++p) {
+        size_t idx = id * P + p;
+        if (!s.totals_present[idx]) continue;
+        f.metric.push_back(Metric({{"category", s.brand_names[id].first},
+                                   {"brand", s.brand_names[id].second},
+                                   {"platform", platform_names_[p]}},
+                                  static_cast<double>(s.totals[idx].v[basis]), MetricType::Counter));
+      }
+    }
+    out.push_back(std::move(f));
+  }
+
+  // Window gauges: every brand of a category on each platform where that
+  // category has data in some window (zeros included, so stacked panels and
+  // cross-replica sums see a complete category).
+  std::vector<CategoryBrands> cats = GroupByCategory(s.rules.get(), s.brand_ids);
+  std::set<std::pair<size_t, uint32_t>> active;  // (category, platform)
+  std::map<uint32_t, size_t> category_of;        // brand id -> category
+  for (size_t c = 0; c < cats.size(); ++c)
+    for (uint32_t id : cats[c].brand_ids) category_of[id] = c;
+  for (const auto& w : s.windows) {
+    for (const auto& [key, v] : w) {
+      auto it = category_of.find(SeriesBrand(key));
+      if (it != category_of.end() && !v.zero()) active.emplace(it->second, SeriesPlatform(key));
+    }
+  }
+  static const char* kWindowNames[kBasisCount] = {"earshot_window_mentions", "earshot_window_reach",
+                                                  "earshot_window_engagement",
+                                                  "earshot_window_views"};
+  static const char* kWindowHelp[kBasisCount] = {
+      "Matched events within the window.", "Sum of author.followers within the window.",
+      "Sum of likes + shares + comments within the window.", "Sum of views within the window."};
+  for (int basis = 0; basis < kBasisCount; ++basis) {
+    auto f = family(kWindowNames[basis], kWindowHelp[basis], MetricType::Gauge);
+    for (size_t w = 0; w < s.windows.size(); ++w) {
+      for (const auto& [c, p] : active) {
+        for (uint32_t id : cats[c].brand_ids) {
+          auto it = s.windows[w].find(MakeSeriesKey(id, p));
+          double value = it == s.windows[w].end() ? 0 : static_cast<double>(it->second.v[basis]);
+          f.metric.push_back(Metric({{"window", config_.windows[w].name},
+                                     {"category", cats[c].name},
+                                     {"brand", s.brand_names[id].second},
+                                     {"platform", platform_names_[p]}},
+                                    value, MetricType::Gauge));
+        }
+      }
+    }
+    out.push_back(std::move(f));
+  }
+
+  // Share of voice: brand / category sum, per window, platform (and "all"), basis.
+  auto ratio = family("earshot_share_of_voice_ratio",
+                      "Brand's share of its category's total, per window, platform and basis; "
+                      "platform=\"all\" is the cross-platform value.",
+                      MetricType::Gauge);
+  for (size_t w = 0; w < s.windows.size(); ++w) {
+    for (size_t c = 0; c < cats.size(); ++c) {
+      for (int basis = 0; basis < kBasisCount; ++basis) {
+        std::vector<double> all(cats[c].brand_ids.size(), 0);
+        double all_sum = 0;
+        for (size_t p = 0; p < P; ++p) {
+          std::vector<double> vals;
+          double sum = 0;
+          for (size_t i = 0; i < cats[c].brand_ids.size(); ++i) {
+            auto it = s.windows[w].find(MakeSeriesKey(cats[c].brand_ids[i], p));
+            double x = it == s.windows[w].end() ? 0 : static_cast<double>(it->second.v[basis]);
+            vals.push_back(x);
+            all[i] += x;
+            sum += x;
+          }
+          all_sum += sum;
+          if (sum <= 0) continue;
+          for (size_t i = 0; i < vals.size(); ++i) {
+            ratio.metric.push_back(Metric({{"window", config_.windows[w].name},
+                                           {"category", cats[c].name},
+                                           {"brand", s.brand_names[cats[c].brand_ids[i]].second},
+                                           {"platform", platform_names_[p]},
+                                           {"basis", BasisName(basis)}},
+                                          vals[i] / sum, MetricType::Gauge));
+          }
+        }
+        if (all_sum <= 0) continue;
+        for (size_t i = 0; i < all.size(); ++i) {
+          ratio.metric.push_back(Metric({{"window", config_.windows[w].name},
+                                         {"category", cats[c].name},
+                                         {"brand", s.brand_names[cats[c].brand_ids[i]].second},
+                                         {"platform", "all"},
+                                         {"basis", BasisName(basis)}},
+                                        all[i] / all_sum, MetricType::Gauge));
+        }
+      }
+    }
+  }
+  out.push_back(std::move(ratio));
+
+  auto topics = family("earshot_topic_mentions_total",
+                       "Events matching a topic, per brand matched with it (category=\"none\", "
+                       "brand=\"none\" when no brand matched).",
+                       MetricType::Counter);
+  for (const auto& [key, count] : s.topic_totals) {
+    auto [topic, brand_plus_one, p] = key;
+    std::string category = "none", brand = "none";
+    if (brand_plus_one != 0) {
+      category = s.brand_names[brand_plus_one - 1].first;
+      brand = s.brand_names[brand_plus_one - 1].second;
+    }
+    topics.metric.push_back(Metric({{"topic", s.topic_names[topic]},
+                                    {"category", category},
+                                    {"brand", brand},
+                                    {"platform", platform_names_[p]}},
+                                   static_cast<double>(count), MetricType::Counter));
+  }
+  out.push_back(std::move(topics));
+
+  auto sentiment = family("earshot_sentiment_mentions_total",
+                          "Matched events per brand, platform and lexicon sentiment.",
+                          MetricType::Counter);
+  for (size_t id = 0; id < s.brand_names.size(); ++id) {
+    for (size_t p = 0; p < P; ++p) {
+      size_t idx = id * P + p;
+      if (!s.totals_present[idx]) continue;
+      for (int k = 0; k < kSentimentCount; ++k) {
+        sentiment.metric.push_back(
+            Metric({{"category", s.brand_names[id].first},
+                    {"brand", s.brand_names[id].second},
+                    {"platform", platform_names_[p]},
+                    {"sentiment", rules::SentimentName(static_cast<rules::Sentiment>(k))}},
+                   static_cast<double>(s.sentiment_totals[idx * kSentimentCount + k]),
+                   MetricType::Counter));
+      }
+    }
+  }
+  out.push_back(std::move(sentiment));
+  return out;
+}
+
+StatusOr<std::string> Processor::ShareOfVoiceJson(const std::string& window_name,
+                                                  const std::string& platform_name,
+                                                  const std::string& basis_name) const {
+  size_t w = 0;
+  if (!window_name.empty()) {
+    w = config_.windows.size();
+    for (size_t i = 0; i < config_.windows.size(); ++i)
+      if (config_.windows[i].name == window_name) w = i;
+    if (w == config_.windows.size()) return Status::Error("unknown window \"" + window_name + "\"");
+  }
+  std::string platform = platform_name.empty() ? "all" : ToLowerAscii(platform_name);
+  int64_t pidx = -1;  // -1 = all
+  if (platform != "all") {
+    auto it = platform_index_.find(platform);
+    if (it == platform_index_.end()) return Status::Error("unknown platform \"" + platform + "\"");
+    pidx = it->second;
+  }
+  int basis = -1;
+  std::string bname = basis_name.empty() ? "mentions" : basis_name;
+  for (int b = 0; b < kBasisCount; ++b)
+    if (bname == BasisName(b)) basis = b;
+  if (basis < 0) return Status::Error("unknown basis \"" + bname + "\"");
+
+  Snapshot s = TakeSnapshot();
+  std::vector<CategoryBrands> cats = GroupByCategory(s.rules.get(), s.brand_ids);
+  std::sort(cats.begin(), cats.end(),
+            [](const CategoryBrands& a, const CategoryBrands& b) { return a.name < b.name; });
+
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> j(buf);
+  j.StartObject();
+  j.Key("window");
+  j.String(config_.windows[w].name.c_str());
+  j.Key("platform");
+  j.String(platform.c_str());
+  j.Key("basis");
+  j.String(BasisName(basis));
+  j.Key("generated_at");
+  {
+    std::time_t secs = wall_->NowMillis() / 1000;
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char ts[32];
+    std::strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    j.String(ts);
+  }
+  j.Key("windows");
+  j.StartArray();
+  for (const auto& spec : config_.windows) j.String(spec.name.c_str());
+  j.EndArray();
+  j.Key("platforms");
+  j.StartArray();
+  for (const auto& p : platform_names_) j.String(p.c_str());
+  j.EndArray();
+  j.Key("bases");
+  j.StartArray();
+  for (int b = 0; b < kBasisCount; ++b) j.String(BasisName(b));
+  j.EndArray();
+  j.Key("categories");
+  j.StartArray();
+  for (const auto& c : cats) {
+    std::vector<std::pair<std::string, double>> vals;
+    double total = 0;
+    for (uint32_t id : c.brand_ids) {
+      double x = 0;
+      for (size_t p = 0; p < platform_names_.size(); ++p) {
+        if (pidx >= 0 && static_cast<int64_t>(p) != pidx) continue;
+        auto it = s.windows[w].find(MakeSeriesKey(id, static_cast<uint32_t>(p)));
+        if (it != s.windows[w].end()) x += static_cast<double>(it->second.v[basis]);
+      }
+      vals.emplace_back(s.brand_names[id].second, x);
+      total += x;
+    }
+    std::sort(vals.begin(), vals.end(), [](const auto& a, const auto& b) {
+      return a.second != b.second ? a.second > b.second : a.first < b.first;
+    });
+    j.StartObject();
+    j.Key("category");
+    j.String(c.name.c_str());
+    j.Key("total");
+    j.Uint64(static_cast<uint64_t>(total));
+    j.Key("leader");
+    if (total > 0) j.String(vals[0].first.c_str());
+    else j.Null();
+    j.Key("brands");
+    j.StartArray();
+    for (const auto& [name, x] : vals) {
+      j.StartObject();
+      j.Key("brand");
+      j.String(name.c_str());
+      j.Key("value");
+      j.Uint64(static_cast<uint64_t>(x));
+      j.Key("share");
+      if (total > 0) j.Double(x / total);
+      else j.Null();
+      j.EndObject();
+    }
+    j.EndArray();
+    j.EndObject();
+  }
+  j.EndArray();
+  j.EndObject();
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
+}  // namespace earshot

@@ -1,0 +1,140 @@
+#pragma once
+// The pipeline's core (DESIGN section 1): decode -> validate time -> dedupe
+// -> normalize + match -> aggregate, for batches of source records, and the
+// snapshot of its results for /metrics and the JSON API.
+//
+// Threading: ProcessBatch, OnAssigned and OnRevoked run on the one pipeline
+// thread. SetRules may be called from any thread; the new rule set takes
+// effect at the next batch boundary, so every event is classified entirely
+// by one rule set. Collect*/ShareOfVoiceJson may be called from any thread:
+// they hold the state lock only while summing windows, never while
+// formatting.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/histogram.h>
+#include <prometheus/metric_family.h>
+#include <prometheus/registry.h>
+
+#include "base/clock.h"
+#include "base/status.h"
+#include "connectors/source.h"
+#include "pipeline/config.h"
+#include "pipeline/decoder.h"
+#include "pipeline/dedupe.h"
+#include "pipeline/window_state.h"
+#include "rules/rule_set.h"
+#include "rules/sentiment.h"
+
+namespace earshot {
+
+enum class Outcome : int { kInvalid = 0, kDuplicate, kLate, kMatched, kUnmatched };
+inline constexpr int kOutcomeCount = 5;
+const char* OutcomeName(Outcome o);
+
+// Called for each invalid record (e.g. the dead-letter producer).
+using InvalidRecordHook = std::function<void(const Record&, InvalidReason)>;
+
+class Processor : public PartitionListener {
+ public:
+  // `registry` receives the operational metrics (earshot_events_total, ...).
+  static StatusOr<std::unique_ptr<Processor>> Create(
+      const Config& config, const Clock* wall_clock,
+      std::shared_ptr<prometheus::Registry> registry,
+      std::shared_ptr<const rules::SentimentLexicon> sentiment);
+  ~Processor() override;
+
+  // Thread-safe. Takes effect at the next batch boundary.
+  void SetRules(std::shared_ptr<const rules::RuleSet> rules);
+  std::shared_ptr<const rules::RuleSet> rules() const;
+  void SetInvalidRecordHook(InvalidRecordHook hook) { invalid_hook_ = std::move(hook); }
+
+  // Pipeline thread.
+  void ProcessBatch(std::string_view source, const std::vector<Record>& batch);
+  void OnAssigned(const std::vector<PartitionKey>& partitions) override;
+  void OnRevoked(const std::vector<PartitionKey>& partitions) override;
+
+  // Thread-safe snapshots.
+  std::vector<prometheus::MetricFamily> CollectResults() const;
+  // The JSON body of /api/v1/share-of-voice, or an error for a bad parameter.
+  StatusOr<std::string> ShareOfVoiceJson(const std::string& window, const std::string& platform,
+                                         const std::string& basis) const;
+  // Events seen per outcome, over all sources (for tests and replay).
+  uint64_t outcome_count(Outcome o) const;
+  // The current T of DESIGN section 5.
+  int64_t NowMillis() const;
+
+ private:
+  struct PartitionState;
+  struct Snapshot;
+  Processor(const Config& config, const Clock* wall, std::shared_ptr<prometheus::Registry> registry,
+            std::shared_ptr<const rules::SentimentLexicon> sentiment,
+            std::unique_ptr<Decoder> decoder);
+
+  void ApplyPendingRules();  // pipeline thread, state lock held
+  PartitionState* Partition(std::string_view topic, int32_t partition);
+  uint32_t InternBrand(const std::string& category, const std::string& brand);
+  uint32_t InternTopic(const std::string& topic);
+  uint32_t PlatformIndex(std::string_view platform) const;
+  int64_t NowLocked() const;
+  void ExpireLocked(int64_t now);
+  Snapshot TakeSnapshot() const;
+  void EnsureSourceCounters(std::string_view source);
+
+  const Config config_;
+  const Clock* wall_;
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::shared_ptr<const rules::SentimentLexicon> sentiment_;
+  std::unique_ptr<Decoder> decoder_;
+  InvalidRecordHook invalid_hook_;
+  size_t longest_window_ = 0;  // index into config_.windows
+  std::vector<std::string> platform_names_;  // configured + "other"
+  std::map<std::string, uint32_t, std::less<>> platform_index_;
+
+  // Pending rule set (set from any thread).
+  mutable std::mutex rules_mu_;
+  std::shared_ptr<const rules::RuleSet> pending_rules_;
+  uint64_t pending_generation_ = 0;
+
+  // Everything below is guarded by mu_.
+  mutable std::mutex mu_;
+  std::shared_ptr<const rules::RuleSet> rules_;
+  uint64_t applied_generation_ = 0;
+  std::vector<uint32_t> brand_ids_;  // rule-set brand index -> stable brand id
+  std::vector<uint32_t> topic_ids_;  // rule-set topic index -> stable topic id
+  std::map<std::string, uint32_t> brand_interner_;
+  std::vector<std::pair<std::string, std::string>> brand_names_;  // id -> (category, brand)
+  std::map<std::string, uint32_t> topic_interner_;
+  std::vector<std::string> topic_names_;
+  std::map<PartitionKey, std::unique_ptr<PartitionState>> partitions_;
+  int64_t max_event_ms_ = INT64_MIN;
+  // Monotonic result counters.
+  std::vector<Values> totals_;              // brand_id * P + platform
+  std::vector<uint8_t> totals_present_;     // same index
+  std::vector<uint64_t> sentiment_totals_;  // (brand_id * P + platform) * 3 + sentiment
+  std::map<std::tuple<uint32_t, uint32_t, uint32_t>, uint64_t> topic_totals_;  // topic, brand+1 (0 = none), platform
+  uint64_t outcomes_[kOutcomeCount] = {};
+
+  // Operational metrics (prometheus-cpp objects are thread-safe).
+  prometheus::Family<prometheus::Counter>* events_family_;
+  prometheus::Family<prometheus::Counter>* invalid_family_;
+  prometheus::Family<prometheus::Histogram>* latency_family_;
+  prometheus::Histogram* latency_;
+  std::vector<prometheus::Counter*> invalid_counters_;
+  std::map<std::string, std::vector<prometheus::Counter*>, std::less<>> event_counters_;
+
+  // Pipeline-thread scratch.
+  rules::MatchScratch scratch_;
+  rules::MatchOutput match_;
+};
+
+}  // namespace earshot

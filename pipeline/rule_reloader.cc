@@ -1,0 +1,77 @@
+#include "pipeline/rule_reloader.h"
+
+#include "rules/loader.h"
+
+namespace earshot {
+
+RuleReloader::RuleReloader(std::vector<std::string> paths, rules::CompileOptions options,
+                           Sink sink, std::shared_ptr<prometheus::Registry> registry,
+                           const Clock* clock, Logger log)
+    : paths_(std::move(paths)),
+      options_(std::move(options)),
+      sink_(std::move(sink)),
+      clock_(clock),
+      log_(std::move(log)) {
+  auto& reloads = prometheus::BuildCounter()
+                      .Name("earshot_rules_reload_total")
+                      .Help("Rule loads (start-up and reloads) by result.")
+                      .Register(*registry);
+  success_ = &reloads.Add({{"result", "success"}});
+  failure_ = &reloads.Add({{"result", "failure"}});
+  last_successful_ = &prometheus::BuildGauge()
+                          .Name("earshot_rules_last_reload_successful")
+                          .Help("1 if the last rule load succeeded, 0 if it failed (the "
+                                "previous rules stay active).")
+                          .Register(*registry)
+                          .Add({});
+  last_success_ts_ = &prometheus::BuildGauge()
+                          .Name("earshot_rules_last_reload_success_timestamp_seconds")
+                          .Help("Unix time of the last successful rule load.")
+                          .Register(*registry)
+                          .Add({});
+  loaded_family_ = &prometheus::BuildGauge()
+                        .Name("earshot_rules_loaded")
+                        .Help("Active rules by kind: category, brand, topic, term, regex, query.")
+                        .Register(*registry);
+}
+
+bool RuleReloader::Reload(Diagnostics* out) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Diagnostics diags;
+  rules::RuleSetDef def;
+  std::shared_ptr<const rules::RuleSet> compiled;
+  if (rules::LoadRuleFiles(paths_, &def, &diags)) {
+    compiled = rules::RuleSet::Compile(def, options_, &diags);
+  }
+  if (compiled == nullptr || !diags.ok()) {
+    failure_->Increment();
+    last_successful_->Set(0);
+    if (diags.ok()) diags.Error(SourceLoc{}, "rules failed to compile");
+    log_("rules: reload failed, keeping the previous rules:\n" + diags.ToString());
+    if (out) out->Append(diags);
+    return false;
+  }
+  rules::RuleSet::Stats st = compiled->stats();
+  sink_(compiled);
+  loaded_ = true;
+  success_->Increment();
+  last_successful_->Set(1);
+  last_success_ts_->Set(static_cast<double>(clock_->NowMillis()) / 1000.0);
+  const std::pair<const char*, size_t> kinds[] = {
+      {"category", st.categories}, {"brand", st.brands},   {"topic", st.topics},
+      {"term", st.terms},          {"regex", st.regexes}, {"query", st.queries}};
+  for (const auto& [kind, n] : kinds) loaded_family_->Add({{"kind", kind}}).Set(static_cast<double>(n));
+  log_("rules: loaded " + std::to_string(st.categories) + " categories, " +
+       std::to_string(st.brands) + " brands, " + std::to_string(st.topics) + " topics from " +
+       std::to_string(def.files.size()) + " files");
+  return true;
+}
+
+std::vector<std::string> RuleReloader::Files() const { return rules::ExpandRulePaths(paths_); }
+
+bool RuleReloader::loaded() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return loaded_;
+}
+
+}  // namespace earshot

@@ -1,0 +1,56 @@
+#pragma once
+// Loads and compiles the rule files, off the hot path, and hands a complete
+// new RuleSet to the Processor (which swaps it at a batch boundary). A failed
+// load keeps the previous rules active, logs the compiler-style errors and is
+// visible in earshot_rules_reload_total{result="failure"} and
+// earshot_rules_last_reload_successful 0 (Prometheus's own convention).
+// Thread-safe: Reload() serializes itself.
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
+#include "base/clock.h"
+#include "base/diagnostics.h"
+#include "rules/rule_set.h"
+
+namespace earshot {
+
+class RuleReloader {
+ public:
+  using Sink = std::function<void(std::shared_ptr<const rules::RuleSet>)>;
+  using Logger = std::function<void(const std::string&)>;
+
+  RuleReloader(std::vector<std::string> paths, rules::CompileOptions options, Sink sink,
+               std::shared_ptr<prometheus::Registry> registry, const Clock* clock, Logger log);
+
+  // Loads, compiles and (on success) publishes. Returns false on failure,
+  // with the errors in *diags when given.
+  bool Reload(Diagnostics* diags = nullptr);
+  // The files behind the current rule paths (for the watcher).
+  std::vector<std::string> Files() const;
+  const std::vector<std::string>& paths() const { return paths_; }
+  bool loaded() const;
+
+ private:
+  std::vector<std::string> paths_;
+  rules::CompileOptions options_;
+  Sink sink_;
+  const Clock* clock_;
+  Logger log_;
+  mutable std::mutex mu_;
+  bool loaded_ = false;
+  prometheus::Counter* success_;
+  prometheus::Counter* failure_;
+  prometheus::Gauge* last_successful_;
+  prometheus::Gauge* last_success_ts_;
+  prometheus::Family<prometheus::Gauge>* loaded_family_;
+};
+
+}  // namespace earshot

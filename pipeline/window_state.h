@@ -1,0 +1,80 @@
+#pragma once
+// Hopping (sliding) windows of DESIGN section 5. At time T a window of size S
+// and step P covers event times in
+//   [floor(T/P)*P + P - S, floor(T/P)*P + P)
+// i.e. the S/P step-buckets ending with the bucket that holds T. Each bucket
+// keeps sparse per-series values; buckets that leave the window are dropped
+// as T advances. Events in future buckets wait until T reaches them.
+// Not thread-safe: owned by one partition's state, guarded by the caller.
+
+#include <cstdint>
+#include <map>
+#include <unordered_map>
+#include <vector>
+
+#include "pipeline/config.h"
+
+namespace earshot {
+
+enum Basis : int { kMentions = 0, kReach = 1, kEngagement = 2, kViews = 3 };
+inline constexpr int kBasisCount = 4;
+const char* BasisName(int basis);  // "mentions" | "reach" | "engagement" | "views"
+
+struct Values {
+  uint64_t v[kBasisCount] = {0, 0, 0, 0};
+  void Add(const Values& o) {
+    for (int i = 0; i < kBasisCount; ++i) v[i] += o.v[i];
+  }
+  bool zero() const { return (v[0] | v[1] | v[2] | v[3]) == 0; }
+};
+
+// A series: a stable brand id and a platform index.
+using SeriesKey = uint64_t;
+inline SeriesKey MakeSeriesKey(uint32_t brand_id, uint32_t platform) {
+  return (static_cast<uint64_t>(brand_id) << 32) | platform;
+}
+inline uint32_t SeriesBrand(SeriesKey k) { return static_cast<uint32_t>(k >> 32); }
+inline uint32_t SeriesPlatform(SeriesKey k) { return static_cast<uint32_t>(k); }
+
+using SeriesMap = std::unordered_map<SeriesKey, Values>;
+
+inline int64_t FloorDiv(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+class HoppingWindow {
+ public:
+  explicit HoppingWindow(const WindowSpec& spec);
+
+  const WindowSpec& spec() const { return spec_; }
+  // The first bucket index inside the window at time `now_ms`.
+  int64_t FirstBucket(int64_t now_ms) const {
+    return FloorDiv(now_ms, spec_.step_ms) + 1 - buckets_per_window_;
+  }
+  // The start of the window at `now_ms`, in ms.
+  int64_t WindowStartMillis(int64_t now_ms) const {
+    return FloorDiv(now_ms, spec_.step_ms) * spec_.step_ms + spec_.step_ms - spec_.size_ms;
+  }
+
+  // Adds `v` to `key` at event time `event_ms`; ignored when the event is
+  // already older than the window at `now_ms`.
+  void Add(int64_t now_ms, int64_t event_ms, SeriesKey key, const Values& v);
+  // Drops buckets that have left the window at `now_ms`.
+  void Expire(int64_t now_ms);
+  // Adds the window's values at `now_ms` into `*out`.
+  void SumInto(int64_t now_ms, SeriesMap* out) const;
+  // Removes series whose brand is not kept.
+  void RetainBrands(const std::vector<bool>& keep_brand_id);
+  size_t bucket_count() const { return buckets_.size(); }
+
+ private:
+  WindowSpec spec_;
+  int64_t buckets_per_window_;
+  std::map<int64_t, SeriesMap> buckets_;
+  // Most events land in the newest bucket: remember it.
+  int64_t last_index_ = INT64_MIN;
+  SeriesMap* last_bucket_ = nullptr;
+};
+
+}  // namespace earshot
