@@ -25,6 +25,10 @@ struct CompileOptions {
   int max_rules = 100000;           // brands + topics
   int max_query_depth = 64;
   int max_atoms = 1000000;
+  // Valid names for `platforms:` filters and `platform:` fields (canonical,
+  // as in the config's platform list); empty accepts any name. "other" is
+  // always valid.
+  std::vector<std::string> platforms;
 };
 
 // The fields of an event that rules can look at.

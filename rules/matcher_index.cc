@@ -1,0 +1,87 @@
+#include "rules/matcher_index.h"
+
+#include <algorithm>
+
+namespace earshot::rules::internal {
+namespace {
+
+uint64_t TableSize(size_t keys) {
+  uint64_t n = 16;
+  while (n < keys * 2) n <<= 1;  // load factor <= 0.5 keeps probes short
+  return n;
+}
+
+}  // namespace
+
+void StringIndex::Build(std::vector<std::pair<std::string, uint32_t>> items) {
+  std::stable_sort(items.begin(), items.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  slots_.clear();
+  pool_.clear();
+  values_.clear();
+  keys_ = 0;
+  size_t distinct = 0;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i == 0 || items[i].first != items[i - 1].first) ++distinct;
+  }
+  uint64_t size = TableSize(distinct);
+  slots_.assign(size, Slot{});
+  mask_ = size - 1;
+  min_len_ = UINT32_MAX;
+  max_len_ = 0;
+  // values_[0] is a dummy so that a used slot always has end > 0.
+  values_.push_back(0);
+  for (size_t i = 0; i < items.size();) {
+    size_t j = i;
+    uint32_t begin = static_cast<uint32_t>(values_.size());
+    while (j < items.size() && items[j].first == items[i].first) values_.push_back(items[j++].second);
+    const std::string& key = items[i].first;
+    Slot s;
+    s.hash = HashBytes(key.data(), key.size());
+    s.key_off = static_cast<uint32_t>(pool_.size());
+    s.key_len = static_cast<uint32_t>(key.size());
+    s.begin = begin;
+    s.end = static_cast<uint32_t>(values_.size());
+    pool_ += key;
+    min_len_ = std::min<uint32_t>(min_len_, s.key_len);
+    max_len_ = std::max<uint32_t>(max_len_, s.key_len);
+    uint64_t k = s.hash & mask_;
+    while (slots_[k].end != 0) k = (k + 1) & mask_;
+    slots_[k] = s;
+    ++keys_;
+    i = j;
+  }
+  if (keys_ == 0) min_len_ = 0;
+}
+
+void CodeIndex::Build(std::vector<std::pair<uint64_t, uint32_t>> items) {
+  std::stable_sort(items.begin(), items.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  slots_.clear();
+  values_.clear();
+  keys_ = 0;
+  size_t distinct = 0;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i == 0 || items[i].first != items[i - 1].first) ++distinct;
+  }
+  uint64_t size = TableSize(distinct);
+  slots_.assign(size, Slot{});
+  mask_ = size - 1;
+  values_.push_back(0);
+  for (size_t i = 0; i < items.size();) {
+    size_t j = i;
+    uint32_t begin = static_cast<uint32_t>(values_.size());
+    while (j < items.size() && items[j].first == items[i].first) values_.push_back(items[j++].second);
+    Slot s;
+    s.key = items[i].first;
+    s.begin = begin;
+    s.end = static_cast<uint32_t>(values_.size());
+    uint64_t k = HashU64(s.key) & mask_;
+    while (slots_[k].end != 0) k = (k + 1) & mask_;
+    slots_[k] = s;
+    ++keys_;
+    i = j;
+  }
+}
+
+}  // namespace earshot::rules::internal

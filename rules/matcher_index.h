@@ -1,0 +1,118 @@
+#pragma once
+// Internal to the rules library: the open-addressing hash indexes the
+// matcher probes once per token (StringIndex, keyed by the token's bytes) and
+// once per no-space-script position (CodeIndex, keyed by the first two code
+// points of a literal). Built once at compile time, then read-only and
+// thread-safe; a probe allocates nothing.
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace earshot::rules::internal {
+
+inline uint64_t HashBytes(const char* p, size_t n) {
+  constexpr uint64_t kMul = 0x9E3779B97F4A7C15ULL;
+  uint64_t h = 0xD6E8FEB86659FD93ULL ^ (n * kMul);
+  while (n >= 8) {
+    uint64_t v;
+    std::memcpy(&v, p, 8);
+    h = (h ^ v) * kMul;
+    h ^= h >> 29;
+    p += 8;
+    n -= 8;
+  }
+  if (n > 0) {
+    uint64_t v = 0;
+    std::memcpy(&v, p, n);
+    h = (h ^ v) * kMul;
+    h ^= h >> 29;
+  }
+  h *= 0xBF58476D1CE4E5B9ULL;
+  return h ^ (h >> 31);
+}
+
+inline uint64_t HashU64(uint64_t x) {
+  x ^= x >> 33;
+  x *= 0xFF51AFD7ED558CCDULL;
+  x ^= x >> 33;
+  x *= 0xC4CEB9FE1A85EC53ULL;
+  return x ^ (x >> 33);
+}
+
+// A read-only multimap from byte strings to uint32 values.
+class StringIndex {
+ public:
+  // `items` (key, value); values of one key keep their relative order.
+  void Build(std::vector<std::pair<std::string, uint32_t>> items);
+  bool empty() const { return keys_ == 0; }
+  uint32_t min_len() const { return min_len_; }
+  uint32_t max_len() const { return max_len_; }
+
+  // The values stored under the key p[0..n), as [*begin, *end); false if none.
+  bool Find(const char* p, uint32_t n, const uint32_t** begin, const uint32_t** end) const {
+    if (keys_ == 0) return false;
+    uint64_t h = HashBytes(p, n);
+    for (uint64_t i = h & mask_;; i = (i + 1) & mask_) {
+      const Slot& s = slots_[i];
+      if (s.end == 0) return false;
+      if (s.hash == h && s.key_len == n && std::memcmp(pool_.data() + s.key_off, p, n) == 0) {
+        *begin = values_.data() + s.begin;
+        *end = values_.data() + s.end;
+        return true;
+      }
+    }
+  }
+
+ private:
+  struct Slot {
+    uint64_t hash = 0;
+    uint32_t key_off = 0, key_len = 0;
+    uint32_t begin = 0, end = 0;  // end == 0: empty slot
+  };
+  std::vector<Slot> slots_;
+  std::string pool_;
+  std::vector<uint32_t> values_;
+  uint64_t mask_ = 0;
+  size_t keys_ = 0;
+  uint32_t min_len_ = 0, max_len_ = 0;
+};
+
+// A read-only multimap from uint64 keys to uint32 values.
+class CodeIndex {
+ public:
+  void Build(std::vector<std::pair<uint64_t, uint32_t>> items);
+  bool empty() const { return keys_ == 0; }
+  bool Find(uint64_t key, const uint32_t** begin, const uint32_t** end) const {
+    if (keys_ == 0) return false;
+    for (uint64_t i = HashU64(key) & mask_;; i = (i + 1) & mask_) {
+      const Slot& s = slots_[i];
+      if (s.end == 0) return false;
+      if (s.key == key) {
+        *begin = values_.data() + s.begin;
+        *end = values_.data() + s.end;
+        return true;
+      }
+    }
+  }
+
+ private:
+  struct Slot {
+    uint64_t key = 0;
+    uint32_t begin = 0, end = 0;
+  };
+  std::vector<Slot> slots_;
+  std::vector<uint32_t> values_;
+  uint64_t mask_ = 0;
+  size_t keys_ = 0;
+};
+
+// Key of a literal starting with code points c1, c2 (c2 = 0: any, used for
+// one-code-point literals).
+inline uint64_t CodeKey(char32_t c1, char32_t c2) {
+  return (static_cast<uint64_t>(c1) << 21) | static_cast<uint64_t>(c2);
+}
+
+}  // namespace earshot::rules::internal

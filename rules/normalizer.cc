@@ -1,0 +1,317 @@
+// Text normalization (DESIGN section 3): NFKC, full case folding, Arabic
+// folding. Three paths that give identical results:
+//   - pure ASCII: lower-casing only (NFKC and folding are the identity);
+//   - table path: every code point is "simple" (NFKC quick check Yes and
+//     combining class 0, so the text is already NFKC; its case/Arabic fold is
+//     a single code point or nothing), so each code point maps independently
+//     through a precomputed BMP table;
+//   - ICU path for everything else (decompositions, combining marks,
+//     multi-code-point foldings such as ß -> ss). With `offsets` it works
+//     chunk by chunk, cutting at NFKC boundaries (where normalizing the parts
+//     equals normalizing the whole) so each output byte maps to the chunk.
+#include "rules/normalizer.h"
+
+#include <unicode/uchar.h>
+#include <unicode/unorm2.h>
+#include <unicode/uscript.h>
+#include <unicode/ustring.h>
+#include <unicode/utf16.h>
+
+#include <cstring>
+#include <vector>
+
+#include "rules/matcher_chars.h"
+
+namespace earshot::rules {
+namespace {
+
+using internal::kCharNoSpace;
+using internal::kCharStable;
+using internal::kCharTableSize;
+using internal::kCharWord;
+
+constexpr uint32_t kSlow = 0xFFFFFFFF;    // needs the ICU path
+constexpr uint32_t kDelete = 0xFFFFFFFE;  // folded away (tatweel)
+
+const UNormalizer2* Nfkc() {
+  static const UNormalizer2* n = [] {
+    UErrorCode err = U_ZERO_ERROR;
+    return unorm2_getNFKCInstance(&err);
+  }();
+  return n;
+}
+
+// Arabic folding of one code point (after NFKC and case folding).
+inline uint32_t ArabicFold(uint32_t c) {
+  if (c < 0x0622 || c > 0x0652) return c;
+  if (c == 0x0640 || (c >= 0x064B && c <= 0x0652)) return kDelete;
+  if (c == 0x0622 || c == 0x0623 || c == 0x0625) return 0x0627;
+  if (c == 0x0629) return 0x0647;
+  if (c == 0x0649) return 0x064A;
+  return c;
+}
+
+bool ComputeNoSpace(char32_t c) {
+  static const UScriptCode kScripts[] = {USCRIPT_HAN,  USCRIPT_HIRAGANA, USCRIPT_KATAKANA,
+                                         USCRIPT_THAI, USCRIPT_LAO,      USCRIPT_KHMER,
+                                         USCRIPT_MYANMAR};
+  UErrorCode err = U_ZERO_ERROR;
+  UScriptCode s = uscript_getScript(static_cast<UChar32>(c), &err);
+  if (U_FAILURE(err)) return false;
+  for (UScriptCode k : kScripts) {
+    if (s == k) return true;
+  }
+  // Common/Inherited characters used only with these scripts (U+30FC 'ー',
+  // U+3005 '々') carry them in their Script_Extensions.
+  if (s == USCRIPT_COMMON || s == USCRIPT_INHERITED) {
+    for (UScriptCode k : kScripts) {
+      if (uscript_hasScript(static_cast<UChar32>(c), k)) return true;
+    }
+  }
+  return false;
+}
+
+bool ComputeWord(char32_t c) {
+  if (c == '_') return true;
+  return (U_GET_GC_MASK(static_cast<UChar32>(c)) & (U_GC_L_MASK | U_GC_M_MASK | U_GC_N_MASK)) != 0;
+}
+
+// The folded single code point for a "simple" code point, kDelete, or kSlow.
+uint32_t ComputeMap(char32_t c) {
+  if (c >= 0xD800 && c <= 0xDFFF) return kSlow;
+  if (u_getIntPropertyValue(static_cast<UChar32>(c), UCHAR_NFKC_QUICK_CHECK) != UNORM_YES ||
+      u_getCombiningClass(static_cast<UChar32>(c)) != 0) {
+    return kSlow;
+  }
+  UChar src[2];
+  int32_t len = 0;
+  U16_APPEND_UNSAFE(src, len, static_cast<UChar32>(c));
+  UChar dst[8];
+  UErrorCode err = U_ZERO_ERROR;
+  int32_t n = u_strFoldCase(dst, 8, src, len, U_FOLD_CASE_DEFAULT, &err);
+  if (U_FAILURE(err) || n <= 0) return kSlow;
+  int32_t i = 0;
+  UChar32 f;
+  U16_NEXT(dst, i, n, f);
+  if (i != n) return kSlow;  // folds to several code points
+  return ArabicFold(static_cast<uint32_t>(f));
+}
+
+struct Tables {
+  std::vector<uint8_t> flags;  // kCharTableSize
+  std::vector<uint32_t> map;   // BMP
+  Tables() : flags(kCharTableSize), map(0x10000) {
+    for (char32_t c = 0; c < kCharTableSize; ++c) {
+      uint32_t m = ComputeMap(c);
+      if (c < 0x10000) map[c] = m;
+      uint8_t f = 0;
+      if (ComputeWord(c)) f |= kCharWord;
+      if (ComputeNoSpace(c)) f |= kCharNoSpace;
+      if (m == c) f |= kCharStable;
+      flags[c] = f;
+    }
+  }
+};
+
+const Tables& GetTables() {
+  static const Tables* t = new Tables();
+  return *t;
+}
+
+struct AsciiLower {
+  char t[256];
+  AsciiLower() {
+    for (int i = 0; i < 256; ++i) t[i] = static_cast<char>((i >= 'A' && i <= 'Z') ? i + 32 : i);
+  }
+};
+const AsciiLower kLower;
+
+bool IsAscii(std::string_view s) {
+  const char* p = s.data();
+  size_t n = s.size();
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t v;
+    std::memcpy(&v, p + i, 8);
+    if (v & 0x8080808080808080ULL) return false;
+  }
+  for (; i < n; ++i) {
+    if (static_cast<unsigned char>(p[i]) & 0x80) return false;
+  }
+  return true;
+}
+
+// Per-thread ICU work buffers, so the slow path allocates only while they
+// grow.
+struct IcuBuffers {
+  std::vector<UChar> src, nfkc, folded;
+};
+IcuBuffers& Buffers() {
+  thread_local IcuBuffers b;
+  return b;
+}
+
+// Appends the Arabic-folded UTF-8 of the UTF-16 `s`; each output byte gets
+// `offset` in *offsets when non-null. Returns whether a no-space-script code
+// point was emitted.
+bool EmitUtf16(const UChar* s, int32_t n, std::string* out, std::vector<uint32_t>* offsets,
+               uint32_t offset, const uint8_t* flags) {
+  bool nospace = false;
+  int32_t i = 0;
+  while (i < n) {
+    UChar32 c;
+    U16_NEXT(s, i, n, c);
+    uint32_t m = ArabicFold(static_cast<uint32_t>(c));
+    if (m == kDelete) continue;
+    size_t before = out->size();
+    AppendUtf8(static_cast<char32_t>(m), out);
+    if (offsets) offsets->resize(out->size(), offset);
+    nospace |= (internal::CharFlags(flags, m) & kCharNoSpace) != 0;
+    (void)before;
+  }
+  return nospace;
+}
+
+// NFKC + fold of src[0..n) into b.folded; returns the folded length.
+int32_t NormalizeAndFold(IcuBuffers& b, int32_t n) {
+  const UNormalizer2* nfkc = Nfkc();
+  UErrorCode err = U_ZERO_ERROR;
+  if (b.nfkc.size() < static_cast<size_t>(n) * 3 + 16) b.nfkc.resize(n * 3 + 16);
+  int32_t m = unorm2_normalize(nfkc, b.src.data(), n, b.nfkc.data(),
+                               static_cast<int32_t>(b.nfkc.size()), &err);
+  if (err == U_BUFFER_OVERFLOW_ERROR) {
+    b.nfkc.resize(m + 16);
+    err = U_ZERO_ERROR;
+    m = unorm2_normalize(nfkc, b.src.data(), n, b.nfkc.data(),
+                         static_cast<int32_t>(b.nfkc.size()), &err);
+  }
+  if (U_FAILURE(err)) {  // cannot happen with valid buffers; keep the input
+    b.nfkc.assign(b.src.begin(), b.src.begin() + n);
+    m = n;
+  }
+  err = U_ZERO_ERROR;
+  if (b.folded.size() < static_cast<size_t>(m) * 3 + 16) b.folded.resize(m * 3 + 16);
+  int32_t k = u_strFoldCase(b.folded.data(), static_cast<int32_t>(b.folded.size()), b.nfkc.data(),
+                            m, U_FOLD_CASE_DEFAULT, &err);
+  if (err == U_BUFFER_OVERFLOW_ERROR) {
+    b.folded.resize(k + 16);
+    err = U_ZERO_ERROR;
+    k = u_strFoldCase(b.folded.data(), static_cast<int32_t>(b.folded.size()), b.nfkc.data(), m,
+                      U_FOLD_CASE_DEFAULT, &err);
+  }
+  if (U_FAILURE(err)) {
+    b.folded.assign(b.nfkc.begin(), b.nfkc.begin() + m);
+    k = m;
+  }
+  return k;
+}
+
+void AppendUtf16(IcuBuffers& b, int32_t* n, char32_t cp) {
+  if (b.src.size() < static_cast<size_t>(*n) + 2) b.src.resize(b.src.size() * 2 + 64);
+  U16_APPEND_UNSAFE(b.src.data(), *n, static_cast<UChar32>(cp));
+}
+
+NormalizeInfo IcuPath(std::string_view in, std::string* out, std::vector<uint32_t>* offsets,
+                      const uint8_t* flags) {
+  NormalizeInfo info;
+  IcuBuffers& b = Buffers();
+  out->clear();
+  if (offsets) offsets->clear();
+  const UNormalizer2* nfkc = Nfkc();
+  size_t i = 0;
+  int32_t n = 0;
+  uint32_t chunk_start = 0;
+  while (i < in.size()) {
+    size_t start = i;
+    char32_t cp = DecodeUtf8(in, &i);
+    if (cp == 0xFFFD && i - start != 3) info.had_invalid_utf8 = true;
+    if (offsets && n > 0 && unorm2_hasBoundaryBefore(nfkc, static_cast<UChar32>(cp))) {
+      int32_t k = NormalizeAndFold(b, n);
+      info.has_nospace_script |= EmitUtf16(b.folded.data(), k, out, offsets, chunk_start, flags);
+      n = 0;
+    }
+    if (n == 0) chunk_start = static_cast<uint32_t>(start);
+    AppendUtf16(b, &n, cp);
+  }
+  if (n > 0) {
+    int32_t k = NormalizeAndFold(b, n);
+    info.has_nospace_script |= EmitUtf16(b.folded.data(), k, out, offsets, chunk_start, flags);
+  }
+  if (offsets) offsets->push_back(static_cast<uint32_t>(in.size()));
+  return info;
+}
+
+}  // namespace
+
+namespace internal {
+
+const uint8_t* CharFlagTable() { return GetTables().flags.data(); }
+
+NormalizeInfo NormalizeViaIcu(std::string_view in, std::string* out,
+                              std::vector<uint32_t>* offsets) {
+  return IcuPath(in, out, offsets, GetTables().flags.data());
+}
+
+uint8_t CharFlagsSlow(char32_t cp) {
+  if (cp < kCharTableSize) return GetTables().flags[cp];
+  uint8_t f = 0;
+  if (ComputeWord(cp)) f |= kCharWord;
+  if (ComputeNoSpace(cp)) f |= kCharNoSpace;
+  if (ComputeMap(cp) == cp) f |= kCharStable;
+  return f;
+}
+
+}  // namespace internal
+
+bool IsWordChar(char32_t cp) { return internal::CharFlagsSlow(cp) & kCharWord; }
+bool IsNoSpaceScript(char32_t cp) { return internal::CharFlagsSlow(cp) & kCharNoSpace; }
+
+NormalizeInfo Normalize(std::string_view in, std::string* out, std::vector<uint32_t>* offsets) {
+  NormalizeInfo info;
+  out->clear();
+  if (offsets) offsets->clear();
+  if (IsAscii(in)) {
+    out->resize(in.size());
+    char* o = out->data();
+    for (size_t i = 0; i < in.size(); ++i) o[i] = kLower.t[static_cast<unsigned char>(in[i])];
+    if (offsets) {
+      offsets->resize(in.size() + 1);
+      for (size_t i = 0; i <= in.size(); ++i) (*offsets)[i] = static_cast<uint32_t>(i);
+    }
+    return info;
+  }
+  const Tables& t = GetTables();
+  const uint8_t* flags = t.flags.data();
+  const uint32_t* map = t.map.data();
+  out->reserve(in.size());
+  const char* p = in.data();
+  size_t n = in.size();
+  size_t i = 0;
+  while (i < n) {
+    unsigned char c = static_cast<unsigned char>(p[i]);
+    if (c < 0x80) {
+      out->push_back(kLower.t[c]);
+      if (offsets) offsets->push_back(static_cast<uint32_t>(i));
+      ++i;
+      continue;
+    }
+    size_t start = i;
+    char32_t cp = DecodeUtf8(in, &i);
+    if (cp == 0xFFFD && i - start != 3) info.had_invalid_utf8 = true;
+    uint32_t m;
+    if (cp < 0x10000) {
+      m = map[cp];
+    } else {
+      m = (internal::CharFlags(flags, cp) & kCharStable) ? cp : kSlow;
+    }
+    if (m == kSlow) return IcuPath(in, out, offsets, flags);
+    if (m == kDelete) continue;
+    AppendUtf8(static_cast<char32_t>(m), out);
+    if (offsets) offsets->resize(out->size(), static_cast<uint32_t>(start));
+    if (internal::CharFlags(flags, m) & kCharNoSpace) info.has_nospace_script = true;
+  }
+  if (offsets) offsets->push_back(static_cast<uint32_t>(n));
+  return info;
+}
+
+}  // namespace earshot::rules

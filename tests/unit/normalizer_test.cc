@@ -1,0 +1,162 @@
+#include "rules/normalizer.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "rules/matcher_chars.h"
+
+namespace earshot::rules {
+namespace {
+
+std::string N(std::string_view in) {
+  std::string out;
+  Normalize(in, &out);
+  return out;
+}
+
+std::string Icu(std::string_view in) {
+  std::string out;
+  internal::NormalizeViaIcu(in, &out);
+  return out;
+}
+
+TEST(NormalizerTest, AsciiLowerCases) {
+  EXPECT_EQ(N("Just Bought NIKE Air Max 90!"), "just bought nike air max 90!");
+  EXPECT_EQ(N(""), "");
+}
+
+TEST(NormalizerTest, FullwidthLatinIsNfkcFolded) { EXPECT_EQ(N("ＮＩＫＥ"), "nike"); }
+
+TEST(NormalizerTest, FullCaseFoldingAndCompatibility) {
+  EXPECT_EQ(N("Straße"), "strasse");
+  EXPECT_EQ(N("ﬁne"), "fine");
+  EXPECT_EQ(N("ÉCOLE"), "école");
+  EXPECT_EQ(N("E\u0301cole"), "école");  // composed by NFKC
+  EXPECT_EQ(N("𝐍𝐈𝐊𝐄"), "nike");          // mathematical bold
+  EXPECT_EQ(N("Ⅻ"), "xii");
+}
+
+TEST(NormalizerTest, ArabicFolding) {
+  EXPECT_EQ(N("نَايْكِي"), "نايكي");  // harakat
+  EXPECT_EQ(N("نايـــكي"), "نايكي");   // tatweel
+  EXPECT_EQ(N("أديداس"), "اديداس");    // alef with hamza above
+  EXPECT_EQ(N("إسلام"), "اسلام");      // hamza below
+  EXPECT_EQ(N("آمن"), "امن");          // madda
+  EXPECT_EQ(N("مدرسة"), "مدرسه");      // teh marbuta
+  EXPECT_EQ(N("على"), "علي");          // alef maksura
+  EXPECT_EQ(N("ﻻ"), "لا");             // presentation form via NFKC
+}
+
+TEST(NormalizerTest, NoSpaceScriptFlag) {
+  std::string out;
+  EXPECT_TRUE(Normalize("ナイキの新作", &out).has_nospace_script);
+  EXPECT_TRUE(Normalize("我喜欢耐克鞋", &out).has_nospace_script);
+  EXPECT_TRUE(Normalize("สวัสดี", &out).has_nospace_script);
+  EXPECT_FALSE(Normalize("nike", &out).has_nospace_script);
+  EXPECT_FALSE(Normalize("نايكي 🔥", &out).has_nospace_script);
+  EXPECT_TRUE(Normalize("ｶﾀｶﾅ", &out).has_nospace_script);  // halfwidth katakana
+  EXPECT_EQ(out, "カタカナ");
+}
+
+TEST(NormalizerTest, InvalidUtf8IsReplaced) {
+  std::string out;
+  NormalizeInfo info = Normalize(std::string_view("a\xff" "b", 3), &out);
+  EXPECT_TRUE(info.had_invalid_utf8);
+  EXPECT_EQ(out, "a\uFFFDb");
+  info = Normalize("a\uFFFDb", &out);
+  EXPECT_FALSE(info.had_invalid_utf8);
+}
+
+TEST(NormalizerTest, CharClasses) {
+  EXPECT_TRUE(IsWordChar('a'));
+  EXPECT_TRUE(IsWordChar('_'));
+  EXPECT_TRUE(IsWordChar('7'));
+  EXPECT_TRUE(IsWordChar(0x064E));  // fatha: a mark
+  EXPECT_TRUE(IsWordChar(0x0646));
+  EXPECT_TRUE(IsWordChar(0x30FC));  // ー
+  EXPECT_FALSE(IsWordChar('#'));
+  EXPECT_FALSE(IsWordChar(' '));
+  EXPECT_FALSE(IsWordChar(0x1F525));  // 🔥
+  EXPECT_FALSE(IsWordChar(0x2014));   // em dash
+  EXPECT_TRUE(IsNoSpaceScript(0x30CA));  // ナ
+  EXPECT_TRUE(IsNoSpaceScript(0x3042));  // あ
+  EXPECT_TRUE(IsNoSpaceScript(0x8010));  // 耐
+  EXPECT_TRUE(IsNoSpaceScript(0x30FC));  // ー (Common, scx Hira/Kana)
+  EXPECT_TRUE(IsNoSpaceScript(0x3005));  // 々 (scx Han)
+  EXPECT_TRUE(IsNoSpaceScript(0x0E01));  // Thai
+  EXPECT_TRUE(IsNoSpaceScript(0x0E81));  // Lao
+  EXPECT_TRUE(IsNoSpaceScript(0x1780));  // Khmer
+  EXPECT_TRUE(IsNoSpaceScript(0x1000));  // Myanmar
+  EXPECT_TRUE(IsNoSpaceScript(0x20000));  // CJK ext B
+  EXPECT_FALSE(IsNoSpaceScript('a'));
+  EXPECT_FALSE(IsNoSpaceScript(0x0646));
+  EXPECT_FALSE(IsNoSpaceScript(0xAC00));  // Hangul is written with spaces
+}
+
+// The ASCII and table fast paths must agree with the general ICU path.
+TEST(NormalizerTest, FastPathsAgreeWithIcu) {
+  const char* samples[] = {
+      "Hello, World! #Nike @Adidas 123 _x_",
+      "Just bought new Nike Air Max 90! 🔥🔥",
+      "نايكي أفضل من أديداس؟ السعر مرتفع",
+      "ナイキの新作スニーカー、かっこいい！",
+      "我喜欢耐克鞋，价格很贵。",
+      "Ünïcödé ÇA VA ΣΊΣΥΦΟΣ",
+      "ＮＩＫＥ ﬁne Straße İstanbul",
+      "e\u0301\u0301 a\u0308 \u1100\u1161",
+      "ภาษาไทย ລາວ ខ្មែរ မြန်မာ",
+  };
+  for (const char* s : samples) EXPECT_EQ(N(s), Icu(s)) << s;
+  // Every BMP code point on its own and between letters.
+  std::string in, fast, slow;
+  for (char32_t c = 1; c < 0x10000; ++c) {
+    if (c >= 0xD800 && c <= 0xDFFF) continue;
+    in.clear();
+    in += "A";
+    AppendUtf8(c, &in);
+    in += "b";
+    Normalize(in, &fast);
+    internal::NormalizeViaIcu(in, &slow);
+    ASSERT_EQ(fast, slow) << "U+" << std::hex << static_cast<uint32_t>(c);
+  }
+}
+
+TEST(NormalizerTest, OffsetsMapToInputCodePoints) {
+  std::vector<uint32_t> off;
+  std::string out;
+  Normalize("AB", &out, &off);
+  EXPECT_EQ(off, (std::vector<uint32_t>{0, 1, 2}));
+
+  // "ＮＩ": each fullwidth letter is 3 bytes and produces 1 byte.
+  Normalize("xＮＩ", &out, &off);
+  EXPECT_EQ(out, "xni");
+  EXPECT_EQ(off, (std::vector<uint32_t>{0, 1, 4, 7}));
+
+  // ß -> ss (ICU path): both bytes map to the ß.
+  Normalize("aß!", &out, &off);
+  EXPECT_EQ(out, "ass!");
+  EXPECT_EQ(off, (std::vector<uint32_t>{0, 1, 1, 3, 4}));
+
+  // Harakat are dropped; the letters keep their own offsets.
+  std::string ar = "نَا";
+  Normalize(ar, &out, &off);
+  EXPECT_EQ(out, "نا");
+  ASSERT_EQ(off.size(), out.size() + 1);
+  EXPECT_EQ(off[0], 0u);
+  EXPECT_EQ(off[2], 4u);
+  EXPECT_EQ(off.back(), ar.size());
+
+  // With offsets the result equals the one without.
+  for (const char* s : {"ＮＩＫＥ Straße", "نَايْكِي أديداس", "ナイキの新作", "e\u0301cole"}) {
+    std::string a, b;
+    Normalize(s, &a);
+    Normalize(s, &b, &off);
+    EXPECT_EQ(a, b) << s;
+    EXPECT_EQ(off.size(), b.size() + 1);
+  }
+}
+
+}  // namespace
+}  // namespace earshot::rules
