@@ -11,7 +11,7 @@ BUILD_PKGS=(
 )
 TEST_PKGS=(
   prometheus chromium openjdk-17-jre-headless maven python3 procps
-  clang libclang-rt-14-dev openssl
+  clang libclang-rt-14-dev openssl python3-pytest python3-yaml systemd
 )
 
 want=("${BUILD_PKGS[@]}")

@@ -1,0 +1,333 @@
+"""Static checks of the deployment files: Kubernetes manifests (security
+settings, probes, wiring between objects, config that `earshot check`
+accepts), the Dockerfile (stages, non-root user, runtime packages covering
+every library the built binary links), the systemd unit and the web-config
+example. There is no cluster or Docker engine here: these read the files."""
+
+import os
+import re
+import shlex
+import subprocess
+import warnings
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import SOURCE_DIR, earshot_bin, require_tool
+
+DEPLOY = SOURCE_DIR / "deploy"
+K8S = DEPLOY / "k8s"
+POD_LABELS = {"app.kubernetes.io/name": "earshot", "app.kubernetes.io/component": "daemon"}
+RUNTIME_PACKAGES = {"librdkafka1", "libre2-9", "libprometheus-cpp-core1.0", "libyaml-cpp0.7",
+                    "libicu72", "libcivetweb1", "libssl3", "ca-certificates"}
+
+
+def k8s_objects():
+    objs = {}
+    for f in sorted(K8S.glob("*.yaml")):
+        for doc in yaml.safe_load_all(f.read_text()):
+            if doc is None:
+                continue
+            assert doc.get("apiVersion") and doc.get("kind"), f"{f.name}: not a k8s object"
+            name = doc.get("metadata", {}).get("name", "")
+            objs[(doc["kind"], name)] = doc
+    return objs
+
+
+@pytest.fixture(scope="module")
+def objs():
+    return k8s_objects()
+
+
+def one(objs, kind):
+    found = [o for (k, _), o in objs.items() if k == kind]
+    assert len(found) == 1, f"expected one {kind}, found {len(found)}"
+    return found[0]
+
+
+def selects(selector, labels):
+    return all(labels.get(k) == v for k, v in selector["matchLabels"].items())
+
+
+# ---- Kubernetes ---------------------------------------------------------------
+
+def test_every_manifest_parses_and_is_in_kustomization(objs):
+    kinds = {k for k, _ in objs}
+    assert {"Deployment", "Service", "ServiceMonitor", "PodDisruptionBudget", "ConfigMap",
+            "Kustomization"} <= kinds
+    kust = one(objs, "Kustomization")
+    listed = set(kust["resources"])
+    files = {f.name for f in K8S.glob("*.yaml")} - {"kustomization.yaml"}
+    assert listed == files
+
+
+def test_deployment_security(objs):
+    dep = one(objs, "Deployment")
+    pod = dep["spec"]["template"]["spec"]
+    psc = pod["securityContext"]
+    assert psc["runAsNonRoot"] is True
+    assert psc["runAsUser"] != 0
+    assert psc["seccompProfile"]["type"] == "RuntimeDefault"
+    assert pod.get("automountServiceAccountToken") is False
+    assert not pod.get("hostNetwork") and not pod.get("hostPID")
+    for c in pod["containers"]:
+        sc = c["securityContext"]
+        assert sc["allowPrivilegeEscalation"] is False
+        assert sc["readOnlyRootFilesystem"] is True
+        assert sc["runAsNonRoot"] is True
+        assert sc.get("privileged", False) is False
+        assert sc["capabilities"]["drop"] == ["ALL"]
+        assert not sc["capabilities"].get("add")
+        assert sc["seccompProfile"]["type"] == "RuntimeDefault"
+        for kind in ("requests", "limits"):
+            assert {"cpu", "memory"} <= set(c["resources"][kind]), f"{kind} must set cpu and memory"
+
+
+def test_deployment_probes_ports_and_mounts(objs):
+    dep = one(objs, "Deployment")
+    assert selects(dep["spec"]["selector"], dep["spec"]["template"]["metadata"]["labels"])
+    assert dep["spec"]["template"]["metadata"]["labels"] == POD_LABELS
+    pod = dep["spec"]["template"]["spec"]
+    c = pod["containers"][0]
+    assert {"name": "http", "containerPort": 9464, "protocol": "TCP"} in c["ports"]
+    assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    mounts = {m["name"]: m for m in c["volumeMounts"]}
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    # Rules: a ConfigMap mounted as a directory (subPath mounts never update).
+    for m in c["volumeMounts"]:
+        assert "subPath" not in m, f"{m['name']}: subPath mounts do not receive ConfigMap updates"
+    assert volumes["rules"]["configMap"]["name"] == "earshot-rules"
+    assert volumes["config"]["configMap"]["name"] == "earshot-config"
+    assert mounts["rules"]["readOnly"] and mounts["config"]["readOnly"]
+    # The only writable place is /tmp.
+    assert mounts["tmp"]["mountPath"] == "/tmp" and "emptyDir" in volumes["tmp"]
+    # The args name the mounted config file; the config names the rules mount.
+    args = c["args"]
+    assert args[0] == "run"
+    config_path = Path(args[args.index("--config") + 1])
+    assert str(config_path.parent) == mounts["config"]["mountPath"]
+    cm = one_configmap(objs, "earshot-config")
+    config = yaml.safe_load(cm["data"][config_path.name])
+    assert config["rules"]["paths"] == [mounts["rules"]["mountPath"]]
+    assert config["rules"]["reload"] == "watch"
+    assert config["http"]["listen"].endswith(":9464")
+    assert dep["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+
+
+def one_configmap(objs, name):
+    assert ("ConfigMap", name) in objs, f"no ConfigMap {name}"
+    return objs[("ConfigMap", name)]
+
+
+def test_service_monitor_and_pdb_select_the_pods(objs):
+    svc = one(objs, "Service")
+    assert svc["metadata"]["name"] == "earshot"  # job="earshot" for the alerts
+    assert svc["spec"]["selector"] == POD_LABELS
+    assert svc["spec"]["ports"][0]["targetPort"] == "http"
+    sm = one(objs, "ServiceMonitor")
+    assert selects(sm["spec"]["selector"], svc["metadata"]["labels"])
+    ep = sm["spec"]["endpoints"][0]
+    assert ep["port"] == svc["spec"]["ports"][0]["name"] and ep["path"] == "/metrics"
+    pdb = one(objs, "PodDisruptionBudget")
+    assert selects(pdb["spec"]["selector"], POD_LABELS)
+    assert pdb["spec"].get("maxUnavailable") == 1 or pdb["spec"].get("minAvailable")
+
+
+def test_rules_configmap_matches_shipped_rules(objs):
+    cm = one_configmap(objs, "earshot-rules")
+    assert cm["data"], "no rule files"
+    for key, text in cm["data"].items():
+        assert key.endswith(".yaml")
+        assert text == (DEPLOY / "rules" / key).read_text(), \
+            f"{key} differs from deploy/rules/{key}: copy it again"
+
+
+def run_check(config_text, rules_dir, tmp_path):
+    """`earshot check --config` on config_text with its rule paths pointed
+    at rules_dir."""
+    config = yaml.safe_load(config_text)
+    config["rules"]["paths"] = [str(rules_dir)]
+    f = tmp_path / "earshot.yaml"
+    f.write_text(yaml.safe_dump(config))
+    r = subprocess.run([earshot_bin(), "check", "--config", str(f)], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, f"earshot check failed:\n{r.stdout}{r.stderr}"
+
+
+def test_configs_pass_earshot_check(objs, tmp_path):
+    cm = one_configmap(objs, "earshot-rules")
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    for key, text in cm["data"].items():
+        (rules / key).write_text(text)
+    run_check(one_configmap(objs, "earshot-config")["data"]["earshot.yaml"], rules, tmp_path)
+    run_check((DEPLOY / "docker" / "earshot.yaml").read_text(), DEPLOY / "rules", tmp_path)
+
+
+# ---- Dockerfile -----------------------------------------------------------------
+
+def dockerfile_stages():
+    """[(name, base, [(instruction, args)])] with continuation lines joined."""
+    text = (DEPLOY / "Dockerfile").read_text()
+    text = re.sub(r"\\\n", " ", text)
+    stages = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        instr, _, args = line.partition(" ")
+        instr = instr.upper()
+        if instr == "FROM":
+            m = re.match(r"(\S+)(?:\s+AS\s+(\S+))?", args, re.I)
+            stages.append((m.group(2), m.group(1), []))
+        else:
+            stages[-1][2].append((instr, args.strip()))
+    return stages
+
+
+def test_dockerfile_stages_and_user():
+    stages = dockerfile_stages()
+    assert len(stages) == 2
+    (bname, bbase, build), (rname, rbase, runtime) = stages
+    assert bbase == "debian:12" and rbase.startswith("debian:12")
+    runs = " ".join(a for i, a in build if i == "RUN")
+    assert "install-deps.sh --build-only" in runs
+    assert "cmake" in runs and "ninja" in runs
+    # Every source directory the top-level CMakeLists adds (tests and
+    # benchmarks are off) is copied into the build stage.
+    copied = {a.split()[0] for i, a in build if i == "COPY"}
+    top = (SOURCE_DIR / "CMakeLists.txt").read_text()
+    for sub in re.findall(r"^add_subdirectory\((\w+)\)", top, re.M):
+        assert sub in copied, f"build stage does not COPY {sub}/"
+    instrs = dict((i, a) for i, a in runtime)  # the last of each
+    user = instrs["USER"].split(":")[0]
+    assert user not in ("root", "0") and user.isdigit(), "run as a numeric non-root user"
+    assert instrs["EXPOSE"] == "9464"
+    assert "/healthz" in instrs["HEALTHCHECK"]
+    assert "earshot" in instrs["ENTRYPOINT"]
+    assert any(i == "COPY" and a.startswith(f"--from={bname} ") for i, a in runtime)
+    for src in (a.split()[0] for i, a in runtime if i == "COPY" and not a.startswith("--from")):
+        assert (SOURCE_DIR / src).exists(), f"COPY {src}: no such file"
+    # Nothing in the runtime stage builds software or installs -dev packages.
+    for i, a in runtime:
+        if i == "RUN":
+            assert not re.search(r"-dev\b|build-essential|cmake|gcc|g\+\+", a), a
+
+
+def runtime_packages():
+    runtime = dockerfile_stages()[1][2]
+    pkgs = set()
+    for i, a in runtime:
+        if i == "RUN" and "apt-get install" in a:
+            tail = a.split("apt-get install", 1)[1].split("&&")[0]
+            pkgs |= {w for w in shlex.split(tail) if not w.startswith("-")}
+    return pkgs
+
+
+def installed_closure(roots):
+    """Installed packages reachable from roots through Depends/Pre-Depends."""
+    seen, todo = set(), list(roots)
+    while todo:
+        p = todo.pop()
+        if p in seen:
+            continue
+        r = subprocess.run(["dpkg-query", "-W", "-f=${Depends},${Pre-Depends}", p],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            continue
+        seen.add(p)
+        for dep in r.stdout.split(","):
+            for alt in dep.split("|"):
+                name = alt.strip().split(" ")[0].split(":")[0]
+                if name:
+                    todo.append(name)
+    return seen
+
+
+def base_image_packages():
+    """What debian:12-slim already has: the Priority: required packages."""
+    r = subprocess.run(["dpkg-query", "-W", "-f=${Package} ${Priority}\n"],
+                       capture_output=True, text=True, check=True)
+    return {line.split()[0] for line in r.stdout.splitlines() if line.endswith(" required")}
+
+
+def owner_package(path):
+    for candidate in {path, os.path.realpath(path), "/usr" + path if not path.startswith("/usr")
+                      else path[4:]}:
+        r = subprocess.run(["dpkg", "-S", candidate], capture_output=True, text=True)
+        if r.returncode == 0:
+            return r.stdout.split(":")[0].split(",")[0].strip()
+    return None
+
+
+def test_runtime_packages_cover_linked_libraries():
+    assert runtime_packages() == RUNTIME_PACKAGES
+    ldd = subprocess.run(["ldd", earshot_bin()], capture_output=True, text=True, check=True).stdout
+    libs = re.findall(r"=>\s+(/\S+)", ldd)
+    assert libs, ldd
+    allowed = installed_closure(RUNTIME_PACKAGES) | base_image_packages()
+    direct = set()
+    for lib in libs:
+        if re.search(r"lib(asan|ubsan|tsan)\.so", lib):
+            continue  # sanitizer builds are never shipped
+        pkg = owner_package(lib)
+        assert pkg, f"{lib}: not from a Debian package"
+        assert pkg in allowed, f"{lib} comes from {pkg}, which the runtime stage does not install"
+        direct.add(pkg)
+    # And no stale entries: each listed library package is really linked.
+    unused = RUNTIME_PACKAGES - {"ca-certificates"} - installed_closure(direct)
+    assert not unused, f"runtime stage installs packages the binary does not link: {unused}"
+
+
+# ---- systemd ------------------------------------------------------------------------
+
+def unit_entries():
+    entries = {}
+    for line in (DEPLOY / "systemd" / "earshot.service").read_text().splitlines():
+        line = line.strip()
+        if "=" in line and not line.startswith(("#", ";", "[")):
+            k, v = line.split("=", 1)
+            entries.setdefault(k, []).append(v)
+    return entries
+
+
+def test_systemd_unit(tmp_path):
+    e = unit_entries()
+    assert e["ExecStart"][0].split()[1:3] == ["run", "--config"]
+    assert e["ExecReload"] == ["/bin/kill -HUP $MAINPID"]
+    assert e["KillSignal"] == ["SIGTERM"]
+    for key, value in {"NoNewPrivileges": "yes", "ProtectSystem": "strict", "ProtectHome": "yes",
+                       "PrivateTmp": "yes", "PrivateDevices": "yes", "DynamicUser": "yes",
+                       "CapabilityBoundingSet": "", "RestrictSUIDSGID": "yes",
+                       "MemoryDenyWriteExecute": "yes", "LockPersonality": "yes",
+                       "ProtectKernelTunables": "yes", "ProtectControlGroups": "yes",
+                       "RestrictNamespaces": "yes", "SystemCallArchitectures": "native"}.items():
+        assert e.get(key) == [value], f"{key}={value} expected, got {e.get(key)}"
+    assert "@system-service" in e["SystemCallFilter"]
+    # systemd itself accepts the unit (with the binary path of this build).
+    analyze = require_tool("systemd-analyze")
+    unit = tmp_path / "earshot.service"
+    unit.write_text((DEPLOY / "systemd" / "earshot.service").read_text()
+                    .replace("/usr/local/bin/earshot", earshot_bin()))
+    r = subprocess.run([analyze, "verify", str(unit)], capture_output=True, text=True)
+    problems = [l for l in (r.stdout + r.stderr).splitlines()
+                if "earshot.service" in l and "Failed to" not in l and "dbus" not in l.lower()]
+    assert r.returncode == 0 and not problems, r.stdout + r.stderr
+
+
+# ---- web-config -----------------------------------------------------------------------
+
+def test_web_config_example():
+    cfg = yaml.safe_load((DEPLOY / "web-config.example.yml").read_text())
+    assert set(cfg) <= {"tls_server_config", "http_server_config", "basic_auth_users"}
+    tls = cfg["tls_server_config"]
+    assert tls["cert_file"] and tls["key_file"]
+    assert tls["min_version"] in ("TLS12", "TLS13")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import crypt  # Debian 12's Python 3.11 still has it; libxcrypt does bcrypt
+    for user, hashed in cfg["basic_auth_users"].items():
+        assert hashed.startswith("$2"), f"{user}: passwords are bcrypt hashes"
+        assert crypt.crypt("change-me", hashed) == hashed, "the documented example password"
