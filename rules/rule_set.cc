@@ -1235,7 +1235,6 @@ void RuleSetImpl::Match(const MatchInput& in, MatchScratch* scratch, MatchOutput
 std::string Quote(std::string_view s) {
   std::string r = "\"";
   for (char c : s) {
-    if (c == '"' || c == '\\') r += '\\';
     if (c == '\n') {
       r += "\\n";
       continue;

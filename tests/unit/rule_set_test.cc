@@ -1,0 +1,638 @@
+#include "rules/rule_set.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+#include <string>
+#include <vector>
+
+// Counts heap allocations on this thread while enabled, to check that Match
+// allocates nothing in the steady state.
+namespace {
+thread_local bool g_count_allocs = false;
+thread_local size_t g_allocs = 0;
+}  // namespace
+
+void* operator new(size_t n) {
+  if (g_count_allocs) ++g_allocs;
+  void* p = std::malloc(n ? n : 1);
+  if (!p) throw std::bad_alloc();
+  return p;
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, size_t) noexcept { std::free(p); }
+
+namespace earshot::rules {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+SourceLoc Loc(int line, int col = 9) { return SourceLoc{"rules/x.yaml", line, col}; }
+
+TermSpec T(std::string text, int line = 1) { return TermSpec{std::move(text), Loc(line)}; }
+
+Expr Leaf(ExprKind kind, std::string text) {
+  Expr e;
+  e.kind = kind;
+  e.text = std::move(text);
+  e.loc = Loc(1, 5);
+  return e;
+}
+Expr Term(std::string t) { return Leaf(ExprKind::kTerm, std::move(t)); }
+Expr Regex(std::string t) { return Leaf(ExprKind::kRegex, std::move(t)); }
+Expr Raw(std::string t) { return Leaf(ExprKind::kRaw, std::move(t)); }
+Expr Field(FieldKind f, std::string v) {
+  Expr e = Leaf(ExprKind::kField, std::move(v));
+  e.field = f;
+  return e;
+}
+Expr Node(ExprKind kind, std::vector<Expr> children) {
+  Expr e;
+  e.kind = kind;
+  e.children = std::move(children);
+  e.loc = Loc(1, 5);
+  return e;
+}
+Expr And(std::vector<Expr> c) { return Node(ExprKind::kAnd, std::move(c)); }
+Expr Or(std::vector<Expr> c) { return Node(ExprKind::kOr, std::move(c)); }
+Expr Not(Expr c) { return Node(ExprKind::kNot, {std::move(c)}); }
+Expr Near(Expr a, Expr b, int n, bool ordered = false) {
+  Expr e = Node(ExprKind::kNear, {std::move(a), std::move(b)});
+  e.near_distance = n;
+  e.near_ordered = ordered;
+  return e;
+}
+
+RuleDef Rule(std::string name, std::vector<std::string> terms = {}) {
+  RuleDef r;
+  r.name = std::move(name);
+  r.loc = Loc(2, 5);
+  for (auto& t : terms) r.terms.push_back(T(t));
+  return r;
+}
+
+RuleSetDef OneCategory(std::vector<RuleDef> brands, std::vector<RuleDef> topics = {}) {
+  RuleSetDef def;
+  CategoryDef c;
+  c.name = "sneakers";
+  c.brands = std::move(brands);
+  def.categories.push_back(std::move(c));
+  def.topics = std::move(topics);
+  return def;
+}
+
+std::shared_ptr<const RuleSet> MustCompile(const RuleSetDef& def, CompileOptions opt = {}) {
+  Diagnostics d;
+  auto rs = RuleSet::Compile(def, opt, &d);
+  EXPECT_TRUE(rs) << d.ToString();
+  EXPECT_TRUE(d.ok()) << d.ToString();
+  return rs;
+}
+
+struct Event {
+  std::string text;
+  std::string platform = "twitter";
+  std::string lang = "en";
+  std::string author;
+  std::string country;
+};
+
+// Names of everything that fires: "cat/brand" and "topic:name".
+std::vector<std::string> Fired(const RuleSet& rs, const Event& ev) {
+  MatchScratch scratch;
+  MatchOutput out;
+  rs.Match(MatchInput{ev.text, ev.platform, ev.lang, ev.author, ev.country}, &scratch, &out);
+  std::vector<std::string> names;
+  for (uint32_t b : out.brands) {
+    names.push_back(rs.brands()[b].category + "/" + rs.brands()[b].name);
+  }
+  for (uint32_t t : out.topics) names.push_back("topic:" + rs.topics()[t]);
+  return names;
+}
+
+// Whether a brand with the single term `term` fires on `text`.
+bool TermMatches(const std::string& term, const std::string& text) {
+  auto rs = MustCompile(OneCategory({Rule("b", {term})}));
+  if (!rs) return false;
+  return !Fired(*rs, Event{text}).empty();
+}
+
+bool QueryMatches(Expr query, const Event& ev) {
+  RuleDef r = Rule("q");
+  r.query = std::move(query);
+  auto rs = MustCompile(OneCategory({r}));
+  if (!rs) return false;
+  return !Fired(*rs, ev).empty();
+}
+bool QueryMatches(Expr query, const std::string& text) {
+  return QueryMatches(std::move(query), Event{text});
+}
+
+// ---------------------------------------------------------------------------
+// DESIGN section 3 term table.
+
+TEST(TermTest, Word) {
+  EXPECT_TRUE(TermMatches("nike", "I love Nike"));
+  EXPECT_TRUE(TermMatches("nike", "nike"));
+  EXPECT_TRUE(TermMatches("nike", "NIKE!"));
+  EXPECT_TRUE(TermMatches("nike", "(nike)"));
+  EXPECT_TRUE(TermMatches("nike", "love #nike"));
+  EXPECT_TRUE(TermMatches("nike", "thanks @nike"));
+  EXPECT_TRUE(TermMatches("Nike", "nike shoes"));
+  EXPECT_FALSE(TermMatches("nike", "nikelab"));
+  EXPECT_FALSE(TermMatches("nike", "#nikelab"));
+  EXPECT_FALSE(TermMatches("nike", "snike"));
+  EXPECT_FALSE(TermMatches("nike", "nike_store"));  // '_' is a word char
+  EXPECT_FALSE(TermMatches("nike", "nike2"));
+  EXPECT_FALSE(TermMatches("nike", "adidas"));
+}
+
+TEST(TermTest, Phrase) {
+  for (const char* term : {"just do it", "\"just do it\""}) {
+    EXPECT_TRUE(TermMatches(term, "Just do it!")) << term;
+    EXPECT_TRUE(TermMatches(term, "they say: just, do... it")) << term;
+    EXPECT_TRUE(TermMatches(term, "#just-do-it")) << term;
+    EXPECT_TRUE(TermMatches(term, "just   do\n\tit")) << term;
+    EXPECT_FALSE(TermMatches(term, "just do itself")) << term;
+    EXPECT_FALSE(TermMatches(term, "just do")) << term;
+    EXPECT_FALSE(TermMatches(term, "just doit")) << term;
+    EXPECT_FALSE(TermMatches(term, "do it just")) << term;
+    EXPECT_FALSE(TermMatches(term, "just it do")) << term;
+  }
+  EXPECT_TRUE(TermMatches("coca-cola", "coca cola"));
+  EXPECT_TRUE(TermMatches("coca-cola", "I drink Coca-Cola"));
+  EXPECT_TRUE(TermMatches("coca-cola", "coca\u2014cola"));
+  EXPECT_FALSE(TermMatches("coca-cola", "cocacola"));
+  // A phrase whose first word repeats.
+  EXPECT_TRUE(TermMatches("new new york", "the new new york times"));
+}
+
+TEST(TermTest, Hashtag) {
+  EXPECT_TRUE(TermMatches("#nike", "#nike"));
+  EXPECT_TRUE(TermMatches("#nike", "go #Nike go"));
+  EXPECT_TRUE(TermMatches("#nike", "#NIKE!"));
+  EXPECT_FALSE(TermMatches("#nike", "#nikelab"));
+  EXPECT_FALSE(TermMatches("#nike", "nike"));
+  EXPECT_FALSE(TermMatches("#nike", "@nike"));
+  EXPECT_FALSE(TermMatches("#nike", "# nike"));
+}
+
+TEST(TermTest, Mention) {
+  EXPECT_TRUE(TermMatches("@nike", "thanks @nike!"));
+  EXPECT_TRUE(TermMatches("@nike", "@Nike"));
+  EXPECT_FALSE(TermMatches("@nike", "nike"));
+  EXPECT_FALSE(TermMatches("@nike", "#nike"));
+  EXPECT_FALSE(TermMatches("@nike", "@nikestore"));
+}
+
+TEST(TermTest, Prefix) {
+  EXPECT_TRUE(TermMatches("runn*", "I was running"));
+  EXPECT_TRUE(TermMatches("runn*", "Runners unite"));
+  EXPECT_TRUE(TermMatches("runn*", "runn"));
+  EXPECT_TRUE(TermMatches("runn*", "#running"));
+  EXPECT_FALSE(TermMatches("runn*", "rerunning"));
+  EXPECT_FALSE(TermMatches("runn*", "run"));
+  EXPECT_TRUE(TermMatches("air max*", "air maxed out"));
+  EXPECT_FALSE(TermMatches("air max*", "air mix"));
+  // Prefixes of several lengths at once.
+  auto rs = MustCompile(OneCategory({Rule("a", {"ru*"}), Rule("b", {"runn*"}), Rule("c", {"x"})}));
+  EXPECT_THAT(Fired(*rs, Event{"running"}), ElementsAre("sneakers/a", "sneakers/b"));
+  EXPECT_THAT(Fired(*rs, Event{"rug"}), ElementsAre("sneakers/a"));
+  // A multi-byte prefix cut at a character boundary.
+  EXPECT_TRUE(TermMatches("café*", "cafés"));
+  EXPECT_TRUE(TermMatches("نايك*", "نايكي"));
+}
+
+TEST(TermTest, ArabicVariants) {
+  EXPECT_TRUE(TermMatches("نايكي", "نَايْكِي"));
+  EXPECT_TRUE(TermMatches("نايكي", "نايـــكي"));
+  EXPECT_TRUE(TermMatches("نايكي", "أنا أحب نايكي جدا"));
+  EXPECT_TRUE(TermMatches("نَايْكِي", "نايكي"));
+  EXPECT_TRUE(TermMatches("أديداس", "اديداس"));
+  EXPECT_TRUE(TermMatches("اديداس", "أديداس"));
+  EXPECT_TRUE(TermMatches("إديداس", "آديداس"));
+  EXPECT_TRUE(TermMatches("مدرسة", "مدرسه"));
+  EXPECT_TRUE(TermMatches("على", "علي"));
+  EXPECT_FALSE(TermMatches("نايكي", "نايكيات"));
+  EXPECT_TRUE(TermMatches("#نايكي", "#نايكي"));
+}
+
+TEST(TermTest, NoSpaceScripts) {
+  EXPECT_TRUE(TermMatches("ナイキ", "ナイキの新作"));
+  EXPECT_TRUE(TermMatches("ナイキ", "新しいナイキ"));
+  EXPECT_TRUE(TermMatches("ナイキ", "ﾅｲｷ"));  // halfwidth, NFKC
+  EXPECT_FALSE(TermMatches("ナイキ", "アディダス"));
+  EXPECT_TRUE(TermMatches("耐克", "我喜欢耐克鞋"));
+  EXPECT_TRUE(TermMatches("耐克", "耐克"));
+  EXPECT_FALSE(TermMatches("耐克", "阿迪达斯"));
+  EXPECT_TRUE(TermMatches("ไนกี้", "ฉันชอบไนกี้มาก"));
+  // Latin words next to no-space-script characters.
+  EXPECT_TRUE(TermMatches("nike", "我爱nike鞋"));
+  EXPECT_TRUE(TermMatches("nike", "ナイキnike"));
+  EXPECT_FALSE(TermMatches("nike", "我爱nikelab"));
+  EXPECT_FALSE(TermMatches("nike", "我爱xnike"));
+  // Mixed literals: the edge rule per edge.
+  EXPECT_TRUE(TermMatches("nike東京", "nike東京店"));
+  EXPECT_TRUE(TermMatches("nike東京", "新nike東京"));
+  EXPECT_TRUE(TermMatches("nike東京", "at nike東京!"));
+  EXPECT_FALSE(TermMatches("nike東京", "xnike東京"));
+  EXPECT_TRUE(TermMatches("東京nike", "東京nike"));
+  EXPECT_FALSE(TermMatches("東京nike", "東京nikes"));
+  // Phrases with no-space words; hashtags.
+  EXPECT_TRUE(TermMatches("ナイキ エア", "ナイキ・エアマックス"));
+  EXPECT_TRUE(TermMatches("#ナイキ", "大好き#ナイキ"));
+  EXPECT_FALSE(TermMatches("#ナイキ", "大好きナイキ"));
+  // Single code point literal.
+  EXPECT_TRUE(TermMatches("鞋", "我喜欢耐克鞋"));
+}
+
+TEST(TermTest, CompatibilityAndFolding) {
+  EXPECT_TRUE(TermMatches("nike", "ＮＩＫＥ"));
+  EXPECT_TRUE(TermMatches("ＮＩＫＥ", "Nike"));
+  EXPECT_TRUE(TermMatches("strasse", "Straße"));
+  EXPECT_TRUE(TermMatches("straße", "STRASSE"));
+  EXPECT_TRUE(TermMatches("fine", "ﬁne"));
+  EXPECT_TRUE(TermMatches("école", "E\u0301COLE"));
+}
+
+TEST(TermTest, EmojiAndPunctuation) {
+  EXPECT_TRUE(TermMatches("nike", "🔥nike🔥"));
+  EXPECT_TRUE(TermMatches("nike", "“Nike”"));
+  EXPECT_TRUE(TermMatches("just do it", "🔥just🔥do🔥it🔥"));
+}
+
+// ---------------------------------------------------------------------------
+// Rule model (DESIGN section 4).
+
+TEST(RuleTest, Exclude) {
+  RuleDef r = Rule("nike", {"nike"});
+  r.exclude = {T("nike missile")};
+  auto rs = MustCompile(OneCategory({r}));
+  EXPECT_THAT(Fired(*rs, Event{"new nike shoes"}), ElementsAre("sneakers/nike"));
+  EXPECT_TRUE(Fired(*rs, Event{"the Nike missile program"}).empty());
+  // An exclude-only rule fires unless excluded.
+  RuleDef ex = Rule("ex");
+  ex.exclude = {T("spam")};
+  auto rs2 = MustCompile(OneCategory({ex}));
+  EXPECT_EQ(Fired(*rs2, Event{"hello"}).size(), 1u);
+  EXPECT_TRUE(Fired(*rs2, Event{"spam spam"}).empty());
+}
+
+TEST(RuleTest, PlatformFilter) {
+  RuleDef r = Rule("nike", {"nike"});
+  r.platforms = {"twitter", "ig"};
+  auto rs = MustCompile(OneCategory({r}));
+  EXPECT_EQ(Fired(*rs, Event{"nike", "twitter"}).size(), 1u);
+  EXPECT_EQ(Fired(*rs, Event{"nike", "instagram"}).size(), 1u);
+  EXPECT_EQ(Fired(*rs, Event{"nike", "x"}).size(), 1u);
+  EXPECT_TRUE(Fired(*rs, Event{"nike", "facebook"}).empty());
+  EXPECT_TRUE(Fired(*rs, Event{"nike", ""}).empty());
+}
+
+TEST(RuleTest, LanguageFilter) {
+  RuleDef r = Rule("nike", {"nike", "نايكي"});
+  r.languages = {"en", "ar"};
+  auto rs = MustCompile(OneCategory({r}));
+  EXPECT_EQ(Fired(*rs, Event{"nike", "twitter", "en"}).size(), 1u);
+  EXPECT_EQ(Fired(*rs, Event{"نايكي", "twitter", "AR"}).size(), 1u);
+  EXPECT_TRUE(Fired(*rs, Event{"nike", "twitter", "fr"}).empty());
+  EXPECT_TRUE(Fired(*rs, Event{"nike", "twitter", ""}).empty());
+}
+
+TEST(RuleTest, Regex) {
+  RuleDef r = Rule("nike");
+  r.regex = {T("air\\s?max\\s?\\d+")};
+  auto rs = MustCompile(OneCategory({r}));
+  EXPECT_EQ(Fired(*rs, Event{"Just bought new Nike AIR MAX 90!"}).size(), 1u);
+  EXPECT_EQ(Fired(*rs, Event{"airmax97"}).size(), 1u);
+  EXPECT_TRUE(Fired(*rs, Event{"air max"}).empty());
+  // Terms and regexes are alternatives.
+  RuleDef both = Rule("nike", {"nike"});
+  both.regex = {T("air\\s?max")};
+  auto rs2 = MustCompile(OneCategory({both}));
+  EXPECT_EQ(Fired(*rs2, Event{"nike"}).size(), 1u);
+  EXPECT_EQ(Fired(*rs2, Event{"AirMax"}).size(), 1u);
+  EXPECT_TRUE(QueryMatches(And({Term("nike"), Regex("max\\s*\\d+")}), "Nike Max 90"));
+  EXPECT_FALSE(QueryMatches(And({Term("nike"), Regex("max\\s*\\d+")}), "Nike Max"));
+}
+
+TEST(RuleTest, TermsAndQueryMustBothHold) {
+  RuleDef r = Rule("adidas", {"adidas"});
+  r.query = Not(Or({Term("job"), Term("hiring")}));
+  auto rs = MustCompile(OneCategory({r}));
+  EXPECT_EQ(Fired(*rs, Event{"adidas shoes"}).size(), 1u);
+  EXPECT_TRUE(Fired(*rs, Event{"adidas is hiring"}).empty());
+  EXPECT_TRUE(Fired(*rs, Event{"hello"}).empty());
+}
+
+TEST(QueryTest, Boolean) {
+  Expr q = And({Or({Term("adidas"), Term("three stripes"), Term("أديداس")}),
+                Not(Or({Term("job"), Term("hiring")}))});
+  EXPECT_TRUE(QueryMatches(q, "love my adidas"));
+  EXPECT_TRUE(QueryMatches(q, "the Three Stripes brand"));
+  EXPECT_TRUE(QueryMatches(q, "احب اديداس"));
+  EXPECT_FALSE(QueryMatches(q, "adidas job opening"));
+  EXPECT_FALSE(QueryMatches(q, "nothing here"));
+}
+
+TEST(QueryTest, Raw) {
+  EXPECT_TRUE(QueryMatches(Raw("Apple"), "I love Apple products"));
+  EXPECT_FALSE(QueryMatches(Raw("Apple"), "I love apple pie"));
+  EXPECT_FALSE(QueryMatches(Raw("Apple"), "Applebee's"));
+  EXPECT_FALSE(QueryMatches(Raw("Apple"), "SnapApple"));
+  EXPECT_TRUE(QueryMatches(Raw("Exact Case"), "an Exact Case."));
+  EXPECT_FALSE(QueryMatches(Raw("Exact Case"), "an exact case."));
+  EXPECT_TRUE(QueryMatches(Raw("ナイキ"), "新ナイキ靴"));
+}
+
+TEST(QueryTest, Fields) {
+  EXPECT_TRUE(QueryMatches(Field(FieldKind::kLang, "EN"), Event{"x", "twitter", "en"}));
+  EXPECT_FALSE(QueryMatches(Field(FieldKind::kLang, "en"), Event{"x", "twitter", "ar"}));
+  EXPECT_FALSE(QueryMatches(Field(FieldKind::kLang, "en"), Event{"x", "twitter", ""}));
+  EXPECT_TRUE(QueryMatches(Field(FieldKind::kPlatform, "x"), Event{"x", "twitter"}));
+  EXPECT_TRUE(QueryMatches(Field(FieldKind::kPlatform, "Twitter"), Event{"x", "twitter"}));
+  EXPECT_TRUE(QueryMatches(Field(FieldKind::kPlatform, "fb"), Event{"x", "facebook"}));
+  EXPECT_TRUE(QueryMatches(Field(FieldKind::kPlatform, "ig"), Event{"x", "instagram"}));
+  EXPECT_TRUE(QueryMatches(Field(FieldKind::kPlatform, "yt"), Event{"x", "youtube"}));
+  EXPECT_FALSE(QueryMatches(Field(FieldKind::kPlatform, "x"), Event{"x", "facebook"}));
+  Event by_nike{"x", "twitter", "en", "Nike"};
+  EXPECT_TRUE(QueryMatches(Field(FieldKind::kAuthor, "@nike"), by_nike));
+  EXPECT_TRUE(QueryMatches(Field(FieldKind::kAuthor, "NIKE"), Event{"x", "twitter", "en", "@nike"}));
+  EXPECT_FALSE(QueryMatches(Field(FieldKind::kAuthor, "nike"), Event{"x", "twitter", "en", "adidas"}));
+  Event us{"x", "twitter", "en", "", "US"};
+  EXPECT_TRUE(QueryMatches(Field(FieldKind::kCountry, "us"), us));
+  EXPECT_FALSE(QueryMatches(Field(FieldKind::kCountry, "gb"), us));
+  EXPECT_TRUE(QueryMatches(And({Term("nike"), Field(FieldKind::kCountry, "us")}),
+                           Event{"nike", "twitter", "en", "", "us"}));
+}
+
+TEST(QueryTest, NearExactDistances) {
+  Expr q = Near(Term("nike"), Term("adidas"), 2);
+  EXPECT_TRUE(QueryMatches(q, "nike adidas"));
+  EXPECT_TRUE(QueryMatches(q, "nike a b adidas"));       // 2 between
+  EXPECT_FALSE(QueryMatches(q, "nike a b c adidas"));    // 3 between
+  EXPECT_TRUE(QueryMatches(q, "adidas, a; b! nike"));    // either order
+  EXPECT_FALSE(QueryMatches(q, "adidas a b c nike"));
+  EXPECT_FALSE(QueryMatches(q, "nike only"));
+  // The closest pair counts.
+  EXPECT_TRUE(QueryMatches(q, "nike a b c d adidas x nike"));
+  Expr f = Near(Term("nike"), Term("adidas"), 2, true);
+  EXPECT_TRUE(QueryMatches(f, "nike a b adidas"));
+  EXPECT_FALSE(QueryMatches(f, "nike a b c adidas"));
+  EXPECT_FALSE(QueryMatches(f, "adidas a nike"));
+  EXPECT_TRUE(QueryMatches(f, "adidas a nike b adidas"));
+  Expr zero = Near(Term("nike"), Term("adidas"), 0);
+  EXPECT_TRUE(QueryMatches(zero, "nike-adidas"));
+  EXPECT_FALSE(QueryMatches(zero, "nike vs adidas"));
+}
+
+TEST(QueryTest, NearPhrasesAndOrs) {
+  Expr q = Near(Term("air max"), Term("nike"), 1);
+  EXPECT_TRUE(QueryMatches(q, "air max x nike"));
+  EXPECT_FALSE(QueryMatches(q, "air max x y nike"));
+  EXPECT_TRUE(QueryMatches(q, "nike x air max"));
+  EXPECT_FALSE(QueryMatches(q, "nike x y air max"));
+  Expr o = Near(Or({Term("nike"), Term("adidas")}), Or({Term("price"), Term("cost")}), 1);
+  EXPECT_TRUE(QueryMatches(o, "adidas high cost"));
+  EXPECT_TRUE(QueryMatches(o, "price of nike"));
+  EXPECT_FALSE(QueryMatches(o, "price of the nike"));
+  // Words inside no-space runs: 东京 and nike share one word run.
+  EXPECT_TRUE(QueryMatches(Near(Term("nike"), Term("東京"), 0), "nike東京"));
+  // The same term on both sides needs two occurrences.
+  Expr same = Near(Term("nike"), Term("nike"), 1);
+  EXPECT_FALSE(QueryMatches(same, "nike"));
+  EXPECT_TRUE(QueryMatches(same, "nike and nike"));
+}
+
+TEST(QueryTest, RulesWithoutPositiveAtoms) {
+  EXPECT_TRUE(QueryMatches(Not(Term("job")), "hello world"));
+  EXPECT_TRUE(QueryMatches(Not(Term("job")), ""));
+  EXPECT_FALSE(QueryMatches(Not(Term("job")), "job offer"));
+  EXPECT_TRUE(QueryMatches(Field(FieldKind::kLang, "ar"), Event{"anything", "twitter", "ar"}));
+  EXPECT_TRUE(QueryMatches(Or({Term("nike"), Field(FieldKind::kLang, "ar")}),
+                           Event{"x", "twitter", "ar"}));
+  EXPECT_TRUE(QueryMatches(Or({Term("nike"), Field(FieldKind::kLang, "ar")}),
+                           Event{"nike", "twitter", "en"}));
+  EXPECT_FALSE(QueryMatches(Or({Term("nike"), Field(FieldKind::kLang, "ar")}),
+                            Event{"x", "twitter", "en"}));
+  EXPECT_TRUE(QueryMatches(Not(Near(Term("a"), Term("b"), 0)), "a x b"));
+}
+
+TEST(RuleSetTest, OrderIndexesTopicsAndStats) {
+  RuleSetDef def;
+  CategoryDef sneakers;
+  sneakers.name = "sneakers";
+  sneakers.brands = {Rule("nike", {"nike", "#nike"}), Rule("adidas", {"adidas"})};
+  CategoryDef drinks;
+  drinks.name = "drinks";
+  drinks.brands = {Rule("cola", {"coca-cola", "nike"})};
+  def.categories = {sneakers, drinks};
+  RuleDef pricing = Rule("pricing", {"price", "expensive", "سعر"});
+  RuleDef q = Rule("hiring");
+  q.query = Term("hiring");
+  RuleDef rx = Rule("models");
+  rx.regex = {T("air\\s?max\\s?\\d+")};
+  def.topics = {pricing, q, rx};
+  auto rs = MustCompile(def);
+  ASSERT_TRUE(rs);
+  EXPECT_THAT(rs->categories(), ElementsAre("sneakers", "drinks"));
+  ASSERT_EQ(rs->brands().size(), 3u);
+  EXPECT_EQ(rs->brands()[2].category, "drinks");
+  EXPECT_EQ(rs->brands()[2].name, "cola");
+  EXPECT_EQ(rs->brands()[2].category_index, 1u);
+  EXPECT_THAT(rs->topics(), ElementsAre("pricing", "hiring", "models"));
+  RuleSet::Stats s = rs->stats();
+  EXPECT_EQ(s.categories, 2u);
+  EXPECT_EQ(s.brands, 3u);
+  EXPECT_EQ(s.topics, 3u);
+  EXPECT_EQ(s.terms, 8u);  // nike, #nike, adidas, coca-cola, price, expensive, سعر, hiring
+  EXPECT_EQ(s.regexes, 1u);
+  EXPECT_EQ(s.queries, 1u);
+
+  MatchScratch scratch;
+  MatchOutput out;
+  rs->Match(MatchInput{"Nike vs Adidas: the price of AirMax 90", "twitter", "en", "", ""}, &scratch,
+            &out);
+  EXPECT_THAT(out.brands, ElementsAre(0u, 1u, 2u));
+  EXPECT_THAT(out.topics, ElementsAre(0u, 2u));
+  // The scratch keeps the normalized text and its words.
+  EXPECT_EQ(scratch.normalized, "nike vs adidas: the price of airmax 90");
+  ASSERT_EQ(scratch.words.size(), 8u);
+  EXPECT_EQ(scratch.words[2].begin, 8u);
+  EXPECT_EQ(scratch.words[2].end, 14u);
+  rs->Match(MatchInput{"nothing", "twitter", "en", "", ""}, &scratch, &out);
+  EXPECT_TRUE(out.brands.empty());
+  EXPECT_TRUE(out.topics.empty());
+}
+
+TEST(RuleSetTest, ScratchMovesBetweenRuleSets) {
+  auto a = MustCompile(OneCategory({Rule("a", {"alpha"})}));
+  auto b = MustCompile(OneCategory({Rule("x", {"beta"}), Rule("y", {"alpha"})}));
+  MatchScratch scratch;
+  MatchOutput out;
+  for (int i = 0; i < 3; ++i) {
+    a->Match(MatchInput{"alpha beta"}, &scratch, &out);
+    EXPECT_THAT(out.brands, ElementsAre(0u));
+    b->Match(MatchInput{"alpha beta"}, &scratch, &out);
+    EXPECT_THAT(out.brands, ElementsAre(0u, 1u));
+  }
+}
+
+TEST(RuleSetTest, MatchDoesNotAllocateInSteadyState) {
+  std::vector<RuleDef> brands;
+  for (int i = 0; i < 50; ++i) {
+    brands.push_back(Rule("b" + std::to_string(i),
+                          {"brand" + std::to_string(i), "#tag" + std::to_string(i), "ナイキ" + std::to_string(i), "نايكي"}));
+  }
+  brands[0].query = Near(Term("brand0"), Term("shoes"), 3);
+  brands[1].exclude = {T("spam")};
+  auto rs = MustCompile(OneCategory(brands));
+  const char* texts[] = {"brand0 new shoes #tag3 brand7 @x",
+                         "ナイキ1の新作 نَايْكِي brand0 shoes",
+                         "Straße ﬁne brand1 spam brand2"};
+  MatchScratch scratch;
+  MatchOutput out;
+  for (int round = 0; round < 3; ++round) {
+    for (const char* t : texts) rs->Match(MatchInput{t, "twitter", "en"}, &scratch, &out);
+  }
+  g_allocs = 0;
+  g_count_allocs = true;
+  for (int round = 0; round < 10; ++round) {
+    for (const char* t : texts) rs->Match(MatchInput{t, "twitter", "en"}, &scratch, &out);
+  }
+  g_count_allocs = false;
+  EXPECT_EQ(g_allocs, 0u);
+  EXPECT_FALSE(out.brands.empty());
+}
+
+// ---------------------------------------------------------------------------
+// Compile errors.
+
+TEST(CompileTest, ReportsAllErrorsWithPositions) {
+  RuleDef a = Rule("a", {"nike"});
+  a.terms.push_back(TermSpec{"#", Loc(12, 9)});
+  a.regex.push_back(TermSpec{"a(b", Loc(13, 11)});
+  RuleDef b = Rule("b");
+  b.platforms = {"twiter", "other"};
+  b.loc = Loc(20, 5);
+  RuleDef c = Rule("c");
+  c.query = Near(And({Term("x"), Term("y")}), Term("z"), 3);
+  CompileOptions opt;
+  opt.platforms = {"twitter", "facebook"};
+  Diagnostics d;
+  auto rs = RuleSet::Compile(OneCategory({a, b, c}), opt, &d);
+  EXPECT_FALSE(rs);
+  ASSERT_EQ(d.errors().size(), 4u) << d.ToString();
+  EXPECT_EQ(d.errors()[0].ToString(), "rules/x.yaml:12:9: term \"#\" is empty after normalization");
+  EXPECT_THAT(d.errors()[1].ToString(),
+              HasSubstr("rules/x.yaml:13:11: invalid regex \"a(b\": missing ): a(b"));
+  EXPECT_EQ(d.errors()[2].loc.line, 20);
+  EXPECT_THAT(d.errors()[2].message, HasSubstr("unknown platform \"twiter\""));
+  EXPECT_THAT(d.errors()[2].hint, HasSubstr("did you mean \"twitter\"?"));
+  EXPECT_THAT(d.errors()[3].message, HasSubstr("NEAR operands"));
+}
+
+TEST(CompileTest, RegexTooLarge) {
+  RuleDef a = Rule("a");
+  a.regex = {TermSpec{"\\pL{200}", Loc(7, 3)}};
+  CompileOptions opt;
+  opt.regex_max_mem = 64 << 10;
+  Diagnostics d;
+  EXPECT_FALSE(RuleSet::Compile(OneCategory({a}), opt, &d));
+  ASSERT_EQ(d.errors().size(), 1u) << d.ToString();
+  EXPECT_EQ(d.errors()[0].loc.line, 7);
+  EXPECT_THAT(d.errors()[0].message, HasSubstr("too large"));
+}
+
+TEST(CompileTest, Limits) {
+  CompileOptions opt;
+  opt.max_rules = 2;
+  Diagnostics d;
+  EXPECT_FALSE(RuleSet::Compile(OneCategory({Rule("a", {"a"}), Rule("b", {"b"}), Rule("c", {"c"})}),
+                                opt, &d));
+  EXPECT_THAT(d.ToString(), HasSubstr("max_rules"));
+
+  Expr deep = Term("x");
+  for (int i = 0; i < 10; ++i) deep = Not(std::move(deep));
+  RuleDef r = Rule("deep");
+  r.query = deep;
+  CompileOptions opt2;
+  opt2.max_query_depth = 5;
+  Diagnostics d2;
+  EXPECT_FALSE(RuleSet::Compile(OneCategory({r}), opt2, &d2));
+  EXPECT_THAT(d2.ToString(), HasSubstr("nested too deeply"));
+  CompileOptions opt3;
+  opt3.max_query_depth = 64;
+  EXPECT_TRUE(MustCompile(OneCategory({r}), opt3));
+}
+
+TEST(CompileTest, EmptyQueryTermAndUnknownPlatformField) {
+  RuleDef r = Rule("q");
+  r.query = And({Term("@"), Field(FieldKind::kPlatform, "facebok")});
+  CompileOptions opt;
+  opt.platforms = {"twitter", "facebook"};
+  Diagnostics d;
+  EXPECT_FALSE(RuleSet::Compile(OneCategory({r}), opt, &d));
+  EXPECT_THAT(d.ToString(), HasSubstr("term \"@\" is empty after normalization"));
+  EXPECT_THAT(d.ToString(), HasSubstr("did you mean \"facebook\"?"));
+  // Without a platform list any name is accepted.
+  r.query = Field(FieldKind::kPlatform, "facebok");
+  EXPECT_TRUE(MustCompile(OneCategory({r})));
+}
+
+// ---------------------------------------------------------------------------
+// Explain.
+
+TEST(ExplainTest, Report) {
+  RuleDef nike = Rule("nike", {"nike", "just do it"});
+  nike.exclude = {T("nike missile")};
+  RuleDef adidas = Rule("adidas");
+  adidas.query = And({Term("adidas"), Not(Or({Term("job"), Term("hiring")}))});
+  RuleDef puma = Rule("puma", {"puma"});
+  puma.platforms = {"instagram"};
+  RuleDef near = Rule("near");
+  near.query = Near(Term("nike"), Term("price"), 3);
+  RuleDef pricing = Rule("pricing", {"price"});
+  auto rs = MustCompile(OneCategory({nike, adidas, puma, near}, {pricing}));
+  std::string report = rs->Explain(MatchInput{
+      "ＮＩＫＥ: Just do it. Adidas hiring, Puma too, a b c d e price", "twitter", "en", "", ""});
+  EXPECT_THAT(report, HasSubstr("normalized: nike: just do it. adidas hiring, puma too, a b c d e price\n"));
+  EXPECT_THAT(report, HasSubstr("  term \"nike\" at bytes 0-12 (\"ＮＩＫＥ\")\n"));
+  EXPECT_THAT(report, HasSubstr("  term \"just do it\" at bytes 14-24 (\"Just do it\")\n"));
+  EXPECT_THAT(report, HasSubstr("fired: brand sneakers/nike (term \"nike\", term \"just do it\")\n"));
+  EXPECT_THAT(report, HasSubstr("fired: topic pricing (term \"price\")\n"));
+  EXPECT_THAT(report, HasSubstr("not fired: brand sneakers/adidas: NOT (job OR hiring) failed\n"));
+  EXPECT_THAT(report, HasSubstr(
+                          "not fired: brand sneakers/puma: platform filter [instagram] does not "
+                          "include twitter\n"));
+  EXPECT_THAT(report, HasSubstr("not fired: brand sneakers/near: NEAR/3: closest distance 12 words\n"));
+
+  std::string ex = rs->Explain(MatchInput{"The Nike missile", "twitter", "en", "", ""});
+  EXPECT_THAT(ex, HasSubstr("not fired: brand sneakers/nike: excluded by \"nike missile\"\n"));
+  EXPECT_THAT(ex, HasSubstr("no rule fired\n"));
+  // Deterministic.
+  EXPECT_EQ(ex, rs->Explain(MatchInput{"The Nike missile", "twitter", "en", "", ""}));
+}
+
+TEST(ExplainTest, ArabicOffsetsAndRegex) {
+  RuleDef r = Rule("nike", {"نايكي"});
+  r.regex = {T("air\\s?max\\s?\\d+")};
+  auto rs = MustCompile(OneCategory({r}));
+  std::string text = "أحب نَايْكِي Air Max 90";
+  std::string report = rs->Explain(MatchInput{text, "twitter", "ar", "", ""});
+  size_t b = text.find("نَ");
+  size_t e = text.find(" Air");
+  EXPECT_THAT(report, HasSubstr("  term \"نايكي\" at bytes " + std::to_string(b) + "-" +
+                                std::to_string(e) + " (\"نَايْكِي\")\n"));
+  EXPECT_THAT(report, HasSubstr("  regex \"air\\s?max\\s?\\d+\" at bytes " +
+                                std::to_string(e + 1) + "-" + std::to_string(text.size()) +
+                                " (\"Air Max 90\")\n"));
+  EXPECT_THAT(report, HasSubstr("fired: brand sneakers/nike ("));
+}
+
+}  // namespace
+}  // namespace earshot::rules
