@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <sstream>
@@ -197,6 +198,14 @@ void Daemon::RegisterHttpHandlers() {
 
 std::string Daemon::Exposition() const {
   std::vector<prometheus::MetricFamily> families = registry_->Collect();
+  // prometheus-cpp keeps a family's series in a hash map: sort them so the
+  // exposition (and golden files) are stable.
+  for (auto& f : families) {
+    std::sort(f.metric.begin(), f.metric.end(),
+              [](const prometheus::ClientMetric& a, const prometheus::ClientMetric& b) {
+                return a.label < b.label;
+              });
+  }
   std::vector<prometheus::MetricFamily> results = processor_->CollectResults();
   for (auto& f : results) {
     if (!f.metric.empty()) families.push_back(std::move(f));

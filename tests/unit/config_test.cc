@@ -1,0 +1,110 @@
+#include "pipeline/config.h"
+
+#include <gtest/gtest.h>
+
+namespace earshot {
+namespace {
+
+TEST(ConfigTest, EmptyFileGivesTheDesignDefaults) {
+  Config c;
+  Diagnostics d;
+  ASSERT_TRUE(ParseConfig("", "earshot.yaml", &c, &d)) << d.ToString();
+  EXPECT_EQ(c.clock, ClockMode::kWall);
+  EXPECT_EQ(c.max_future_skew_ms, 5 * 60 * 1000);
+  ASSERT_EQ(c.windows.size(), 3u);
+  EXPECT_EQ(c.windows[2].name, "24h");
+  EXPECT_EQ(c.windows[2].size_ms, 24 * 3600 * 1000LL);
+  EXPECT_EQ(c.windows[2].step_ms, 15 * 60 * 1000LL);
+  EXPECT_EQ(c.platforms.size(), 11u);
+  EXPECT_EQ(c.http.listen, "0.0.0.0:9464");
+  EXPECT_EQ(c.limits.max_event_bytes, 1048576u);
+  EXPECT_EQ(c.limits.max_json_depth, 64);
+  EXPECT_EQ(c.longest_window_ms(), 24 * 3600 * 1000LL);
+}
+
+TEST(ConfigTest, ParsesTheDesignExample) {
+  const char* yaml = R"(source:
+  type: kafka
+  kafka:
+    brokers: localhost:9092
+    topics: [social.posts]
+    group_id: earshot
+    properties: {security.protocol: SASL_SSL}
+  file: {paths: [events.jsonl], follow: false}
+  generator: {rate: 200, seed: 1}
+format: canonical
+mapping: {}
+rules: {paths: [rules/], reload: watch}
+windows:
+  - {name: 5m, size: 5m, step: 10s}
+  - {name: 1h, size: 1h, step: 1m}
+clock: event
+max_future_skew: 2m
+platforms: [twitter, facebook]
+http: {listen: "127.0.0.1:0", web_config: ""}
+limits: {max_event_bytes: 4096, max_json_depth: 16}
+dead_letter: {topic: "dlq"}
+)";
+  Config c;
+  Diagnostics d;
+  ASSERT_TRUE(ParseConfig(yaml, "/etc/earshot/earshot.yaml", &c, &d)) << d.ToString();
+  EXPECT_EQ(c.source.type, SourceConfig::Type::kKafka);
+  EXPECT_EQ(c.source.kafka.properties.at("security.protocol"), "SASL_SSL");
+  EXPECT_EQ(c.rules.paths[0], "/etc/earshot/rules/");
+  EXPECT_EQ(c.source.file.paths[0], "/etc/earshot/events.jsonl");
+  EXPECT_EQ(c.clock, ClockMode::kEvent);
+  EXPECT_EQ(c.max_future_skew_ms, 120000);
+  EXPECT_EQ(c.windows[0].step_ms, 10000);
+  EXPECT_EQ(c.decoder.max_event_bytes, 4096u);
+  EXPECT_EQ(c.decoder.max_json_depth, 16);
+  EXPECT_EQ(c.dead_letter.topic, "dlq");
+}
+
+TEST(ConfigTest, UnknownKeysAreErrorsWithPositionAndHint) {
+  const char* yaml = "source:\n  type: file\n  file: {paths: [a.jsonl]}\nwindow:\n  - {name: a}\nhttp:\n  lisen: \":1\"\n";
+  Config c;
+  Diagnostics d;
+  EXPECT_FALSE(ParseConfig(yaml, "c.yaml", &c, &d));
+  std::string all = d.ToString();
+  EXPECT_NE(all.find("c.yaml:4:1: unknown key \"window\" (did you mean \"windows\"?)"),
+            std::string::npos)
+      << all;
+  EXPECT_NE(all.find("c.yaml:7:3: unknown key \"lisen\" (did you mean \"listen\"?)"),
+            std::string::npos)
+      << all;
+}
+
+TEST(ConfigTest, ReportsAllErrorsAtOnce) {
+  const char* yaml =
+      "windows:\n  - {name: 5m, size: 5m, step: 7s}\n  - {name: x, size: 5, step: 1s}\n"
+      "clock: sundial\nformat: xml\nmax_future_skew: soon\n";
+  Config c;
+  Diagnostics d;
+  EXPECT_FALSE(ParseConfig(yaml, "c.yaml", &c, &d));
+  std::string all = d.ToString();
+  EXPECT_NE(all.find("c.yaml:2:32: window \"5m\": size must be a multiple of step"),
+            std::string::npos) << all;
+  EXPECT_NE(all.find("c.yaml:3:21: size: "), std::string::npos) << all;
+  EXPECT_NE(all.find("c.yaml:4:8: clock: unknown clock \"sundial\""), std::string::npos) << all;
+  EXPECT_NE(all.find("c.yaml:5:9: format: unknown format \"xml\""), std::string::npos) << all;
+  EXPECT_NE(all.find("c.yaml:6:18: max_future_skew: "), std::string::npos) << all;
+  EXPECT_EQ(d.errors().size(), 5u) << all;
+}
+
+TEST(ConfigTest, FileSourceNeedsPaths) {
+  Config c;
+  Diagnostics d;
+  EXPECT_FALSE(ParseConfig("source: {type: file}\n", "c.yaml", &c, &d));
+  EXPECT_NE(d.ToString().find("source.file.paths"), std::string::npos);
+}
+
+TEST(ConfigTest, YamlSyntaxErrorHasAPosition) {
+  Config c;
+  Diagnostics d;
+  EXPECT_FALSE(ParseConfig("source: {type: file\n", "c.yaml", &c, &d));
+  EXPECT_NE(d.ToString().find("c.yaml:"), std::string::npos);
+  EXPECT_NE(d.ToString().find("YAML syntax error"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace earshot

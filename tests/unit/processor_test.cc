@@ -1,0 +1,213 @@
+// The processor end to end on in-memory records: outcomes, windows, late and
+// future events, dedupe, rebuild records, partitions and rule swaps.
+#include "pipeline/processor.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "rules/loader.h"
+
+namespace earshot {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr int64_t kMin = 60 * 1000;
+constexpr int64_t kT0 = 1767225600000;  // 2026-01-01T00:00:00Z
+
+std::shared_ptr<const rules::RuleSet> Compile(const std::string& yaml) {
+  fs::path dir = fs::temp_directory_path() / ("earshot_proc_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  fs::path file = dir / "rules.yaml";
+  std::ofstream(file) << yaml;
+  rules::RuleSetDef def;
+  Diagnostics d;
+  EXPECT_TRUE(rules::LoadRuleFiles({file.string()}, &def, &d)) << d.ToString();
+  auto rs = rules::RuleSet::Compile(def, rules::CompileOptions{}, &d);
+  EXPECT_NE(rs, nullptr) << d.ToString();
+  fs::remove_all(dir);
+  return rs;
+}
+
+const char* kRules = R"(category: sneakers
+brands:
+  - name: nike
+    terms: [nike]
+  - name: adidas
+    terms: [adidas]
+topics:
+  - name: pricing
+    terms: [price]
+)";
+
+std::string Ev(const std::string& id, const std::string& platform, const std::string& text,
+               int64_t created_ms, int followers = 0) {
+  return R"({"id":")" + id + R"(","platform":")" + platform + R"(","text":")" + text +
+         R"(","created_at":)" + std::to_string(created_ms) + R"(,"author":{"followers":)" +
+         std::to_string(followers) + "}}";
+}
+
+class ProcessorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    config_.windows = {{"5m", 5 * kMin, kMin}, {"1h", 60 * kMin, 10 * kMin}};
+    config_.platforms = {"twitter", "instagram"};
+    clock_.Set(kT0 + 120 * kMin);
+    registry_ = std::make_shared<prometheus::Registry>();
+    auto p = Processor::Create(config_, &clock_, registry_, nullptr);
+    ASSERT_TRUE(p.ok()) << p.message();
+    proc_ = std::move(p).value();
+    proc_->SetRules(Compile(kRules));
+  }
+
+  void Feed(const std::vector<std::string>& payloads, bool rebuild = false, int32_t partition = 0) {
+    storage_.push_back(payloads);
+    std::vector<Record> batch;
+    for (const auto& p : storage_.back()) {
+      Record r;
+      r.payload = p;
+      r.partition = partition;
+      r.topic = "t";
+      r.rebuild = rebuild;
+      batch.push_back(r);
+    }
+    proc_->ProcessBatch("file", batch);
+  }
+
+  // name{labels} -> value, from CollectResults.
+  std::map<std::string, double> Results() {
+    std::map<std::string, double> out;
+    for (const auto& f : proc_->CollectResults()) {
+      for (const auto& m : f.metric) {
+        std::string key = f.name + "{";
+        for (const auto& l : m.label) key += l.name + "=" + l.value + ",";
+        key += "}";
+        out[key] = f.type == prometheus::MetricType::Counter ? m.counter.value : m.gauge.value;
+      }
+    }
+    return out;
+  }
+
+  Config config_;
+  FakeClock clock_;
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::unique_ptr<Processor> proc_;
+  std::vector<std::vector<std::string>> storage_;
+};
+
+TEST_F(ProcessorTest, EveryEventHasExactlyOneOutcome) {
+  int64_t now = clock_.NowMillis();
+  Feed({Ev("1", "twitter", "nike", now - kMin), Ev("1", "twitter", "nike again", now - kMin),
+        Ev("2", "twitter", "nothing", now - kMin), Ev("3", "twitter", "nike", now - 3 * 60 * kMin),
+        "{bad json", Ev("4", "twitter", "nike", now + 10 * kMin),
+        Ev("5", "x", "price only", now - kMin)});
+  EXPECT_EQ(proc_->outcome_count(Outcome::kMatched), 2u);
+  EXPECT_EQ(proc_->outcome_count(Outcome::kDuplicate), 1u);
+  EXPECT_EQ(proc_->outcome_count(Outcome::kUnmatched), 1u);
+  EXPECT_EQ(proc_->outcome_count(Outcome::kLate), 1u);
+  EXPECT_EQ(proc_->outcome_count(Outcome::kInvalid), 2u);  // syntax + future
+  auto r = Results();
+  // The late event counts in totals but in no window.
+  EXPECT_EQ((r["earshot_mentions_total{category=sneakers,brand=nike,platform=twitter,}"]), 2);
+  EXPECT_EQ((r["earshot_window_mentions{window=1h,category=sneakers,brand=nike,platform=twitter,}"]), 1);
+  EXPECT_EQ((r["earshot_topic_mentions_total{topic=pricing,category=none,brand=none,platform=twitter,}"]), 1);
+}
+
+TEST_F(ProcessorTest, ShareOfVoiceIncludesAllAndIsAbsentWithoutData) {
+  int64_t now = clock_.NowMillis();
+  Feed({Ev("1", "twitter", "nike", now, 10), Ev("2", "twitter", "nike", now, 30),
+        Ev("3", "twitter", "adidas", now, 60), Ev("4", "instagram", "adidas", now, 0)});
+  auto r = Results();
+  auto ratio = [&](const std::string& w, const std::string& b, const std::string& p,
+                   const std::string& basis) {
+    std::string k = "earshot_share_of_voice_ratio{window=" + w + ",category=sneakers,brand=" + b +
+                    ",platform=" + p + ",basis=" + basis + ",}";
+    return r.count(k) ? r[k] : -1.0;
+  };
+  EXPECT_DOUBLE_EQ(ratio("5m", "nike", "twitter", "mentions"), 2.0 / 3);
+  EXPECT_DOUBLE_EQ(ratio("5m", "adidas", "instagram", "mentions"), 1.0);
+  EXPECT_DOUBLE_EQ(ratio("5m", "nike", "instagram", "mentions"), 0.0);
+  EXPECT_DOUBLE_EQ(ratio("5m", "nike", "all", "mentions"), 0.5);
+  EXPECT_DOUBLE_EQ(ratio("5m", "nike", "twitter", "reach"), 0.4);
+  EXPECT_DOUBLE_EQ(ratio("5m", "adidas", "all", "reach"), 0.6);
+  EXPECT_EQ(ratio("5m", "nike", "all", "views"), -1.0);  // category sum 0: absent
+  // Five minutes later the 5m window is empty: ratios absent, 1h still there.
+  clock_.Advance(6 * kMin);
+  r = Results();
+  EXPECT_EQ(ratio("5m", "nike", "all", "mentions"), -1.0);
+  EXPECT_DOUBLE_EQ(ratio("1h", "nike", "all", "mentions"), 0.5);
+}
+
+TEST_F(ProcessorTest, RebuildRecordsFeedWindowsOnly) {
+  int64_t now = clock_.NowMillis();
+  Feed({Ev("1", "twitter", "nike", now - kMin)}, /*rebuild=*/true);
+  Feed({Ev("1", "twitter", "nike", now - kMin), Ev("2", "twitter", "nike", now - kMin)});
+  auto r = Results();
+  EXPECT_EQ(proc_->outcome_count(Outcome::kDuplicate), 1u);
+  EXPECT_EQ((r["earshot_mentions_total{category=sneakers,brand=nike,platform=twitter,}"]), 1);
+  EXPECT_EQ((r["earshot_window_mentions{window=5m,category=sneakers,brand=nike,platform=twitter,}"]), 2);
+}
+
+TEST_F(ProcessorTest, RevokingAPartitionDropsItsWindowsButNotTotals) {
+  int64_t now = clock_.NowMillis();
+  Feed({Ev("1", "twitter", "nike", now)}, false, 0);
+  Feed({Ev("2", "twitter", "nike", now)}, false, 1);
+  proc_->OnRevoked({PartitionKey{"t", 1}});
+  auto r = Results();
+  EXPECT_EQ((r["earshot_window_mentions{window=5m,category=sneakers,brand=nike,platform=twitter,}"]), 1);
+  EXPECT_EQ((r["earshot_mentions_total{category=sneakers,brand=nike,platform=twitter,}"]), 2);
+}
+
+TEST_F(ProcessorTest, ReloadKeepsWindowsOfBrandsThatStayAndDropsRemovedOnes) {
+  int64_t now = clock_.NowMillis();
+  Feed({Ev("1", "twitter", "nike adidas", now)});
+  proc_->SetRules(Compile(R"(category: sneakers
+brands:
+  - name: nike
+    terms: [nike]
+  - name: puma
+    terms: [puma]
+)"));
+  Feed({Ev("2", "twitter", "puma", now)});
+  auto r = Results();
+  EXPECT_EQ((r["earshot_window_mentions{window=5m,category=sneakers,brand=nike,platform=twitter,}"]), 1);
+  EXPECT_EQ((r["earshot_window_mentions{window=5m,category=sneakers,brand=puma,platform=twitter,}"]), 1);
+  EXPECT_EQ(r.count("earshot_window_mentions{window=5m,category=sneakers,brand=adidas,platform=twitter,}"), 0u);
+  EXPECT_DOUBLE_EQ((r["earshot_share_of_voice_ratio{window=5m,category=sneakers,brand=nike,platform=all,basis=mentions,}"]), 0.5);
+}
+
+TEST_F(ProcessorTest, UnknownPlatformsBecomeOther) {
+  Feed({Ev("1", "mastodon", "nike", clock_.NowMillis())});
+  auto r = Results();
+  EXPECT_EQ((r["earshot_mentions_total{category=sneakers,brand=nike,platform=other,}"]), 1);
+}
+
+TEST_F(ProcessorTest, EventClockUsesTheLargestEventTime) {
+  config_.clock = ClockMode::kEvent;
+  auto p = Processor::Create(config_, &clock_, registry_ = std::make_shared<prometheus::Registry>(), nullptr);
+  ASSERT_TRUE(p.ok());
+  proc_ = std::move(p).value();
+  proc_->SetRules(Compile(kRules));
+  Feed({Ev("1", "twitter", "nike", kT0), Ev("2", "twitter", "nike", kT0 + 30 * kMin),
+        Ev("3", "twitter", "nike", kT0 + 2 * kMin)});
+  EXPECT_EQ(proc_->NowMillis(), kT0 + 30 * kMin);
+  auto r = Results();
+  EXPECT_EQ((r["earshot_window_mentions{window=5m,category=sneakers,brand=nike,platform=twitter,}"]), 1);
+  EXPECT_EQ((r["earshot_window_mentions{window=1h,category=sneakers,brand=nike,platform=twitter,}"]), 3);
+}
+
+TEST_F(ProcessorTest, ShareOfVoiceJsonValidatesParameters) {
+  EXPECT_FALSE(proc_->ShareOfVoiceJson("7m", "", "").ok());
+  EXPECT_FALSE(proc_->ShareOfVoiceJson("", "myspace", "").ok());
+  EXPECT_FALSE(proc_->ShareOfVoiceJson("", "", "likes").ok());
+  Feed({Ev("1", "twitter", "nike", clock_.NowMillis())});
+  auto j = proc_->ShareOfVoiceJson("5m", "twitter", "mentions");
+  ASSERT_TRUE(j.ok());
+  EXPECT_NE(j->find(R"("category":"sneakers","total":1,"leader":"nike")"), std::string::npos) << *j;
+  EXPECT_NE(j->find(R"({"brand":"adidas","value":0,"share":0.0})"), std::string::npos) << *j;
+}
+
+}  // namespace
+}  // namespace earshot
