@@ -34,6 +34,29 @@ inline uint8_t CharFlags(const uint8_t* table, char32_t cp) {
   return cp < kCharTableSize ? table[cp] : CharFlagsSlow(cp);
 }
 
+// DecodeUtf8 with the common well-formed 2- and 3-byte cases inlined
+// (identical results: anything unusual goes to DecodeUtf8).
+inline char32_t DecodeUtf8Fast(std::string_view s, size_t* i) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data()) + *i;
+  size_t left = s.size() - *i;
+  unsigned char c = p[0];
+  if (c < 0x80) {
+    ++*i;
+    return c;
+  }
+  if (c >= 0xC2 && c < 0xE0 && left >= 2 && (p[1] & 0xC0) == 0x80) {
+    *i += 2;
+    return (static_cast<char32_t>(c & 0x1F) << 6) | (p[1] & 0x3F);
+  }
+  if (c >= 0xE1 && c < 0xF0 && c != 0xED && left >= 3 && (p[1] & 0xC0) == 0x80 &&
+      (p[2] & 0xC0) == 0x80) {
+    *i += 3;
+    return (static_cast<char32_t>(c & 0x0F) << 12) | (static_cast<char32_t>(p[1] & 0x3F) << 6) |
+           (p[2] & 0x3F);
+  }
+  return DecodeUtf8(s, i);
+}
+
 // Normalize() forced through the general ICU path (for tests that check the
 // fast paths agree with it).
 NormalizeInfo NormalizeViaIcu(std::string_view in, std::string* out,

@@ -283,20 +283,25 @@ NormalizeInfo Normalize(std::string_view in, std::string* out, std::vector<uint3
   const Tables& t = GetTables();
   const uint8_t* flags = t.flags.data();
   const uint32_t* map = t.map.data();
-  out->reserve(in.size());
   const char* p = in.data();
   size_t n = in.size();
+  // A simple code point maps to one code point, at most 1.5x its UTF-8 size
+  // (U+023A, 2 bytes, folds to U+2C65, 3 bytes): write into a sized buffer.
+  out->resize(n + n / 2 + 4);
+  char* o = out->data();
+  size_t w = 0;
   size_t i = 0;
+  char32_t last_cp = 0;  // last code point checked for no-space scripts
   while (i < n) {
     unsigned char c = static_cast<unsigned char>(p[i]);
     if (c < 0x80) {
-      out->push_back(kLower.t[c]);
+      o[w++] = kLower.t[c];
       if (offsets) offsets->push_back(static_cast<uint32_t>(i));
       ++i;
       continue;
     }
     size_t start = i;
-    char32_t cp = DecodeUtf8(in, &i);
+    char32_t cp = internal::DecodeUtf8Fast(in, &i);
     if (cp == 0xFFFD && i - start != 3) info.had_invalid_utf8 = true;
     uint32_t m;
     if (cp < 0x10000) {
@@ -306,10 +311,27 @@ NormalizeInfo Normalize(std::string_view in, std::string* out, std::vector<uint3
     }
     if (m == kSlow) return IcuPath(in, out, offsets, flags);
     if (m == kDelete) continue;
-    AppendUtf8(static_cast<char32_t>(m), out);
-    if (offsets) offsets->resize(out->size(), static_cast<uint32_t>(start));
-    if (internal::CharFlags(flags, m) & kCharNoSpace) info.has_nospace_script = true;
+    size_t before = w;
+    if (m < 0x800) {
+      o[w++] = static_cast<char>(0xC0 | (m >> 6));
+      o[w++] = static_cast<char>(0x80 | (m & 0x3F));
+    } else if (m < 0x10000) {
+      o[w++] = static_cast<char>(0xE0 | (m >> 12));
+      o[w++] = static_cast<char>(0x80 | ((m >> 6) & 0x3F));
+      o[w++] = static_cast<char>(0x80 | (m & 0x3F));
+    } else {
+      o[w++] = static_cast<char>(0xF0 | (m >> 18));
+      o[w++] = static_cast<char>(0x80 | ((m >> 12) & 0x3F));
+      o[w++] = static_cast<char>(0x80 | ((m >> 6) & 0x3F));
+      o[w++] = static_cast<char>(0x80 | (m & 0x3F));
+    }
+    if (offsets) offsets->resize(offsets->size() + (w - before), static_cast<uint32_t>(start));
+    if (m != last_cp) {
+      last_cp = m;
+      if (internal::CharFlags(flags, m) & kCharNoSpace) info.has_nospace_script = true;
+    }
   }
+  out->resize(w);
   if (offsets) offsets->push_back(static_cast<uint32_t>(n));
   return info;
 }

@@ -146,7 +146,7 @@ inline char32_t CpAt(std::string_view s, size_t* i) {
     ++*i;
     return c;
   }
-  return DecodeUtf8(s, i);
+  return internal::DecodeUtf8Fast(s, i);
 }
 
 // The code point ending just before byte `pos` (pos > 0).
@@ -1079,7 +1079,7 @@ void RuleSetImpl::FindAtoms(const MatchInput& in, const NormalizeInfo& info,
       f = flags_[c];
       ++i;
     } else {
-      cp = DecodeUtf8(text, &i);
+      cp = internal::DecodeUtf8Fast(text, &i);
       f = CharFlags(flags_, cp);
     }
     if (f & kCharWord) {
