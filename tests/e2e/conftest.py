@@ -37,6 +37,18 @@ E2E_POSTS = (
 E2E_BRANDS = ("nike", "adidas", "puma")
 E2E_PLATFORMS = ("twitter", "instagram", "reddit")
 
+# DESIGN section 6 (histograms add their _bucket/_sum/_count series).
+EARSHOT_METRICS = {
+    "earshot_mentions_total", "earshot_reach_total", "earshot_engagement_total",
+    "earshot_views_total", "earshot_window_mentions", "earshot_window_reach",
+    "earshot_window_engagement", "earshot_window_views", "earshot_share_of_voice_ratio",
+    "earshot_topic_mentions_total", "earshot_sentiment_mentions_total", "earshot_events_total",
+    "earshot_invalid_events_total", "earshot_rules_reload_total",
+    "earshot_rules_last_reload_successful", "earshot_rules_last_reload_success_timestamp_seconds",
+    "earshot_rules_loaded", "earshot_kafka_consumer_lag", "earshot_kafka_assigned_partitions",
+    "earshot_event_processing_seconds_bucket", "earshot_event_processing_seconds_sum",
+    "earshot_event_processing_seconds_count", "earshot_build_info",
+}
 RULES_YAML = """\
 category: sneakers
 brands:
