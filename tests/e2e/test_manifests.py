@@ -199,8 +199,16 @@ def test_dockerfile_stages_and_user():
     # benchmarks are off) is copied into the build stage.
     copied = {a.split()[0] for i, a in build if i == "COPY"}
     top = (SOURCE_DIR / "CMakeLists.txt").read_text()
-    for sub in re.findall(r"^add_subdirectory\((\w+)\)", top, re.M):
+    subdirs = re.findall(r"^add_subdirectory\((\w+)\)", top, re.M)
+    for sub in subdirs:
         assert sub in copied, f"build stage does not COPY {sub}/"
+    # ...and so is every file or folder their CMakeLists read from elsewhere
+    # in the tree (embedded lexicons, for example).
+    for sub in subdirs:
+        text = (SOURCE_DIR / sub / "CMakeLists.txt").read_text()
+        for ref in re.findall(r"\$\{CMAKE_SOURCE_DIR\}/([\w./-]+)", text):
+            assert any(ref == c or ref.startswith(c.rstrip("/") + "/") for c in copied), \
+                f"{sub}/CMakeLists.txt reads {ref}, which the build stage does not COPY"
     instrs = dict((i, a) for i, a in runtime)  # the last of each
     user = instrs["USER"].split(":")[0]
     assert user not in ("root", "0") and user.isdigit(), "run as a numeric non-root user"
