@@ -27,6 +27,10 @@ void StringIndex::Build(std::vector<std::pair<std::string, uint32_t>> items) {
   uint64_t size = TableSize(distinct);
   slots_.assign(size, Slot{});
   mask_ = size - 1;
+  uint64_t filter_bits = 4096;
+  while (filter_bits < distinct * 16 && filter_bits < (uint64_t{1} << 20)) filter_bits <<= 1;
+  filter_.assign(filter_bits / 64, 0);
+  filter_mask_ = filter_bits - 1;
   min_len_ = UINT32_MAX;
   max_len_ = 0;
   // values_[0] is a dummy so that a used slot always has end > 0.
@@ -43,6 +47,8 @@ void StringIndex::Build(std::vector<std::pair<std::string, uint32_t>> items) {
     s.begin = begin;
     s.end = static_cast<uint32_t>(values_.size());
     pool_ += key;
+    uint64_t fb = (s.hash >> 32) & filter_mask_;
+    filter_[fb >> 6] |= uint64_t{1} << (fb & 63);
     min_len_ = std::min<uint32_t>(min_len_, s.key_len);
     max_len_ = std::max<uint32_t>(max_len_, s.key_len);
     uint64_t k = s.hash & mask_;

@@ -66,6 +66,10 @@ class StringIndex {
   bool Find(const char* p, uint32_t n, const uint32_t** begin, const uint32_t** end) const {
     if (keys_ == 0) return false;
     uint64_t h = HashBytes(p, n);
+    // A small bit filter (fits in L1) turns most misses away before the
+    // slot array (which may not) is touched.
+    uint64_t fb = (h >> 32) & filter_mask_;
+    if (!(filter_[fb >> 6] & (uint64_t{1} << (fb & 63)))) return false;
     for (uint64_t i = h & mask_;; i = (i + 1) & mask_) {
       const Slot& s = slots_[i];
       if (s.end == 0) return false;
@@ -84,6 +88,8 @@ class StringIndex {
     uint32_t begin = 0, end = 0;  // end == 0: empty slot
   };
   std::vector<Slot> slots_;
+  std::vector<uint64_t> filter_;
+  uint64_t filter_mask_ = 0;
   std::string pool_;
   std::vector<uint32_t> values_;
   uint64_t mask_ = 0;

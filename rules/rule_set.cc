@@ -348,6 +348,9 @@ class RuleSetImpl final : public RuleSet {
   StringIndex exact_;   // first word -> term atoms
   StringIndex prefix_;  // single-word prefix -> term atoms
   std::vector<uint32_t> prefix_lens_;
+  // Bit (b0 << 8 | b1) is set when some prefix key starts with bytes b0 b1:
+  // most tokens skip the prefix look-ups entirely.
+  std::vector<uint64_t> prefix_start_;
   CodeIndex nospace_;  // first code points -> term atoms with a no-space first word
   bool nospace_single_ = false;       // some key has cp2 = 0
   bool nospace_token_start_ = false;  // some such term starts with a non-no-space char
@@ -757,6 +760,17 @@ void Compiler::BuildIndexes() {
       } else if (p.prefix && p.words.size() == 1) {
         prefix.emplace_back(p.words[0], a);
         rs_->prefix_lens_.push_back(static_cast<uint32_t>(p.words[0].size()));
+        if (rs_->prefix_start_.empty()) rs_->prefix_start_.assign(1024, 0);
+        const auto* w = reinterpret_cast<const unsigned char*>(p.words[0].data());
+        if (p.words[0].size() == 1) {
+          for (unsigned b1 = 0; b1 < 256; ++b1) {
+            unsigned bit = (w[0] << 8) | b1;
+            rs_->prefix_start_[bit >> 6] |= uint64_t{1} << (bit & 63);
+          }
+        } else {
+          unsigned bit = (w[0] << 8) | w[1];
+          rs_->prefix_start_[bit >> 6] |= uint64_t{1} << (bit & 63);
+        }
       } else {
         exact.emplace_back(p.words[0], a);
       }
@@ -968,6 +982,12 @@ void RuleSetImpl::OnToken(std::string_view text, size_t b, size_t e, uint32_t wi
       }
     }
   }
+  if (prefix_lens_.empty()) return;
+  {
+    unsigned bit = (static_cast<unsigned char>(p[b]) << 8) |
+                   (len > 1 ? static_cast<unsigned char>(p[b + 1]) : 0u);
+    if (!(prefix_start_[bit >> 6] & (uint64_t{1} << (bit & 63)))) return;
+  }
   for (uint32_t l : prefix_lens_) {
     if (l > len) break;
     if (l < len && (static_cast<unsigned char>(p[b + l]) & 0xC0) == 0x80) continue;
@@ -1070,6 +1090,22 @@ void RuleSetImpl::FindAtoms(const MatchInput& in, const NormalizeInfo& info,
   size_t tok_start = 0;
   uint32_t widx = 0;
   while (i < n) {
+    if (in_word && !tok_ns) {
+      // Inside a token of spaced script: nothing to do until it ends.
+      while (i < n) {
+        unsigned char b0 = static_cast<unsigned char>(p[i]);
+        if (b0 < 0x80) {
+          if (!(flags_[b0] & kCharWord)) break;
+          ++i;
+          continue;
+        }
+        size_t j = i;
+        uint8_t f = CharFlags(flags_, internal::DecodeUtf8Fast(text, &j));
+        if ((f & (kCharWord | kCharNoSpace)) != kCharWord) break;
+        i = j;
+      }
+      if (i >= n) break;
+    }
     size_t cs = i;
     unsigned char c = static_cast<unsigned char>(p[i]);
     char32_t cp;
