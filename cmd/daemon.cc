@@ -242,8 +242,10 @@ int Daemon::Run() {
   while (!stop_.load()) {
     batch.clear();
     PollStatus ps = source_->Poll(&batch, options_.batch_size, 100);
+    // Also called with an empty batch: it applies a pending rule swap and
+    // expires windows even when no events arrive.
+    processor_->ProcessBatch(source_->name(), batch);
     if (!batch.empty()) {
-      processor_->ProcessBatch(source_->name(), batch);
       source_->Commit(batch);
       records += batch.size();
     }

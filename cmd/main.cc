@@ -131,13 +131,17 @@ class SignalThread {
     sigaddset(&set_, SIGUSR2);  // internal: wake up to exit
     pthread_sigmask(SIG_BLOCK, &set_, nullptr);
   }
-  void Start(Daemon* daemon) {
-    thread_ = std::thread([this, daemon] {
+  void Start(Daemon* daemon, bool reload_on_hup = true) {
+    thread_ = std::thread([this, daemon, reload_on_hup] {
       for (;;) {
         int sig = 0;
         if (sigwait(&set_, &sig) != 0) continue;
         if (sig == SIGUSR2) return;
         if (sig == SIGHUP) {
+          if (!reload_on_hup) {
+            LogInfo("SIGHUP ignored: rules.reload is off");
+            continue;
+          }
           LogInfo("SIGHUP: reloading rules");
           daemon->RequestReload();
         } else {
@@ -183,7 +187,7 @@ int CmdRun(const Args& args) {
     std::cerr << "earshot: " << daemon.message() << "\n";
     return 1;
   }
-  signals.Start(daemon->get());
+  signals.Start(daemon->get(), config.rules.reload != RulesConfig::Reload::kOff);
   int port = (*daemon)->http_port();
   LogInfo("earshot " EARSHOT_VERSION " listening on :" + std::to_string(port) +
           "  (dashboard http://localhost:" + std::to_string(port) +

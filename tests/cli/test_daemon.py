@@ -1,0 +1,160 @@
+"""`earshot run`: endpoints, SIGTERM, and hot reload of rules (watched edit,
+rename-style save, broken edit kept out, SIGHUP, reload under a stream)."""
+import os
+import shutil
+import signal
+import subprocess
+import threading
+import time
+
+import pytest
+
+from conftest import event, wait_for
+
+RULES_V1 = """category: sneakers
+brands:
+  - name: nike
+    terms: [nike]
+  - name: adidas
+    terms: [adidas]
+"""
+RULES_V2 = """category: sneakers
+brands:
+  - name: nike
+    terms: [nike]
+  - name: puma
+    terms: [puma]
+"""
+
+
+def config(tmp_path, reload="watch"):
+    (tmp_path / "rules").mkdir(exist_ok=True)
+    (tmp_path / "rules" / "sneakers.yaml").write_text(RULES_V1)
+    (tmp_path / "events.jsonl").write_text("")
+    return f"""source:
+  type: file
+  file: {{paths: [events.jsonl], follow: true}}
+rules: {{paths: [rules/], reload: {reload}}}
+http: {{listen: "127.0.0.1:0"}}
+"""
+
+
+def append(path, lines):
+    with open(path, "a", encoding="utf-8") as f:
+        for line in lines:
+            f.write(line + "\n")
+
+
+def window(d, brand, win="5m", platform="twitter"):
+    return d.metric(f'earshot_window_mentions{{brand="{brand}",category="sneakers",platform="{platform}",window="{win}"}}', None)
+
+
+def total_events(d):
+    m = d.metrics()
+    return sum(v for k, v in m.items() if k.startswith("earshot_events_total{"))
+
+
+def test_endpoints_and_sigterm(tmp_path, daemon_factory):
+    d = daemon_factory(config(tmp_path))
+    assert d.get("/healthz")[0] == 200
+    wait_for(lambda: d.get("/readyz")[0] == 200, what="/readyz")
+    append(tmp_path / "events.jsonl", [event(1, "nike is great"), event(2, "adidas"), "nope"])
+    wait_for(lambda: total_events(d) == 3, what="3 events")
+    assert window(d, "nike") == 1
+    status, body = d.get("/api/v1/share-of-voice?window=5m&platform=twitter")
+    assert status == 200 and '"leader":"adidas"' in body or '"leader":"nike"' in body
+    status, page = d.get("/")
+    assert status == 200 and "<html" in page
+    # The exposition is valid for Prometheus.
+    promtool = shutil.which("promtool")
+    assert promtool, "promtool (Debian package prometheus) is required"
+    check = subprocess.run([promtool, "check", "metrics"], input=d.get("/metrics")[1].encode(),
+                           capture_output=True)
+    assert check.returncode == 0, check.stdout.decode() + check.stderr.decode()
+    t0 = time.monotonic()
+    assert d.stop(signal.SIGTERM) == 0
+    assert time.monotonic() - t0 < 5
+
+
+def test_sigint_exits_zero(tmp_path, daemon_factory):
+    d = daemon_factory(config(tmp_path))
+    assert d.stop(signal.SIGINT) == 0
+
+
+def test_watched_edit_and_rename_save_reload(tmp_path, daemon_factory):
+    d = daemon_factory(config(tmp_path))
+    rules = tmp_path / "rules" / "sneakers.yaml"
+    append(tmp_path / "events.jsonl", [event(1, "nike"), event(2, "adidas")])
+    wait_for(lambda: window(d, "adidas") == 1, what="adidas counted")
+    # In-place edit: adidas leaves the window gauges, nike keeps its state.
+    rules.write_text(RULES_V2)
+    wait_for(lambda: d.metric('earshot_rules_reload_total{result="success"}') == 2, what="reload")
+    wait_for(lambda: window(d, "adidas") is None, what="adidas gone")
+    assert window(d, "nike") == 1
+    append(tmp_path / "events.jsonl", [event(3, "puma")])
+    wait_for(lambda: window(d, "puma") == 1, what="puma counted")
+    # Editor-style save: write a temp file, rename it over the original.
+    tmp = tmp_path / "rules" / ".sneakers.yaml.swp"
+    tmp.write_text(RULES_V1)
+    os.rename(tmp, rules)
+    wait_for(lambda: d.metric('earshot_rules_reload_total{result="success"}') >= 3, what="rename reload")
+    wait_for(lambda: window(d, "puma") is None, what="puma gone")
+    assert d.metric("earshot_rules_last_reload_successful") == 1
+
+
+def test_broken_edit_keeps_the_old_rules(tmp_path, daemon_factory):
+    d = daemon_factory(config(tmp_path))
+    (tmp_path / "rules" / "sneakers.yaml").write_text(
+        "category: sneakers\nbrands:\n  - name: nike\n    terms: [nike\n")
+    wait_for(lambda: d.metric('earshot_rules_reload_total{result="failure"}') == 1, what="failed reload")
+    assert d.metric("earshot_rules_last_reload_successful") == 0
+    assert "sneakers.yaml:" in d.logs()
+    append(tmp_path / "events.jsonl", [event(1, "adidas")])
+    wait_for(lambda: window(d, "adidas") == 1, what="old rules still active")
+    assert d.get("/readyz")[0] == 200
+
+
+def test_sighup_reloads_in_signal_mode(tmp_path, daemon_factory):
+    d = daemon_factory(config(tmp_path, reload="signal"))
+    (tmp_path / "rules" / "sneakers.yaml").write_text(RULES_V2)
+    time.sleep(0)  # no watcher in signal mode: nothing happens until SIGHUP
+    assert d.metric('earshot_rules_reload_total{result="success"}') == 1
+    d.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: d.metric('earshot_rules_reload_total{result="success"}') == 2, what="SIGHUP reload")
+    append(tmp_path / "events.jsonl", [event(1, "puma")])
+    wait_for(lambda: window(d, "puma") == 1, what="puma counted")
+
+
+def test_reload_under_a_continuous_stream_loses_nothing(tmp_path, daemon_factory):
+    d = daemon_factory(config(tmp_path))
+    rules = tmp_path / "rules" / "sneakers.yaml"
+    fed = 0
+    stop = threading.Event()
+
+    def feeder():
+        nonlocal fed
+        i = 0
+        while not stop.is_set() and i < 20000:
+            batch = [event(f"s{i + k}", "nike and adidas and puma") for k in range(200)]
+            append(tmp_path / "events.jsonl", batch)
+            i += 200
+            fed = i
+            stop.wait(0.01)
+
+    t = threading.Thread(target=feeder)
+    t.start()
+    for k in range(6):
+        rules.write_text(RULES_V2 if k % 2 == 0 else RULES_V1)
+        wait_for(lambda: d.metric('earshot_rules_reload_total{result="success"}') >= k + 2,
+                 what=f"reload {k}")
+    stop.set()
+    t.join()
+    wait_for(lambda: total_events(d) == fed, timeout=30, what=f"{fed} events processed")
+    m = d.metrics()
+    assert m['earshot_events_total{outcome="matched",source="file"}'] == fed
+    # nike is in every rule set: every event counted exactly once for it.
+    assert m['earshot_mentions_total{brand="nike",category="sneakers",platform="twitter"}'] == fed
+    # adidas and puma alternate: each event counted for exactly one of them.
+    a = m.get('earshot_mentions_total{brand="adidas",category="sneakers",platform="twitter"}', 0)
+    p = m.get('earshot_mentions_total{brand="puma",category="sneakers",platform="twitter"}', 0)
+    assert a + p == fed
