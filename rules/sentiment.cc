@@ -1,0 +1,555 @@
+// Lexicon-based sentiment (see sentiment.h and docs/sentiment.md).
+//
+// Lexicon file format (UTF-8, one entry per line):
+//   # a comment                    lines starting with '#' (after blanks)
+//   term<TAB>score                 score: a number in -5..5
+//   !negators                      the following lines are negation words
+//   !intensifiers                  the following lines are word<TAB>factor (0..3)
+//   !scores                        back to term<TAB>score
+// A file named negators*.tsv holds negators only. Terms go through
+// rules::Normalize like rule terms do; a term of several words is a phrase
+// (matched on consecutive words, longest first); a term in a no-space script
+// (Japanese) matches as a substring inside words; a single emoji is matched
+// in the text between words.
+//
+// Classification: the scores of the event's words are summed; a word within
+// three words after a negator counts with the opposite sign (a clause mark
+// such as . , ! ? ; : ends a negation's reach); a word right after an
+// intensifier is multiplied by its factor. Sum >= 1: positive, <= -1:
+// negative, else neutral.
+#include "rules/sentiment.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string_view>
+#include <unordered_map>
+
+#include "base/status.h"
+#include "rules/normalizer.h"
+
+namespace earshot::rules {
+
+namespace internal {
+// The shipped lexicons, generated at build time from deploy/sentiment/*.tsv
+// (see rules/CMakeLists.txt).
+struct EmbeddedLexicon {
+  const char* name;  // file name, e.g. "en.tsv"
+  const unsigned char* data;
+  size_t size;
+};
+extern const EmbeddedLexicon kEmbeddedLexicons[];
+extern const size_t kEmbeddedLexiconCount;
+}  // namespace internal
+
+const char* SentimentName(Sentiment s) {
+  switch (s) {
+    case Sentiment::kPositive:
+      return "positive";
+    case Sentiment::kNegative:
+      return "negative";
+    case Sentiment::kNeutral:
+      break;
+  }
+  return "neutral";
+}
+
+namespace {
+
+constexpr int kNegationReach = 3;  // words after a negator whose sign flips
+constexpr double kPositiveThreshold = 1.0;
+constexpr double kNegativeThreshold = -1.0;
+
+struct SvHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
+struct Phrase {
+  std::vector<std::string> rest;  // the words after the first
+  double score;
+};
+
+struct Entry {
+  bool has_score = false;
+  double score = 0;
+  bool negator = false;
+  double intensifier = 0;  // 0: not one
+  std::vector<Phrase> phrases;  // phrases starting with this word, longest first
+};
+
+struct NoSpaceTerm {
+  std::string text;  // normalized, starts with the key code point
+  double score;
+};
+
+bool IsArabicLetter(char32_t cp) { return cp >= 0x0620 && cp <= 0x064A; }
+
+bool IsClauseMark(char32_t cp) {
+  switch (cp) {
+    case '.': case ',': case '!': case '?': case ';': case ':':
+    case 0x060C:  // Arabic comma
+    case 0x061B:  // Arabic semicolon
+    case 0x061F:  // Arabic question mark
+    case 0x3001: case 0x3002:  // 、。
+    case 0xFF01: case 0xFF0C: case 0xFF1F:  // ！，？ (NFKC folds these, but be safe)
+    case 0x2026:  // …
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Emoji presentation selectors and joiners carry no sentiment of their own.
+bool IsEmojiModifier(char32_t cp) {
+  return cp == 0xFE0F || cp == 0xFE0E || cp == 0x200D || (cp >= 0x1F3FB && cp <= 0x1F3FF);
+}
+
+// Arabic clitics glued to the front of a word (conjunctions, prepositions,
+// the article); tried, longest first, only when the whole word is unknown.
+const std::vector<std::string>& ArabicPrefixes() {
+  static const std::vector<std::string> kPrefixes = {"وال", "بال", "فال", "كال", "لل", "ال",
+                                                     "و",   "ف",   "ب",   "ل"};
+  return kPrefixes;
+}
+
+class Lexicon : public SentimentLexicon {
+ public:
+  // Parses one file's text; `name` is used in diagnostics.
+  void Parse(std::string_view text, const std::string& name, Diagnostics* diags) {
+    enum class Section { kScores, kNegators, kIntensifiers };
+    std::string base = std::filesystem::path(name).filename().string();
+    Section section = base.rfind("negators", 0) == 0 ? Section::kNegators : Section::kScores;
+    std::unordered_map<std::string, int> seen;  // normalized term -> line, this file
+    int line_no = 0;
+    size_t pos = 0;
+    std::string norm;
+    while (pos <= text.size()) {
+      size_t nl = text.find('\n', pos);
+      std::string_view line =
+          text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+      pos = nl == std::string_view::npos ? text.size() + 1 : nl + 1;
+      ++line_no;
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      size_t first = line.find_first_not_of(" \t");
+      if (first == std::string_view::npos || line[first] == '#') continue;
+      auto loc = [&](size_t byte) { return SourceLoc{name, line_no, Column(line, byte)}; };
+
+      if (line[first] == '!') {
+        std::string_view word = Trim(line.substr(first + 1));
+        if (word == "negators") {
+          section = Section::kNegators;
+        } else if (word == "intensifiers") {
+          section = Section::kIntensifiers;
+        } else if (word == "scores") {
+          section = Section::kScores;
+        } else {
+          std::string hint = ClosestMatch(word, {"negators", "intensifiers", "scores"});
+          diags->Error(loc(first), "unknown section \"!" + std::string(word) + "\"",
+                       hint.empty() ? "sections are !scores, !negators and !intensifiers"
+                                    : "did you mean \"!" + hint + "\"?");
+        }
+        continue;
+      }
+
+      size_t tab = line.find('\t');
+      std::string_view term = Trim(line.substr(0, tab));
+      std::string_view value;
+      size_t value_at = 0;
+      if (tab != std::string_view::npos) {
+        value_at = tab + 1;
+        value = line.substr(value_at);
+        // A trailing "# comment" after the value.
+        size_t hash = value.find('#');
+        if (hash != std::string_view::npos) value = value.substr(0, hash);
+        size_t lead = value.find_first_not_of(" \t");
+        if (lead != std::string_view::npos) value_at += lead;
+        value = Trim(value);
+      }
+
+      Normalize(term, &norm);
+      if (norm.empty() || Trim(norm).empty()) {
+        diags->Error(loc(first), "empty term");
+        continue;
+      }
+
+      if (section == Section::kNegators) {
+        if (!value.empty()) {
+          diags->Error(loc(value_at), "a negator takes no score",
+                       "list one negation word per line; scores belong under !scores");
+          continue;
+        }
+        auto words = SplitWords(norm);
+        if (words.size() != 1) {
+          diags->Error(loc(first), "a negator must be one word");
+          continue;
+        }
+        words_[words[0]].negator = true;
+        continue;
+      }
+
+      if (tab == std::string_view::npos || value.empty()) {
+        diags->Error(loc(line.size()),
+                     section == Section::kScores ? "expected term<TAB>score"
+                                                 : "expected word<TAB>factor",
+                     "separate the columns with one tab character");
+        continue;
+      }
+      double number = 0;
+      if (!ParseNumber(value, &number)) {
+        diags->Error(loc(value_at), "bad number \"" + std::string(value) + "\"");
+        continue;
+      }
+      if (section == Section::kIntensifiers) {
+        if (number <= 0 || number > 3) {
+          diags->Error(loc(value_at), "intensifier factor must be in (0, 3]");
+          continue;
+        }
+        auto words = SplitWords(norm);
+        if (words.size() != 1) {
+          diags->Error(loc(first), "an intensifier must be one word");
+          continue;
+        }
+        words_[words[0]].intensifier = number;
+        continue;
+      }
+      if (number < -5 || number > 5) {
+        diags->Error(loc(value_at), "score " + std::string(value) + " is outside -5..5");
+        continue;
+      }
+      auto [it, fresh] = seen.emplace(norm, line_no);
+      if (!fresh) {
+        diags->Error(loc(first), "duplicate term \"" + std::string(term) + "\"",
+                     "first listed on line " + std::to_string(it->second) +
+                         " (terms are compared after normalization)");
+        continue;
+      }
+      if (Status s = AddScore(norm, number); !s.ok()) diags->Error(loc(first), s.message());
+    }
+  }
+
+  Sentiment Classify(const MatchScratch& scratch) const override {
+    std::string_view text = scratch.normalized;
+    const auto& words = scratch.words;
+    double sum = 0;
+    int last_negator = -1000;     // word index of the last negator in reach
+    int intensifier_at = -1000;   // word index of the last intensifier
+    double factor = 1;
+    size_t gap_from = 0;  // start of the text before the current word
+    for (size_t wi = 0; wi < words.size(); ++wi) {
+      const WordSpan& w = words[wi];
+      if (w.begin > text.size() || w.end > text.size() || w.end < w.begin) break;
+      sum += ScanGap(text, gap_from, w.begin, &last_negator);
+      gap_from = w.end;
+      const int i = static_cast<int>(wi);
+      std::string_view word = text.substr(w.begin, w.end - w.begin);
+      const Entry* e = Find(word);
+      if (e == nullptr) {
+        if (!nospace_.empty() && HasThreeByteChar(word)) {
+          sum += ScanNoSpace(word, i - last_negator <= kNegationReach);
+        }
+        continue;
+      }
+      double score = 0;
+      bool scored = false;
+      size_t consumed = 0;
+      for (const Phrase& p : e->phrases) {
+        if (MatchPhrase(text, words, wi, p)) {
+          score = p.score;
+          scored = true;
+          consumed = p.rest.size();
+          break;
+        }
+      }
+      if (!scored) {
+        if (e->negator) {
+          last_negator = i;
+          continue;
+        }
+        if (e->intensifier > 0) {
+          intensifier_at = i;
+          factor = e->intensifier;
+          continue;
+        }
+        if (!e->has_score) continue;
+        score = e->score;
+      }
+      if (i - last_negator <= kNegationReach) score = -score;
+      if (intensifier_at == i - 1) score *= factor;
+      sum += score;
+      if (consumed > 0) {
+        wi += consumed;
+        gap_from = words[wi].end;
+      }
+    }
+    sum += ScanGap(text, gap_from, text.size(), &last_negator);
+    if (sum >= kPositiveThreshold) return Sentiment::kPositive;
+    if (sum <= kNegativeThreshold) return Sentiment::kNegative;
+    return Sentiment::kNeutral;
+  }
+
+  size_t size() const { return words_.size() + emoji_.size() + nospace_count_; }
+
+ private:
+  static std::string_view Trim(std::string_view s) {
+    size_t b = s.find_first_not_of(" \t");
+    if (b == std::string_view::npos) return {};
+    size_t e = s.find_last_not_of(" \t");
+    return s.substr(b, e - b + 1);
+  }
+
+  // 1-based column in code points of byte offset `byte` of `line`.
+  static int Column(std::string_view line, size_t byte) {
+    int col = 1;
+    for (size_t i = 0; i < byte && i < line.size(); ++i) {
+      if ((static_cast<unsigned char>(line[i]) & 0xC0) != 0x80) ++col;
+    }
+    if (byte > line.size()) col += static_cast<int>(byte - line.size());
+    return col;
+  }
+
+  static bool ParseNumber(std::string_view s, double* out) {
+    std::string tmp(s);
+    char* end = nullptr;
+    double v = std::strtod(tmp.c_str(), &end);
+    if (end != tmp.c_str() + tmp.size() || tmp.empty() || !std::isfinite(v)) return false;
+    *out = v;
+    return true;
+  }
+
+  static std::vector<std::string> SplitWords(std::string_view s) {
+    std::vector<std::string> out;
+    size_t i = 0;
+    bool in = false;
+    while (i < s.size()) {
+      size_t at = i;
+      char32_t cp = DecodeUtf8(s, &i);
+      if (IsWordChar(cp)) {
+        if (!in) out.emplace_back();
+        in = true;
+        out.back().append(s.substr(at, i - at));
+      } else {
+        in = false;
+      }
+    }
+    return out;
+  }
+
+  // Cheap pre-check for ScanNoSpace: no-space scripts (Thai U+0E00 up to
+  // CJK) are all three-byte UTF-8 sequences.
+  static bool HasThreeByteChar(std::string_view s) {
+    for (char c : s) {
+      if ((static_cast<unsigned char>(c) & 0xF0) == 0xE0) return true;
+    }
+    return false;
+  }
+
+  static bool HasNoSpaceScript(std::string_view s) {
+    size_t i = 0;
+    while (i < s.size()) {
+      if (IsNoSpaceScript(DecodeUtf8(s, &i))) return true;
+    }
+    return false;
+  }
+
+  earshot::Status AddScore(const std::string& norm, double score) {
+    auto words = SplitWords(norm);
+    if (words.empty()) {
+      // An emoji (or other symbol): one code point, modifiers ignored.
+      char32_t key = 0;
+      size_t i = 0;
+      int n = 0;
+      while (i < norm.size()) {
+        char32_t cp = DecodeUtf8(norm, &i);
+        if (IsEmojiModifier(cp) || cp == ' ') continue;
+        key = cp;
+        ++n;
+      }
+      if (n != 1) return earshot::Status::Error("a symbol entry must be a single emoji or character");
+      emoji_[key] = score;
+      return earshot::Status::Ok();
+    }
+    if (words.size() == 1 && HasNoSpaceScript(words[0])) {
+      size_t i = 0;
+      char32_t first = DecodeUtf8(words[0], &i);
+      auto& list = nospace_[first];
+      auto it = std::find_if(list.begin(), list.end(),
+                             [&](const NoSpaceTerm& t) { return t.text == words[0]; });
+      if (it != list.end()) {
+        it->score = score;  // a later file overrides
+      } else {
+        list.push_back(NoSpaceTerm{words[0], score});
+        ++nospace_count_;
+      }
+      std::sort(list.begin(), list.end(), [](const NoSpaceTerm& a, const NoSpaceTerm& b) {
+        return a.text.size() > b.text.size();
+      });
+      return earshot::Status::Ok();
+    }
+    Entry& e = words_[words[0]];
+    if (words.size() == 1) {
+      e.has_score = true;
+      e.score = score;
+      return earshot::Status::Ok();
+    }
+    std::vector<std::string> rest(words.begin() + 1, words.end());
+    auto it = std::find_if(e.phrases.begin(), e.phrases.end(),
+                           [&](const Phrase& p) { return p.rest == rest; });
+    if (it != e.phrases.end()) {
+      it->score = score;
+    } else {
+      e.phrases.push_back(Phrase{std::move(rest), score});
+    }
+    std::stable_sort(e.phrases.begin(), e.phrases.end(), [](const Phrase& a, const Phrase& b) {
+      return a.rest.size() > b.rest.size();
+    });
+    return earshot::Status::Ok();
+  }
+
+  const Entry* Find(std::string_view word) const {
+    auto it = words_.find(word);
+    if (it != words_.end()) return &it->second;
+    // Arabic: peel a clitic off the front (و+ال+جميل -> جميل).
+    if (word.size() >= 6 && (static_cast<unsigned char>(word[0]) & 0xFE) == 0xD8) {
+      size_t i = 0;
+      if (!IsArabicLetter(DecodeUtf8(word, &i))) return nullptr;
+      for (const auto& prefix : ArabicPrefixes()) {
+        if (word.size() >= prefix.size() + 4 && word.compare(0, prefix.size(), prefix) == 0) {
+          it = words_.find(word.substr(prefix.size()));
+          if (it != words_.end()) return &it->second;
+        }
+      }
+    }
+    return nullptr;
+  }
+
+  bool MatchPhrase(std::string_view text, const std::vector<WordSpan>& words, size_t at,
+                   const Phrase& p) const {
+    if (at + p.rest.size() >= words.size()) return false;
+    for (size_t k = 0; k < p.rest.size(); ++k) {
+      const WordSpan& w = words[at + 1 + k];
+      if (text.substr(w.begin, w.end - w.begin) != p.rest[k]) return false;
+    }
+    return true;
+  }
+
+  // The text between two words: emoji score, clause marks end negation.
+  double ScanGap(std::string_view text, size_t from, size_t to, int* last_negator) const {
+    double sum = 0;
+    size_t i = from;
+    while (i < to) {
+      unsigned char c = static_cast<unsigned char>(text[i]);
+      if (c < 0x80) {
+        if (IsClauseMark(c)) *last_negator = -1000;
+        ++i;
+        continue;
+      }
+      char32_t cp = DecodeUtf8(text, &i);
+      if (IsClauseMark(cp)) {
+        *last_negator = -1000;
+      } else if (!emoji_.empty()) {
+        auto it = emoji_.find(cp);
+        if (it != emoji_.end()) sum += it->second;
+      }
+    }
+    return sum;
+  }
+
+  // Japanese and other no-space scripts: longest lexicon entry at each
+  // position of the word, left to right, non-overlapping.
+  double ScanNoSpace(std::string_view word, bool negated) const {
+    double sum = 0;
+    size_t i = 0;
+    while (i < word.size()) {
+      size_t at = i;
+      char32_t cp = DecodeUtf8(word, &i);
+      auto it = nospace_.find(cp);
+      if (it == nospace_.end()) continue;
+      for (const NoSpaceTerm& t : it->second) {
+        if (word.compare(at, t.text.size(), t.text) == 0) {
+          sum += negated ? -t.score : t.score;
+          i = at + t.text.size();
+          break;
+        }
+      }
+    }
+    return sum;
+  }
+
+  std::unordered_map<std::string, Entry, SvHash, std::equal_to<>> words_;
+  std::unordered_map<char32_t, double> emoji_;
+  std::unordered_map<char32_t, std::vector<NoSpaceTerm>> nospace_;
+  size_t nospace_count_ = 0;
+};
+
+bool ReadFile(const std::string& path, std::string* out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  *out = ss.str();
+  return true;
+}
+
+}  // namespace
+
+std::shared_ptr<const SentimentLexicon> SentimentLexicon::Load(
+    const std::vector<std::string>& paths, Diagnostics* diags) {
+  namespace fs = std::filesystem;
+  auto lex = std::make_shared<Lexicon>();
+  Diagnostics local;
+  for (const auto& path : paths) {
+    std::error_code ec;
+    std::vector<std::string> files;
+    if (fs::is_directory(path, ec)) {
+      for (const auto& entry : fs::directory_iterator(path, ec)) {
+        if (entry.path().extension() == ".tsv") files.push_back(entry.path().string());
+      }
+      std::sort(files.begin(), files.end());
+      if (files.empty()) local.Error(SourceLoc{path, 0, 0}, "no *.tsv lexicon files in directory");
+    } else {
+      files.push_back(path);
+    }
+    for (const auto& file : files) {
+      std::string text;
+      if (!ReadFile(file, &text)) {
+        local.Error(SourceLoc{file, 0, 0}, "cannot read lexicon file");
+        continue;
+      }
+      lex->Parse(text, file, &local);
+    }
+  }
+  if (!local.ok()) {
+    if (diags != nullptr) diags->Append(local);
+    return nullptr;
+  }
+  if (lex->size() == 0) {
+    if (diags != nullptr) {
+      diags->Error(SourceLoc{paths.empty() ? std::string() : paths[0], 0, 0},
+                   "sentiment lexicon has no entries");
+    }
+    return nullptr;
+  }
+  return lex;
+}
+
+std::shared_ptr<const SentimentLexicon> SentimentLexicon::BuiltIn() {
+  // Parsed once; a broken shipped lexicon is a build defect that the unit
+  // tests catch, so here it only yields fewer entries.
+  static const std::shared_ptr<const SentimentLexicon> kBuiltIn = [] {
+    auto lex = std::make_shared<Lexicon>();
+    Diagnostics diags;
+    for (size_t i = 0; i < internal::kEmbeddedLexiconCount; ++i) {
+      const auto& f = internal::kEmbeddedLexicons[i];
+      lex->Parse(std::string_view(reinterpret_cast<const char*>(f.data), f.size),
+                 std::string("<builtin>/") + f.name, &diags);
+    }
+    return std::shared_ptr<const SentimentLexicon>(std::move(lex));
+  }();
+  return kBuiltIn;
+}
+
+}  // namespace earshot::rules

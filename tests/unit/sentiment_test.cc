@@ -1,0 +1,266 @@
+#include "rules/sentiment.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "rules/loader.h"
+#include "rules/normalizer.h"
+#include "rules/rule_set.h"
+
+namespace earshot::rules {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Classifies text the way the pipeline does: RuleSet::Match (the shipped
+// example rules) leaves the normalized text and words in the scratch.
+class SentimentTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    RuleSetDef def;
+    Diagnostics diags;
+    ASSERT_TRUE(LoadRuleFiles({std::string(EARSHOT_SOURCE_DIR) + "/deploy/rules"}, &def, &diags))
+        << diags.ToString();
+    rules_ = RuleSet::Compile(def, CompileOptions{}, &diags);
+    ASSERT_NE(rules_, nullptr) << diags.ToString();
+    lexicon_ = SentimentLexicon::Load({std::string(EARSHOT_SOURCE_DIR) + "/deploy/sentiment"},
+                                      &diags);
+    ASSERT_NE(lexicon_, nullptr) << diags.ToString();
+  }
+  void SetUp() override {
+    // Fail every test (not skip it) when the suite set-up failed.
+    ASSERT_NE(rules_, nullptr);
+    ASSERT_NE(lexicon_, nullptr);
+  }
+  static void TearDownTestSuite() {
+    rules_.reset();
+    lexicon_.reset();
+  }
+
+  static Sentiment Classify(const SentimentLexicon& lex, std::string_view text) {
+    MatchInput in;
+    in.text = text;
+    in.platform = "twitter";
+    MatchScratch scratch;
+    MatchOutput out;
+    rules_->Match(in, &scratch, &out);
+    return lex.Classify(scratch);
+  }
+  static std::string Label(std::string_view text) {
+    return SentimentName(Classify(*lexicon_, text));
+  }
+
+  static std::shared_ptr<const RuleSet> rules_;
+  static std::shared_ptr<const SentimentLexicon> lexicon_;
+};
+
+std::shared_ptr<const RuleSet> SentimentTest::rules_;
+std::shared_ptr<const SentimentLexicon> SentimentTest::lexicon_;
+
+struct Labelled {
+  const char* text;
+  const char* label;
+};
+
+TEST_F(SentimentTest, EnglishSentences) {
+  const Labelled cases[] = {
+      {"Just got the new Nike Air Max and honestly they are amazing", "positive"},
+      {"I love my iPhone", "positive"},
+      {"The new Galaxy S24 camera is fire 🔥", "positive"},
+      {"Pepsi Max is lit", "positive"},
+      {"Highly recommend the Pixel 9", "positive"},
+      {"Can't wait for the new season on Netflix", "positive"},
+      {"No complaints about my New Balance so far", "positive"},
+      {"Not bad at all, the adidas fit well", "positive"},
+      {"This phone is trash", "negative"},
+      {"Honestly the new Puma drop is mid", "negative"},
+      {"Worst customer service ever, still waiting for a refund", "negative"},
+      {"The Xiaomi update is not good", "negative"},
+      {"I don't like the new Coke flavor", "negative"},
+      {"Not impressed with Disney Plus at all 👎", "negative"},
+      {"My Nike shoes are falling apart after a month", "negative"},
+      {"Netflix keeps crashing, so annoying 😡", "negative"},
+      {"Saw a Samsung ad on the way to work", "neutral"},
+      {"Is the Prime Video app available in Canada?", "neutral"},
+      {"New Adidas store opened downtown", "neutral"},
+      {"Thinking about switching to Pixel 9", "neutral"},
+  };
+  for (const auto& c : cases) EXPECT_EQ(Label(c.text), c.label) << c.text;
+}
+
+TEST_F(SentimentTest, ArabicSentences) {
+  const Labelled cases[] = {
+      {"ايفون ممتاز جدا", "positive"},
+      {"جوال سامسونج رائع", "positive"},
+      {"أحب نايكي", "positive"},
+      {"شاومي جميل والسعر معقول", "positive"},
+      {"صراحة الكاميرا جميلة جداً", "positive"},
+      {"ليس سيئا أبدا", "positive"},
+      {"ما شاء الله تصميم نايكي الجديد", "positive"},
+      {"شكرا نتفليكس على المسلسل الرائع", "positive"},
+      {"بيبسي سيء", "negative"},
+      {"لا أحب أديداس", "negative"},
+      {"سامسونج فاشل", "negative"},
+      {"ايفون غالي جدا", "negative"},
+      {"الجوال ليس جيدا", "negative"},
+      {"خيبة أمل كبيرة من بوما", "negative"},
+      {"لا أنصح بشراء شاومي", "negative"},
+      {"الشاشة مكسورة والخدمة زفت", "negative"},
+      {"شفت إعلان نايكي اليوم", "neutral"},
+      {"متى ينزل ايفون في السعودية؟", "neutral"},
+      {"هل أحد جرب بيبسي الجديد؟", "neutral"},
+  };
+  for (const auto& c : cases) EXPECT_EQ(Label(c.text), c.label) << c.text;
+}
+
+TEST_F(SentimentTest, JapaneseSentences) {
+  const Labelled cases[] = {
+      {"ナイキの新しいスニーカー最高！", "positive"},
+      {"アディダスのシューズ、めっちゃいい", "positive"},
+      {"サムスンのスマホ、すぐ壊れた…最悪", "negative"},
+      {"ペプシはがっかりだった", "negative"},
+      {"プーマの広告見た", "neutral"},
+  };
+  for (const auto& c : cases) EXPECT_EQ(Label(c.text), c.label) << c.text;
+}
+
+TEST_F(SentimentTest, NegationFlipsWithinThreeWordsAndStopsAtAClause) {
+  EXPECT_EQ(Label("good"), "positive");
+  EXPECT_EQ(Label("not good"), "negative");
+  EXPECT_EQ(Label("not really that good"), "negative");      // 3 words after "not"
+  EXPECT_EQ(Label("not at all in any way good"), "positive"); // out of reach
+  EXPECT_EQ(Label("not bad"), "positive");
+  EXPECT_EQ(Label("no. good"), "positive");  // a clause mark ends the negation
+  EXPECT_EQ(Label("لا أحب"), "negative");
+  EXPECT_EQ(Label("ليس سيئا"), "positive");
+  EXPECT_EQ(Label(""), "neutral");
+  EXPECT_EQ(Label("the"), "neutral");
+}
+
+TEST_F(SentimentTest, BuiltInMatchesTheShippedFiles) {
+  auto builtin = SentimentLexicon::BuiltIn();
+  ASSERT_NE(builtin, nullptr);
+  EXPECT_EQ(builtin, SentimentLexicon::BuiltIn());
+  for (const char* text : {"I love it", "this is trash", "ممتاز", "لا أحب", "最高", "just a post"}) {
+    EXPECT_EQ(Classify(*builtin, text), Classify(*lexicon_, text)) << text;
+  }
+}
+
+TEST(SentimentNameTest, Names) {
+  EXPECT_STREQ(SentimentName(Sentiment::kPositive), "positive");
+  EXPECT_STREQ(SentimentName(Sentiment::kNeutral), "neutral");
+  EXPECT_STREQ(SentimentName(Sentiment::kNegative), "negative");
+}
+
+class SentimentLoaderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("earshot_sentiment_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string Write(const std::string& name, const std::string& content) {
+    std::string path = (dir_ / name).string();
+    std::ofstream(path, std::ios::binary) << content;
+    return path;
+  }
+  fs::path dir_;
+};
+
+TEST_F(SentimentLoaderTest, ErrorsAreFileLineColAllAtOnce) {
+  std::string path = Write("bad.tsv",
+                           "# comment\n"
+                           "good\t2\n"
+                           "nice 2\n"          // 3: no tab
+                           "great\tlots\n"     // 4: not a number
+                           "awful\t-9\n"       // 5: out of range
+                           "good\t3\n"         // 6: duplicate
+                           "!negatros\n"       // 7: unknown section
+                           "!negators\n"
+                           "never\t1\n"        // 9: negator with a score
+                           "no way\n"          // 10: two words
+                           "!intensifiers\n"
+                           "very\t9\n");       // 12: factor out of range
+  Diagnostics diags;
+  EXPECT_EQ(SentimentLexicon::Load({path}, &diags), nullptr);
+  std::string all = diags.ToString();
+  EXPECT_NE(all.find(path + ":3:7: expected term<TAB>score"), std::string::npos) << all;
+  EXPECT_NE(all.find(path + ":4:7: bad number \"lots\""), std::string::npos) << all;
+  EXPECT_NE(all.find(path + ":5:7: score -9 is outside -5..5"), std::string::npos) << all;
+  EXPECT_NE(all.find(path + ":6:1: duplicate term \"good\""), std::string::npos) << all;
+  EXPECT_NE(all.find("first listed on line 2"), std::string::npos) << all;
+  EXPECT_NE(all.find(path + ":7:1: unknown section \"!negatros\""), std::string::npos) << all;
+  EXPECT_NE(all.find("did you mean \"!negators\"?"), std::string::npos) << all;
+  EXPECT_NE(all.find(path + ":9:7: a negator takes no score"), std::string::npos) << all;
+  EXPECT_NE(all.find(path + ":10:1: a negator must be one word"), std::string::npos) << all;
+  EXPECT_NE(all.find(path + ":12:6: intensifier factor"), std::string::npos) << all;
+  EXPECT_EQ(diags.errors().size(), 8u) << all;
+}
+
+TEST_F(SentimentLoaderTest, ColumnsCountCharactersNotBytes) {
+  std::string path = Write("ar.tsv", "ممتاز\tكثير\n");
+  Diagnostics diags;
+  EXPECT_EQ(SentimentLexicon::Load({path}, &diags), nullptr);
+  EXPECT_NE(diags.ToString().find(path + ":1:7: bad number"), std::string::npos)
+      << diags.ToString();
+}
+
+TEST_F(SentimentLoaderTest, MissingFileAndEmptyDirectory) {
+  Diagnostics diags;
+  EXPECT_EQ(SentimentLexicon::Load({(dir_ / "nope.tsv").string()}, &diags), nullptr);
+  EXPECT_NE(diags.ToString().find("nope.tsv: cannot read"), std::string::npos);
+  Diagnostics d2;
+  EXPECT_EQ(SentimentLexicon::Load({dir_.string()}, &d2), nullptr);
+  EXPECT_NE(d2.ToString().find("no *.tsv"), std::string::npos);
+}
+
+TEST_F(SentimentLoaderTest, CustomLexiconPhrasesEmojiNegatorsFileAndOverride) {
+  Write("a.tsv",
+        "Awesome\t3   # trailing comment\n"
+        "shipping delay\t-3\r\n"
+        "🤡\t-2\n"
+        "meh\t-1\n");
+  Write("b.tsv", "meh\t2\n");               // a later file overrides
+  Write("negators.tsv", "nope\n");          // a negators file
+  Diagnostics diags;
+  auto lex = SentimentLexicon::Load({dir_.string()}, &diags);
+  ASSERT_NE(lex, nullptr) << diags.ToString();
+
+  auto classify = [&](std::string_view text) {
+    // Without a RuleSet: normalize and split words by hand.
+    MatchScratch scratch;
+    Normalize(text, &scratch.normalized);
+    const std::string& s = scratch.normalized;
+    size_t i = 0;
+    bool in = false;
+    while (i < s.size()) {
+      size_t at = i;
+      char32_t cp = DecodeUtf8(s, &i);
+      if (IsWordChar(cp)) {
+        if (!in) scratch.words.push_back(WordSpan{static_cast<uint32_t>(at), 0});
+        in = true;
+        scratch.words.back().end = static_cast<uint32_t>(i);
+      } else {
+        in = false;
+      }
+    }
+    return std::string(SentimentName(lex->Classify(scratch)));
+  };
+  EXPECT_EQ(classify("AWESOME"), "positive");
+  EXPECT_EQ(classify("nope awesome"), "negative");
+  EXPECT_EQ(classify("a shipping   delay again"), "negative");
+  EXPECT_EQ(classify("shipping"), "neutral");
+  EXPECT_EQ(classify("clowns 🤡"), "negative");
+  EXPECT_EQ(classify("meh"), "positive");
+}
+
+}  // namespace
+}  // namespace earshot::rules
