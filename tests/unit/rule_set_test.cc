@@ -634,5 +634,64 @@ TEST(ExplainTest, ArabicOffsetsAndRegex) {
   EXPECT_THAT(report, HasSubstr("fired: brand sneakers/nike ("));
 }
 
+// ---------------------------------------------------------------------------
+// With the real loader and query parser: DESIGN section 4's example file.
+
+}  // namespace
+}  // namespace earshot::rules
+
+#include <cstdio>
+#include <fstream>
+
+#include "rules/loader.h"
+
+namespace earshot::rules {
+namespace {
+
+TEST(LoadedRulesTest, DesignExample) {
+  std::string dir = ::testing::TempDir() + "rule_set_test_rules";
+  std::string mkdir = "mkdir -p '" + dir + "'";
+  ASSERT_EQ(std::system(mkdir.c_str()), 0);
+  std::string path = dir + "/sneakers.yaml";
+  {
+    std::ofstream f(path);
+    f << R"(category: sneakers
+brands:
+  - name: nike
+    terms: [nike, "just do it", "#nike", "@nike", نايكي]
+    exclude: ["nike missile"]
+    regex: ['air\s?max\s?\d+']
+    platforms: [twitter, instagram]
+    languages: [en, ar]
+  - name: adidas
+    query: '(adidas OR "three stripes" OR أديداس) AND NOT (job OR hiring)'
+topics:
+  - name: pricing
+    terms: [price, expensive, cheap, discount, سعر]
+)";
+  }
+  RuleSetDef def;
+  Diagnostics d;
+  ASSERT_TRUE(LoadRuleFiles({path}, &def, &d)) << d.ToString();
+  CompileOptions opt;
+  opt.platforms = {"twitter", "facebook", "instagram"};
+  auto rs = MustCompile(def, opt);
+  ASSERT_TRUE(rs);
+  EXPECT_THAT(Fired(*rs, Event{"Just bought new Nike Air Max 90!"}), ElementsAre("sneakers/nike"));
+  EXPECT_THAT(Fired(*rs, Event{"Air Max 95 restock", "instagram", "en"}),
+              ElementsAre("sneakers/nike"));
+  EXPECT_TRUE(Fired(*rs, Event{"Just do it", "facebook", "en"}).empty());
+  EXPECT_TRUE(Fired(*rs, Event{"Just do it", "twitter", "fr"}).empty());
+  EXPECT_TRUE(Fired(*rs, Event{"the nike missile", "twitter", "en"}).empty());
+  EXPECT_THAT(Fired(*rs, Event{"نايكي أو أديداس؟ سعر مهم", "twitter", "ar"}),
+              ElementsAre("sneakers/nike", "sneakers/adidas", "topic:pricing"));
+  EXPECT_THAT(Fired(*rs, Event{"Three-Stripes discount", "reddit", ""}),
+              ElementsAre("sneakers/adidas", "topic:pricing"));
+  EXPECT_TRUE(Fired(*rs, Event{"adidas is hiring", "twitter", "en"}).empty());
+  std::string report = rs->Explain(MatchInput{"adidas is Hiring", "twitter", "en", "", ""});
+  EXPECT_THAT(report, HasSubstr("not fired: brand sneakers/adidas: NOT (job OR hiring) failed\n"));
+  std::remove(path.c_str());
+}
+
 }  // namespace
 }  // namespace earshot::rules
