@@ -10,6 +10,16 @@ bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 }  // namespace
 
 NumStatus ParseDecimal(std::string_view raw, int scale10, bool truncate, uint64_t* out) {
+  // Fast path: a plain integer of up to 19 digits cannot overflow.
+  if (!raw.empty() && raw.size() <= 19 && scale10 == 0 && (raw[0] != '0' || raw.size() == 1)) {
+    uint64_t v = 0;
+    size_t k = 0;
+    for (; k < raw.size() && IsDigit(raw[k]); ++k) v = v * 10 + static_cast<uint64_t>(raw[k] - '0');
+    if (k == raw.size()) {
+      *out = v;
+      return NumStatus::kOk;
+    }
+  }
   // Grammar: -? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?
   size_t i = 0;
   const size_t n = raw.size();
@@ -162,7 +172,8 @@ bool Extractor::Open(Kind kind, bool is_array) {
   }
   const int node = NextNode();
   if (node >= 0) {
-    ClearBelow(node);
+    // Only a duplicate key can have left values below this node.
+    if (slots_[node].kind != Kind::kAbsent && !trie_->is_leaf(node)) ClearBelow(node);
     slots_[node] = Slot{kind, {}};
     if (trie_->children(node).empty()) {
       frames_.push_back(Frame{-1, is_array, 0});
@@ -173,20 +184,76 @@ bool Extractor::Open(Kind kind, bool is_array) {
   return true;
 }
 
-bool Extractor::CheckSurrogates(const char* str, unsigned len) {
-  // The raw input is validated UTF-8, so an encoded surrogate (ED A0..BF) in
-  // an unescaped string can only come from a \uDC00..\uDFFF escape without a
-  // preceding high surrogate: RapidJSON rejects lone high surrogates itself.
-  const void* p = len >= 3 ? std::memchr(str, 0xED, len) : nullptr;
-  while (p != nullptr) {
-    const size_t at = static_cast<size_t>(static_cast<const char*>(p) - str);
-    if (at + 1 < len && static_cast<unsigned char>(str[at + 1]) >= 0xA0) {
-      abort_ = Abort::kBadUtf8;
-      return false;
+bool IsValidUtf8(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const unsigned char* const end = p + s.size();
+  while (p < end) {
+    if (end - p >= 8) {
+      uint64_t word;
+      std::memcpy(&word, p, 8);
+      if ((word & 0x8080808080808080ull) == 0) {
+        p += 8;
+        continue;
+      }
     }
-    p = at + 1 < len ? std::memchr(str + at + 1, 0xED, len - at - 1) : nullptr;
+    const unsigned char c = *p;
+    if (c < 0x80) {
+      ++p;
+      continue;
+    }
+    // The second byte's range depends on the lead byte (RFC 3629 section 4).
+    int n;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) {
+      n = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      n = 2;
+      if (c == 0xE0) lo = 0xA0;  // overlong
+      if (c == 0xED) hi = 0x9F;  // surrogates
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      n = 3;
+      if (c == 0xF0) lo = 0x90;  // overlong
+      if (c == 0xF4) hi = 0x8F;  // above U+10FFFF
+    } else {
+      return false;  // continuation byte, C0/C1, F5..FF
+    }
+    if (end - p <= n) return false;
+    if (p[1] < lo || p[1] > hi) return false;
+    for (int k = 2; k <= n; ++k) {
+      if (p[k] < 0x80 || p[k] > 0xBF) return false;
+    }
+    p += n + 1;
   }
   return true;
+}
+
+bool HasLoneLowSurrogateEscape(std::string_view json) {
+  auto hex = [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+  };
+  // Is json[i..i+6) a \uXXXX escape whose XXXX is in [lo, hi] (hex digits 1-2)?
+  auto escape_in = [&](size_t i, const char* second_digits) {
+    return i + 6 <= json.size() && json[i] == '\\' && json[i + 1] == 'u' &&
+           (json[i + 2] == 'd' || json[i + 2] == 'D') && json[i + 3] != '\0' &&
+           std::strchr(second_digits, json[i + 3]) != nullptr && hex(json[i + 4]) &&
+           hex(json[i + 5]);
+  };
+  bool after_high = false;  // the previous escape was a high surrogate
+  size_t prev_end = 0;      // where the previous escape ended
+  const char* base = json.data();
+  size_t i = 0;
+  while (i < json.size()) {
+    const void* p = std::memchr(base + i, '\\', json.size() - i);
+    if (p == nullptr) break;
+    i = static_cast<size_t>(static_cast<const char*>(p) - base);
+    if (escape_in(i, "cdefCDEF") && !(after_high && prev_end == i)) return true;
+    after_high = escape_in(i, "89abAB");
+    // Skip the escape: \uXXXX is 6 bytes, any other escape 2 (the escaped
+    // character may itself be a backslash).
+    i += (i + 1 < json.size() && json[i + 1] == 'u') ? 6 : 2;
+    prev_end = i;
+  }
+  return false;
 }
 
 }  // namespace earshot::decode_internal

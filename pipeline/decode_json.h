@@ -46,9 +46,13 @@ class PathTrie {
   int size() const { return static_cast<int>(nodes_.size()); }
 
   int ChildByKey(int node, std::string_view key) const {
+    // Keys are short: an inline comparison beats a memcmp call.
     for (int c : nodes_[node].children) {
       const std::string& t = nodes_[c].token;
-      if (t.size() == key.size() && t.compare(0, t.size(), key.data(), key.size()) == 0) return c;
+      if (t.size() != key.size()) continue;
+      size_t i = 0;
+      while (i < t.size() && t[i] == key[i]) ++i;
+      if (i == t.size()) return c;
     }
     return -1;
   }
@@ -59,6 +63,7 @@ class PathTrie {
     return -1;
   }
   const std::vector<int>& children(int node) const { return nodes_[node].children; }
+  bool is_leaf(int node) const { return nodes_[node].children.empty(); }
 
  private:
   struct Node {
@@ -70,12 +75,22 @@ class PathTrie {
 };
 
 // Why the extractor stopped the parse early (RapidJSON's kParseErrorTermination).
-enum class Abort : uint8_t { kNone, kTooDeep, kBadUtf8 };
+enum class Abort : uint8_t { kNone, kTooDeep };
+
+// True when `s` is well-formed UTF-8 (RFC 3629): no overlong forms, no
+// encoded surrogates (ED A0..BF), nothing above U+10FFFF, no truncated
+// sequences. ASCII runs are skipped 8 bytes at a time. Thread-safe (pure).
+bool IsValidUtf8(std::string_view s);
+
+// True when the JSON text has a \uDC00..\uDFFF escape that does not follow a
+// \uD800..\uDBFF escape: a lone low surrogate, which RapidJSON would encode
+// as invalid UTF-8 (ED B0 80) instead of rejecting (it does reject lone high
+// surrogates). One memchr pass when the text has no backslash.
+bool HasLoneLowSurrogateEscape(std::string_view json);
 
 // RapidJSON SAX handler filling one Slot per trie node. Duplicate keys: the
 // last occurrence wins (a container value clears what an earlier duplicate
-// left below it). Counts the nesting depth and aborts beyond `max_depth`;
-// aborts on an escaped lone low surrogate (\udc00), which RapidJSON passes.
+// left below it). Counts the nesting depth and aborts beyond `max_depth`.
 // Thread-compatible; reused across documents via Reset().
 class Extractor {
  public:
@@ -97,11 +112,9 @@ class Extractor {
     return Scalar(Kind::kNumber, std::string_view(str, len));
   }
   bool String(const char* str, unsigned len, bool) {
-    if (!CheckSurrogates(str, len)) return false;
     return Scalar(Kind::kString, std::string_view(str, len));
   }
   bool Key(const char* str, unsigned len, bool) {
-    if (!CheckSurrogates(str, len)) return false;
     const Frame& f = frames_.back();
     pending_ = f.node >= 0 ? trie_->ChildByKey(f.node, std::string_view(str, len)) : -1;
     return true;
@@ -135,13 +148,13 @@ class Extractor {
   bool Scalar(Kind kind, std::string_view str) {
     const int node = NextNode();
     if (node >= 0) {
-      ClearBelow(node);
+      // Only a duplicate key can have left values below this node.
+      if (slots_[node].kind != Kind::kAbsent && !trie_->is_leaf(node)) ClearBelow(node);
       slots_[node] = Slot{kind, str};
     }
     return true;
   }
   bool Open(Kind kind, bool is_array);
-  bool CheckSurrogates(const char* str, unsigned len);
 
   const PathTrie* trie_;
   size_t max_depth_;

@@ -4,6 +4,8 @@
 
 #include "pipeline/decoder.h"
 
+#include "pipeline/decode_json.h"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -386,6 +388,14 @@ TEST_F(CanonicalTest, BadUtf8) {
         << e;
     EXPECT_EQ(D(Canon(",\"o\":{\"k\":[\"" + std::string(e) + "\"]}")), "bad_utf8") << e;
   }
+  // An escaped backslash followed by "udc00" is text, not an escape.
+  ASSERT_EQ(D(R"({"id":"1","platform":"x","text":"\\udc00 \\\ud83d\udc4d"})"), "ok");
+  EXPECT_EQ(ev_.text, "\\udc00 \\\xF0\x9F\x91\x8D");
+  // Invalid bytes outside strings are syntax errors, which win.
+  EXPECT_EQ(D(Canon(" \xff")), "json_syntax");
+  EXPECT_EQ(D(Canon() + "\xff"), "json_syntax");
+  // So does a syntax error after an invalid byte in a string.
+  EXPECT_EQ(D("{\"id\":\"\xff"), "json_syntax");
   // Valid multi-byte text and escapes pass through.
   ASSERT_EQ(D(R"({"id":"1","platform":"x","text":"caf\u00e9 \ud83d\udc4d نايكي 日本 \u0000 \"q\" \\ \/"})"),
             "ok");
@@ -878,4 +888,105 @@ TEST(Mapping, ValidationErrors) {
 }
 
 }  // namespace
+
+// --- internals -------------------------------------------------------------
+
+namespace internal_tests {
+
+using decode_internal::NumStatus;
+
+// Reference: decode one code point the slow, obvious way.
+bool RefValid(const std::string& s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    int n;
+    uint32_t cp;
+    if (c < 0x80) { n = 0; cp = c; }
+    else if ((c & 0xE0) == 0xC0) { n = 1; cp = c & 0x1F; }
+    else if ((c & 0xF0) == 0xE0) { n = 2; cp = c & 0x0F; }
+    else if ((c & 0xF8) == 0xF0) { n = 3; cp = c & 0x07; }
+    else return false;
+    if (i + static_cast<size_t>(n) >= s.size() + (n == 0 ? 1 : 0) && n > 0) return false;
+    for (int k = 1; k <= n; ++k) {
+      const auto d = static_cast<unsigned char>(s[i + static_cast<size_t>(k)]);
+      if ((d & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (d & 0x3F);
+    }
+    static constexpr uint32_t kMin[4] = {0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += static_cast<size_t>(n) + 1;
+  }
+  return true;
+}
+
+TEST(Internals, Utf8ValidatorMatchesReferenceExhaustively) {
+  std::string s;
+  for (int a = 0; a < 256; ++a) {
+    for (int b = 0; b < 256; ++b) {
+      s.assign({static_cast<char>(a), static_cast<char>(b)});
+      ASSERT_EQ(decode_internal::IsValidUtf8(s), RefValid(s)) << a << " " << b;
+      if (a >= 0xE0) {
+        for (int c = 0x70; c < 0xD0; ++c) {
+          s.assign({static_cast<char>(a), static_cast<char>(b), static_cast<char>(c)});
+          ASSERT_EQ(decode_internal::IsValidUtf8(s), RefValid(s)) << a << " " << b << " " << c;
+          // Also after an 8-byte ASCII run (the word-at-a-time path).
+          const std::string t = "abcdefgh" + s + "ijklmnop";
+          ASSERT_EQ(decode_internal::IsValidUtf8(t), RefValid(t));
+        }
+      }
+    }
+  }
+  EXPECT_TRUE(decode_internal::IsValidUtf8("\xF0\x9F\x91\x8D\xF4\x8F\xBF\xBF"));
+  EXPECT_FALSE(decode_internal::IsValidUtf8("\xF0\x9F\x91"));
+  EXPECT_FALSE(decode_internal::IsValidUtf8("\xF0\x8F\xBF\xBF"));
+}
+
+TEST(Internals, LoneLowSurrogateEscapes) {
+  using decode_internal::HasLoneLowSurrogateEscape;
+  EXPECT_FALSE(HasLoneLowSurrogateEscape(R"({"a":"plain"})"));
+  EXPECT_FALSE(HasLoneLowSurrogateEscape(R"("\ud83d\udc4d \uD800\uDC00 \u00e9")"));
+  EXPECT_FALSE(HasLoneLowSurrogateEscape(R"("\\udc00")"));
+  EXPECT_TRUE(HasLoneLowSurrogateEscape(R"("\udc00")"));
+  EXPECT_TRUE(HasLoneLowSurrogateEscape(R"("\\\udc00")"));
+  EXPECT_TRUE(HasLoneLowSurrogateEscape(R"("\u00e9\uDFFF")"));
+  EXPECT_TRUE(HasLoneLowSurrogateEscape(R"("\ud83d x\udc4d")"));
+  EXPECT_FALSE(HasLoneLowSurrogateEscape(R"("\u")"));
+}
+
+TEST(Internals, ParseDecimal) {
+  auto p = [](std::string_view s, int scale = 0, bool trunc = false) {
+    uint64_t v = 999;
+    const NumStatus st = decode_internal::ParseDecimal(s, scale, trunc, &v);
+    return st == NumStatus::kOk ? std::to_string(v) : "err" + std::to_string(int(st));
+  };
+  EXPECT_EQ(p("0"), "0");
+  EXPECT_EQ(p("123"), "123");
+  EXPECT_EQ(p("1.0"), "1");
+  EXPECT_EQ(p("1.50e1"), "15");
+  EXPECT_EQ(p("12300e-2"), "123");
+  EXPECT_EQ(p("0.000e5"), "0");
+  EXPECT_EQ(p("-0.0"), "0");
+  EXPECT_EQ(p("1844674407370955161.5e1"), "18446744073709551615");
+  EXPECT_EQ(p("1.8446744073709551615E19"), "18446744073709551615");
+  EXPECT_EQ(p("18446744073709551616"), "err4");
+  EXPECT_EQ(p("1e20"), "err4");
+  EXPECT_EQ(p("1e99999999999999999999"), "err4");
+  EXPECT_EQ(p("1e-99999999999999999999"), "err3");
+  EXPECT_EQ(p("0.5"), "err3");
+  EXPECT_EQ(p("-1"), "err2");
+  EXPECT_EQ(p("-1.5"), "err2");
+  EXPECT_EQ(p(""), "err1");
+  EXPECT_EQ(p("01"), "err1");
+  EXPECT_EQ(p("1."), "err1");
+  EXPECT_EQ(p("1e"), "err1");
+  EXPECT_EQ(p(" 1"), "err1");
+  EXPECT_EQ(p("0x10"), "err1");
+  EXPECT_EQ(p("1700000000.123456", 3, true), "1700000000123");
+  EXPECT_EQ(p("1700000000", 3, true), "1700000000000");
+  EXPECT_EQ(p("0.0004", 3, true), "0");
+  EXPECT_EQ(p("1.5", 0, true), "1");
+}
+
+}  // namespace internal_tests
 }  // namespace earshot
