@@ -1,0 +1,93 @@
+#include "connectors/kafka_common.h"
+
+#include <array>
+
+namespace earshot {
+
+void KafkaLog(std::string_view line, LogLevel level) {
+  std::string out = "kafka: ";
+  out.append(line);
+  Log(level, out);
+}
+
+Status SetKafkaProperty(RdKafka::Conf* conf, const std::string& name, const std::string& value) {
+  std::string err;
+  if (conf->set(name, value, err) != RdKafka::Conf::CONF_OK) {
+    return Status::Error("kafka property \"" + name + "\": " + err);
+  }
+  return Status::Ok();
+}
+
+bool IsConsumerOnlyProperty(std::string_view name) {
+  static constexpr std::array<std::string_view, 22> kExact = {
+      "group.id",
+      "group.instance.id",
+      "partition.assignment.strategy",
+      "session.timeout.ms",
+      "heartbeat.interval.ms",
+      "group.protocol.type",
+      "coordinator.query.interval.ms",
+      "max.poll.interval.ms",
+      "enable.auto.commit",
+      "auto.commit.interval.ms",
+      "enable.auto.offset.store",
+      "queued.min.messages",
+      "queued.max.messages.kbytes",
+      "fetch.wait.max.ms",
+      "fetch.message.max.bytes",
+      "fetch.max.bytes",
+      "fetch.min.bytes",
+      "fetch.error.backoff.ms",
+      "fetch.queue.backoff.ms",
+      "isolation.level",
+      "enable.partition.eof",
+      "check.crcs",
+  };
+  for (std::string_view e : kExact) {
+    if (name == e) return true;
+  }
+  return name == "auto.offset.reset" || name == "offset.store.method" ||
+         name == "consume.callback.max.messages" || name == "max.partition.fetch.bytes";
+}
+
+StatusOr<std::unique_ptr<RdKafka::Conf>> MakeProducerConf(
+    const std::string& brokers, const std::map<std::string, std::string>& properties,
+    const std::map<std::string, std::string>& defaults) {
+  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  if (Status s = SetKafkaProperty(conf.get(), "bootstrap.servers", brokers); !s.ok()) return s;
+  for (const auto& [k, v] : defaults) {
+    if (properties.count(k) != 0) continue;
+    if (Status s = SetKafkaProperty(conf.get(), k, v); !s.ok()) return s;
+  }
+  for (const auto& [k, v] : properties) {
+    if (IsConsumerOnlyProperty(k)) continue;
+    if (Status s = SetKafkaProperty(conf.get(), k, v); !s.ok()) return s;
+  }
+  return conf;
+}
+
+const char* KafkaErrorKind(RdKafka::ErrorCode err) {
+  switch (err) {
+    case RdKafka::ERR__ALL_BROKERS_DOWN:
+      return "broker_down";
+    case RdKafka::ERR__TRANSPORT:
+    case RdKafka::ERR__RESOLVE:
+    case RdKafka::ERR__SSL:
+    case RdKafka::ERR__TIMED_OUT:
+    case RdKafka::ERR_REQUEST_TIMED_OUT:
+    case RdKafka::ERR_NETWORK_EXCEPTION:
+      return "transport";
+    case RdKafka::ERR__AUTHENTICATION:
+    case RdKafka::ERR_SASL_AUTHENTICATION_FAILED:
+    case RdKafka::ERR_UNSUPPORTED_SASL_MECHANISM:
+    case RdKafka::ERR_ILLEGAL_SASL_STATE:
+    case RdKafka::ERR_TOPIC_AUTHORIZATION_FAILED:
+    case RdKafka::ERR_GROUP_AUTHORIZATION_FAILED:
+    case RdKafka::ERR_CLUSTER_AUTHORIZATION_FAILED:
+      return "auth";
+    default:
+      return "other";
+  }
+}
+
+}  // namespace earshot

@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# A throwaway single-node Apache Kafka (KRaft, combined broker+controller) for
+# the integration tests and local experiments.
+#
+#   kafka.sh fetch              download the jars (cached), print the libs dir
+#   kafka.sh start DIR          format DIR (once) and start a broker on free
+#                               loopback ports; prints the bootstrap address.
+#                               A restart on the same DIR reuses its ports and data.
+#   kafka.sh wait DIR [SECS]    wait until the broker serves requests (default 90 s)
+#   kafka.sh stop DIR           SIGTERM (controlled shutdown), SIGKILL after 30 s
+#   kafka.sh kill DIR           SIGKILL at once
+#   kafka.sh bootstrap DIR      print the bootstrap address
+#
+# The jars come from Maven Central through scripts/kafka/pom.xml and are cached
+# under ${EARSHOT_CACHE:-$HOME/.cache/earshot}/kafka-<version>/libs. The broker
+# runs on the machine's Java 17 (JAVA, else java on PATH). Every failure exits
+# non-zero with a message: the test tier must fail loudly, never skip.
+set -euo pipefail
+
+KAFKA_VERSION="${EARSHOT_KAFKA_VERSION:-4.1.1}"
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+CACHE="${EARSHOT_CACHE:-$HOME/.cache/earshot}/kafka-${KAFKA_VERSION}"
+LIBS="$CACHE/libs"
+JAVA="${JAVA:-java}"
+
+die() { echo "kafka.sh: $*" >&2; exit 1; }
+
+need_java() {
+  command -v "$JAVA" >/dev/null 2>&1 || die "java not found (install openjdk-17-jre-headless: scripts/install-deps.sh)"
+  local v
+  v="$("$JAVA" -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1)"
+  [ -n "$v" ] && [ "$v" -ge 17 ] || die "Kafka ${KAFKA_VERSION} needs Java 17 or newer, found: $("$JAVA" -version 2>&1 | head -1)"
+}
+
+fetch() {
+  if [ -f "$LIBS/.complete" ]; then return 0; fi
+  command -v mvn >/dev/null 2>&1 || die "mvn not found (install maven: scripts/install-deps.sh)"
+  mkdir -p "$CACHE"
+  # Several test processes may start at once: one downloads, the others wait.
+  exec 9>"$CACHE/.lock"
+  flock 9
+  if [ ! -f "$LIBS/.complete" ]; then
+    local work
+    work="$(mktemp -d "$CACHE/fetch.XXXXXX")"
+    cp "$HERE/pom.xml" "$work/pom.xml"
+    echo "kafka.sh: fetching Apache Kafka ${KAFKA_VERSION} jars from Maven Central" >&2
+    if ! (cd "$work" && mvn -B -q -Dkafka.version="$KAFKA_VERSION" \
+            dependency:copy-dependencies -DoutputDirectory="$work/libs" >"$work/mvn.log" 2>&1); then
+      cat "$work/mvn.log" >&2
+      die "mvn could not fetch Kafka ${KAFKA_VERSION} (log above)"
+    fi
+    ls "$work/libs"/kafka_2.13-*.jar >/dev/null 2>&1 || die "kafka_2.13 jar missing after fetch"
+    rm -rf "$LIBS"
+    mv "$work/libs" "$LIBS"
+    touch "$LIBS/.complete"
+    rm -rf "$work"
+  fi
+  flock -u 9
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+java_cmd() {
+  # Small heap, fast start: this broker only serves tests.
+  "$JAVA" -Xms128m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
+    -Djava.awt.headless=true -Dlog4j2.configurationFile="$1/log4j2.properties" \
+    -Dkafka.logs.dir="$1" -cp "$LIBS/*" "${@:2}"
+}
+
+write_config() {
+  local dir="$1" bport="$2" cport="$3"
+  cat >"$dir/server.properties" <<EOF
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:${cport}
+listeners=PLAINTEXT://127.0.0.1:${bport},CONTROLLER://127.0.0.1:${cport}
+advertised.listeners=PLAINTEXT://127.0.0.1:${bport}
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=${dir}/data
+num.partitions=1
+auto.create.topics.enable=true
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=4
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+log.flush.interval.messages=1
+EOF
+  cat >"$dir/log4j2.properties" <<EOF
+status = warn
+appender.file.type = File
+appender.file.name = file
+appender.file.fileName = ${dir}/server.log
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = info
+rootLogger.appenderRef.file.ref = file
+logger.state.name = state.change.logger
+logger.state.level = warn
+EOF
+}
+
+alive() { [ -f "$1/pid" ] && kill -0 "$(cat "$1/pid")" 2>/dev/null; }
+
+start() {
+  local dir="${1:?usage: kafka.sh start DIR}"
+  need_java
+  fetch
+  mkdir -p "$dir"
+  dir="$(cd "$dir" && pwd)"
+  if alive "$dir"; then die "a broker already runs in $dir (pid $(cat "$dir/pid"))"; fi
+  if [ ! -f "$dir/ports" ]; then
+    echo "$(free_port) $(free_port)" >"$dir/ports"
+  fi
+  local bport cport
+  read -r bport cport <"$dir/ports"
+  [ "$bport" != "$cport" ] || { bport="$(free_port)"; echo "$bport $cport" >"$dir/ports"; }
+  write_config "$dir" "$bport" "$cport"
+  if [ ! -f "$dir/data/meta.properties" ]; then
+    local cid
+    cid="$(python3 -c 'import base64,uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')"
+    java_cmd "$dir" kafka.tools.StorageTool format -t "$cid" -c "$dir/server.properties" \
+      --ignore-formatted >"$dir/format.log" 2>&1 || { cat "$dir/format.log" >&2; die "formatting KRaft storage failed"; }
+  fi
+  : >"$dir/server.log"
+  # setsid: the broker survives the shell and can be signalled on its own.
+  setsid bash -c "exec $(printf '%q ' "$JAVA") -Xms128m -Xmx512m -XX:+UseSerialGC \
+      -XX:TieredStopAtLevel=1 -Djava.awt.headless=true \
+      -Dlog4j2.configurationFile=$(printf '%q' "$dir/log4j2.properties") \
+      -Dkafka.logs.dir=$(printf '%q' "$dir") -cp $(printf '%q' "$LIBS/*") kafka.Kafka \
+      $(printf '%q' "$dir/server.properties")" </dev/null >"$dir/server.out" 2>&1 &
+  echo $! >"$dir/pid"
+  echo "127.0.0.1:${bport}" >"$dir/bootstrap"
+  cat "$dir/bootstrap"
+}
+
+wait_ready() {
+  local dir="${1:?usage: kafka.sh wait DIR [SECS]}" secs="${2:-90}"
+  local deadline=$((SECONDS + secs))
+  local bport
+  read -r bport _ <"$dir/ports"
+  while [ $SECONDS -lt $deadline ]; do
+    alive "$dir" || { tail -50 "$dir/server.out" "$dir/server.log" >&2 || true; die "broker in $dir exited during start-up"; }
+    if grep -q "Kafka Server started" "$dir/server.log" 2>/dev/null &&
+       (exec 3<>"/dev/tcp/127.0.0.1/$bport") 2>/dev/null; then
+      return 0
+    fi
+    sleep 0.2
+  done
+  tail -50 "$dir/server.log" >&2 || true
+  die "broker in $dir not ready after ${secs}s"
+}
+
+stop() {
+  local dir="${1:?usage: kafka.sh stop DIR}" sig="${2:-TERM}"
+  alive "$dir" || return 0
+  local pid
+  pid="$(cat "$dir/pid")"
+  kill -"$sig" "$pid" 2>/dev/null || true
+  local deadline=$((SECONDS + 30))
+  while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -KILL "$pid" 2>/dev/null || true
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+  fi
+  rm -f "$dir/pid"
+}
+
+case "${1:-}" in
+  fetch) need_java; fetch; echo "$LIBS" ;;
+  start) start "${2:-}" ;;
+  wait) wait_ready "${2:-}" "${3:-90}" ;;
+  stop) stop "${2:-}" ;;
+  kill) stop "${2:-}" KILL ;;
+  bootstrap) cat "${2:?usage: kafka.sh bootstrap DIR}/bootstrap" ;;
+  *) sed -n '2,16p' "$0" >&2; exit 2 ;;
+esac
