@@ -261,7 +261,7 @@ bool ParseConfig(const std::string& yaml_text, const std::string& file, Config* 
     }
   }
   if (const YAML::Node& l = root["limits"]) {
-    if (CheckKeys(l, {"max_event_bytes", "max_json_depth", "max_dedupe_entries"}, file, "limits",
+    if (CheckKeys(l, {"max_event_bytes", "max_json_depth", "max_dedupe_entries", "max_series"}, file, "limits",
                   d)) {
       if (l["max_event_bytes"]) {
         if (auto v = AsInt(l["max_event_bytes"], file, "max_event_bytes", d)) {
@@ -288,6 +288,14 @@ bool ParseConfig(const std::string& yaml_text, const std::string& file, Config* 
                      "limits.max_dedupe_entries: must be >= 0");
           else
             out->limits.max_dedupe_entries = static_cast<size_t>(*v);
+        }
+      }
+      if (l["max_series"]) {
+        if (auto v = AsInt(l["max_series"], file, "max_series", d)) {
+          if (*v < 1)
+            d->Error(LocOf(l["max_series"], file), "limits.max_series: must be >= 1");
+          else
+            out->limits.max_series = static_cast<size_t>(*v);
         }
       }
     }

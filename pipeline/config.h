@@ -58,6 +58,10 @@ struct LimitsConfig {
   size_t max_event_bytes = 1048576;
   int max_json_depth = 64;
   size_t max_dedupe_entries = 8000000;  // bounds dedupe memory (~16 B an entry)
+  // Caps the result counter series (brand x platform, topic x brand x
+  // platform); new series past it are dropped and counted in
+  // earshot_series_overflow_total, so no rule set can explode the exposition.
+  size_t max_series = 1000000;
 };
 
 struct DeadLetterConfig {

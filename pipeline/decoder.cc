@@ -177,12 +177,13 @@ Result GetCount(const Slot& s, uint64_t* out) {
   return std::nullopt;
 }
 
-// An identifier: a non-empty string, or a non-negative integer rendered in
-// decimal into `buf`. Absent or null: missing_field when `required`.
+// An identifier: a string, or a non-negative integer rendered in decimal
+// into `buf`. Absent or null: missing_field when `required`. An empty string
+// is bad_type when `required` (it cannot identify anything), else absent.
 Result GetId(const Slot& s, bool required, std::string* buf, std::string_view* out) {
   if (!Present(s)) return required ? Result(InvalidReason::kMissingField) : std::nullopt;
   if (s.kind == Kind::kString) {
-    if (s.str.empty()) return InvalidReason::kBadType;
+    if (s.str.empty() && required) return InvalidReason::kBadType;
     *out = s.str;
     return std::nullopt;
   }

@@ -95,6 +95,12 @@ Processor::Processor(const Config& config, const Clock* wall,
                          .Help("Time to decode, classify and aggregate one event.")
                          .Register(*registry_);
   latency_ = &latency_family_->Add({}, LatencyBuckets());
+  overflow_counter_ = &prometheus::BuildCounter()
+                           .Name("earshot_series_overflow_total")
+                           .Help("Result-counter increments dropped because a new series would "
+                                 "exceed limits.max_series.")
+                           .Register(*registry_)
+                           .Add({});
 }
 
 Processor::~Processor() = default;
@@ -223,6 +229,7 @@ void Processor::ProcessBatch(std::string_view source, const std::vector<Record>&
   std::vector<double> latency_buckets(LatencyBuckets().size() + 1, 0.0);
   double latency_sum = 0;
   std::vector<std::pair<const Record*, InvalidReason>> invalid_records;
+  uint64_t overflow = 0;
 
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -302,15 +309,32 @@ void Processor::ProcessBatch(std::string_view source, const std::vector<Record>&
         }
         for (uint32_t b : match_.brands) {
           size_t idx = brand_ids_[b] * P + platform;
+          if (!totals_present_[idx]) {
+            if (series_ >= config_.limits.max_series) {
+              ++series_overflow_;
+              continue;
+            }
+            totals_present_[idx] = 1;
+            ++series_;
+          }
           totals_[idx].Add(v);
-          totals_present_[idx] = 1;
           if (sentiment >= 0) ++sentiment_totals_[idx * kSentimentCount + sentiment];
         }
         for (uint32_t t : match_.topics) {
-          if (match_.brands.empty()) {
-            ++topic_totals_[{topic_ids_[t], 0, platform}];
-          } else {
-            for (uint32_t b : match_.brands) ++topic_totals_[{topic_ids_[t], brand_ids_[b] + 1, platform}];
+          size_t n = match_.brands.empty() ? 1 : match_.brands.size();
+          for (size_t i = 0; i < n; ++i) {
+            uint32_t brand = match_.brands.empty() ? 0 : brand_ids_[match_.brands[i]] + 1;
+            auto key = std::make_tuple(topic_ids_[t], brand, platform);
+            auto it = topic_totals_.find(key);
+            if (it == topic_totals_.end()) {
+              if (series_ >= config_.limits.max_series) {
+                ++series_overflow_;
+                continue;
+              }
+              it = topic_totals_.emplace(key, 0).first;
+              ++series_;
+            }
+            ++it->second;
           }
         }
       }
@@ -332,7 +356,10 @@ void Processor::ProcessBatch(std::string_view source, const std::vector<Record>&
     }
     ExpireLocked(NowLocked());
     for (int o = 0; o < kOutcomeCount; ++o) outcomes_[o] += outcome_counts[o];
+    overflow = series_overflow_;
+    series_overflow_ = 0;
   }
+  if (overflow != 0) overflow_counter_->Increment(static_cast<double>(overflow));
 
   auto& counters = event_counters_.find(source)->second;
   for (int o = 0; o < kOutcomeCount; ++o) {

@@ -123,6 +123,9 @@ class Processor : public PartitionListener {
   std::vector<uint64_t> sentiment_totals_;  // (brand_id * P + platform) * 3 + sentiment
   std::map<std::tuple<uint32_t, uint32_t, uint32_t>, uint64_t> topic_totals_;  // topic, brand+1 (0 = none), platform
   uint64_t outcomes_[kOutcomeCount] = {};
+  size_t series_ = 0;           // result counter series created (capped by limits.max_series)
+  uint64_t series_overflow_ = 0;
+  prometheus::Counter* overflow_counter_;
 
   // Operational metrics (prometheus-cpp objects are thread-safe).
   prometheus::Family<prometheus::Counter>* events_family_;

@@ -211,3 +211,28 @@ TEST_F(ProcessorTest, ShareOfVoiceJsonValidatesParameters) {
 
 }  // namespace
 }  // namespace earshot
+
+namespace earshot {
+namespace {
+
+TEST_F(ProcessorTest, SeriesPastTheCapAreDroppedAndCounted) {
+  config_.limits.max_series = 2;
+  auto p = Processor::Create(config_, &clock_, registry_ = std::make_shared<prometheus::Registry>(), nullptr);
+  ASSERT_TRUE(p.ok());
+  proc_ = std::move(p).value();
+  proc_->SetRules(Compile(kRules));
+  int64_t now = clock_.NowMillis();
+  Feed({Ev("1", "twitter", "nike", now), Ev("2", "instagram", "nike", now),
+        Ev("3", "twitter", "adidas", now), Ev("4", "twitter", "nike", now)});
+  auto r = Results();
+  EXPECT_EQ((r["earshot_mentions_total{category=sneakers,brand=nike,platform=twitter,}"]), 2);
+  EXPECT_EQ((r["earshot_mentions_total{category=sneakers,brand=nike,platform=instagram,}"]), 1);
+  EXPECT_EQ(r.count("earshot_mentions_total{category=sneakers,brand=adidas,platform=twitter,}"), 0u);
+  double overflow = 0;
+  for (const auto& f : registry_->Collect())
+    if (f.name == "earshot_series_overflow_total") overflow = f.metric[0].counter.value;
+  EXPECT_EQ(overflow, 1);
+}
+
+}  // namespace
+}  // namespace earshot
