@@ -158,3 +158,32 @@ def test_reload_under_a_continuous_stream_loses_nothing(tmp_path, daemon_factory
     a = m.get('earshot_mentions_total{brand="adidas",category="sneakers",platform="twitter"}', 0)
     p = m.get('earshot_mentions_total{brand="puma",category="sneakers",platform="twitter"}', 0)
     assert a + p == fed
+
+
+def test_kubernetes_configmap_symlink_swap_reloads(tmp_path, daemon_factory):
+    """A ConfigMap volume: files are symlinks into ..data, which the kubelet
+    swaps atomically (new timestamped dir, rename of a ..data_tmp symlink)."""
+    cfgmap = tmp_path / "cm"
+    cfgmap.mkdir()
+    v1 = cfgmap / "..2026_11_28_v1"
+    v1.mkdir()
+    (v1 / "sneakers.yaml").write_text(RULES_V1)
+    os.symlink("..2026_11_28_v1", cfgmap / "..data")
+    os.symlink("..data/sneakers.yaml", cfgmap / "sneakers.yaml")
+    (tmp_path / "events.jsonl").write_text("")
+    d = daemon_factory(f"""source:
+  type: file
+  file: {{paths: [events.jsonl], follow: true}}
+rules: {{paths: [cm/], reload: watch}}
+http: {{listen: "127.0.0.1:0"}}
+""")
+    v2 = cfgmap / "..2026_11_28_v2"
+    v2.mkdir()
+    (v2 / "sneakers.yaml").write_text(RULES_V2)
+    os.symlink("..2026_11_28_v2", cfgmap / "..data_tmp")
+    os.rename(cfgmap / "..data_tmp", cfgmap / "..data")
+    shutil.rmtree(v1)
+    wait_for(lambda: d.metric('earshot_rules_reload_total{result="success"}') >= 2, what="configmap reload")
+    append(tmp_path / "events.jsonl", [event(1, "puma")])
+    wait_for(lambda: window(d, "puma") == 1, what="puma counted")
+    assert d.metric('earshot_rules_reload_total{result="failure"}') == 0
