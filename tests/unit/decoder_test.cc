@@ -125,6 +125,8 @@ TEST_F(CanonicalTest, IntegerIds) {
   ASSERT_EQ(D(R"({"platform":"x","text":"t","author":{"id":17841400008460056}})"), "missing_field");
   ASSERT_EQ(D(R"({"id":"a","platform":"x","text":"t","author":{"id":17841400008460056}})"), "ok");
   EXPECT_EQ(ev_.author_id, "17841400008460056");
+  ASSERT_EQ(D(R"({"id":"a","platform":"x","text":"t","author":{"id":""}})"), "ok");
+  EXPECT_EQ(ev_.author_id, "");
 }
 
 TEST_F(CanonicalTest, LangCountryUrlType) {
