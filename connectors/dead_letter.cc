@@ -3,7 +3,10 @@
 #include <librdkafka/rdkafkacpp.h>
 #include <prometheus/counter.h>
 
+#include <atomic>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include "connectors/kafka_common.h"
@@ -11,8 +14,9 @@
 namespace earshot {
 namespace {
 
-// Send() and Flush() run on the pipeline thread; librdkafka calls dr_cb from
-// inside poll()/flush() on that thread too. Counters are thread-safe anyway.
+// Send() and Flush() run on the pipeline thread. A small poller thread serves
+// delivery reports (dr_cb) so the counters move even when no further invalid
+// message arrives; the counters are thread-safe, last_error_ has a mutex.
 class KafkaDeadLetterSink final : public DeadLetterSink, private RdKafka::DeliveryReportCb {
  public:
   KafkaDeadLetterSink(std::string topic, std::shared_ptr<prometheus::Registry> registry)
@@ -28,6 +32,8 @@ class KafkaDeadLetterSink final : public DeadLetterSink, private RdKafka::Delive
 
   ~KafkaDeadLetterSink() override {
     if (producer_) Flush(5000);
+    stop_.store(true);
+    if (poller_.joinable()) poller_.join();
   }
 
   Status Init(std::unique_ptr<RdKafka::Conf> conf) {
@@ -38,6 +44,9 @@ class KafkaDeadLetterSink final : public DeadLetterSink, private RdKafka::Delive
     }
     producer_.reset(RdKafka::Producer::create(conf.get(), err));
     if (!producer_) return Status::Error("dead letter: cannot create producer: " + err);
+    poller_ = std::thread([this] {
+      while (!stop_.load()) producer_->poll(100);
+    });
     return Status::Ok();
   }
 
@@ -60,7 +69,6 @@ class KafkaDeadLetterSink final : public DeadLetterSink, private RdKafka::Delive
         LogFailure(RdKafka::err2str(rc));
       }
     }
-    producer_->poll(0);  // serve delivery reports without blocking
   }
 
   void Flush(int timeout_ms) override {
@@ -78,6 +86,7 @@ class KafkaDeadLetterSink final : public DeadLetterSink, private RdKafka::Delive
   }
 
   void LogFailure(const std::string& why) {
+    std::lock_guard<std::mutex> lock(mu_);
     if (why == last_error_) return;  // an outage fails every message alike
     last_error_ = why;
     KafkaLog("dead letter to " + topic_ + " failed: " + why);
@@ -89,7 +98,10 @@ class KafkaDeadLetterSink final : public DeadLetterSink, private RdKafka::Delive
   prometheus::Counter* produced_ = nullptr;
   prometheus::Counter* dropped_ = nullptr;
   prometheus::Counter* failed_ = nullptr;
+  std::mutex mu_;
   std::string last_error_;
+  std::atomic<bool> stop_{false};
+  std::thread poller_;
 };
 
 }  // namespace

@@ -1,0 +1,248 @@
+"""Helpers for the Kafka integration tier: the broker (scripts/kafka/kafka.sh),
+earshot-kafka-tool, daemons on free ports, metrics parsing and comparison
+with `earshot replay`. Everything polls with a deadline; nothing sleeps
+beyond polling."""
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+import urllib.request
+
+BIN = os.environ.get("EARSHOT_BIN", "build/cmd/earshot")
+SRC = os.environ.get("EARSHOT_SOURCE_DIR", ".")
+BUILD = os.environ.get("EARSHOT_BUILD_DIR", os.path.join(SRC, "build"))
+KAFKA_SH = os.path.join(SRC, "scripts", "kafka", "kafka.sh")
+TOOL = os.path.join(BUILD, "tests", "earshot-kafka-tool")
+RULES = os.path.join(SRC, "deploy", "rules")
+
+
+def wait_for(predicate, timeout=30.0, interval=0.1, what="condition"):
+    """Polls `predicate` until it returns a truthy value or the deadline passes."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = predicate()
+            if last:
+                return last
+        except Exception as e:  # noqa: BLE001 - keep polling until the deadline
+            last = e
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
+
+
+class Broker:
+    """A single-node KRaft broker in `dir`; stop()/start() keep its ports and data."""
+
+    def __init__(self, dir_):
+        self.dir = str(dir_)
+        self.bootstrap = None
+
+    def _sh(self, *args, timeout=300):
+        r = subprocess.run(["bash", KAFKA_SH, *args], capture_output=True, text=True,
+                           timeout=timeout)
+        if r.returncode != 0:
+            raise RuntimeError(f"kafka.sh {' '.join(args)} failed ({r.returncode}):\n"
+                               f"{r.stdout}\n{r.stderr}")
+        return r.stdout.strip()
+
+    def start(self):
+        self.bootstrap = self._sh("start", self.dir).splitlines()[-1]
+        self._sh("wait", self.dir, "120")
+        return self
+
+    def stop(self):
+        self._sh("stop", self.dir)
+
+    def kill(self):
+        self._sh("kill", self.dir)
+
+
+def tool(*args, input=None, timeout=120):
+    if not os.path.exists(TOOL):
+        raise RuntimeError(f"{TOOL} is missing: build the earshot-kafka-tool target")
+    r = subprocess.run([TOOL, *map(str, args)], input=input, capture_output=True,
+                       timeout=timeout)
+    if r.returncode != 0:
+        raise RuntimeError(f"earshot-kafka-tool {' '.join(map(str, args))} failed:\n"
+                           f"{r.stderr.decode(errors='replace')}")
+    return r.stdout.decode()
+
+
+_seq = [0]
+
+
+def new_topic(broker, partitions, prefix="posts"):
+    _seq[0] += 1
+    name = f"{prefix}-{os.getpid()}-{_seq[0]}"
+    tool("create", broker.bootstrap, name, partitions)
+    return name
+
+
+def produce_file(broker, topic, path):
+    tool("produce", broker.bootstrap, topic, path)
+
+
+def consume(broker, topic, count, timeout_ms=30000):
+    out = tool("consume", broker.bootstrap, topic, "--count", count, "--timeout-ms", timeout_ms)
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def generate(path, count, seed):
+    """`earshot generate` to a JSONL file (created_at = now)."""
+    with open(path, "wb") as f:
+        r = subprocess.run([BIN, "generate", "--count", str(count), "--seed", str(seed)],
+                           stdout=f, stderr=subprocess.PIPE, timeout=120)
+    assert r.returncode == 0, r.stderr.decode()
+    with open(path, "rb") as f:
+        lines = f.read().splitlines()
+    assert len(lines) == count
+    return lines
+
+
+def parse_metrics(text):
+    """name{labels} -> float, labels sorted: 'earshot_x{a="1",b="2"}'."""
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = re.match(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$', line)
+        if not m:
+            continue
+        name, _, labels, value = m.groups()
+        pairs = sorted(re.findall(r'([a-zA-Z_]+)="((?:[^"\\]|\\.)*)"', labels or ""))
+        key = name + ("{" + ",".join(f'{k}="{v}"' for k, v in pairs) + "}" if pairs else "")
+        out[key] = float(value)
+    return out
+
+
+def select(metrics, prefix, drop_labels=()):
+    """Series of one metric name (`prefix` ends with '{'), optionally with
+    labels removed and the remaining equal series summed."""
+    out = {}
+    for k, v in metrics.items():
+        if not k.startswith(prefix):
+            continue
+        for lab in drop_labels:
+            k = re.sub(lab + r'="[^"]*",?', "", k).replace(",}", "}")
+        out[k] = out.get(k, 0.0) + v
+    return out
+
+
+def summed(*metric_dicts):
+    out = {}
+    for m in metric_dicts:
+        for k, v in m.items():
+            out[k] = out.get(k, 0.0) + v
+    return out
+
+
+def nonzero(d):
+    return {k: v for k, v in d.items() if v != 0}
+
+
+def kafka_config(tmp_path, broker, topic, group, name="earshot", dead_letter="", extra=""):
+    cfg = tmp_path / f"{name}.yaml"
+    cfg.write_text(f"""source:
+  type: kafka
+  kafka:
+    brokers: "{broker.bootstrap}"
+    topics: [{topic}]
+    group_id: {group}
+    properties:
+      session.timeout.ms: "6000"
+      heartbeat.interval.ms: "500"
+      statistics.interval.ms: "1000"
+      auto.commit.interval.ms: "1000"
+      reconnect.backoff.max.ms: "1000"
+rules: {{paths: ["{RULES}"], reload: "off"}}
+http: {{listen: "127.0.0.1:0"}}
+dead_letter: {{topic: "{dead_letter}"}}
+{extra}""")
+    return str(cfg)
+
+
+def replay(config_path, *files):
+    r = subprocess.run([BIN, "replay", "--config", config_path, *map(str, files)],
+                       capture_output=True, timeout=300)
+    assert r.returncode == 0, r.stderr.decode(errors="replace")
+    return parse_metrics(r.stdout.decode())
+
+
+class Daemon:
+    """`earshot run --config FILE` with its log in `<name>.log`."""
+
+    def __init__(self, config_path, cwd, name="earshot"):
+        self.name = name
+        self.log_path = os.path.join(str(cwd), f"{name}.log")
+        self.log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen([BIN, "run", "--config", config_path], cwd=str(cwd),
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        self.port = wait_for(self._port, what=f"{name} start-up line")
+
+    def _port(self):
+        if self.proc.poll() is not None:
+            raise AssertionError(f"{self.name} exited early:\n" + self.logs())
+        m = re.search(r"listening on :(\d+)", self.logs())
+        return int(m.group(1)) if m else None
+
+    def logs(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def get(self, path):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+
+    def metrics(self):
+        status, body = self.get("/metrics")
+        assert status == 200
+        return parse_metrics(body)
+
+    def metric(self, key, default=0.0):
+        return self.metrics().get(key, default)
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(timeout=timeout)
+        self.log.close()
+        return self.proc.returncode
+
+    def kill9(self):
+        self.proc.kill()
+        self.proc.wait()
+        self.log.close()
+
+
+def events_total(m):
+    """Sum of earshot_events_total over all outcomes."""
+    return sum(v for k, v in m.items() if k.startswith("earshot_events_total{"))
+
+
+def outcomes(m):
+    return select(m, "earshot_events_total{", drop_labels=("source",))
+
+
+def counters(m):
+    """The result counters a replica contributes, for cross-process sums."""
+    out = {}
+    for name in ("earshot_mentions_total{", "earshot_reach_total{", "earshot_engagement_total{",
+                 "earshot_views_total{", "earshot_topic_mentions_total{"):
+        out.update(select(m, name))
+    return nonzero(out)
+
+
+def windows(m, window="1h"):
+    out = {}
+    for name in ("earshot_window_mentions{", "earshot_window_reach{",
+                 "earshot_window_engagement{", "earshot_window_views{"):
+        for k, v in select(m, name).items():
+            if f'window="{window}"' in k:
+                out[k] = v
+    return nonzero(out)
