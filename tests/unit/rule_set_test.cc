@@ -693,5 +693,110 @@ topics:
   std::remove(path.c_str());
 }
 
+// ---------------------------------------------------------------------------
+// Differential check: the indexed one-pass matcher against a direct,
+// position-by-position reading of the matching rule, on random texts.
+
+}  // namespace
+}  // namespace earshot::rules
+
+#include <random>
+
+#include "rules/normalizer.h"
+
+namespace earshot::rules {
+namespace {
+
+std::u32string Cps(std::string_view s) {
+  std::u32string r;
+  for (size_t i = 0; i < s.size();) r.push_back(DecodeUtf8(s, &i));
+  return r;
+}
+
+bool ReferenceMatch(const std::string& term, const std::string& text) {
+  std::string t = term;
+  bool prefix = !t.empty() && t.back() == '*';
+  if (prefix) t.pop_back();
+  std::string nt, nx;
+  Normalize(t, &nt);
+  Normalize(text, &nx);
+  std::u32string tc = Cps(nt), xc = Cps(nx);
+  char32_t tag = 0;
+  if (tc.size() >= 2 && (tc[0] == '#' || tc[0] == '@') && IsWordChar(tc[1])) tag = tc[0];
+  std::vector<std::u32string> words;
+  bool in = false;
+  for (char32_t c : tc) {
+    if (IsWordChar(c)) {
+      if (!in) words.emplace_back();
+      words.back().push_back(c);
+      in = true;
+    } else {
+      in = false;
+    }
+  }
+  if (words.empty()) return false;
+  auto ns = [](char32_t c) { return IsNoSpaceScript(c); };
+  for (size_t s = 0; s < xc.size(); ++s) {
+    if (tag) {
+      if (s == 0 || xc[s - 1] != tag) continue;
+    } else if (s > 0 && IsWordChar(xc[s - 1]) && !ns(xc[s - 1]) && !ns(words[0][0])) {
+      continue;
+    }
+    size_t k = s;
+    bool ok = true;
+    for (size_t w = 0; w < words.size() && ok; ++w) {
+      if (w > 0) {
+        size_t g = 0;
+        while (k + g < xc.size() && !IsWordChar(xc[k + g])) ++g;
+        if (g == 0 && !ns(words[w - 1].back()) && !ns(words[w][0])) ok = false;
+        k += g;
+      }
+      if (!ok || xc.compare(k, words[w].size(), words[w]) != 0) {
+        ok = false;
+        break;
+      }
+      k += words[w].size();
+    }
+    if (!ok) continue;
+    if (!prefix && k < xc.size() && IsWordChar(xc[k]) && !ns(xc[k]) && !ns(words.back().back())) {
+      continue;
+    }
+    return true;
+  }
+  return false;
+}
+
+TEST(DifferentialTest, RandomTextsAgreeWithReference) {
+  const std::vector<std::string> terms = {
+      "nike",    "#nike",  "@nike",   "run*",   "just do it", "ナイキ", "東京",  "nike東京",
+      "耐克 nike", "x",      "ss",      "نايكي",  "do it*",     "_",      "é",     "#ナイキ",
+      "ナ*",      "ru*",    "nike nike", "東京 ナイキ", "ال*",   "@x",     "it"};
+  std::vector<RuleDef> brands;
+  for (size_t i = 0; i < terms.size(); ++i) brands.push_back(Rule("b" + std::to_string(i), {terms[i]}));
+  auto rs = MustCompile(OneCategory(brands));
+  ASSERT_TRUE(rs);
+  const std::vector<std::string> pieces = {
+      "nike", "Nike", "nikelab", "ナイキ", "東京", "耐克", "run", "running", "just", "do",
+      "it",   "#",    "@",       " ",      "  ",   "-",    "🔥",  "é",       "É",    "_",
+      "x",    "ß",    "ss",      "نايكي",  "ال",   "ナ",   "\u0301", "ﬁ",   "。",   "ＮＩＫＥ"};
+  std::mt19937 rng(7);
+  MatchScratch scratch;
+  MatchOutput out;
+  size_t positives = 0;
+  for (int iter = 0; iter < 4000; ++iter) {
+    std::string text;
+    int n = 1 + rng() % 10;
+    for (int k = 0; k < n; ++k) text += pieces[rng() % pieces.size()];
+    rs->Match(MatchInput{text, "twitter", "en"}, &scratch, &out);
+    for (size_t i = 0; i < terms.size(); ++i) {
+      bool got = std::find(out.brands.begin(), out.brands.end(), i) != out.brands.end();
+      positives += got;
+      ASSERT_EQ(got, ReferenceMatch(terms[i], text))
+          << "term \"" << terms[i] << "\" text \"" << text << "\"";
+    }
+  }
+  EXPECT_GT(positives, 4000u);  // the texts do exercise the terms
+}
+
 }  // namespace
 }  // namespace earshot::rules
