@@ -65,6 +65,7 @@ void CodeIndex::Build(std::vector<std::pair<uint64_t, uint32_t>> items) {
                    [](const auto& a, const auto& b) { return a.first < b.first; });
   slots_.clear();
   values_.clear();
+  first_.assign(1024, 0);
   keys_ = 0;
   size_t distinct = 0;
   for (size_t i = 0; i < items.size(); ++i) {
@@ -80,6 +81,8 @@ void CodeIndex::Build(std::vector<std::pair<uint64_t, uint32_t>> items) {
     while (j < items.size() && items[j].first == items[i].first) values_.push_back(items[j++].second);
     Slot s;
     s.key = items[i].first;
+    uint32_t fb = static_cast<uint32_t>(s.key >> 21) & 0xFFFF;
+    first_[fb >> 6] |= uint64_t{1} << (fb & 63);
     s.begin = begin;
     s.end = static_cast<uint32_t>(values_.size());
     uint64_t k = HashU64(s.key) & mask_;

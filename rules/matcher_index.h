@@ -102,6 +102,11 @@ class CodeIndex {
  public:
   void Build(std::vector<std::pair<uint64_t, uint32_t>> items);
   bool empty() const { return keys_ == 0; }
+  // False when no key's first code point can be `c1` (an L1-sized bit test).
+  bool MayStartWith(char32_t c1) const {
+    uint32_t b = c1 & 0xFFFF;
+    return keys_ != 0 && (first_[b >> 6] & (uint64_t{1} << (b & 63)));
+  }
   bool Find(uint64_t key, const uint32_t** begin, const uint32_t** end) const {
     if (keys_ == 0) return false;
     for (uint64_t i = HashU64(key) & mask_;; i = (i + 1) & mask_) {
@@ -121,6 +126,7 @@ class CodeIndex {
     uint32_t begin = 0, end = 0;
   };
   std::vector<Slot> slots_;
+  std::vector<uint64_t> first_ = std::vector<uint64_t>(1024, 0);  // 64K bits by c1
   std::vector<uint32_t> values_;
   uint64_t mask_ = 0;
   size_t keys_ = 0;

@@ -1004,6 +1004,7 @@ void RuleSetImpl::OnToken(std::string_view text, size_t b, size_t e, uint32_t wi
 // no-space run, or at the start of another token (left edge implied).
 void RuleSetImpl::OnNoSpacePos(std::string_view text, size_t s, char32_t cp1, size_t next,
                                uint32_t widx, MatchScratch::Impl& im) const {
+  if (!nospace_.MayStartWith(cp1)) return;
   char32_t cp2 = 0;
   if (next < text.size()) {
     size_t j = next;
@@ -1042,6 +1043,11 @@ void RuleSetImpl::FindRaw(std::string_view text, MatchScratch::Impl& im) const {
     if (i < n) {
       size_t j = i;
       cp2 = CpAt(text, &j);
+    }
+    if (!raw_index_.MayStartWith(cp1)) {
+      prev = cp1;
+      has_prev = true;
+      continue;
     }
     uint8_t pf = has_prev ? CharFlags(flags_, prev) : 0;
     bool left_open = !has_prev || !(pf & kCharWord) || (pf & kCharNoSpace);
