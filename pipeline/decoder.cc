@@ -126,7 +126,7 @@ std::optional<EventType> ParseEventType(std::string_view s) {
 // Twitter and Reddit escape &, < and > in texts as HTML entities; undo that
 // in place (the text only shrinks).
 std::string_view UnescapeHtml(std::string_view s) {
-  if (std::memchr(s.data(), '&', s.size()) == nullptr) return s;
+  if (s.empty() || std::memchr(s.data(), '&', s.size()) == nullptr) return s;
   char* p = Mutable(s);
   size_t w = 0;
   for (size_t r = 0; r < s.size();) {
@@ -239,6 +239,7 @@ class JsonDecoder : public Decoder {
     if (payload.size() >= 3 && std::memcmp(payload.data(), "\xEF\xBB\xBF", 3) == 0) {
       payload.remove_prefix(3);
     }
+    if (payload.empty()) return InvalidReason::kJsonSyntax;  // also: data() may be null
     buffer_.assign(payload.data(), payload.size());
     extractor_->Reset();
     rapidjson::InsituStringStream is(buffer_.data());

@@ -306,6 +306,7 @@ TEST_F(CanonicalTest, JsonSyntax) {
       " \xEF\xBB\xBF{\"id\":\"1\",\"platform\":\"x\",\"text\":\"t\"}",
   };
   for (const std::string& in : cases) EXPECT_EQ(D(in), "json_syntax") << in;
+  EXPECT_EQ(D(std::string_view()), "json_syntax");
 }
 
 TEST_F(CanonicalTest, NotObject) {
@@ -781,6 +782,36 @@ TEST(RedditDecode, Errors) {
   ASSERT_EQ(d(R"({"id":"a","title":"T","selftext":"[deleted]","score":3.0})"), "ok");
   EXPECT_EQ(ev.text, "T");
   EXPECT_EQ(ev.likes, 3u);
+}
+
+TEST(PresetDecode, RandomMutationsOfFixturesNeverCrash) {
+  const std::pair<Format, const char*> cases[] = {
+      {Format::kTwitterV1, "tweet_quote_arabic.json"},
+      {Format::kTwitterV1, "tweet_extended.json"},
+      {Format::kReddit, "reddit_submission.json"},
+      {Format::kReddit, "reddit_comment_deleted.json"},
+  };
+  std::mt19937 rng(777);
+  const char alphabet[] = "{}[]\":,\\u0123456789eE.-+ntfa&\xff\xed\xc0\x80\x01";
+  for (const auto& [format, fixture] : cases) {
+    auto dec = Make(format);
+    const std::string base = Fixture(fixture);
+    Event ev;
+    ASSERT_FALSE(dec->Decode(base, &ev)) << fixture;
+    for (int i = 0; i < 3000; ++i) {
+      std::string p = base;
+      for (int e = 0; e < 3; ++e) {
+        const size_t at = rng() % p.size();
+        switch (rng() % 3) {
+          case 0: p[at] = alphabet[rng() % (sizeof(alphabet) - 1)]; break;
+          case 1: p.erase(at, 1 + rng() % 8); break;
+          default: p.insert(at, 1, alphabet[rng() % (sizeof(alphabet) - 1)]); break;
+        }
+        if (p.empty()) p = "{";
+      }
+      (void)dec->Decode(p, &ev);
+    }
+  }
 }
 
 // --- mapping -----------------------------------------------------------
