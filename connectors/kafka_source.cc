@@ -353,7 +353,8 @@ class KafkaSource final : public Source {
   void offset_commit_cb(RdKafka::ErrorCode err,
                         std::vector<RdKafka::TopicPartition*>& offsets) {
     if (err == RdKafka::ERR_NO_ERROR || err == RdKafka::ERR__NO_OFFSET) return;
-    CountError(err, "offset commit failed: " + RdKafka::err2str(err));
+    CountError(err, "");
+    LogOnce("offset commit failed: " + RdKafka::err2str(err));
   }
 
   // --- rebalances ----------------------------------------------------------
@@ -361,7 +362,9 @@ class KafkaSource final : public Source {
   void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
                     std::vector<RdKafka::TopicPartition*>& partitions) {
     ever_rebalanced_ = true;
-    SetConnected(true, "");
+    // An assignment needs the coordinator; a revoke can be local (lost
+    // assignment during an outage) and says nothing about connectivity.
+    if (err == RdKafka::ERR__ASSIGN_PARTITIONS) SetConnected(true, "");
     const bool cooperative = consumer->rebalance_protocol() == "COOPERATIVE";
     if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
       OnAssign(consumer, partitions, cooperative);
@@ -558,7 +561,10 @@ class KafkaSource final : public Source {
       SetConnected(false, "all brokers down: " + text);
       return;
     }
-    LogOnce(RdKafka::err2str(err) + ": " + text);
+    // During an outage every retry fails anew; the state change was logged.
+    if (connected_.load() || std::string_view(kind) != "transport") {
+      LogOnce(RdKafka::err2str(err) + ": " + text);
+    }
   }
 
   void CountError(RdKafka::ErrorCode err, const std::string& text) {

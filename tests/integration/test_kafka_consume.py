@@ -1,6 +1,7 @@
 """One daemon against a real broker: exact counts against `earshot replay`,
 poison messages to the dead-letter topic, SIGTERM before the first
 partition assignment (librdkafka issue 4312)."""
+import json
 import signal
 
 from kafka_helpers import (counters, events_total, generate, kafka_config, new_topic,
@@ -31,7 +32,7 @@ def test_consumes_and_counts_exactly_like_replay(tmp_path, broker, daemons):
              and len([k for k in d.metrics() if k.startswith("earshot_kafka_consumer_lag{")]) == 3,
              timeout=30, what="consumer lag 0 on 3 partitions")
     assert d.stop() == 0
-    committed = eval(tool("committed", broker.bootstrap, "g-exact", topic))  # {"0": n, ...}
+    committed = json.loads(tool("committed", broker.bootstrap, "g-exact", topic))
     assert sum(committed.values()) == N
 
 
