@@ -64,8 +64,9 @@ for t in "${targets[@]}"; do
   fi
   rmdir "$artifacts" 2>/dev/null || true  # leave no empty directories
 done
+echo "fuzz.sh: ${#targets[@]} targets, ${SECONDS_PER_TARGET}s each"
+echo "fuzz: $((${#targets[@]} - ${#failed[@]})) passed, ${#failed[@]} failed"
 if [ ${#failed[@]} -gt 0 ]; then
-  echo "fuzz.sh: ${#failed[@]} failed: ${failed[*]}" >&2
+  echo "fuzz.sh: failed: ${failed[*]}" >&2
   exit 1
 fi
-echo "fuzz.sh: ${#targets[@]} targets, ${SECONDS_PER_TARGET}s each, no failures"

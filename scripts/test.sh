@@ -17,3 +17,15 @@ if [ $# -eq 0 ]; then
 else
   ctest --output-on-failure --timeout 900 "$@"
 fi
+
+# Separate, clearly named steps (docs/reliability.md), only on a full run:
+# the unit and integration tiers again under AddressSanitizer and
+# UndefinedBehaviorSanitizer (build-asan/), then a short libFuzzer run of
+# every fuzz target (build-fuzz/; FUZZ_SECONDS=3600 for the longer run).
+if [ $# -eq 0 ]; then
+  cd ..
+  echo "== sanitizers: scripts/sanitize.sh"
+  ./scripts/sanitize.sh
+  echo "== fuzzing: FUZZ_SECONDS=20 scripts/fuzz.sh"
+  FUZZ_SECONDS=20 ./scripts/fuzz.sh
+fi
