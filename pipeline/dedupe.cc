@@ -48,7 +48,11 @@ bool Deduper::SeenOrInsert(uint64_t fp, int64_t bucket) {
     ++used_;
   }
   ++live_;
-  ++per_bucket_[bucket];
+  if (bucket != cached_bucket_) {
+    cached_ = per_bucket_.try_emplace(bucket, 0).first;
+    cached_bucket_ = bucket;
+  }
+  ++cached_->second;
   if (used_ * 4 > slots_.size() * 3) {
     // Compact away expired slots; grow when live entries need the room.
     size_t n = slots_.size();
@@ -63,6 +67,7 @@ void Deduper::ExpireBefore(int64_t min_bucket) {
   min_bucket_ = min_bucket;
   while (!per_bucket_.empty() && per_bucket_.begin()->first < min_bucket_) {
     live_ -= per_bucket_.begin()->second;
+    if (per_bucket_.begin()->first == cached_bucket_) cached_bucket_ = INT64_MIN;
     per_bucket_.erase(per_bucket_.begin());
   }
 }

@@ -50,6 +50,9 @@ class Deduper {
   size_t live_ = 0;
   int64_t min_bucket_ = INT64_MIN;
   std::map<int64_t, size_t> per_bucket_;  // live entries per bucket
+  // Most inserts go to the newest bucket: remember its entry.
+  int64_t cached_bucket_ = INT64_MIN;
+  std::map<int64_t, size_t>::iterator cached_;
   uint64_t evictions_ = 0;
 };
 

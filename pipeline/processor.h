@@ -31,6 +31,7 @@
 #include "pipeline/config.h"
 #include "pipeline/decoder.h"
 #include "pipeline/dedupe.h"
+#include "pipeline/flat_map.h"
 #include "pipeline/window_state.h"
 #include "rules/rule_set.h"
 #include "rules/sentiment.h"
@@ -121,7 +122,8 @@ class Processor : public PartitionListener {
   std::vector<Values> totals_;              // brand_id * P + platform
   std::vector<uint8_t> totals_present_;     // same index
   std::vector<uint64_t> sentiment_totals_;  // (brand_id * P + platform) * 3 + sentiment
-  std::map<std::tuple<uint32_t, uint32_t, uint32_t>, uint64_t> topic_totals_;  // topic, brand+1 (0 = none), platform
+  // Key TopicKey(topic, brand+1 (0 = none), platform); flat: probed per matched topic.
+  FlatMap<uint64_t> topic_totals_;
   uint64_t outcomes_[kOutcomeCount] = {};
   size_t series_ = 0;           // result counter series created (capped by limits.max_series)
   uint64_t series_overflow_ = 0;
@@ -134,6 +136,9 @@ class Processor : public PartitionListener {
   prometheus::Histogram* latency_;
   std::vector<prometheus::Counter*> invalid_counters_;
   std::map<std::string, std::vector<prometheus::Counter*>, std::less<>> event_counters_;
+
+  // Latency histogram sampling: every kLatencySampleEvery-th event is timed.
+  uint32_t latency_tick_ = 15;  // so the first event is timed
 
   // Pipeline-thread scratch.
   rules::MatchScratch scratch_;

@@ -46,11 +46,10 @@ void HoppingWindow::SumInto(int64_t now_ms, SeriesMap* out) const {
 
 void HoppingWindow::RetainBrands(const std::vector<bool>& keep) {
   for (auto& [index, bucket] : buckets_) {
-    for (auto it = bucket.begin(); it != bucket.end();) {
-      uint32_t b = SeriesBrand(it->first);
-      if (b >= keep.size() || !keep[b]) it = bucket.erase(it);
-      else ++it;
-    }
+    bucket.EraseIf([&](SeriesKey key, const Values&) {
+      uint32_t b = SeriesBrand(key);
+      return b >= keep.size() || !keep[b];
+    });
   }
 }
 

@@ -9,10 +9,10 @@
 
 #include <cstdint>
 #include <map>
-#include <unordered_map>
 #include <vector>
 
 #include "pipeline/config.h"
+#include "pipeline/flat_map.h"
 
 namespace earshot {
 
@@ -36,7 +36,9 @@ inline SeriesKey MakeSeriesKey(uint32_t brand_id, uint32_t platform) {
 inline uint32_t SeriesBrand(SeriesKey k) { return static_cast<uint32_t>(k >> 32); }
 inline uint32_t SeriesPlatform(SeriesKey k) { return static_cast<uint32_t>(k); }
 
-using SeriesMap = std::unordered_map<SeriesKey, Values>;
+// Flat open addressing: the windows add into it once per matched brand and
+// window, so this is on the hot path.
+using SeriesMap = FlatMap<Values>;
 
 inline int64_t FloorDiv(int64_t a, int64_t b) {
   int64_t q = a / b;

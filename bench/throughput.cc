@@ -1,0 +1,389 @@
+// End-to-end throughput tool: for each rule-set size, generates the
+// deterministic workload (bench/workload.h), then measures on this thread
+//   floor     copy + RapidJSON in-situ DOM parse (the parse-only limit)
+//   decode    the canonical decoder alone
+//   match     decode + normalize + match (RuleSet::Match)
+//   sentiment decode + match + lexicon sentiment
+//   pipeline  Processor::ProcessBatch in 4096-record batches: decode, time
+//             checks, dedupe, normalize, match, sentiment, windows, counters
+// and prints events/s, ns/event per stage (as differences), the rule
+// compile time, the scrape time and series count, the hot-reload pause, and
+// peak RSS. Run it pinned: taskset -c 0 throughput ...
+//
+// Usage: throughput [--brands 10,100,1000,10000] [--events N] [--seed S]
+//                   [--cache DIR] [--repeat R] [--memory-hours H --memory-rate R]
+//                   [--write-only]
+
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/times.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+#include <rapidjson/document.h>
+
+#include "base/clock.h"
+#include "base/diagnostics.h"
+#include "bench/workload.h"
+#include "pipeline/config.h"
+#include "pipeline/decoder.h"
+#include "pipeline/processor.h"
+#include "rules/loader.h"
+#include "rules/rule_set.h"
+#include "rules/sentiment.h"
+
+namespace earshot::bench {
+namespace {
+
+using Clk = std::chrono::steady_clock;
+
+double Seconds(Clk::time_point a, Clk::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+double CpuSeconds() {
+  rusage ru{};
+  getrusage(RUSAGE_THREAD, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
+}
+
+double PeakRssMiB() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_maxrss) / 1024.0;
+}
+
+double CurrentRssMiB() {
+  std::FILE* f = std::fopen("/proc/self/statm", "r");
+  if (f == nullptr) return 0;
+  long pages = 0, resident = 0;
+  if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+  std::fclose(f);
+  return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1 << 20);
+}
+
+struct Options {
+  std::vector<int> brands = {10, 100, 1000, 10000};
+  size_t events = 300000;
+  uint64_t seed = 1;
+  std::string cache = "/tmp/earshot-bench";
+  int repeat = 3;
+  double memory_hours = 0;
+  double memory_rate = 1000;
+  bool pipeline_only = false;  // skip the stage runs (for profiling the pipeline)
+  bool write_only = false;  // write cache/rules-B/ and cache/events-B.jsonl, then exit
+};
+
+// Runs `fn` `repeat` times and keeps the fastest CPU time (least disturbed by
+// other load on the machine).
+template <typename Fn>
+double BestCpu(int repeat, Fn fn) {
+  double best = repeat > 0 ? 1e100 : 0;
+  for (int r = 0; r < repeat; ++r) {
+    double c0 = CpuSeconds();
+    fn();
+    best = std::min(best, CpuSeconds() - c0);
+  }
+  return best;
+}
+
+std::shared_ptr<const rules::RuleSet> LoadRules(const std::string& dir, const Config& config,
+                                                double* seconds) {
+  auto t0 = Clk::now();
+  rules::RuleSetDef def;
+  Diagnostics diags;
+  std::shared_ptr<const rules::RuleSet> rs;
+  if (rules::LoadRuleFiles({dir}, &def, &diags)) {
+    rules::CompileOptions copts;
+    copts.platforms = config.platforms;
+    rs = rules::RuleSet::Compile(def, copts, &diags);
+  }
+  *seconds = Seconds(t0, Clk::now());
+  if (rs == nullptr || !diags.ok()) {
+    std::fprintf(stderr, "throughput: rules in %s:\n%s", dir.c_str(), diags.ToString().c_str());
+    std::exit(1);
+  }
+  return rs;
+}
+
+std::vector<std::string_view> Lines(const std::string& data) {
+  std::vector<std::string_view> lines;
+  size_t pos = 0;
+  while (pos < data.size()) {
+    size_t nl = data.find('\n', pos);
+    if (nl == std::string::npos) nl = data.size();
+    lines.emplace_back(data.data() + pos, nl - pos);
+    pos = nl + 1;
+  }
+  return lines;
+}
+
+std::vector<Record> Records(const std::vector<std::string_view>& lines) {
+  std::vector<Record> recs(lines.size());
+  for (size_t i = 0; i < lines.size(); ++i) {
+    recs[i].payload = lines[i];
+    recs[i].offset = static_cast<int64_t>(i);
+  }
+  return recs;
+}
+
+Config BenchConfig() {
+  Config c;
+  c.clock = ClockMode::kEvent;  // as `earshot replay`
+  return c;
+}
+
+// The Prometheus text of the processor's result families.
+size_t Scrape(const Processor& p, size_t* series) {
+  std::vector<prometheus::MetricFamily> fams = p.CollectResults();
+  *series = 0;
+  for (const auto& f : fams) *series += f.metric.size();
+  std::ostringstream out;
+  prometheus::TextSerializer().Serialize(out, fams);
+  return out.str().size();
+}
+
+struct Row {
+  int brands;
+  double compile_s, floor_ns, decode_ns, match_ns, sentiment_ns, pipeline_ns;
+  double scrape_ms;
+  size_t series, scrape_bytes;
+  double reload_pause_ms;
+  double avg_bytes;
+};
+
+Row RunOne(const Options& opt, int brands) {
+  Row row{};
+  row.brands = brands;
+  Config config = BenchConfig();
+  WorkloadSpec spec;
+  spec.brands = brands;
+  spec.seed = opt.seed;
+  Workload w(spec);
+  std::string dir = opt.cache + "/rules-" + std::to_string(brands);
+  if (!w.WriteRules(dir)) {
+    std::fprintf(stderr, "throughput: cannot write %s\n", dir.c_str());
+    std::exit(1);
+  }
+  auto rules = LoadRules(dir, config, &row.compile_s);
+  std::string data = w.Events(opt.events);
+  std::vector<std::string_view> lines = Lines(data);
+  const double n = static_cast<double>(lines.size());
+  row.avg_bytes = static_cast<double>(data.size()) / n - 1;
+
+  // Floor: what the decoder must at least do (copy + in-situ DOM parse).
+  std::string buf;
+  size_t sink = 0;
+  const int stage_repeat = opt.pipeline_only ? 0 : opt.repeat;
+  row.floor_ns = BestCpu(stage_repeat, [&] {
+                   for (auto line : lines) {
+                     buf.assign(line.data(), line.size());
+                     rapidjson::Document d;
+                     d.ParseInsitu(buf.data());
+                     sink += d.HasParseError() ? 0 : d.MemberCount();
+                   }
+                 }) / n * 1e9;
+
+  auto decoder = MakeDecoder(config.decoder);
+  Event ev;
+  size_t invalid = 0;
+  row.decode_ns = BestCpu(stage_repeat, [&] {
+                    for (auto line : lines) invalid += (*decoder)->Decode(line, &ev) ? 1 : 0;
+                  }) / n * 1e9;
+
+  rules::MatchScratch scratch;
+  rules::MatchOutput out;
+  size_t matched = 0;
+  auto lex = rules::SentimentLexicon::BuiltIn();
+  auto match_all = [&](bool sentiment) {
+    for (auto line : lines) {
+      if ((*decoder)->Decode(line, &ev)) continue;
+      rules::MatchInput in;
+      in.text = ev.text;
+      in.platform = ev.platform;
+      in.lang = ev.lang;
+      in.author = ev.author_handle;
+      in.country = ev.country;
+      out.clear();
+      rules->Match(in, &scratch, &out);
+      matched += out.brands.size();
+      if (sentiment && !out.brands.empty()) sink += static_cast<size_t>(lex->Classify(scratch));
+    }
+  };
+  row.match_ns = BestCpu(stage_repeat, [&] { match_all(false); }) / n * 1e9;
+  row.sentiment_ns = BestCpu(stage_repeat, [&] { match_all(true); }) / n * 1e9;
+
+  // The whole pipeline, fresh state each repetition.
+  std::vector<Record> recs = Records(lines);
+  std::unique_ptr<Processor> proc;
+  row.pipeline_ns = BestCpu(opt.repeat, [&] {
+                      auto p = Processor::Create(config, WallClock::Get(),
+                                                 std::make_shared<prometheus::Registry>(), lex);
+                      (*p)->SetRules(rules);
+                      std::vector<Record> batch;
+                      for (size_t i = 0; i < recs.size(); i += 4096) {
+                        batch.assign(recs.begin() + static_cast<long>(i),
+                                     recs.begin() + static_cast<long>(std::min(recs.size(), i + 4096)));
+                        (*p)->ProcessBatch("file", batch);
+                      }
+                      proc = std::move(p).value();
+                    }) / n * 1e9;
+
+  // Scrape: the result families, collected and serialized.
+  auto t0 = Clk::now();
+  row.scrape_bytes = Scrape(*proc, &row.series);
+  row.scrape_ms = Seconds(t0, Clk::now()) * 1e3;
+
+  // Hot reload: the pause is the batch boundary that applies the new set.
+  {
+    double ignored;
+    auto again = LoadRules(dir, config, &ignored);
+    proc->SetRules(again);
+    std::vector<Record> empty;
+    auto r0 = Clk::now();
+    proc->ProcessBatch("file", empty);
+    row.reload_pause_ms = Seconds(r0, Clk::now()) * 1e3;
+  }
+  if (sink == 42 && invalid == 42 && matched == 42) std::puts("");
+  std::fprintf(stderr, "  brands=%d: %zu events (%.0f B avg), %zu invalid, %zu brand matches\n",
+               brands, lines.size(), row.avg_bytes, invalid / static_cast<size_t>(opt.repeat),
+               matched / static_cast<size_t>(2 * opt.repeat));
+  return row;
+}
+
+// Memory: 1,000 brands x 11 platforms x 3 windows, `hours` of event time at
+// `rate` events/s (24 h at 1,000/s fills the 24 h window and the dedupe).
+void RunMemory(const Options& opt) {
+  Config config = BenchConfig();
+  WorkloadSpec spec;
+  spec.brands = 1000;
+  spec.seed = opt.seed;
+  spec.events_per_second = opt.memory_rate;
+  Workload w(spec);
+  std::string dir = opt.cache + "/rules-1000";
+  w.WriteRules(dir);
+  double compile_s;
+  auto rules = LoadRules(dir, config, &compile_s);
+  auto p = Processor::Create(config, WallClock::Get(), std::make_shared<prometheus::Registry>(),
+                             rules::SentimentLexicon::BuiltIn());
+  (*p)->SetRules(rules);
+  const size_t total = static_cast<size_t>(opt.memory_hours * 3600 * opt.memory_rate);
+  const double rss0 = CurrentRssMiB();
+  std::string chunk;
+  std::vector<Record> batch;
+  auto t0 = Clk::now();
+  double c0 = CpuSeconds();
+  for (size_t done = 0; done < total;) {
+    size_t k = std::min<size_t>(4096, total - done);
+    chunk = w.Events(k);
+    batch = Records(Lines(chunk));
+    (*p)->ProcessBatch("file", batch);
+    done += k;
+  }
+  double cpu = CpuSeconds() - c0;
+  size_t series;
+  auto s0 = Clk::now();
+  size_t bytes = Scrape(**p, &series);
+  double scrape_ms = Seconds(s0, Clk::now()) * 1e3;
+  std::printf(
+      "\nmemory: 1000 brands x %zu platforms x %zu windows, %.1f h of event time at %.0f/s "
+      "(%zu events, %.0f s wall, %.0f s CPU incl. generation)\n",
+      config.platforms.size(), config.windows.size(), opt.memory_hours, opt.memory_rate, total,
+      Seconds(t0, Clk::now()), cpu);
+  std::printf("  RSS now %.1f MiB (before events %.1f MiB), peak %.1f MiB; dedupe cap %zu entries\n",
+              CurrentRssMiB(), rss0, PeakRssMiB(), config.limits.max_dedupe_entries);
+  std::printf("  scrape: %zu series, %zu bytes in %.1f ms\n", series, bytes, scrape_ms);
+}
+
+std::vector<int> ParseList(const char* s) {
+  std::vector<int> out;
+  for (const char* p = s; *p;) {
+    out.push_back(std::atoi(p));
+    p = std::strchr(p, ',');
+    if (p == nullptr) break;
+    ++p;
+  }
+  return out;
+}
+
+int Main(int argc, char** argv) {
+  Options opt;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    const char* v = i + 1 < argc ? argv[i + 1] : "";
+    if (a == "--brands") opt.brands = ParseList(v), ++i;
+    else if (a == "--events") opt.events = std::strtoull(v, nullptr, 10), ++i;
+    else if (a == "--seed") opt.seed = std::strtoull(v, nullptr, 10), ++i;
+    else if (a == "--cache") opt.cache = v, ++i;
+    else if (a == "--repeat") opt.repeat = std::max(1, std::atoi(v)), ++i;
+    else if (a == "--memory-hours") opt.memory_hours = std::atof(v), ++i;
+    else if (a == "--memory-rate") opt.memory_rate = std::atof(v), ++i;
+    else if (a == "--write-only") opt.write_only = true;
+    else if (a == "--pipeline-only") opt.pipeline_only = true;
+    else {
+      std::fprintf(stderr,
+                   "usage: throughput [--brands 10,100,1000,10000] [--events N] [--seed S] "
+                   "[--cache DIR] [--repeat R] [--memory-hours H] [--memory-rate R] [--write-only] "
+                   "[--pipeline-only]\n");
+      return 2;
+    }
+  }
+  ::mkdir(opt.cache.c_str(), 0755);
+  if (opt.write_only) {
+    // Inputs for `earshot replay --rules DIR FILE` (scripts/bench.sh).
+    for (int b : opt.brands) {
+      WorkloadSpec spec;
+      spec.brands = b;
+      spec.seed = opt.seed;
+      Workload w(spec);
+      std::string base = opt.cache + "/";
+      if (!w.WriteRules(base + "rules-" + std::to_string(b)) ||
+          !w.WriteEvents(base + "events-" + std::to_string(b) + ".jsonl", opt.events)) {
+        std::fprintf(stderr, "throughput: cannot write into %s\n", opt.cache.c_str());
+        return 1;
+      }
+    }
+    return 0;
+  }
+  std::vector<Row> rows;
+  if (!opt.brands.empty() && opt.brands[0] > 0) {
+    for (int b : opt.brands) rows.push_back(RunOne(opt, b));
+    std::printf(
+        "%zu events a run, seed %llu, best of %d, CPU time of this thread "
+        "(ns/event; stage = difference to the previous column)\n\n",
+        opt.events, static_cast<unsigned long long>(opt.seed), opt.repeat);
+    std::printf(
+        "| brands | compile s | parse floor ev/s | pipeline ev/s | %% of floor | floor ns | "
+        "decode ns | norm+match ns | sentiment ns | dedupe+windows+counters ns | scrape series | "
+        "scrape ms | reload pause ms |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    for (const Row& r : rows) {
+      std::printf("| %d | %.2f | %.0f | %.0f | %.0f%% | %.0f | %.0f | %.0f | %.0f | %.0f | %zu | %.1f | %.1f |\n",
+                  r.brands, r.compile_s, 1e9 / r.floor_ns, 1e9 / r.pipeline_ns,
+                  100.0 * r.floor_ns / r.pipeline_ns, r.floor_ns, r.decode_ns,
+                  r.match_ns - r.decode_ns, r.sentiment_ns - r.match_ns,
+                  r.pipeline_ns - r.sentiment_ns, r.series, r.scrape_ms, r.reload_pause_ms);
+    }
+    std::printf("\npeak RSS %.1f MiB\n", PeakRssMiB());
+  }
+  if (opt.memory_hours > 0) RunMemory(opt);
+  return 0;
+}
+
+}  // namespace
+}  // namespace earshot::bench
+
+int main(int argc, char** argv) { return earshot::bench::Main(argc, argv); }

@@ -1,0 +1,62 @@
+#pragma once
+// Deterministic benchmark workloads (the performance issue's sizes): rule
+// files with N brands in N/10 categories (3 terms a brand: a word, then a
+// phrase, hashtag or mention, then an Arabic or Japanese literal) plus a few
+// topics, and canonical events of about 500 bytes in English, Arabic and
+// Japanese with 0-2 brand mentions each. The same seed gives the same bytes.
+// Not thread-safe (one generator per thread).
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace earshot::bench {
+
+struct WorkloadSpec {
+  int brands = 1000;
+  uint64_t seed = 1;
+  int64_t start_ms = 1714521600000;  // 2024-05-01T00:00:00Z
+  double events_per_second = 1000;  // event-time spacing of created_at
+  double duplicate_rate = 0.01;     // share of events repeating a recent id
+};
+
+// The terms of one brand, in rule-file order.
+struct BrandTerms {
+  std::string category;
+  std::string name;
+  std::vector<std::string> terms;  // [0] latin word, [1] phrase/#tag/@mention, [2] ar/ja literal
+};
+
+class Workload {
+ public:
+  explicit Workload(const WorkloadSpec& spec);
+
+  const WorkloadSpec& spec() const { return spec_; }
+  const std::vector<BrandTerms>& brands() const { return brands_; }
+
+  // The rule files as YAML: one file per 100 categories (file name, content).
+  std::vector<std::pair<std::string, std::string>> RuleFiles() const;
+  // Writes RuleFiles() into `dir` (created if missing). Returns false on an
+  // I/O error.
+  bool WriteRules(const std::string& dir) const;
+
+  // Appends the next event (one JSON line, no newline) to *out.
+  void NextEvent(std::string* out);
+  // `n` events, each followed by '\n'.
+  std::string Events(size_t n);
+  // Writes `n` events to `path` as JSONL.
+  bool WriteEvents(const std::string& path, size_t n);
+
+ private:
+  void AppendText(int lang, std::string* out);
+
+  WorkloadSpec spec_;
+  std::vector<BrandTerms> brands_;
+  std::mt19937_64 rng_;
+  uint64_t next_id_ = 1;
+  uint64_t event_index_ = 0;
+  std::string text_;
+};
+
+}  // namespace earshot::bench
