@@ -23,9 +23,38 @@ void HoppingWindow::Add(int64_t now_ms, int64_t event_ms, SeriesKey key, const V
     last_index_ = index;
   }
   (*last_bucket_)[key].Add(v);
+  if (index >= sum_first_ && index <= sum_last_) sum_[key].Add(v);
+}
+
+void HoppingWindow::SumBuckets(int64_t first, int64_t last, SeriesMap* out) const {
+  for (auto it = buckets_.lower_bound(first); it != buckets_.end() && it->first <= last; ++it) {
+    for (const auto& [key, v] : it->second) (*out)[key].Add(v);
+  }
+}
+
+void HoppingWindow::AdvanceSum(int64_t now_ms) {
+  const int64_t first = FirstBucket(now_ms);
+  const int64_t last = FloorDiv(now_ms, spec_.step_ms);
+  if (first == sum_first_ && last == sum_last_) return;
+  if (first < sum_first_ || first > sum_last_ || last < sum_last_) {
+    // Backwards (a wall clock step) or no overlap: start over.
+    sum_.clear();
+    SumBuckets(first, last, &sum_);
+  } else {
+    // Forwards: subtract the buckets that left, add the ones that entered.
+    for (auto it = buckets_.lower_bound(sum_first_); it != buckets_.end() && it->first < first; ++it) {
+      for (const auto& [key, v] : it->second) sum_[key].Sub(v);
+    }
+    SumBuckets(sum_last_ + 1, last, &sum_);
+    // Series whose values all left: drop them so the sum stays small.
+    sum_.EraseIf([](SeriesKey, const Values& v) { return v.zero(); });
+  }
+  sum_first_ = first;
+  sum_last_ = last;
 }
 
 void HoppingWindow::Expire(int64_t now_ms) {
+  AdvanceSum(now_ms);
   int64_t first = FirstBucket(now_ms);
   while (!buckets_.empty() && buckets_.begin()->first < first) {
     if (buckets_.begin()->first == last_index_) {
@@ -39,18 +68,22 @@ void HoppingWindow::Expire(int64_t now_ms) {
 void HoppingWindow::SumInto(int64_t now_ms, SeriesMap* out) const {
   int64_t first = FirstBucket(now_ms);
   int64_t last = FloorDiv(now_ms, spec_.step_ms);
-  for (auto it = buckets_.lower_bound(first); it != buckets_.end() && it->first <= last; ++it) {
-    for (const auto& [key, v] : it->second) (*out)[key].Add(v);
+  if (first != sum_first_ || last != sum_last_) {
+    SumBuckets(first, last, out);
+    return;
+  }
+  for (const auto& [key, v] : sum_) {
+    if (!v.zero()) (*out)[key].Add(v);
   }
 }
 
 void HoppingWindow::RetainBrands(const std::vector<bool>& keep) {
-  for (auto& [index, bucket] : buckets_) {
-    bucket.EraseIf([&](SeriesKey key, const Values&) {
-      uint32_t b = SeriesBrand(key);
-      return b >= keep.size() || !keep[b];
-    });
-  }
+  auto dropped = [&](SeriesKey key, const Values&) {
+    uint32_t b = SeriesBrand(key);
+    return b >= keep.size() || !keep[b];
+  };
+  for (auto& [index, bucket] : buckets_) bucket.EraseIf(dropped);
+  sum_.EraseIf(dropped);
 }
 
 }  // namespace earshot

@@ -5,6 +5,9 @@
 // i.e. the S/P step-buckets ending with the bucket that holds T. Each bucket
 // keeps sparse per-series values; buckets that leave the window are dropped
 // as T advances. Events in future buckets wait until T reaches them.
+// A running sum of the buckets inside the window at the last Expire() keeps
+// SumInto() proportional to the series, not series x buckets (a scrape holds
+// the pipeline's lock while it sums).
 // Not thread-safe: owned by one partition's state, guarded by the caller.
 
 #include <cstdint>
@@ -24,6 +27,9 @@ struct Values {
   uint64_t v[kBasisCount] = {0, 0, 0, 0};
   void Add(const Values& o) {
     for (int i = 0; i < kBasisCount; ++i) v[i] += o.v[i];
+  }
+  void Sub(const Values& o) {
+    for (int i = 0; i < kBasisCount; ++i) v[i] -= o.v[i];
   }
   bool zero() const { return (v[0] | v[1] | v[2] | v[3]) == 0; }
 };
@@ -62,9 +68,11 @@ class HoppingWindow {
   // Adds `v` to `key` at event time `event_ms`; ignored when the event is
   // already older than the window at `now_ms`.
   void Add(int64_t now_ms, int64_t event_ms, SeriesKey key, const Values& v);
-  // Drops buckets that have left the window at `now_ms`.
+  // Drops buckets that have left the window at `now_ms` and moves the
+  // running sum to the window at `now_ms`.
   void Expire(int64_t now_ms);
-  // Adds the window's values at `now_ms` into `*out`.
+  // Adds the window's values at `now_ms` into `*out` (from the running sum
+  // when `now_ms` is in the step of the last Expire()).
   void SumInto(int64_t now_ms, SeriesMap* out) const;
   // Removes series whose brand is not kept.
   void RetainBrands(const std::vector<bool>& keep_brand_id);
@@ -73,7 +81,14 @@ class HoppingWindow {
  private:
   WindowSpec spec_;
   int64_t buckets_per_window_;
+  void AdvanceSum(int64_t now_ms);
+  void SumBuckets(int64_t first, int64_t last, SeriesMap* out) const;
+
   std::map<int64_t, SeriesMap> buckets_;
+  // sum_ = the sum of buckets [sum_first_, sum_last_] (empty range at first).
+  SeriesMap sum_;
+  int64_t sum_first_ = 0;
+  int64_t sum_last_ = -1;
   // Most events land in the newest bucket: remember it.
   int64_t last_index_ = INT64_MIN;
   SeriesMap* last_bucket_ = nullptr;
