@@ -20,7 +20,7 @@ DEPLOY = SOURCE_DIR / "deploy"
 K8S = DEPLOY / "k8s"
 POD_LABELS = {"app.kubernetes.io/name": "earshot", "app.kubernetes.io/component": "daemon"}
 RUNTIME_PACKAGES = {"librdkafka1", "librdkafka++1", "libre2-9", "libprometheus-cpp-core1.0",
-                    "libyaml-cpp0.7", "libicu72", "libcivetweb1", "libssl3", "ca-certificates"}
+                    "libyaml-cpp0.7", "libicu72", "libcivetweb1", "libssl3", "libcrypt1", "ca-certificates"}
 
 
 def k8s_objects():
