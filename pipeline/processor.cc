@@ -135,8 +135,6 @@ uint32_t Processor::InternBrand(const std::string& category, const std::string& 
     brand_names_.emplace_back(category, brand);
     size_t p = platform_names_.size();
     totals_.resize(brand_names_.size() * p);
-    totals_present_.resize(brand_names_.size() * p);
-    sentiment_totals_.resize(brand_names_.size() * p * kSentimentCount);
   }
   return it->second;
 }
@@ -330,16 +328,17 @@ void Processor::ProcessBatch(std::string_view source, const std::vector<Record>&
         }
         for (uint32_t b : match_.brands) {
           size_t idx = brand_ids_[b] * P + platform;
-          if (!totals_present_[idx]) {
+          SeriesTotals& st = totals_[idx];
+          if (!st.present) {
             if (series_ >= config_.limits.max_series) {
               ++series_overflow_;
               continue;
             }
-            totals_present_[idx] = 1;
+            st.present = true;
             ++series_;
           }
-          totals_[idx].Add(v);
-          if (sentiment >= 0) ++sentiment_totals_[idx * kSentimentCount + sentiment];
+          st.v.Add(v);
+          if (sentiment >= 0) ++st.sentiment[sentiment];
         }
         for (uint32_t t : match_.topics) {
           size_t n = match_.brands.empty() ? 1 : match_.brands.size();
@@ -412,9 +411,7 @@ struct Processor::Snapshot {
   std::vector<std::pair<std::string, std::string>> brand_names;
   std::vector<std::string> topic_names;
   std::vector<SeriesMap> windows;  // per configured window, summed over partitions
-  std::vector<Values> totals;
-  std::vector<uint8_t> totals_present;
-  std::vector<uint64_t> sentiment_totals;
+  std::vector<SeriesTotals> totals;
   std::vector<std::pair<uint64_t, uint64_t>> topic_totals;  // (TopicKey, count), ascending
 };
 
@@ -431,8 +428,6 @@ Processor::Snapshot Processor::TakeSnapshot() const {
     for (size_t w = 0; w < part->windows.size(); ++w) part->windows[w].SumInto(s.now, &s.windows[w]);
   }
   s.totals = totals_;
-  s.totals_present = totals_present_;
-  s.sentiment_totals = sentiment_totals_;
   s.topic_totals.assign(topic_totals_.begin(), topic_totals_.end());
   std::sort(s.topic_totals.begin(), s.topic_totals.end());
   return s;
@@ -497,11 +492,11 @@ std::vector<prometheus::MetricFamily> Processor::CollectResults() const {
     for (size_t id = 0; id < s.brand_names.size(); ++id) {
       for (size_t p = 0; p < P; ++p) {
         size_t idx = id * P + p;
-        if (!s.totals_present[idx]) continue;
+        if (!s.totals[idx].present) continue;
         f.metric.push_back(Metric({{"category", s.brand_names[id].first},
                                    {"brand", s.brand_names[id].second},
                                    {"platform", platform_names_[p]}},
-                                  static_cast<double>(s.totals[idx].v[basis]), MetricType::Counter));
+                                  static_cast<double>(s.totals[idx].v.v[basis]), MetricType::Counter));
       }
     }
     out.push_back(std::move(f));
@@ -617,14 +612,14 @@ std::vector<prometheus::MetricFamily> Processor::CollectResults() const {
   for (size_t id = 0; id < s.brand_names.size(); ++id) {
     for (size_t p = 0; p < P; ++p) {
       size_t idx = id * P + p;
-      if (!s.totals_present[idx]) continue;
+      if (!s.totals[idx].present) continue;
       for (int k = 0; k < kSentimentCount; ++k) {
         sentiment.metric.push_back(
             Metric({{"category", s.brand_names[id].first},
                     {"brand", s.brand_names[id].second},
                     {"platform", platform_names_[p]},
                     {"sentiment", rules::SentimentName(static_cast<rules::Sentiment>(k))}},
-                   static_cast<double>(s.sentiment_totals[idx * kSentimentCount + k]),
+                   static_cast<double>(s.totals[idx].sentiment[k]),
                    MetricType::Counter));
       }
     }

@@ -119,9 +119,14 @@ class Processor : public PartitionListener {
   std::map<PartitionKey, std::unique_ptr<PartitionState>> partitions_;
   int64_t max_event_ms_ = INT64_MIN;
   // Monotonic result counters.
-  std::vector<Values> totals_;              // brand_id * P + platform
-  std::vector<uint8_t> totals_present_;     // same index
-  std::vector<uint64_t> sentiment_totals_;  // (brand_id * P + platform) * 3 + sentiment
+  // Monotonic counters of one (brand, platform) series in one cache line: a
+  // matched brand touches a single line, not three arrays.
+  struct alignas(64) SeriesTotals {
+    Values v;
+    uint64_t sentiment[3] = {0, 0, 0};
+    bool present = false;
+  };
+  std::vector<SeriesTotals> totals_;  // brand_id * P + platform
   // Key TopicKey(topic, brand+1 (0 = none), platform); flat: probed per matched topic.
   FlatMap<uint64_t> topic_totals_;
   uint64_t outcomes_[kOutcomeCount] = {};

@@ -33,8 +33,10 @@ void HoppingWindow::SumBuckets(int64_t first, int64_t last, SeriesMap* out) cons
 }
 
 void HoppingWindow::AdvanceSum(int64_t now_ms) {
+  // The running sum stops before T's own bucket, which takes nearly every Add:
+  // the hot path then updates one map, and a scrape adds that bucket itself.
   const int64_t first = FirstBucket(now_ms);
-  const int64_t last = FloorDiv(now_ms, spec_.step_ms);
+  const int64_t last = FloorDiv(now_ms, spec_.step_ms) - 1;
   if (first == sum_first_ && last == sum_last_) return;
   if (first < sum_first_ || first > sum_last_ || last < sum_last_) {
     // Backwards (a wall clock step) or no overlap: start over.
@@ -68,13 +70,14 @@ void HoppingWindow::Expire(int64_t now_ms) {
 void HoppingWindow::SumInto(int64_t now_ms, SeriesMap* out) const {
   int64_t first = FirstBucket(now_ms);
   int64_t last = FloorDiv(now_ms, spec_.step_ms);
-  if (first != sum_first_ || last != sum_last_) {
+  if (first != sum_first_ || last - 1 != sum_last_) {
     SumBuckets(first, last, out);
     return;
   }
   for (const auto& [key, v] : sum_) {
     if (!v.zero()) (*out)[key].Add(v);
   }
+  SumBuckets(last, last, out);
 }
 
 void HoppingWindow::RetainBrands(const std::vector<bool>& keep) {

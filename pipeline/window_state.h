@@ -5,9 +5,9 @@
 // i.e. the S/P step-buckets ending with the bucket that holds T. Each bucket
 // keeps sparse per-series values; buckets that leave the window are dropped
 // as T advances. Events in future buckets wait until T reaches them.
-// A running sum of the buckets inside the window at the last Expire() keeps
-// SumInto() proportional to the series, not series x buckets (a scrape holds
-// the pipeline's lock while it sums).
+// A running sum of the buckets inside the window at the last Expire(), but
+// for T's own bucket, keeps SumInto() proportional to the series, not
+// series x buckets (a scrape holds the pipeline's lock while it sums).
 // Not thread-safe: owned by one partition's state, guarded by the caller.
 
 #include <cstdint>
@@ -85,7 +85,8 @@ class HoppingWindow {
   void SumBuckets(int64_t first, int64_t last, SeriesMap* out) const;
 
   std::map<int64_t, SeriesMap> buckets_;
-  // sum_ = the sum of buckets [sum_first_, sum_last_] (empty range at first).
+  // sum_ = the sum of buckets [sum_first_, sum_last_] (empty range at first);
+  // sum_last_ is the bucket before T's at the last Expire().
   SeriesMap sum_;
   int64_t sum_first_ = 0;
   int64_t sum_last_ = -1;
