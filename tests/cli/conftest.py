@@ -7,6 +7,10 @@ import signal
 import subprocess
 import time
 import urllib.request
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+from earshot_testing import parse_metrics, wait_for  # noqa: E402,F401 - shared helpers
 
 import pytest
 
@@ -18,21 +22,6 @@ def run(*args, input=None, timeout=60):
     return subprocess.run([BIN, *args], input=input, capture_output=True, timeout=timeout)
 
 
-def wait_for(predicate, timeout=20.0, interval=0.05, what="condition"):
-    """Polls `predicate` until it returns a truthy value or the deadline passes."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            last = predicate()
-            if last:
-                return last
-        except Exception as e:  # noqa: BLE001 - keep polling until the deadline
-            last = e
-        time.sleep(interval)
-    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
-
-
 def now_rfc3339(offset_s=0.0):
     t = time.time() + offset_s
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + ".%03dZ" % int((t % 1) * 1000)
@@ -42,22 +31,6 @@ def event(id_, text, platform="twitter", **extra):
     e = {"id": str(id_), "platform": platform, "text": text, "created_at": now_rfc3339()}
     e.update(extra)
     return json.dumps(e, ensure_ascii=False)
-
-
-def parse_metrics(text):
-    """name{labels} -> float, labels sorted, e.g. 'earshot_x{a="1",b="2"}'."""
-    out = {}
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        m = re.match(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$', line)
-        if not m:
-            continue
-        name, _, labels, value = m.groups()
-        pairs = sorted(re.findall(r'([a-zA-Z_]+)="((?:[^"\\]|\\.)*)"', labels or ""))
-        key = name + ("{" + ",".join(f'{k}="{v}"' for k, v in pairs) + "}" if pairs else "")
-        out[key] = float(value)
-    return out
 
 
 class Daemon:

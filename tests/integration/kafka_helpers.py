@@ -9,6 +9,10 @@ import signal
 import subprocess
 import time
 import urllib.request
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+from earshot_testing import parse_metrics, wait_for  # noqa: E402,F401 - shared helpers
 
 BIN = os.environ.get("EARSHOT_BIN", "build/cmd/earshot")
 SRC = os.environ.get("EARSHOT_SOURCE_DIR", ".")
@@ -16,21 +20,6 @@ BUILD = os.environ.get("EARSHOT_BUILD_DIR", os.path.join(SRC, "build"))
 KAFKA_SH = os.path.join(SRC, "scripts", "kafka", "kafka.sh")
 TOOL = os.path.join(BUILD, "tests", "earshot-kafka-tool")
 RULES = os.path.join(SRC, "deploy", "rules")
-
-
-def wait_for(predicate, timeout=30.0, interval=0.1, what="condition"):
-    """Polls `predicate` until it returns a truthy value or the deadline passes."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            last = predicate()
-            if last:
-                return last
-        except Exception as e:  # noqa: BLE001 - keep polling until the deadline
-            last = e
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
 
 
 class Broker:
@@ -100,22 +89,6 @@ def generate(path, count, seed):
         lines = f.read().splitlines()
     assert len(lines) == count
     return lines
-
-
-def parse_metrics(text):
-    """name{labels} -> float, labels sorted: 'earshot_x{a="1",b="2"}'."""
-    out = {}
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        m = re.match(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$', line)
-        if not m:
-            continue
-        name, _, labels, value = m.groups()
-        pairs = sorted(re.findall(r'([a-zA-Z_]+)="((?:[^"\\]|\\.)*)"', labels or ""))
-        key = name + ("{" + ",".join(f'{k}="{v}"' for k, v in pairs) + "}" if pairs else "")
-        out[key] = float(value)
-    return out
 
 
 def select(metrics, prefix, drop_labels=()):
