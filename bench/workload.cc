@@ -169,9 +169,19 @@ void Workload::AppendText(int lang, std::string* out) {
   out->append(t);
 }
 
+int64_t Workload::NextEventMillis() const {
+  return spec_.start_ms +
+         static_cast<int64_t>(static_cast<double>(event_index_) * 1000.0 / spec_.events_per_second);
+}
+
+void Workload::SetRate(double events_per_second) {
+  spec_.start_ms = NextEventMillis();
+  spec_.events_per_second = events_per_second;
+  event_index_ = 0;
+}
+
 void Workload::NextEvent(std::string* out) {
-  const int64_t ms = spec_.start_ms + static_cast<int64_t>(static_cast<double>(event_index_) *
-                                                           1000.0 / spec_.events_per_second);
+  const int64_t ms = NextEventMillis();
   ++event_index_;
   uint64_t id;
   int platform;

@@ -41,6 +41,11 @@ class Workload {
   // I/O error.
   bool WriteRules(const std::string& dir) const;
 
+  // From the next event on, `events_per_second` events a second of event time.
+  void SetRate(double events_per_second);
+  // The created_at of the next event.
+  int64_t NextEventMillis() const;
+
   // Appends the next event (one JSON line, no newline) to *out.
   void NextEvent(std::string* out);
   // `n` events, each followed by '\n'.

@@ -4,7 +4,9 @@
 #include <chrono>
 #include <cmath>
 #include <ctime>
+#include <charconv>
 #include <cstring>
+#include <initializer_list>
 #include <set>
 
 #include <rapidjson/stringbuffer.h>
@@ -465,19 +467,129 @@ std::vector<CategoryBrands> GroupByCategory(const rules::RuleSet* rules,
 
 }  // namespace
 
-std::vector<prometheus::MetricFamily> Processor::CollectResults() const {
-  using prometheus::MetricType;
-  Snapshot s = TakeSnapshot();
-  const size_t P = platform_names_.size();
-  std::vector<prometheus::MetricFamily> out;
+// Receives the result families in exposition order. Label values are valid
+// only during the call.
+class Processor::ResultSink {
+ public:
+  using Label = std::pair<const char*, std::string_view>;
+  virtual ~ResultSink() = default;
+  virtual void Family(const char* name, const char* help, prometheus::MetricType type) = 0;
+  virtual void Sample(std::initializer_list<Label> labels, double value) = 0;
+  virtual void EndFamily() = 0;
+};
 
-  auto family = [&](const char* name, const char* help, MetricType type) {
-    prometheus::MetricFamily f;
-    f.name = name;
-    f.help = help;
-    f.type = type;
-    return f;
-  };
+namespace {
+
+// Builds prometheus-cpp MetricFamily objects (CollectResults).
+class FamilySink : public Processor::ResultSink {
+ public:
+  explicit FamilySink(std::vector<prometheus::MetricFamily>* out) : out_(out) {}
+  void Family(const char* name, const char* help, prometheus::MetricType type) override {
+    f_ = prometheus::MetricFamily{};
+    f_.name = name;
+    f_.help = help;
+    f_.type = type;
+  }
+  void Sample(std::initializer_list<Label> labels, double value) override {
+    std::vector<prometheus::ClientMetric::Label> ls;
+    ls.reserve(labels.size());
+    for (const auto& [k, v] : labels) ls.push_back({k, std::string(v)});
+    f_.metric.push_back(Metric(std::move(ls), value, f_.type));
+  }
+  void EndFamily() override { out_->push_back(std::move(f_)); }
+
+ private:
+  std::vector<prometheus::MetricFamily>* out_;
+  prometheus::MetricFamily f_;
+};
+
+// Writes the Prometheus text format straight from the snapshot, byte for
+// byte what prometheus::TextSerializer writes for CollectResults() with the
+// empty families left out, without building a ClientMetric per series.
+class TextSink : public Processor::ResultSink {
+ public:
+  explicit TextSink(std::string* out) : out_(out) {}
+  void Family(const char* name, const char* help, prometheus::MetricType type) override {
+    name_ = name;
+    help_ = help;
+    type_ = type;
+    header_written_ = false;
+  }
+  void Sample(std::initializer_list<Label> labels, double value) override {
+    std::string& o = *out_;
+    if (!header_written_) {
+      o += "# HELP ";
+      o += name_;
+      o += ' ';
+      for (const char* c = help_; *c; ++c) {
+        if (*c == '\\') o += "\\\\";
+        else if (*c == '\n') o += "\\n";
+        else o += *c;
+      }
+      o += "\n# TYPE ";
+      o += name_;
+      o += type_ == prometheus::MetricType::Counter ? " counter\n" : " gauge\n";
+      header_written_ = true;
+    }
+    o += name_;
+    bool first = true;
+    for (const auto& [k, v] : labels) {
+      o += first ? '{' : ',';
+      first = false;
+      o += k;
+      o += "=\"";
+      for (char c : v) {
+        if (c == '\\') o += "\\\\";
+        else if (c == '"') o += "\\\"";
+        else if (c == '\n') o += "\\n";
+        else o += c;
+      }
+      o += '"';
+    }
+    if (!first) o += '}';
+    o += ' ';
+    WriteValue(value);
+    o += '\n';
+  }
+  void EndFamily() override {}
+
+ private:
+  void WriteValue(double value) {
+    if (std::isnan(value)) {
+      *out_ += "Nan";
+    } else if (std::isinf(value)) {
+      *out_ += value < 0 ? "-Inf" : "+Inf";
+    } else {
+      char buf[64];
+      // %.16g, as prometheus-cpp writes values (max_digits10 - 1).
+      auto r = std::to_chars(buf, buf + sizeof(buf), value, std::chars_format::general, 16);
+      out_->append(buf, static_cast<size_t>(r.ptr - buf));
+    }
+  }
+  std::string* out_;
+  const char* name_ = "";
+  const char* help_ = "";
+  prometheus::MetricType type_ = prometheus::MetricType::Gauge;
+  bool header_written_ = false;
+};
+
+}  // namespace
+
+std::vector<prometheus::MetricFamily> Processor::CollectResults() const {
+  std::vector<prometheus::MetricFamily> out;
+  FamilySink sink(&out);
+  EmitResults(TakeSnapshot(), &sink);
+  return out;
+}
+
+void Processor::AppendResultsText(std::string* out) const {
+  TextSink sink(out);
+  EmitResults(TakeSnapshot(), &sink);
+}
+
+void Processor::EmitResults(const Snapshot& s, ResultSink* sink) const {
+  using prometheus::MetricType;
+  const size_t P = platform_names_.size();
 
   // Monotonic totals.
   static const char* kTotalNames[kBasisCount] = {"earshot_mentions_total", "earshot_reach_total",
@@ -488,18 +600,18 @@ std::vector<prometheus::MetricFamily> Processor::CollectResults() const {
       "Sum of author.followers of matched events.",
       "Sum of likes + shares + comments of matched events.", "Sum of views of matched events."};
   for (int basis = 0; basis < kBasisCount; ++basis) {
-    auto f = family(kTotalNames[basis], kTotalHelp[basis], MetricType::Counter);
+    sink->Family(kTotalNames[basis], kTotalHelp[basis], MetricType::Counter);
     for (size_t id = 0; id < s.brand_names.size(); ++id) {
       for (size_t p = 0; p < P; ++p) {
         size_t idx = id * P + p;
         if (!s.totals[idx].present) continue;
-        f.metric.push_back(Metric({{"category", s.brand_names[id].first},
-                                   {"brand", s.brand_names[id].second},
-                                   {"platform", platform_names_[p]}},
-                                  static_cast<double>(s.totals[idx].v.v[basis]), MetricType::Counter));
+        sink->Sample({{"category", s.brand_names[id].first},
+                      {"brand", s.brand_names[id].second},
+                      {"platform", platform_names_[p]}},
+                     static_cast<double>(s.totals[idx].v.v[basis]));
       }
     }
-    out.push_back(std::move(f));
+    sink->EndFamily();
   }
 
   // Window gauges: every brand of a category on each platform where that
@@ -507,13 +619,15 @@ std::vector<prometheus::MetricFamily> Processor::CollectResults() const {
   // cross-replica sums see a complete category).
   std::vector<CategoryBrands> cats = GroupByCategory(s.rules.get(), s.brand_ids);
   std::set<std::pair<size_t, uint32_t>> active;  // (category, platform)
-  std::map<uint32_t, size_t> category_of;        // brand id -> category
+  constexpr size_t kNoCategory = SIZE_MAX;
+  std::vector<size_t> category_of(s.brand_names.size(), kNoCategory);  // brand id -> category
   for (size_t c = 0; c < cats.size(); ++c)
     for (uint32_t id : cats[c].brand_ids) category_of[id] = c;
   for (const auto& w : s.windows) {
     for (const auto& [key, v] : w) {
-      auto it = category_of.find(SeriesBrand(key));
-      if (it != category_of.end() && !v.zero()) active.emplace(it->second, SeriesPlatform(key));
+      uint32_t b = SeriesBrand(key);
+      if (b < category_of.size() && category_of[b] != kNoCategory && !v.zero())
+        active.emplace(category_of[b], SeriesPlatform(key));
     }
   }
   static const char* kWindowNames[kBasisCount] = {"earshot_window_mentions", "earshot_window_reach",
@@ -523,35 +637,36 @@ std::vector<prometheus::MetricFamily> Processor::CollectResults() const {
       "Matched events within the window.", "Sum of author.followers within the window.",
       "Sum of likes + shares + comments within the window.", "Sum of views within the window."};
   for (int basis = 0; basis < kBasisCount; ++basis) {
-    auto f = family(kWindowNames[basis], kWindowHelp[basis], MetricType::Gauge);
+    sink->Family(kWindowNames[basis], kWindowHelp[basis], MetricType::Gauge);
     for (size_t w = 0; w < s.windows.size(); ++w) {
       for (const auto& [c, p] : active) {
         for (uint32_t id : cats[c].brand_ids) {
           auto it = s.windows[w].find(MakeSeriesKey(id, p));
           double value = it == s.windows[w].end() ? 0 : static_cast<double>(it->second.v[basis]);
-          f.metric.push_back(Metric({{"window", config_.windows[w].name},
-                                     {"category", cats[c].name},
-                                     {"brand", s.brand_names[id].second},
-                                     {"platform", platform_names_[p]}},
-                                    value, MetricType::Gauge));
+          sink->Sample({{"window", config_.windows[w].name},
+                        {"category", cats[c].name},
+                        {"brand", s.brand_names[id].second},
+                        {"platform", platform_names_[p]}},
+                       value);
         }
       }
     }
-    out.push_back(std::move(f));
+    sink->EndFamily();
   }
 
   // Share of voice: brand / category sum, per window, platform (and "all"), basis.
-  auto ratio = family("earshot_share_of_voice_ratio",
-                      "Brand's share of its category's total, per window, platform and basis; "
-                      "platform=\"all\" is the cross-platform value.",
-                      MetricType::Gauge);
+  sink->Family("earshot_share_of_voice_ratio",
+               "Brand's share of its category's total, per window, platform and basis; "
+               "platform=\"all\" is the cross-platform value.",
+               MetricType::Gauge);
+  std::vector<double> all, vals;
   for (size_t w = 0; w < s.windows.size(); ++w) {
     for (size_t c = 0; c < cats.size(); ++c) {
       for (int basis = 0; basis < kBasisCount; ++basis) {
-        std::vector<double> all(cats[c].brand_ids.size(), 0);
+        all.assign(cats[c].brand_ids.size(), 0);
         double all_sum = 0;
         for (size_t p = 0; p < P; ++p) {
-          std::vector<double> vals;
+          vals.clear();
           double sum = 0;
           for (size_t i = 0; i < cats[c].brand_ids.size(); ++i) {
             auto it = s.windows[w].find(MakeSeriesKey(cats[c].brand_ids[i], p));
@@ -563,69 +678,65 @@ std::vector<prometheus::MetricFamily> Processor::CollectResults() const {
           all_sum += sum;
           if (sum <= 0) continue;
           for (size_t i = 0; i < vals.size(); ++i) {
-            ratio.metric.push_back(Metric({{"window", config_.windows[w].name},
-                                           {"category", cats[c].name},
-                                           {"brand", s.brand_names[cats[c].brand_ids[i]].second},
-                                           {"platform", platform_names_[p]},
-                                           {"basis", BasisName(basis)}},
-                                          vals[i] / sum, MetricType::Gauge));
+            sink->Sample({{"window", config_.windows[w].name},
+                          {"category", cats[c].name},
+                          {"brand", s.brand_names[cats[c].brand_ids[i]].second},
+                          {"platform", platform_names_[p]},
+                          {"basis", BasisName(basis)}},
+                         vals[i] / sum);
           }
         }
         if (all_sum <= 0) continue;
         for (size_t i = 0; i < all.size(); ++i) {
-          ratio.metric.push_back(Metric({{"window", config_.windows[w].name},
-                                         {"category", cats[c].name},
-                                         {"brand", s.brand_names[cats[c].brand_ids[i]].second},
-                                         {"platform", "all"},
-                                         {"basis", BasisName(basis)}},
-                                        all[i] / all_sum, MetricType::Gauge));
+          sink->Sample({{"window", config_.windows[w].name},
+                        {"category", cats[c].name},
+                        {"brand", s.brand_names[cats[c].brand_ids[i]].second},
+                        {"platform", "all"},
+                        {"basis", BasisName(basis)}},
+                       all[i] / all_sum);
         }
       }
     }
   }
-  out.push_back(std::move(ratio));
+  sink->EndFamily();
 
-  auto topics = family("earshot_topic_mentions_total",
-                       "Events matching a topic, per brand matched with it (category=\"none\", "
-                       "brand=\"none\" when no brand matched).",
-                       MetricType::Counter);
+  sink->Family("earshot_topic_mentions_total",
+               "Events matching a topic, per brand matched with it (category=\"none\", "
+               "brand=\"none\" when no brand matched).",
+               MetricType::Counter);
   for (const auto& [key, count] : s.topic_totals) {
     const uint32_t topic = static_cast<uint32_t>(key >> 40);
     const uint32_t brand_plus_one = static_cast<uint32_t>((key >> 12) & ((1u << 28) - 1));
     const uint32_t p = static_cast<uint32_t>(key & 0xfff);
-    std::string category = "none", brand = "none";
+    std::string_view category = "none", brand = "none";
     if (brand_plus_one != 0) {
       category = s.brand_names[brand_plus_one - 1].first;
       brand = s.brand_names[brand_plus_one - 1].second;
     }
-    topics.metric.push_back(Metric({{"topic", s.topic_names[topic]},
-                                    {"category", category},
-                                    {"brand", brand},
-                                    {"platform", platform_names_[p]}},
-                                   static_cast<double>(count), MetricType::Counter));
+    sink->Sample({{"topic", s.topic_names[topic]},
+                  {"category", category},
+                  {"brand", brand},
+                  {"platform", platform_names_[p]}},
+                 static_cast<double>(count));
   }
-  out.push_back(std::move(topics));
+  sink->EndFamily();
 
-  auto sentiment = family("earshot_sentiment_mentions_total",
-                          "Matched events per brand, platform and lexicon sentiment.",
-                          MetricType::Counter);
+  sink->Family("earshot_sentiment_mentions_total",
+               "Matched events per brand, platform and lexicon sentiment.", MetricType::Counter);
   for (size_t id = 0; id < s.brand_names.size(); ++id) {
     for (size_t p = 0; p < P; ++p) {
       size_t idx = id * P + p;
       if (!s.totals[idx].present) continue;
       for (int k = 0; k < kSentimentCount; ++k) {
-        sentiment.metric.push_back(
-            Metric({{"category", s.brand_names[id].first},
-                    {"brand", s.brand_names[id].second},
-                    {"platform", platform_names_[p]},
-                    {"sentiment", rules::SentimentName(static_cast<rules::Sentiment>(k))}},
-                   static_cast<double>(s.totals[idx].sentiment[k]),
-                   MetricType::Counter));
+        sink->Sample({{"category", s.brand_names[id].first},
+                      {"brand", s.brand_names[id].second},
+                      {"platform", platform_names_[p]},
+                      {"sentiment", rules::SentimentName(static_cast<rules::Sentiment>(k))}},
+                     static_cast<double>(s.totals[idx].sentiment[k]));
       }
     }
   }
-  out.push_back(std::move(sentiment));
-  return out;
+  sink->EndFamily();
 }
 
 StatusOr<std::string> Processor::ShareOfVoiceJson(const std::string& window_name,

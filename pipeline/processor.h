@@ -66,6 +66,10 @@ class Processor : public PartitionListener {
 
   // Thread-safe snapshots.
   std::vector<prometheus::MetricFamily> CollectResults() const;
+  // Appends the Prometheus text of CollectResults() (empty families left
+  // out), as prometheus::TextSerializer writes it, without building the
+  // MetricFamily objects: several times faster and smaller for 100k+ series.
+  void AppendResultsText(std::string* out) const;
   // The JSON body of /api/v1/share-of-voice, or an error for a bad parameter.
   StatusOr<std::string> ShareOfVoiceJson(const std::string& window, const std::string& platform,
                                          const std::string& basis) const;
@@ -77,6 +81,11 @@ class Processor : public PartitionListener {
  private:
   struct PartitionState;
   struct Snapshot;
+
+ public:
+  class ResultSink;  // exposition visitor (processor.cc)
+
+ private:
   Processor(const Config& config, const Clock* wall, std::shared_ptr<prometheus::Registry> registry,
             std::shared_ptr<const rules::SentimentLexicon> sentiment,
             std::unique_ptr<Decoder> decoder);
@@ -89,6 +98,7 @@ class Processor : public PartitionListener {
   int64_t NowLocked() const;
   void ExpireLocked(int64_t now);
   Snapshot TakeSnapshot() const;
+  void EmitResults(const Snapshot& s, ResultSink* sink) const;
   void EnsureSourceCounters(std::string_view source);
 
   const Config config_;

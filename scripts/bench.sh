@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Every performance figure of docs/performance.md in one command:
+#   scripts/bench.sh            (QUICK=1 for a shorter run, KAFKA=1 to add the Kafka figure)
+# Builds Release into ${BUILD_DIR:-build-bench}, writes the deterministic
+# workloads into ${EARSHOT_BENCH_CACHE:-~/.cache/earshot/bench} (once per
+# seed and size), then runs, pinned to CPU ${BENCH_CPU:-0}:
+#   1. `earshot replay` of the 1,000- and 10,000-brand workloads (the headline
+#      events/s, from user+system CPU time and from wall time);
+#   2. bench/throughput: the parse-only floor, ns/event per stage, rule compile
+#      time, scrape time and series, hot-reload pause for 10..10,000 brands;
+#   3. the memory run (1,000 brands x 11 platforms x 3 windows, 24 h);
+#   4. the Google Benchmark micro-benchmarks (decode, normalize, match,
+#      window update, dedupe, scrape).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+BUILD_DIR=${BUILD_DIR:-build-bench}
+CACHE=${EARSHOT_BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/earshot/bench}
+CPU=${BENCH_CPU:-0}
+SEED=${SEED:-1}
+if [[ ${QUICK:-0} == 1 ]]; then
+  EVENTS=${EVENTS:-100000}; REPLAY_EVENTS=${REPLAY_EVENTS:-200000}; REPEAT=1; MEM_HOURS=${MEM_HOURS:-2}
+else
+  EVENTS=${EVENTS:-300000}; REPLAY_EVENTS=${REPLAY_EVENTS:-1000000}; REPEAT=3; MEM_HOURS=${MEM_HOURS:-24}
+fi
+PIN=(taskset -c "$CPU")
+
+launcher=()
+command -v ccache >/dev/null 2>&1 && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+echo "== build (Release) into $BUILD_DIR" >&2
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DEARSHOT_BUILD_TESTS=OFF \
+  -DEARSHOT_BUILD_BENCH=ON "${launcher[@]}" >/dev/null
+ninja -C "$BUILD_DIR" earshot throughput decode_bench match_bench pipeline_bench >&2
+BIN=$ROOT/$BUILD_DIR
+
+echo "== machine" 
+echo "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) CPUs, $(free -g | awk '/Mem:/{print $2}') GiB; load $(cut -d' ' -f1-3 /proc/loadavg); pinned to CPU $CPU"
+
+mkdir -p "$CACHE"
+for b in 1000 10000; do
+  if [[ ! -s $CACHE/events-$b-$SEED-$REPLAY_EVENTS.jsonl ]]; then
+    echo "== workload: $b brands, $REPLAY_EVENTS events, seed $SEED -> $CACHE" >&2
+    "$BIN/bench/throughput" --write-only --brands "$b" --events "$REPLAY_EVENTS" --seed "$SEED" \
+      --cache "$CACHE"
+    mv "$CACHE/events-$b.jsonl" "$CACHE/events-$b-$SEED-$REPLAY_EVENTS.jsonl"
+  fi
+done
+
+echo
+echo "== 1. earshot replay (file source, decode, dedupe, normalize, match, sentiment, windows, counters, final exposition)"
+echo "| brands | events | CPU s (user+sys) | events/s by CPU | wall s | events/s by wall | max RSS MiB |"
+echo "|---|---|---|---|---|---|---|"
+for b in 1000 10000; do
+  f=$CACHE/events-$b-$SEED-$REPLAY_EVENTS.jsonl
+  cat "$f" >/dev/null  # page cache
+  out=$("${PIN[@]}" /usr/bin/time -f '%U %S %e %M' "$BIN/cmd/earshot" replay --rules "$CACHE/rules-$b" "$f" \
+        2>&1 >/dev/null | tail -1)
+  read -r u s e m <<<"$out"
+  awk -v b="$b" -v n="$REPLAY_EVENTS" -v u="$u" -v s="$s" -v e="$e" -v m="$m" 'BEGIN {
+    printf "| %d | %d | %.2f | %.0f | %.2f | %.0f | %.0f |\n", b, n, u + s, n / (u + s), e, n / e, m / 1024 }'
+done
+
+echo
+echo "== 2. stages (bench/throughput)"
+"${PIN[@]}" "$BIN/bench/throughput" --brands 10,100,1000,10000 --events "$EVENTS" --repeat "$REPEAT" \
+  --seed "$SEED" --cache "$CACHE"
+
+echo
+echo "== 3. memory"
+"${PIN[@]}" "$BIN/bench/throughput" --brands 0 --memory-hours "$MEM_HOURS" --memory-rate 1000 \
+  --seed "$SEED" --cache "$CACHE"
+
+echo
+echo "== 4. micro-benchmarks"
+min_time=0.5
+[[ ${QUICK:-0} == 1 ]] && min_time=0.1
+for b in decode_bench match_bench pipeline_bench; do
+  "${PIN[@]}" "$BIN/bench/$b" --benchmark_min_time=$min_time 2>/dev/null | grep -E '^(BM_|Benchmark|-)' || true
+done
+
+if [[ ${KAFKA:-0} == 1 ]]; then
+  echo
+  echo "== 5. Kafka (scripts/kafka/kafka.sh broker on loopback)"
+  "$ROOT/scripts/bench-kafka.sh" "$BIN" "$CACHE/events-1000-$SEED-$REPLAY_EVENTS.jsonl" "$CACHE/rules-1000"
+fi
