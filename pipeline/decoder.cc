@@ -240,6 +240,9 @@ class JsonDecoder : public Decoder {
       payload.remove_prefix(3);
     }
     if (payload.empty()) return InvalidReason::kJsonSyntax;  // also: data() may be null
+    // RapidJSON's SSE2 scans read whole aligned 16-byte blocks: keep them
+    // inside the allocation.
+    buffer_.reserve(payload.size() + 16);
     buffer_.assign(payload.data(), payload.size());
     extractor_->Reset();
     rapidjson::InsituStringStream is(buffer_.data());
@@ -538,7 +541,7 @@ Status ValidateMapping(const std::map<std::string, std::string>& mapping,
   pointers->fill(nullptr);
   for (const auto& [field, pointer] : mapping) {
     const auto it = std::find_if(kFieldNames.begin(), kFieldNames.end(),
-                                 [&](const char* n) { return field == n; });
+                                 [&f = field](const char* n) { return f == n; });
     if (it == kFieldNames.end()) {
       std::string known;
       for (const char* n : kFieldNames) known += (known.empty() ? "" : ", ") + std::string(n);

@@ -24,12 +24,8 @@ done
 ninja -C "$BUILD_DIR" -j"$(nproc)" "${targets[@]}"
 
 # Leaks fail too; library-internal one-time allocations are suppressed in
-# tests/sanitizers/lsan.supp (each with a reason). alloc_dealloc_mismatch=0:
-# tests/unit/rule_set_test.cc replaces operator new/delete to count
-# allocations but not the nothrow new that std::stable_sort's temporary
-# buffer uses, so ASan sees "operator new vs free" in the test's own hook;
-# turn the check back on once that test also replaces the nothrow forms.
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1:alloc_dealloc_mismatch=0}
+# tests/sanitizers/lsan.supp (each with a reason).
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/sanitizers/lsan.supp:print_suppressions=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 ./scripts/kafka/kafka.sh fetch >/dev/null   # the broker's jars, cached
