@@ -54,6 +54,25 @@ const std::map<std::string, std::string>& ConsumerDefaults() {
   return kDefaults;
 }
 
+// librdkafka before 2.6.1 repeats the client nonce in the SCRAM
+// client-final-message (fixed by confluentinc/librdkafka PR 4895). Brokers
+// that check the nonce strictly, Kafka 4.x among them, reject every such
+// login even with the right password, and the broker's answer reads like a
+// wrong password. The hint names the real cause when it may apply.
+std::string ScramVersionHint(const std::map<std::string, std::string>& properties) {
+  constexpr int kFirstFixedVersion = 0x02060100;  // 2.6.1 (0xMMmmrrpp, pp = pre-release)
+  if (RdKafka::version() >= kFirstFixedVersion) return "";
+  bool scram = false;
+  for (const char* key : {"sasl.mechanisms", "sasl.mechanism"}) {
+    auto it = properties.find(key);
+    if (it != properties.end() && it->second.find("SCRAM") != std::string::npos) scram = true;
+  }
+  if (!scram) return "";
+  return " (if the password is right: librdkafka " + RdKafka::version_str() +
+         " predates the SCRAM fix of 2.6.1, and Kafka 4.x brokers reject its SCRAM logins; "
+         "use librdkafka >= 2.6.1 or another SASL mechanism)";
+}
+
 struct PartitionState {
   const std::string* topic = nullptr;  // interned
   int32_t partition = 0;
@@ -133,6 +152,7 @@ class KafkaSource final : public Source {
                             .Add({});
     auto it = options_.config.properties.find("sasl.username");
     if (it != options_.config.properties.end()) sasl_user_ = it->second;
+    auth_hint_ = ScramVersionHint(options_.config.properties);
     it = options_.config.properties.find("enable.auto.commit");
     auto_commit_ = it == options_.config.properties.end() || it->second != "false";
     it = options_.config.properties.find("auto.commit.interval.ms");
@@ -552,7 +572,8 @@ class KafkaSource final : public Source {
         auth_failed_ = true;
         KafkaLog("authentication failed" +
                  (sasl_user_.empty() ? std::string() : " for SASL user " + sasl_user_) + ": " +
-                 text);
+                 text + auth_hint_,
+                 LogLevel::kError);
       }
       SetConnected(false, "");
       return;
@@ -564,6 +585,13 @@ class KafkaSource final : public Source {
     // During an outage every retry fails anew; the state change was logged.
     if (connected_.load() || std::string_view(kind) != "transport") {
       LogOnce(RdKafka::err2str(err) + ": " + text);
+    } else if (!ever_connected_ && !told_cannot_connect_) {
+      // Never connected yet: no state change will explain why, so the first
+      // failure is shown once (a missing client certificate, a TLS mismatch).
+      told_cannot_connect_ = true;
+      KafkaLog("cannot connect to " + options_.config.brokers + " yet: " +
+                   RdKafka::err2str(err) + ": " + text,
+               LogLevel::kWarn);
     }
   }
 
@@ -580,7 +608,10 @@ class KafkaSource final : public Source {
   }
 
   void SetConnected(bool up, const std::string& why) {
-    if (up) auth_failed_ = false;
+    if (up) {
+      auth_failed_ = false;
+      ever_connected_ = true;
+    }
     if (connected_.exchange(up) == up) return;
     connected_gauge_->Set(up ? 1 : 0);
     last_logged_.clear();
@@ -667,9 +698,12 @@ class KafkaSource final : public Source {
   bool closing_ = false;
   bool ever_rebalanced_ = false;
   bool auth_failed_ = false;
+  bool ever_connected_ = false;
+  bool told_cannot_connect_ = false;
   bool auto_commit_ = true;
   int commit_interval_ms_ = 5000;
   std::string sasl_user_;
+  std::string auth_hint_;  // appended to the authentication-failure line
   std::string last_logged_;
   SteadyClock::time_point last_probe_;
   SteadyClock::time_point last_commit_;

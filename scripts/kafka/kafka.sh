@@ -10,6 +10,14 @@
 #   kafka.sh stop DIR           SIGTERM (controlled shutdown), SIGKILL after 30 s
 #   kafka.sh kill DIR           SIGKILL at once
 #   kafka.sh bootstrap DIR      print the bootstrap address
+#   kafka.sh start-secure DIR   like start, plus two TLS listeners: SASL_SSL with
+#                               SCRAM-SHA-512 (user alice, password alice-secret,
+#                               created at format time) and PLAIN (the same
+#                               user), and SSL requiring a client
+#                               certificate. Writes DIR/tls/{ca.pem,client.pem,
+#                               client.key}, DIR/bootstrap.sasl_ssl and
+#                               DIR/bootstrap.ssl. A later `start DIR` keeps them.
+#                               Needs openssl and keytool (JDK).
 #
 # The jars come from Maven Central through scripts/kafka/pom.xml and are cached
 # under ${EARSHOT_CACHE:-$HOME/.cache/earshot}/kafka-<version>/libs. The broker
@@ -106,10 +114,74 @@ logger.state.level = warn
 EOF
 }
 
+# --- start-secure: TLS material and listeners --------------------------------
+SCRAM_USER="${EARSHOT_KAFKA_SCRAM_USER:-alice}"
+SCRAM_PASSWORD="${EARSHOT_KAFKA_SCRAM_PASSWORD:-alice-secret}"
+STORE_PASSWORD="broker-secret"  # throwaway: these stores guard test certificates only
+
+need_tls_tools() {
+  command -v openssl >/dev/null 2>&1 || die "openssl not found (scripts/install-deps.sh installs it)"
+  command -v keytool >/dev/null 2>&1 || die "keytool not found (it comes with the JDK: openjdk-17-jre-headless)"
+}
+
+# A CA, the broker's key pair (PKCS12 keystore, SAN 127.0.0.1 and localhost),
+# a PKCS12 truststore with the CA (it verifies client certificates), and a
+# client certificate and key in PEM for librdkafka. Made once per DIR.
+make_tls() {
+  local tls="$1/tls"
+  [ -f "$tls/.complete" ] && return 0
+  need_tls_tools
+  rm -rf "$tls"
+  mkdir -p "$tls"
+  (
+    set -e
+    cd "$tls"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=earshot-test-ca" \
+      -keyout ca.key -out ca.pem
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout broker.key -out broker.csr
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n' >broker.ext
+    openssl x509 -req -in broker.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+      -extfile broker.ext -out broker.pem
+    openssl pkcs12 -export -in broker.pem -inkey broker.key -certfile ca.pem -name broker \
+      -passout "pass:$STORE_PASSWORD" -out broker.p12
+    keytool -importcert -noprompt -alias ca -file ca.pem -keystore truststore.p12 \
+      -storetype PKCS12 -storepass "$STORE_PASSWORD"
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=earshot-client" -keyout client.key -out client.csr
+    printf 'extendedKeyUsage=clientAuth\n' >client.ext
+    openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+      -extfile client.ext -out client.pem
+  ) >"$1/tls.log" 2>&1 || { cat "$1/tls.log" >&2; die "generating TLS material in $tls failed"; }
+  touch "$tls/.complete"
+}
+
+# Appended to server.properties: java.util.Properties keeps the last value of
+# a repeated key, so these listener settings replace write_config's. The
+# PLAINTEXT listener stays for inter-broker traffic and the test tooling.
+write_secure_config() {
+  local dir="$1" bport="$2" cport="$3" sport="$4" tport="$5" tls="$1/tls"
+  cat >>"$dir/server.properties" <<EOT
+# --- start-secure ---
+listeners=PLAINTEXT://127.0.0.1:${bport},CONTROLLER://127.0.0.1:${cport},SASL_SSL://127.0.0.1:${sport},SSL://127.0.0.1:${tport}
+advertised.listeners=PLAINTEXT://127.0.0.1:${bport},SASL_SSL://127.0.0.1:${sport},SSL://127.0.0.1:${tport}
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL,SSL:SSL
+sasl.enabled.mechanisms=SCRAM-SHA-512,PLAIN
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_${SCRAM_USER}="${SCRAM_PASSWORD}";
+ssl.keystore.type=PKCS12
+ssl.keystore.location=${tls}/broker.p12
+ssl.keystore.password=${STORE_PASSWORD}
+ssl.key.password=${STORE_PASSWORD}
+ssl.truststore.type=PKCS12
+ssl.truststore.location=${tls}/truststore.p12
+ssl.truststore.password=${STORE_PASSWORD}
+listener.name.ssl.ssl.client.auth=required
+EOT
+}
+
 alive() { [ -f "$1/pid" ] && kill -0 "$(cat "$1/pid")" 2>/dev/null; }
 
 start() {
-  local dir="${1:?usage: kafka.sh start DIR}"
+  local dir="${1:?usage: kafka.sh start DIR}" secure="${2:-}"
   need_java
   fetch
   mkdir -p "$dir"
@@ -122,11 +194,32 @@ start() {
   read -r bport cport <"$dir/ports"
   [ "$bport" != "$cport" ] || { bport="$(free_port)"; echo "$bport $cport" >"$dir/ports"; }
   write_config "$dir" "$bport" "$cport"
+  # start-secure marks DIR (DIR/secure holds the TLS ports); a plain restart keeps it.
+  local scram=()
+  if [ -n "$secure" ] && [ ! -f "$dir/secure" ]; then
+    [ ! -f "$dir/data/meta.properties" ] ||
+      die "$dir was formatted without SCRAM credentials: start-secure needs a fresh DIR"
+    local p1 p2
+    read -r p1 p2 <<<"$(free_port) $(free_port)"
+    while [ "$p1" = "$p2" ] || grep -qw -e "$p1" -e "$p2" "$dir/ports"; do
+      read -r p1 p2 <<<"$(free_port) $(free_port)"
+    done
+    echo "$p1 $p2" >"$dir/secure"
+  fi
+  if [ -f "$dir/secure" ]; then
+    make_tls "$dir"
+    local sport tport
+    read -r sport tport <"$dir/secure"
+    write_secure_config "$dir" "$bport" "$cport" "$sport" "$tport"
+    echo "127.0.0.1:${sport}" >"$dir/bootstrap.sasl_ssl"
+    echo "127.0.0.1:${tport}" >"$dir/bootstrap.ssl"
+    scram=(--add-scram "SCRAM-SHA-512=[name=${SCRAM_USER},password=${SCRAM_PASSWORD}]")
+  fi
   if [ ! -f "$dir/data/meta.properties" ]; then
     local cid
     cid="$(python3 -c 'import base64,uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')"
     java_cmd "$dir" kafka.tools.StorageTool format -t "$cid" -c "$dir/server.properties" \
-      --ignore-formatted >"$dir/format.log" 2>&1 || { cat "$dir/format.log" >&2; die "formatting KRaft storage failed"; }
+      --ignore-formatted ${scram[@]+"${scram[@]}"} >"$dir/format.log" 2>&1 || { cat "$dir/format.log" >&2; die "formatting KRaft storage failed"; }
   fi
   : >"$dir/server.log"
   # setsid: the broker survives the shell and can be signalled on its own.
@@ -175,9 +268,10 @@ stop() {
 case "${1:-}" in
   fetch) need_java; fetch; echo "$LIBS" ;;
   start) start "${2:-}" ;;
+  start-secure) start "${2:-}" secure ;;
   wait) wait_ready "${2:-}" "${3:-90}" ;;
   stop) stop "${2:-}" ;;
   kill) stop "${2:-}" KILL ;;
   bootstrap) cat "${2:?usage: kafka.sh bootstrap DIR}/bootstrap" ;;
-  *) sed -n '2,16p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,25p' "$0" >&2; exit 2 ;;
 esac
