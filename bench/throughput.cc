@@ -14,6 +14,7 @@
 //                   [--cache DIR] [--repeat R] [--memory-hours H --memory-rate R]
 //                   [--dedupe-cap N] [--write-only] [--pipeline-only]
 
+#include <malloc.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/times.h>
@@ -84,7 +85,7 @@ struct Options {
   int repeat = 3;
   double memory_hours = 0;
   double memory_rate = 1000;
-  size_t dedupe_cap = 2000000;  // limits.max_dedupe_entries for the memory run
+  size_t dedupe_cap = 1000000;  // limits.max_dedupe_entries for the memory run
   bool pipeline_only = false;  // skip the stage runs (for profiling the pipeline)
   bool write_only = false;  // write cache/rules-B/ and cache/events-B.jsonl, then exit
 };
@@ -321,6 +322,10 @@ void RunMemory(const Options& opt) {
     total += batch.size();
   }
   double cpu = CpuSeconds() - c0;
+  const double rss_end = CurrentRssMiB();
+  const double peak_before_scrape = PeakRssMiB();
+  malloc_trim(0);  // how much of it is free heap the allocator kept
+  const double rss_trimmed = CurrentRssMiB();
   size_t series;
   auto s0 = Clk::now();
   size_t bytes = Scrape(**p, &series);
@@ -330,10 +335,13 @@ void RunMemory(const Options& opt) {
       "%.0f/s, before at %.0f/s): %zu events, %.0f s wall, %.0f s CPU incl. generation\n",
       config.platforms.size(), config.windows.size(), opt.memory_hours, opt.memory_rate,
       opt.memory_rate / 10, total, Seconds(t0, Clk::now()), cpu);
-  std::printf("  RSS %.1f MiB (before the events %.1f MiB), peak RSS %.1f MiB; "
-              "limits.max_dedupe_entries %zu\n",
-              CurrentRssMiB(), rss0, PeakRssMiB(), config.limits.max_dedupe_entries);
-  std::printf("  scrape after it: %zu series, %zu bytes in %.1f ms\n", series, bytes, scrape_ms);
+  std::printf("  RSS %.1f MiB at the end (%.1f MiB after malloc_trim; %.1f MiB before the "
+              "events); limits.max_dedupe_entries %zu\n",
+              rss_end, rss_trimmed, rss0, config.limits.max_dedupe_entries);
+  std::printf("  peak RSS before the scrape %.1f MiB\n", peak_before_scrape);
+  std::printf("  scrape after it (AppendResultsText): %zu series, %zu bytes in %.1f ms; peak RSS "
+              "after it %.1f MiB\n",
+              series, bytes, scrape_ms, PeakRssMiB());
 }
 
 std::vector<int> ParseList(const char* s) {
