@@ -81,5 +81,5 @@ done
 if [[ ${KAFKA:-0} == 1 ]]; then
   echo
   echo "== 5. Kafka (scripts/kafka/kafka.sh broker on loopback)"
-  "$ROOT/scripts/bench-kafka.sh" "$BIN" "$CACHE/events-1000-$SEED-$REPLAY_EVENTS.jsonl" "$CACHE/rules-1000"
+  "$ROOT/scripts/bench-kafka.sh" "$BUILD_DIR" "$REPLAY_EVENTS" "$CPU"
 fi
