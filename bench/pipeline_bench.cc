@@ -136,17 +136,26 @@ void BM_Scrape(benchmark::State& state) {
     p->ProcessBatch("file", batch);
   }
   size_t series = 0;
+  for (auto& f : p->CollectResults()) series += f.metric.size();
+  const bool families = state.range(1) != 0;
   for (auto _ : state) {
-    auto fams = p->CollectResults();
-    series = 0;
-    for (const auto& f : fams) series += f.metric.size();
-    std::ostringstream out;
-    prometheus::TextSerializer().Serialize(out, fams);
-    benchmark::DoNotOptimize(out.str().size());
+    if (families) {
+      // The MetricFamily objects + prometheus::TextSerializer path.
+      auto fams = p->CollectResults();
+      std::ostringstream out;
+      prometheus::TextSerializer().Serialize(out, fams);
+      benchmark::DoNotOptimize(out.str().size());
+    } else {
+      std::string text;
+      p->AppendResultsText(&text);
+      benchmark::DoNotOptimize(text.size());
+    }
   }
   state.counters["series"] = static_cast<double>(series);
 }
-BENCHMARK(BM_Scrape)->Arg(100)->Arg(1000)->Unit(benchmark::kMillisecond);
+// Second argument: 0 = AppendResultsText, 1 = CollectResults + TextSerializer.
+BENCHMARK(BM_Scrape)->Args({100, 0})->Args({100, 1})->Args({1000, 0})->Args({1000, 1})
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace earshot

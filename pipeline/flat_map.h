@@ -98,6 +98,12 @@ class FlatMap {
     }
   }
 
+  // Starts loading `key`'s home slot into the cache (a hint; no effect on
+  // contents), so a later find/insert after other work does not stall.
+  void Prefetch(uint64_t key) const {
+    if (!slots_.empty()) __builtin_prefetch(&slots_[Hash(key) & (slots_.size() - 1)]);
+  }
+
   // Removes every entry for which pred(key, value) holds.
   template <typename Pred>
   void EraseIf(Pred pred) {

@@ -314,6 +314,18 @@ void Processor::ProcessBatch(std::string_view source, const std::vector<Record>&
         in.country = ev.country;
         rules_->Match(in, &scratch_, &match_);
       }
+      // The counters and windows below are random accesses into megabytes
+      // of state: start those loads now, so they overlap sentiment scoring.
+      for (uint32_t b : match_.brands) {
+        const uint32_t id = brand_ids_[b];
+        if (static_cast<size_t>(id) * P + platform < totals_.size())
+          __builtin_prefetch(&totals_[static_cast<size_t>(id) * P + platform]);
+        for (const auto& w : part->windows) w.Prefetch(event_ms, MakeSeriesKey(id, platform));
+      }
+      for (uint32_t t : match_.topics) {
+        uint32_t brand = match_.brands.empty() ? 0 : brand_ids_[match_.brands[0]] + 1;
+        topic_totals_.Prefetch(TopicKey(topic_ids_[t], brand, platform));
+      }
       const bool matched = !match_.brands.empty() || !match_.topics.empty();
       Values v;
       v.v[kMentions] = 1;

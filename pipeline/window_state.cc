@@ -48,8 +48,8 @@ void HoppingWindow::AdvanceSum(int64_t now_ms) {
       for (const auto& [key, v] : it->second) sum_[key].Sub(v);
     }
     SumBuckets(sum_last_ + 1, last, &sum_);
-    // Series whose values all left: drop them so the sum stays small.
-    sum_.EraseIf([](SeriesKey, const Values& v) { return v.zero(); });
+    // Series whose values all left stay as zeros (SumInto skips them): at
+    // most one entry per series ever seen, and no scan of the sum per step.
   }
   sum_first_ = first;
   sum_last_ = last;

@@ -68,6 +68,11 @@ class HoppingWindow {
   // Adds `v` to `key` at event time `event_ms`; ignored when the event is
   // already older than the window at `now_ms`.
   void Add(int64_t now_ms, int64_t event_ms, SeriesKey key, const Values& v);
+  // Cache hint for a coming Add() of `key` at `event_ms` (newest bucket only).
+  void Prefetch(int64_t event_ms, SeriesKey key) const {
+    if (last_bucket_ != nullptr && FloorDiv(event_ms, spec_.step_ms) == last_index_)
+      last_bucket_->Prefetch(key);
+  }
   // Drops buckets that have left the window at `now_ms` and moves the
   // running sum to the window at `now_ms`.
   void Expire(int64_t now_ms);
