@@ -58,6 +58,10 @@ OUTAGE_AT = 35                      # chunk index before which the broker restar
 # the stream reaches before the outage; a soak at the default (8,000,000)
 # would measure the table filling, not a leak.
 MAX_DEDUPE_ENTRIES = 10000
+# librdkafka's pre-fetch queue (earshot's default: 16 MiB a partition) fills
+# whenever the pipeline pauses (a reload, a rebuild) and its high-water mark
+# stays in RSS; bounded low here so that a leak, not buffering, moves RSS.
+QUEUED_MAX_KBYTES = 2048
 SETTLE_S = 4         # after the post-outage rebuild, before RSS counts
 
 
@@ -115,6 +119,8 @@ def test_soak_steady_rate_with_reloads_and_a_broker_restart(tmp_path, broker, da
     cfg = kafka_config(tmp_path, broker, topic, group, name="soak",
                        extra=f"limits: {{max_dedupe_entries: {MAX_DEDUPE_ENTRIES}}}\n")
     text = open(cfg).read()
+    text = text.replace("    properties:\n", "    properties:\n"
+                        f'      queued.max.messages.kbytes: "{QUEUED_MAX_KBYTES}"\n', 1)
     text, n = re.subn(r'^rules: .*$', f'rules: {{paths: ["{rules}"], reload: watch}}', text,
                       flags=re.M)
     assert n == 1
