@@ -286,7 +286,9 @@ NormalizeInfo Normalize(std::string_view in, std::string* out, std::vector<uint3
   const char* p = in.data();
   size_t n = in.size();
   // A simple code point maps to one code point, at most 1.5x its UTF-8 size
-  // (U+023A, 2 bytes, folds to U+2C65, 3 bytes): write into a sized buffer.
+  // (U+023A, 2 bytes, folds to U+2C65, 3 bytes). Invariant of the loop:
+  // out->size() >= w + 1.5 * (n - i) + 4. Only an invalid byte (1 byte ->
+  // U+FFFD, 3 bytes) breaks it, and restores it by growing the buffer.
   out->resize(n + n / 2 + 4);
   char* o = out->data();
   size_t w = 0;
@@ -311,6 +313,13 @@ NormalizeInfo Normalize(std::string_view in, std::string* out, std::vector<uint3
     }
     if (m == kSlow) return IcuPath(in, out, offsets, flags);
     if (m == kDelete) continue;
+    if (cp == 0xFFFD && i - start == 1) {
+      size_t need = w + 3 + (n - i) + (n - i) / 2 + 4;
+      if (need > out->size()) {
+        out->resize(need);
+        o = out->data();
+      }
+    }
     size_t before = w;
     if (m < 0x800) {
       o[w++] = static_cast<char>(0xC0 | (m >> 6));

@@ -160,3 +160,28 @@ TEST(NormalizerTest, OffsetsMapToInputCodePoints) {
 
 }  // namespace
 }  // namespace earshot::rules
+
+namespace earshot::rules {
+namespace {
+
+// Found by fuzz_rule_loader: every invalid byte becomes U+FFFD (3 bytes), so
+// a run of them triples the text; the writer must not overflow its buffer.
+TEST(NormalizerRegressionTest, RunsOfInvalidBytesDoNotOverflow) {
+  std::string in = "launc" + std::string(200, '\x89') + "h, \"new release";
+  std::string out;
+  NormalizeInfo info = Normalize(in, &out);
+  EXPECT_TRUE(info.had_invalid_utf8);
+  size_t replacements = 0;
+  for (size_t p = out.find("\xEF\xBF\xBD"); p != std::string::npos;
+       p = out.find("\xEF\xBF\xBD", p + 3))
+    ++replacements;
+  EXPECT_EQ(replacements, 200u);
+  EXPECT_EQ(out.substr(0, 5), "launc");
+  EXPECT_EQ(out.substr(out.size() - 15), "h, \"new release");
+  std::vector<uint32_t> offsets;
+  Normalize(in, &out, &offsets);
+  EXPECT_EQ(offsets.size(), out.size() + 1);
+}
+
+}  // namespace
+}  // namespace earshot::rules
