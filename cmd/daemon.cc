@@ -206,13 +206,13 @@ std::string Daemon::Exposition() const {
                 return a.label < b.label;
               });
   }
-  std::vector<prometheus::MetricFamily> results = processor_->CollectResults();
-  for (auto& f : results) {
-    if (!f.metric.empty()) families.push_back(std::move(f));
-  }
-  std::ostringstream out;
-  prometheus::TextSerializer().Serialize(out, families);
-  return out.str();
+  std::ostringstream ops;
+  prometheus::TextSerializer().Serialize(ops, families);
+  // The result series (up to millions) are written straight from the
+  // processor's snapshot, in the same format (results_text_test.cc).
+  std::string out = ops.str();
+  processor_->AppendResultsText(&out);
+  return out;
 }
 
 int Daemon::http_port() const { return http_ ? http_->port() : 0; }

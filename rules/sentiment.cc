@@ -409,15 +409,48 @@ class Lexicon : public SentimentLexicon {
     return earshot::Status::Ok();
   }
 
+  // Builds the pre-filter; call once the lexicon is complete.
+ public:
+  void Finish() {
+    filter_.assign(kFilterWords, 0);
+    for (const auto& [w, e] : words_) {
+      uint32_t h = FilterHash(w);
+      filter_[h >> 6] |= uint64_t{1} << (h & 63);
+    }
+  }
+
+  // A cheap hash of a word's length and three of its bytes: most words of a
+  // post are not in the lexicon, and this bit test rejects them before the
+  // hash-map probe (which dominated classification).
+  static uint32_t FilterHash(std::string_view w) {
+    if (w.empty()) return 0;
+    uint32_t h = static_cast<uint32_t>(w.size()) * 0x9E3779B1u;
+    h ^= static_cast<unsigned char>(w[0]) * 0x85EBCA77u;
+    h ^= static_cast<unsigned char>(w[w.size() - 1]) * 0xC2B2AE3Du;
+    h ^= static_cast<unsigned char>(w[w.size() / 2]) * 0x27D4EB2Fu;
+    return (h ^ (h >> 16)) & (kFilterWords * 64 - 1);
+  }
+  bool MayContain(std::string_view w) const {
+    if (filter_.empty()) return true;
+    uint32_t h = FilterHash(w);
+    return (filter_[h >> 6] >> (h & 63)) & 1;
+  }
+
+
+ private:
   const Entry* Find(std::string_view word) const {
-    auto it = words_.find(word);
-    if (it != words_.end()) return &it->second;
+    if (MayContain(word)) {
+      auto it = words_.find(word);
+      if (it != words_.end()) return &it->second;
+    }
+    decltype(words_)::const_iterator it;
     // Arabic: peel a clitic off the front (و+ال+جميل -> جميل).
     if (word.size() >= 6 && (static_cast<unsigned char>(word[0]) & 0xFE) == 0xD8) {
       size_t i = 0;
       if (!IsArabicLetter(DecodeUtf8(word, &i))) return nullptr;
       for (const auto& prefix : ArabicPrefixes()) {
-        if (word.size() >= prefix.size() + 4 && word.compare(0, prefix.size(), prefix) == 0) {
+        if (word.size() >= prefix.size() + 4 && word.compare(0, prefix.size(), prefix) == 0 &&
+            MayContain(word.substr(prefix.size()))) {
           it = words_.find(word.substr(prefix.size()));
           if (it != words_.end()) return &it->second;
         }
@@ -480,6 +513,8 @@ class Lexicon : public SentimentLexicon {
   }
 
   std::unordered_map<std::string, Entry, SvHash, std::equal_to<>> words_;
+  static constexpr size_t kFilterWords = 1024;  // 65,536 bits
+  std::vector<uint64_t> filter_;
   std::unordered_map<char32_t, double> emoji_;
   std::unordered_map<char32_t, std::vector<NoSpaceTerm>> nospace_;
   size_t nospace_count_ = 0;
@@ -526,6 +561,7 @@ std::shared_ptr<const SentimentLexicon> SentimentLexicon::Load(
     if (diags != nullptr) diags->Append(local);
     return nullptr;
   }
+  lex->Finish();
   if (lex->size() == 0) {
     if (diags != nullptr) {
       diags->Error(SourceLoc{paths.empty() ? std::string() : paths[0], 0, 0},
@@ -547,6 +583,7 @@ std::shared_ptr<const SentimentLexicon> SentimentLexicon::BuiltIn() {
       lex->Parse(std::string_view(reinterpret_cast<const char*>(f.data), f.size),
                  std::string("<builtin>/") + f.name, &diags);
     }
+    lex->Finish();
     return std::shared_ptr<const SentimentLexicon>(std::move(lex));
   }();
   return kBuiltIn;
