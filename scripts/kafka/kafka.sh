@@ -98,6 +98,8 @@ transaction.state.log.min.isr=1
 share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
+# Room for the hostile-input tests' multi-megabyte messages.
+message.max.bytes=8388608
 log.flush.interval.messages=1
 EOF
   cat >"$dir/log4j2.properties" <<EOF

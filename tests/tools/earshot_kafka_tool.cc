@@ -143,6 +143,8 @@ int Produce(const std::string& brokers, const std::string& topic, const std::str
   rd_kafka_conf_t* conf = Conf(brokers);
   char err[512];
   rd_kafka_conf_set(conf, "linger.ms", "5", err, sizeof(err));
+  // Hostile-input tests send multi-megabyte messages (the test broker allows 8 MiB).
+  rd_kafka_conf_set(conf, "message.max.bytes", "8388608", err, sizeof(err));
   rd_kafka_conf_set_dr_msg_cb(conf, OnDelivery);
   rd_kafka_t* rk = NewClient(RD_KAFKA_PRODUCER, conf);
   std::string data = ReadAll(path);
