@@ -33,6 +33,12 @@ class Deduper {
 
   size_t live_entries() const { return live_; }
   uint64_t evictions() const { return evictions_; }
+  // Evictions since the last call (for a metric).
+  uint64_t TakeEvictions() {
+    uint64_t n = evictions_ - reported_evictions_;
+    reported_evictions_ = evictions_;
+    return n;
+  }
   size_t capacity_slots() const { return slots_.size(); }
 
  private:
@@ -54,6 +60,7 @@ class Deduper {
   int64_t cached_bucket_ = INT64_MIN;
   std::map<int64_t, size_t>::iterator cached_;
   uint64_t evictions_ = 0;
+  uint64_t reported_evictions_ = 0;
 };
 
 // The fingerprint of a (platform, id) pair.

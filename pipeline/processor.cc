@@ -115,6 +115,18 @@ Processor::Processor(const Config& config, const Clock* wall,
                                  "exceed limits.max_series.")
                            .Register(*registry_)
                            .Add({});
+  dedupe_evictions_ = &prometheus::BuildCounter()
+                           .Name("earshot_dedupe_evictions_total")
+                           .Help("Dedupe entries evicted before the end of the longest window "
+                                 "because limits.max_dedupe_entries was reached (the dedupe "
+                                 "horizon shrank).")
+                           .Register(*registry_)
+                           .Add({});
+  dedupe_entries_ = &prometheus::BuildGauge()
+                         .Name("earshot_dedupe_entries")
+                         .Help("(platform, id) pairs remembered for dedupe, over all partitions.")
+                         .Register(*registry_)
+                         .Add({});
 }
 
 Processor::~Processor() = default;
@@ -248,6 +260,8 @@ void Processor::ProcessBatch(std::string_view source, const std::vector<Record>&
   double latency_sum = 0;
   std::vector<std::pair<const Record*, InvalidReason>> invalid_records;
   uint64_t overflow = 0;
+  uint64_t evictions = 0;
+  size_t dedupe_entries = 0;
 
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -393,8 +407,14 @@ void Processor::ProcessBatch(std::string_view source, const std::vector<Record>&
     for (int o = 0; o < kOutcomeCount; ++o) outcomes_[o] += outcome_counts[o];
     overflow = series_overflow_;
     series_overflow_ = 0;
+    for (auto& [key, p] : partitions_) {
+      evictions += p->dedupe.TakeEvictions();
+      dedupe_entries += p->dedupe.live_entries();
+    }
   }
   if (overflow != 0) overflow_counter_->Increment(static_cast<double>(overflow));
+  if (evictions != 0) dedupe_evictions_->Increment(static_cast<double>(evictions));
+  dedupe_entries_->Set(static_cast<double>(dedupe_entries));
 
   auto& counters = event_counters_.find(source)->second;
   for (int o = 0; o < kOutcomeCount; ++o) {

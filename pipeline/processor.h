@@ -21,6 +21,7 @@
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
+#include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/metric_family.h>
 #include <prometheus/registry.h>
@@ -143,6 +144,8 @@ class Processor : public PartitionListener {
   size_t series_ = 0;           // result counter series created (capped by limits.max_series)
   uint64_t series_overflow_ = 0;
   prometheus::Counter* overflow_counter_;
+  prometheus::Counter* dedupe_evictions_;
+  prometheus::Gauge* dedupe_entries_;
 
   // Operational metrics (prometheus-cpp objects are thread-safe).
   prometheus::Family<prometheus::Counter>* events_family_;

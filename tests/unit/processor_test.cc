@@ -236,3 +236,31 @@ TEST_F(ProcessorTest, SeriesPastTheCapAreDroppedAndCounted) {
 
 }  // namespace
 }  // namespace earshot
+
+namespace earshot {
+namespace {
+
+TEST_F(ProcessorTest, DedupeEvictionsPastTheCapAreCounted) {
+  config_.limits.max_dedupe_entries = 2;
+  auto p = Processor::Create(config_, &clock_, registry_ = std::make_shared<prometheus::Registry>(), nullptr);
+  ASSERT_TRUE(p.ok());
+  proc_ = std::move(p).value();
+  proc_->SetRules(Compile(kRules));
+  int64_t now = clock_.NowMillis();
+  // Three 15-minute dedupe buckets (the 1h window's step is 10m here).
+  Feed({Ev("1", "twitter", "nike", now - 40 * kMin), Ev("2", "twitter", "nike", now - 20 * kMin),
+        Ev("3", "twitter", "nike", now)});
+  double evictions = -1, entries = -1;
+  for (const auto& f : registry_->Collect()) {
+    if (f.name == "earshot_dedupe_evictions_total") evictions = f.metric[0].counter.value;
+    if (f.name == "earshot_dedupe_entries") entries = f.metric[0].gauge.value;
+  }
+  EXPECT_EQ(evictions, 1);
+  EXPECT_EQ(entries, 2);
+  // The evicted id is no longer a duplicate: the horizon shrank, visibly.
+  Feed({Ev("1", "twitter", "nike", now - 40 * kMin)});
+  EXPECT_EQ(proc_->outcome_count(Outcome::kDuplicate), 0u);
+}
+
+}  // namespace
+}  // namespace earshot
