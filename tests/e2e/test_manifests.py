@@ -289,6 +289,27 @@ def test_runtime_packages_cover_linked_libraries():
     assert not unused, f"runtime stage installs packages the binary does not link: {unused}"
 
 
+
+def test_tls_shims_ship_with_the_image():
+    """TLS must work in the runtime image, not only here: civetweb dlopen()s
+    libssl.so/libcrypto.so, which earshot provides as shims in
+    <build>/lib/earshot (../lib/earshot from the binary). The image copies
+    them beside /usr/local/bin, and what they link is installed there."""
+    text = (DEPLOY / "Dockerfile").read_text()
+    assert re.search(r"^COPY --from=build /build/lib/earshot /usr/local/lib/earshot$", text, re.M)
+    assert re.search(r"^COPY --from=build /build/cmd/earshot /usr/local/bin/earshot$", text, re.M)
+    shim_dir = Path(earshot_bin()).resolve().parent.parent / "lib" / "earshot"
+    shims = sorted(shim_dir.glob("lib*.so"))
+    assert [p.name for p in shims] == ["libcrypto.so", "libssl.so"], shim_dir
+    allowed = installed_closure(RUNTIME_PACKAGES) | base_image_packages()
+    for shim in shims:
+        ldd = subprocess.run(["ldd", str(shim)], capture_output=True, text=True, check=True).stdout
+        for lib in re.findall(r"=>\s+(/\S+)", ldd):
+            if re.search(r"lib(asan|ubsan|tsan)\.so", lib):
+                continue
+            pkg = owner_package(lib)
+            assert pkg in allowed, f"{shim.name} needs {lib} from {pkg}, not in the runtime stage"
+
 # ---- systemd ------------------------------------------------------------------------
 
 def unit_entries():
