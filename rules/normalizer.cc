@@ -126,19 +126,33 @@ struct AsciiLower {
 };
 const AsciiLower kLower;
 
-bool IsAscii(std::string_view s) {
-  const char* p = s.data();
-  size_t n = s.size();
+// Lower-cases the leading ASCII of `in` into *out (resized to in.size()),
+// 8 bytes a step: the ASCII test and the lower-casing share the loads.
+// Returns how many bytes were done: in.size() for pure ASCII, else a prefix
+// with no non-ASCII byte (the general path continues from there).
+size_t LowerAsciiPrefix(std::string_view in, std::string* out) {
+  const char* p = in.data();
+  const size_t n = in.size();
+  out->resize(n);
+  char* o = out->data();
   size_t i = 0;
   for (; i + 8 <= n; i += 8) {
     uint64_t v;
     std::memcpy(&v, p + i, 8);
-    if (v & 0x8080808080808080ULL) return false;
+    if (v & 0x8080808080808080ULL) return i;
+    // Per byte b < 0x80: b + 0x3F has its top bit set iff b >= 'A', b + 0x25
+    // iff b > 'Z' (no carries between bytes); the XOR marks 'A'..'Z'.
+    const uint64_t upper =
+        ((v + 0x3F3F3F3F3F3F3F3FULL) ^ (v + 0x2525252525252525ULL)) & 0x8080808080808080ULL;
+    v |= upper >> 2;  // + 0x20
+    std::memcpy(o + i, &v, 8);
   }
   for (; i < n; ++i) {
-    if (static_cast<unsigned char>(p[i]) & 0x80) return false;
+    const unsigned char c = static_cast<unsigned char>(p[i]);
+    if (c & 0x80) return i;
+    o[i] = kLower.t[c];
   }
-  return true;
+  return n;
 }
 
 // Per-thread ICU work buffers, so the slow path allocates only while they
@@ -268,12 +282,10 @@ bool IsNoSpaceScript(char32_t cp) { return internal::CharFlagsSlow(cp) & kCharNo
 
 NormalizeInfo Normalize(std::string_view in, std::string* out, std::vector<uint32_t>* offsets) {
   NormalizeInfo info;
-  out->clear();
+  // No out->clear(): every byte of *out is overwritten (or IcuPath clears it).
   if (offsets) offsets->clear();
-  if (IsAscii(in)) {
-    out->resize(in.size());
-    char* o = out->data();
-    for (size_t i = 0; i < in.size(); ++i) o[i] = kLower.t[static_cast<unsigned char>(in[i])];
+  const size_t ascii_prefix = LowerAsciiPrefix(in, out);
+  if (ascii_prefix == in.size()) {
     if (offsets) {
       offsets->resize(in.size() + 1);
       for (size_t i = 0; i <= in.size(); ++i) (*offsets)[i] = static_cast<uint32_t>(i);
@@ -289,10 +301,13 @@ NormalizeInfo Normalize(std::string_view in, std::string* out, std::vector<uint3
   // (U+023A, 2 bytes, folds to U+2C65, 3 bytes). Invariant of the loop:
   // out->size() >= w + 1.5 * (n - i) + 4. Only an invalid byte (1 byte ->
   // U+FFFD, 3 bytes) breaks it, and restores it by growing the buffer.
-  out->resize(n + n / 2 + 4);
+  out->resize(n + n / 2 + 4);  // keeps the lower-cased ASCII prefix
   char* o = out->data();
-  size_t w = 0;
-  size_t i = 0;
+  size_t w = ascii_prefix;
+  size_t i = ascii_prefix;
+  if (offsets) {
+    for (size_t k = 0; k < ascii_prefix; ++k) offsets->push_back(static_cast<uint32_t>(k));
+  }
   char32_t last_cp = 0;  // last code point checked for no-space scripts
   while (i < n) {
     unsigned char c = static_cast<unsigned char>(p[i]);
