@@ -36,7 +36,9 @@ inline uint8_t CharFlags(const uint8_t* table, char32_t cp) {
 
 // DecodeUtf8 with the common well-formed 2- and 3-byte cases inlined
 // (identical results: anything unusual goes to DecodeUtf8).
-inline char32_t DecodeUtf8Fast(std::string_view s, size_t* i) {
+// always_inline: GCC kept it out of line in the matcher's scan loops, where
+// the call cost more than the decode.
+[[gnu::always_inline]] inline char32_t DecodeUtf8Fast(std::string_view s, size_t* i) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data()) + *i;
   size_t left = s.size() - *i;
   unsigned char c = p[0];
