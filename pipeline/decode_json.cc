@@ -139,6 +139,8 @@ int PathTrie::Add(const std::vector<std::string>& tokens) {
       child = static_cast<int>(nodes_.size());
       nodes_.push_back(std::move(n));
       nodes_[node].children.push_back(child);
+      int& q = nodes_[node].quick[QuickHash(t)];
+      q = q == kQuickNone ? child : kQuickScan;
     }
     node = child;
   }

@@ -4,6 +4,7 @@
 // the values at a fixed set of JSON Pointers out of one document in a single
 // pass, without building a DOM. Not part of the public interface.
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -46,13 +47,15 @@ class PathTrie {
   int size() const { return static_cast<int>(nodes_.size()); }
 
   int ChildByKey(int node, std::string_view key) const {
-    // Keys are short: an inline comparison beats a memcmp call.
-    for (int c : nodes_[node].children) {
-      const std::string& t = nodes_[c].token;
-      if (t.size() != key.size()) continue;
-      size_t i = 0;
-      while (i < t.size() && t[i] == key[i]) ++i;
-      if (i == t.size()) return c;
+    // One probe of the node's small direct-mapped table (keyed by length,
+    // first and last byte) replaces a scan of all children for most keys;
+    // slots shared by several children fall back to the scan.
+    const Node& nd = nodes_[node];
+    const int q = nd.quick[QuickHash(key)];
+    if (q == kQuickNone) return -1;
+    if (q != kQuickScan) return Equal(nodes_[q].token, key) ? q : -1;
+    for (int c : nd.children) {
+      if (Equal(nodes_[c].token, key)) return c;
     }
     return -1;
   }
@@ -66,10 +69,28 @@ class PathTrie {
   bool is_leaf(int node) const { return nodes_[node].children.empty(); }
 
  private:
+  static constexpr int kQuickSize = 32;
+  static constexpr int kQuickNone = -1;  // no child's key hashes here
+  static constexpr int kQuickScan = -2;  // several do: scan the children
+  static size_t QuickHash(std::string_view k) {
+    if (k.empty()) return 0;
+    const auto f = static_cast<unsigned char>(k.front());
+    const auto l = static_cast<unsigned char>(k.back());
+    return (k.size() + f * 2 + l) & (kQuickSize - 1);  // distinct for the canonical keys
+  }
+  // Keys are short: an inline comparison beats a memcmp call.
+  static bool Equal(const std::string& t, std::string_view key) {
+    if (t.size() != key.size()) return false;
+    size_t i = 0;
+    while (i < t.size() && t[i] == key[i]) ++i;
+    return i == t.size();
+  }
   struct Node {
     std::string token;
     int64_t index = -1;  // the token as an array index, -1 if it is not one
     std::vector<int> children;
+    std::array<int, kQuickSize> quick;  // by QuickHash of a child's token
+    Node() { quick.fill(kQuickNone); }
   };
   std::vector<Node> nodes_;
 };
