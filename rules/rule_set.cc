@@ -1090,6 +1090,8 @@ void RuleSetImpl::FindAtoms(const MatchInput& in, const NormalizeInfo& info,
   const bool do_tokens = !exact_.empty() || !prefix_.empty();
   const size_t n = text.size();
   const char* p = text.data();
+  const auto* up = reinterpret_cast<const unsigned char*>(p);
+  const uint8_t* const flags = flags_;  // a local: no reload after stores
   size_t i = 0;
   bool in_word = false;
   bool tok_ns = false;
@@ -1099,14 +1101,13 @@ void RuleSetImpl::FindAtoms(const MatchInput& in, const NormalizeInfo& info,
     if (in_word && !tok_ns) {
       // Inside a token of spaced script: nothing to do until it ends.
       while (i < n) {
-        unsigned char b0 = static_cast<unsigned char>(p[i]);
-        if (b0 < 0x80) {
-          if (!(flags_[b0] & kCharWord)) break;
-          ++i;
-          continue;
-        }
+        // ASCII word bytes, the common case, in a tight loop of their own.
+        while (i < n && up[i] < 0x80 && (flags[up[i]] & kCharWord)) ++i;
+        if (i >= n) break;
+        unsigned char b0 = up[i];
+        if (b0 < 0x80) break;
         size_t j = i;
-        uint8_t f = CharFlags(flags_, internal::DecodeUtf8Fast(text, &j));
+        uint8_t f = CharFlags(flags, internal::DecodeUtf8Fast(text, &j));
         if ((f & (kCharWord | kCharNoSpace)) != kCharWord) break;
         i = j;
       }
@@ -1118,11 +1119,11 @@ void RuleSetImpl::FindAtoms(const MatchInput& in, const NormalizeInfo& info,
     uint8_t f;
     if (c < 0x80) {
       cp = c;
-      f = flags_[c];
+      f = flags[c];
       ++i;
     } else {
       cp = internal::DecodeUtf8Fast(text, &i);
-      f = CharFlags(flags_, cp);
+      f = CharFlags(flags, cp);
     }
     if (f & kCharWord) {
       bool ns = (f & kCharNoSpace) != 0;
