@@ -312,8 +312,14 @@ class RuleSetImpl final : public RuleSet {
   MatchScratch::Impl& Prepare(MatchScratch* scratch) const;
   void FindAtoms(const MatchInput& in, const NormalizeInfo& info, MatchScratch* scratch,
                  MatchScratch::Impl& im) const;
-  void OnToken(std::string_view text, size_t b, size_t e, uint32_t widx,
-               MatchScratch::Impl& im) const;
+  // The probes, inlined into FindAtoms' loop (most tokens miss; the call
+  // and its register saves cost more than the probe); hits go out of line.
+  [[gnu::always_inline]] void OnToken(std::string_view text, size_t b, size_t e, uint32_t widx,
+                                      MatchScratch::Impl& im) const;
+  void OnExactHits(std::string_view text, size_t b, size_t e, uint32_t widx, const uint32_t* vb,
+                   const uint32_t* ve, MatchScratch::Impl& im) const;
+  void OnPrefixes(std::string_view text, size_t b, size_t e, uint32_t widx,
+                  MatchScratch::Impl& im) const;
   void OnNoSpacePos(std::string_view text, size_t s, char32_t cp1, size_t next, uint32_t widx,
                     MatchScratch::Impl& im) const;
   void FindRaw(std::string_view text, MatchScratch::Impl& im) const;
@@ -963,31 +969,44 @@ bool RuleSetImpl::Verify(const Pattern& p, std::string_view text, size_t pos, si
   return true;
 }
 
-void RuleSetImpl::OnToken(std::string_view text, size_t b, size_t e, uint32_t widx,
-                          MatchScratch::Impl& im) const {
+inline void RuleSetImpl::OnToken(std::string_view text, size_t b, size_t e, uint32_t widx,
+                                 MatchScratch::Impl& im) const {
   const uint32_t len = static_cast<uint32_t>(e - b);
   const char* p = text.data();
   const uint32_t *vb, *ve;
   if (len >= exact_.min_len() && len <= exact_.max_len() && exact_.Find(p + b, len, &vb, &ve)) {
-    for (; vb != ve; ++vb) {
-      uint32_t atom = *vb;
-      const Pattern& pat = patterns_[atoms_[atom].index];
-      if (pat.tag && (b == 0 || p[b - 1] != pat.tag)) continue;
-      if (pat.words.size() == 1) {
-        Hit(im, atom, b, e, widx, widx);
-      } else {
-        size_t end;
-        uint32_t adv;
-        if (Verify(pat, text, e, 1, &end, &adv)) Hit(im, atom, b, end, widx, widx + adv);
-      }
-    }
+    OnExactHits(text, b, e, widx, vb, ve, im);
   }
   if (prefix_lens_.empty()) return;
-  {
-    unsigned bit = (static_cast<unsigned char>(p[b]) << 8) |
-                   (len > 1 ? static_cast<unsigned char>(p[b + 1]) : 0u);
-    if (!(prefix_start_[bit >> 6] & (uint64_t{1} << (bit & 63)))) return;
+  unsigned bit = (static_cast<unsigned char>(p[b]) << 8) |
+                 (len > 1 ? static_cast<unsigned char>(p[b + 1]) : 0u);
+  if (!(prefix_start_[bit >> 6] & (uint64_t{1} << (bit & 63)))) return;
+  OnPrefixes(text, b, e, widx, im);
+}
+
+void RuleSetImpl::OnExactHits(std::string_view text, size_t b, size_t e, uint32_t widx,
+                              const uint32_t* vb, const uint32_t* ve,
+                              MatchScratch::Impl& im) const {
+  const char* p = text.data();
+  for (; vb != ve; ++vb) {
+    uint32_t atom = *vb;
+    const Pattern& pat = patterns_[atoms_[atom].index];
+    if (pat.tag && (b == 0 || p[b - 1] != pat.tag)) continue;
+    if (pat.words.size() == 1) {
+      Hit(im, atom, b, e, widx, widx);
+    } else {
+      size_t end;
+      uint32_t adv;
+      if (Verify(pat, text, e, 1, &end, &adv)) Hit(im, atom, b, end, widx, widx + adv);
+    }
   }
+}
+
+void RuleSetImpl::OnPrefixes(std::string_view text, size_t b, size_t e, uint32_t widx,
+                             MatchScratch::Impl& im) const {
+  const uint32_t len = static_cast<uint32_t>(e - b);
+  const char* p = text.data();
+  const uint32_t *vb, *ve;
   for (uint32_t l : prefix_lens_) {
     if (l > len) break;
     if (l < len && (static_cast<unsigned char>(p[b + l]) & 0xC0) == 0x80) continue;
