@@ -97,10 +97,18 @@ uint32_t ComputeMap(char32_t c) {
   return ArabicFold(static_cast<uint32_t>(f));
 }
 
+// enc[] entries: the folded code point's UTF-8 in the low 3 bytes (unused
+// bytes zero), its length in bits 24-25, bit 26 when it is a no-space-script
+// character; kEncOther for whatever the general code handles (kSlow,
+// kDelete, U+FFFD, ASCII results).
+constexpr uint32_t kEncOther = 0xFFFFFFFF;
+constexpr uint32_t kEncNoSpace = 1u << 26;
+
 struct Tables {
   std::vector<uint8_t> flags;  // kCharTableSize
   std::vector<uint32_t> map;   // BMP
-  Tables() : flags(kCharTableSize), map(0x10000) {
+  std::vector<uint32_t> enc;   // BMP
+  Tables() : flags(kCharTableSize), map(0x10000), enc(0x10000, kEncOther) {
     for (char32_t c = 0; c < kCharTableSize; ++c) {
       uint32_t m = ComputeMap(c);
       if (c < 0x10000) map[c] = m;
@@ -109,6 +117,17 @@ struct Tables {
       if (ComputeNoSpace(c)) f |= kCharNoSpace;
       if (m == c) f |= kCharStable;
       flags[c] = f;
+    }
+    for (char32_t c = 0x80; c < 0x10000; ++c) {
+      const uint32_t m = map[c];
+      if (m == kSlow || m == kDelete || c == 0xFFFD || m < 0x80 || m >= 0x10000) continue;
+      std::string u;
+      AppendUtf8(static_cast<char32_t>(m), &u);
+      uint32_t e = 0;
+      std::memcpy(&e, u.data(), u.size());  // little-endian: byte k at bits 8k
+      e |= static_cast<uint32_t>(u.size()) << 24;
+      if (internal::CharFlags(flags.data(), m) & kCharNoSpace) e |= kEncNoSpace;
+      enc[c] = e;
     }
   }
 };
@@ -295,6 +314,7 @@ NormalizeInfo Normalize(std::string_view in, std::string* out, std::vector<uint3
   const Tables& t = GetTables();
   const uint8_t* flags = t.flags.data();
   const uint32_t* map = t.map.data();
+  const uint32_t* enc = t.enc.data();
   const char* p = in.data();
   size_t n = in.size();
   // A simple code point maps to one code point, at most 1.5x its UTF-8 size
@@ -319,6 +339,19 @@ NormalizeInfo Normalize(std::string_view in, std::string* out, std::vector<uint3
     }
     size_t start = i;
     char32_t cp = internal::DecodeUtf8Fast(in, &i);
+    if (cp < 0x10000) {
+      // The common case: one table load, one 4-byte store (the loop's
+      // invariant leaves at least 4 bytes of room at w).
+      const uint32_t e = enc[cp];
+      if (e != kEncOther) {
+        std::memcpy(o + w, &e, 4);
+        const size_t len = (e >> 24) & 3;
+        if (offsets) offsets->resize(offsets->size() + len, static_cast<uint32_t>(start));
+        w += len;
+        if (e & kEncNoSpace) info.has_nospace_script = true;
+        continue;
+      }
+    }
     if (cp == 0xFFFD && i - start != 3) info.had_invalid_utf8 = true;
     uint32_t m;
     if (cp < 0x10000) {
