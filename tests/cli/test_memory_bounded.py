@@ -63,5 +63,7 @@ def test_peak_memory_is_flat_over_days_of_unique_ids(tmp_path):
         # The 24h horizon holds one day of ids, whatever the length of the stream.
         assert f"earshot_dedupe_entries {PER_DAY}" in out
     print(f"peak RSS: 2 days {peak_short} KiB, 7 days {peak_long} KiB")
-    # 3.5x the ids and days, the same peak memory.
-    assert peak_long <= peak_short * 1.10 + 4096, (peak_short, peak_long)
+    # 3.5x the ids and days, the same peak memory (ASan's shadow and
+    # quarantine add some noise under scripts/sanitize.sh).
+    tolerance = 1.25 if "ASAN_OPTIONS" in os.environ else 1.10
+    assert peak_long <= peak_short * tolerance + 4096, (peak_short, peak_long)
