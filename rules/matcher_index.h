@@ -138,4 +138,19 @@ inline uint64_t CodeKey(char32_t c1, char32_t c2) {
   return (static_cast<uint64_t>(c1) << 21) | static_cast<uint64_t>(c2);
 }
 
+// Calls fn(value) for every literal of `index` that may start at code points
+// (c1, c2): those keyed by both (c2 = 0 at the end of the text: none), then,
+// when the index holds one-code-point literals, those keyed by c1 alone.
+template <typename Fn>
+inline void ForEachLiteral(const CodeIndex& index, bool has_single, char32_t c1, char32_t c2,
+                           Fn&& fn) {
+  const uint32_t *vb, *ve;
+  if (c2 != 0 && index.Find(CodeKey(c1, c2), &vb, &ve)) {
+    for (; vb != ve; ++vb) fn(*vb);
+  }
+  if (has_single && index.Find(CodeKey(c1, 0), &vb, &ve)) {
+    for (; vb != ve; ++vb) fn(*vb);
+  }
+}
+
 }  // namespace earshot::rules::internal

@@ -1029,25 +1029,13 @@ void RuleSetImpl::OnNoSpacePos(std::string_view text, size_t s, char32_t cp1, si
     size_t j = next;
     cp2 = CpAt(text, &j);
   }
-  for (int pass = 0; pass < 2; ++pass) {
-    uint64_t key;
-    if (pass == 0) {
-      if (cp2 == 0) continue;
-      key = CodeKey(cp1, cp2);
-    } else {
-      if (!nospace_single_) break;
-      key = CodeKey(cp1, 0);
-    }
-    const uint32_t *vb, *ve;
-    if (!nospace_.Find(key, &vb, &ve)) continue;
-    for (; vb != ve; ++vb) {
-      const Pattern& pat = patterns_[atoms_[*vb].index];
-      if (pat.tag && (s == 0 || text[s - 1] != pat.tag)) continue;
-      size_t end;
-      uint32_t adv;
-      if (Verify(pat, text, s, 0, &end, &adv)) Hit(im, *vb, s, end, widx, widx + adv);
-    }
-  }
+  internal::ForEachLiteral(nospace_, nospace_single_, cp1, cp2, [&](uint32_t atom) {
+    const Pattern& pat = patterns_[atoms_[atom].index];
+    if (pat.tag && (s == 0 || text[s - 1] != pat.tag)) return;
+    size_t end;
+    uint32_t adv;
+    if (Verify(pat, text, s, 0, &end, &adv)) Hit(im, atom, s, end, widx, widx + adv);
+  });
 }
 
 void RuleSetImpl::FindRaw(std::string_view text, MatchScratch::Impl& im) const {
@@ -1070,31 +1058,19 @@ void RuleSetImpl::FindRaw(std::string_view text, MatchScratch::Impl& im) const {
     }
     uint8_t pf = has_prev ? CharFlags(flags_, prev) : 0;
     bool left_open = !has_prev || !(pf & kCharWord) || (pf & kCharNoSpace);
-    for (int pass = 0; pass < 2; ++pass) {
-      uint64_t key;
-      if (pass == 0) {
-        if (cp2 == 0) continue;
-        key = CodeKey(cp1, cp2);
-      } else {
-        if (!raw_single_) break;
-        key = CodeKey(cp1, 0);
+    internal::ForEachLiteral(raw_index_, raw_single_, cp1, cp2, [&](uint32_t atom) {
+      const RawLiteral& r = raws_[atoms_[atom].index];
+      if (r.first_boundary && !left_open) return;
+      if (n - s < r.text.size() || std::memcmp(text.data() + s, r.text.data(), r.text.size()) != 0)
+        return;
+      size_t e = s + r.text.size();
+      if (r.last_boundary && e < n) {
+        size_t j = e;
+        uint8_t f = CharFlags(flags_, CpAt(text, &j));
+        if ((f & kCharWord) && !(f & kCharNoSpace)) return;
       }
-      const uint32_t *vb, *ve;
-      if (!raw_index_.Find(key, &vb, &ve)) continue;
-      for (; vb != ve; ++vb) {
-        const RawLiteral& r = raws_[atoms_[*vb].index];
-        if (r.first_boundary && !left_open) continue;
-        if (n - s < r.text.size() || std::memcmp(text.data() + s, r.text.data(), r.text.size()) != 0)
-          continue;
-        size_t e = s + r.text.size();
-        if (r.last_boundary && e < n) {
-          size_t j = e;
-          uint8_t f = CharFlags(flags_, CpAt(text, &j));
-          if ((f & kCharWord) && !(f & kCharNoSpace)) continue;
-        }
-        Hit(im, *vb, static_cast<uint32_t>(s), static_cast<uint32_t>(e), kNone, kNone);
-      }
-    }
+      Hit(im, atom, static_cast<uint32_t>(s), static_cast<uint32_t>(e), kNone, kNone);
+    });
     prev = cp1;
     has_prev = true;
   }
