@@ -144,6 +144,20 @@ def replay(config_path, *files):
     return parse_metrics(r.stdout.decode())
 
 
+def assert_consumed_like_replay(daemon, config_path, events, count, timeout=60):
+    """Waits until `daemon` has counted `count` events, then checks that its
+    outcomes, result counters and windows equal `earshot replay` of the same
+    events. Returns the daemon's metrics."""
+    wait_for(lambda: events_total(daemon.metrics()) >= count, timeout=timeout,
+             what=f"{count} events")
+    m = daemon.metrics()
+    want = replay(config_path, events)
+    assert outcomes(m) == outcomes(want)
+    assert counters(m) == counters(want)
+    assert windows(m) == windows(want)
+    return m
+
+
 def events_total(m):
     """Sum of earshot_events_total over all outcomes."""
     return sum(v for k, v in m.items() if k.startswith("earshot_events_total{"))

@@ -4,8 +4,8 @@ partition assignment (librdkafka issue 4312)."""
 import json
 import signal
 
-from kafka_helpers import (counters, events_total, generate, kafka_config, new_topic,
-                           outcomes, produce_file, replay, tool, consume, wait_for, windows)
+from kafka_helpers import (assert_consumed_like_replay, events_total, generate, kafka_config,
+                           new_topic, produce_file, replay, tool, consume, wait_for)
 
 N = 2000
 
@@ -17,12 +17,7 @@ def test_consumes_and_counts_exactly_like_replay(tmp_path, broker, daemons):
     produce_file(broker, topic, events)
     cfg = kafka_config(tmp_path, broker, topic, "g-exact")
     d = daemons(cfg)
-    wait_for(lambda: events_total(d.metrics()) >= N, timeout=60, what=f"{N} events")
-    m = d.metrics()
-    want = replay(cfg, events)
-    assert outcomes(m) == outcomes(want)
-    assert counters(m) == counters(want)
-    assert windows(m) == windows(want)
+    m = assert_consumed_like_replay(d, cfg, events, N)
     assert m["earshot_kafka_assigned_partitions"] == 3
     assert m["earshot_kafka_connected"] == 1
     assert d.get("/readyz")[0] == 200

@@ -27,8 +27,8 @@ import time
 
 import pytest
 
-from kafka_helpers import (BIN, TOOL, Broker, counters, events_total, generate, kafka_config,
-                           new_topic, outcomes, produce_file, replay, tool, wait_for, windows)
+from kafka_helpers import (BIN, TOOL, Broker, assert_consumed_like_replay, generate,
+                           kafka_config, new_topic, produce_file, replay, tool, wait_for)
 
 N = 2000
 USER, PASSWORD = "alice", "alice-secret"  # kafka.sh start-secure's SCRAM credentials
@@ -157,12 +157,7 @@ def consume_exactly(tmp_path, broker, daemons, bootstrap, properties, group, see
     produce_file(broker, topic, events)  # through the PLAINTEXT listener
     cfg = secure_config(tmp_path, broker, bootstrap, topic, group, properties, name=group)
     d = daemons(cfg, name=group)
-    wait_for(lambda: events_total(d.metrics()) >= N, timeout=60, what=f"{N} events")
-    m = d.metrics()
-    want = replay(cfg, events)
-    assert outcomes(m) == outcomes(want)
-    assert counters(m) == counters(want)
-    assert windows(m) == windows(want)
+    m = assert_consumed_like_replay(d, cfg, events, N)
     assert m["earshot_kafka_connected"] == 1
     assert m.get('earshot_kafka_errors_total{kind="auth"}', 0) == 0
     assert d.get("/readyz")[0] == 200
