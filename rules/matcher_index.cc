@@ -13,17 +13,29 @@ uint64_t TableSize(size_t keys) {
 
 }  // namespace
 
-void StringIndex::Build(std::vector<std::pair<std::string, uint32_t>> items) {
-  std::stable_sort(items.begin(), items.end(),
+namespace {
+
+// Sorts (key, value) items by key, keeping the values of a key in insertion
+// order, and returns the number of distinct keys.
+template <typename Key>
+size_t SortByKey(std::vector<std::pair<Key, uint32_t>>* items) {
+  std::stable_sort(items->begin(), items->end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
+  size_t distinct = 0;
+  for (size_t i = 0; i < items->size(); ++i) {
+    if (i == 0 || (*items)[i].first != (*items)[i - 1].first) ++distinct;
+  }
+  return distinct;
+}
+
+}  // namespace
+
+void StringIndex::Build(std::vector<std::pair<std::string, uint32_t>> items) {
+  const size_t distinct = SortByKey(&items);
   slots_.clear();
   pool_.clear();
   values_.clear();
   keys_ = 0;
-  size_t distinct = 0;
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i == 0 || items[i].first != items[i - 1].first) ++distinct;
-  }
   uint64_t size = TableSize(distinct);
   slots_.assign(size, Slot{});
   mask_ = size - 1;
@@ -61,16 +73,11 @@ void StringIndex::Build(std::vector<std::pair<std::string, uint32_t>> items) {
 }
 
 void CodeIndex::Build(std::vector<std::pair<uint64_t, uint32_t>> items) {
-  std::stable_sort(items.begin(), items.end(),
-                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  const size_t distinct = SortByKey(&items);
   slots_.clear();
   values_.clear();
   first_.assign(1024, 0);
   keys_ = 0;
-  size_t distinct = 0;
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i == 0 || items[i].first != items[i - 1].first) ++distinct;
-  }
   uint64_t size = TableSize(distinct);
   slots_.assign(size, Slot{});
   mask_ = size - 1;
