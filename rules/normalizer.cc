@@ -299,23 +299,21 @@ uint8_t CharFlagsSlow(char32_t cp) {
 bool IsWordChar(char32_t cp) { return internal::CharFlagsSlow(cp) & kCharWord; }
 bool IsNoSpaceScript(char32_t cp) { return internal::CharFlagsSlow(cp) & kCharNoSpace; }
 
-NormalizeInfo Normalize(std::string_view in, std::string* out, std::vector<uint32_t>* offsets) {
+namespace {
+
+// The table path of Normalize (see the file comment) from `ascii_prefix`
+// on; kOffsets: also fill *offsets (explain), compiled separately so the
+// matcher's loop carries no offset bookkeeping.
+template <bool kOffsets>
+NormalizeInfo TablePath(std::string_view in, size_t ascii_prefix, std::string* out,
+                        std::vector<uint32_t>* offsets) {
   NormalizeInfo info;
-  // No out->clear(): every byte of *out is overwritten (or IcuPath clears it).
-  if (offsets) offsets->clear();
-  const size_t ascii_prefix = LowerAsciiPrefix(in, out);
-  if (ascii_prefix == in.size()) {
-    if (offsets) {
-      offsets->resize(in.size() + 1);
-      for (size_t i = 0; i <= in.size(); ++i) (*offsets)[i] = static_cast<uint32_t>(i);
-    }
-    return info;
-  }
   const Tables& t = GetTables();
   const uint8_t* flags = t.flags.data();
   const uint32_t* map = t.map.data();
   const uint32_t* enc = t.enc.data();
   const char* p = in.data();
+  const auto* up = reinterpret_cast<const unsigned char*>(p);
   size_t n = in.size();
   // A simple code point maps to one code point, at most 1.5x its UTF-8 size
   // (U+023A, 2 bytes, folds to U+2C65, 3 bytes). Invariant of the loop:
@@ -325,17 +323,46 @@ NormalizeInfo Normalize(std::string_view in, std::string* out, std::vector<uint3
   char* o = out->data();
   size_t w = ascii_prefix;
   size_t i = ascii_prefix;
-  if (offsets) {
+  if constexpr (kOffsets) {
     for (size_t k = 0; k < ascii_prefix; ++k) offsets->push_back(static_cast<uint32_t>(k));
   }
   char32_t last_cp = 0;  // last code point checked for no-space scripts
   while (i < n) {
-    unsigned char c = static_cast<unsigned char>(p[i]);
+    unsigned char c = up[i];
     if (c < 0x80) {
       o[w++] = kLower.t[c];
-      if (offsets) offsets->push_back(static_cast<uint32_t>(i));
+      if constexpr (kOffsets) offsets->push_back(static_cast<uint32_t>(i));
       ++i;
       continue;
+    }
+    if constexpr (!kOffsets) {
+      // Runs of well-formed two- and three-byte sequences whose code points
+      // map through the table (Arabic, Cyrillic, CJK, kana, Thai, ...): one
+      // decode and one table load each, without leaving the loop.
+      const size_t run_start = i;
+      while (i + 1 < n) {
+        c = up[i];
+        const unsigned c1 = up[i + 1];
+        uint32_t cp, len;
+        if (c - 0xC2u <= 0xDFu - 0xC2u && (c1 & 0xC0) == 0x80) {
+          cp = ((c & 0x1Fu) << 6) | (c1 & 0x3Fu);
+          len = 2;
+        } else if ((c & 0xF0) == 0xE0 && i + 2 < n && (c1 & 0xC0) == 0x80 &&
+                   (up[i + 2] & 0xC0) == 0x80 && (c != 0xE0 || c1 >= 0xA0) &&
+                   (c != 0xED || c1 < 0xA0)) {
+          cp = ((c & 0x0Fu) << 12) | ((c1 & 0x3Fu) << 6) | (up[i + 2] & 0x3Fu);
+          len = 3;
+        } else {
+          break;
+        }
+        const uint32_t e = enc[cp];
+        if (e == kEncOther) break;
+        std::memcpy(o + w, &e, 4);
+        w += (e >> 24) & 3;
+        if (e & kEncNoSpace) info.has_nospace_script = true;
+        i += len;
+      }
+      if (i != run_start) continue;
     }
     size_t start = i;
     char32_t cp = internal::DecodeUtf8Fast(in, &i);
@@ -346,7 +373,7 @@ NormalizeInfo Normalize(std::string_view in, std::string* out, std::vector<uint3
       if (e != kEncOther) {
         std::memcpy(o + w, &e, 4);
         const size_t len = (e >> 24) & 3;
-        if (offsets) offsets->resize(offsets->size() + len, static_cast<uint32_t>(start));
+        if constexpr (kOffsets) offsets->resize(offsets->size() + len, static_cast<uint32_t>(start));
         w += len;
         if (e & kEncNoSpace) info.has_nospace_script = true;
         continue;
@@ -382,15 +409,35 @@ NormalizeInfo Normalize(std::string_view in, std::string* out, std::vector<uint3
       o[w++] = static_cast<char>(0x80 | ((m >> 6) & 0x3F));
       o[w++] = static_cast<char>(0x80 | (m & 0x3F));
     }
-    if (offsets) offsets->resize(offsets->size() + (w - before), static_cast<uint32_t>(start));
+    if constexpr (kOffsets) {
+      offsets->resize(offsets->size() + (w - before), static_cast<uint32_t>(start));
+    }
+    (void)before;
     if (m != last_cp) {
       last_cp = m;
       if (internal::CharFlags(flags, m) & kCharNoSpace) info.has_nospace_script = true;
     }
   }
   out->resize(w);
-  if (offsets) offsets->push_back(static_cast<uint32_t>(n));
+  if constexpr (kOffsets) offsets->push_back(static_cast<uint32_t>(n));
   return info;
+}
+
+}  // namespace
+
+NormalizeInfo Normalize(std::string_view in, std::string* out, std::vector<uint32_t>* offsets) {
+  // No out->clear(): every byte of *out is overwritten (or IcuPath clears it).
+  if (offsets) offsets->clear();
+  const size_t ascii_prefix = LowerAsciiPrefix(in, out);
+  if (ascii_prefix == in.size()) {
+    if (offsets) {
+      offsets->resize(in.size() + 1);
+      for (size_t i = 0; i <= in.size(); ++i) (*offsets)[i] = static_cast<uint32_t>(i);
+    }
+    return NormalizeInfo{};
+  }
+  return offsets ? TablePath<true>(in, ascii_prefix, out, offsets)
+                 : TablePath<false>(in, ascii_prefix, out, nullptr);
 }
 
 }  // namespace earshot::rules

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 #include <vector>
 
@@ -120,6 +121,31 @@ TEST(NormalizerTest, FastPathsAgreeWithIcu) {
     Normalize(in, &fast);
     internal::NormalizeViaIcu(in, &slow);
     ASSERT_EQ(fast, slow) << "U+" << std::hex << static_cast<uint32_t>(c);
+  }
+}
+
+// Random runs of mixed scripts (the two- and three-byte run loops, their
+// exits into the general path) against the ICU path, with and without
+// offsets.
+TEST(NormalizerTest, RandomMixedRunsAgreeWithIcu) {
+  const std::vector<std::string> pieces = {
+      "a", "Z", " ", ".", "،", "نا", "أ", "إ", "آ", "ة", "ى", "ـ", "\u064B", "\u0654", "ٵ",
+      "ナ", "ｶ", "漢", "字", "ー", "゛", "ภา", "é", "É", "ß", "Σ", "ς", "İ", "ﬁ", "Ａ",
+      "😀", "\xC3", "\xE3\x81", "\xED\xA0\x80", "\xE0\x80\x80", "\xC0\xAF", "\xF0\x9F",
+      "\xFF", "€", "中文", "한국어", "\u0301"};
+  std::mt19937 rng(11);
+  std::string in, fast, with_offsets, slow;
+  std::vector<uint32_t> off;
+  for (int iter = 0; iter < 20000; ++iter) {
+    in.clear();
+    const int n = 1 + static_cast<int>(rng() % 60);
+    for (int k = 0; k < n; ++k) in += pieces[rng() % pieces.size()];
+    Normalize(in, &fast);
+    Normalize(in, &with_offsets, &off);
+    internal::NormalizeViaIcu(in, &slow);
+    ASSERT_EQ(fast, slow) << in;
+    ASSERT_EQ(with_offsets, slow) << in;
+    ASSERT_EQ(off.size(), with_offsets.size() + 1) << in;
   }
 }
 
