@@ -13,7 +13,7 @@
 
 namespace earshot::rules::internal {
 
-inline uint64_t HashBytes(const char* p, size_t n) {
+[[gnu::always_inline]] inline uint64_t HashBytes(const char* p, size_t n) {
   // Fixed-size loads only (a variable-size memcpy becomes a libc call and a
   // store-forwarding stall, which dominated token look-ups).
   constexpr uint64_t kMul = 0x9E3779B97F4A7C15ULL;
@@ -63,7 +63,9 @@ class StringIndex {
   uint32_t max_len() const { return max_len_; }
 
   // The values stored under the key p[0..n), as [*begin, *end); false if none.
-  bool Find(const char* p, uint32_t n, const uint32_t** begin, const uint32_t** end) const {
+  // Inlined: it runs once per token, and most calls end at the filter.
+  [[gnu::always_inline]] bool Find(const char* p, uint32_t n, const uint32_t** begin,
+                                   const uint32_t** end) const {
     if (keys_ == 0) return false;
     uint64_t h = HashBytes(p, n);
     // A small bit filter (fits in L1) turns most misses away before the

@@ -40,6 +40,7 @@
 #include "rules/matcher_chars.h"
 #include "rules/matcher_index.h"
 #include "rules/normalizer.h"
+#include "rules/tokenizer.h"
 
 namespace earshot::rules {
 
@@ -370,6 +371,17 @@ class RuleSetImpl final : public RuleSet {
   std::vector<Rule> rules_;  // brands, then topics
   std::vector<uint32_t> atom_rules_begin_, atom_rules_;  // CSR: atom -> rules
   std::vector<uint32_t> always_rules_;                    // can fire with no atom hit
+  // What Match() reads per candidate rule, packed: nodes_ without their
+  // explain texts, each rule's root, and whether the rule is a plain OR of
+  // its atoms (so being a candidate -- an atom of it hit -- means it fired).
+  struct EvalNode {
+    Op op;
+    uint32_t arg, cbegin, cend;
+  };
+  std::vector<EvalNode> eval_nodes_;
+  std::vector<uint32_t> rule_root_;
+  std::vector<uint8_t> rule_any_atom_;
+  uint32_t brand_rules_ = 0;  // rules_[0, brand_rules_) are brands, the rest topics
 };
 
 // ---------------------------------------------------------------------------
@@ -412,6 +424,7 @@ class Compiler {
                      const SourceLoc& loc, std::string text);
   void CompileRule(const RuleDef& def, Rule* rule);
   Tri Possible(uint32_t node) const;
+  bool AnyAtomFires(const Rule& rule) const;
   void BuildIndexes();
 
   const CompileOptions& opt_;
@@ -752,6 +765,20 @@ Tri Compiler::Possible(uint32_t id) const {
   return Tri::kUnknown;
 }
 
+// True when the rule is `terms` alone (an OR of atoms: no exclude, filter
+// or query), so it fires exactly when one of its atoms hits.
+bool Compiler::AnyAtomFires(const Rule& rule) const {
+  const auto& nodes = rs_->nodes_;
+  const Node& root = nodes[rule.root];
+  if (root.op != Op::kAnd || root.cend - root.cbegin != 1) return false;
+  const uint32_t terms = rs_->child_ids_[root.cbegin];
+  if (terms != rule.terms_node || nodes[terms].op != Op::kOr) return false;
+  for (uint32_t i = nodes[terms].cbegin; i < nodes[terms].cend; ++i) {
+    if (nodes[rs_->child_ids_[i]].op != Op::kAtom) return false;
+  }
+  return nodes[terms].cend > nodes[terms].cbegin;
+}
+
 void Compiler::BuildIndexes() {
   std::vector<std::pair<std::string, uint32_t>> exact, prefix;
   std::vector<std::pair<uint64_t, uint32_t>> nospace, raw;
@@ -884,6 +911,12 @@ bool Compiler::Run(const RuleSetDef& def) {
     rs_->atom_rules_.insert(rs_->atom_rules_.end(), v.begin(), v.end());
     rs_->atom_rules_begin_.push_back(static_cast<uint32_t>(rs_->atom_rules_.size()));
   }
+  for (const Node& n : rs_->nodes_) rs_->eval_nodes_.push_back({n.op, n.arg, n.cbegin, n.cend});
+  rs_->brand_rules_ = static_cast<uint32_t>(rs_->brands_.size());
+  for (const Rule& rule : rs_->rules_) {
+    rs_->rule_root_.push_back(rule.root);
+    rs_->rule_any_atom_.push_back(AnyAtomFires(rule));
+  }
   rs_->stats_.categories = rs_->categories_.size();
   rs_->stats_.brands = rs_->brands_.size();
   rs_->stats_.topics = rs_->topics_.size();
@@ -974,7 +1007,7 @@ inline void RuleSetImpl::OnToken(std::string_view text, size_t b, size_t e, uint
   const uint32_t len = static_cast<uint32_t>(e - b);
   const char* p = text.data();
   const uint32_t *vb, *ve;
-  if (len >= exact_.min_len() && len <= exact_.max_len() && exact_.Find(p + b, len, &vb, &ve)) {
+  if (exact_.Find(p + b, len, &vb, &ve)) {
     OnExactHits(text, b, e, widx, vb, ve, im);
   }
   if (prefix_lens_.empty()) return;
@@ -1078,77 +1111,31 @@ void RuleSetImpl::FindRaw(std::string_view text, MatchScratch::Impl& im) const {
 
 void RuleSetImpl::FindAtoms(const MatchInput& in, const NormalizeInfo& info,
                             MatchScratch* scratch, MatchScratch::Impl& im) const {
-  std::string_view text = scratch->normalized;
-  auto& words = scratch->words;
-  words.clear();
+  const std::string_view text = scratch->normalized;
+  // Literals with a no-space first word may start at any code point of a
+  // no-space run, and (when some start with another character, like
+  // "nike東京") at the start of a spaced token.
+  struct Probes {
+    const RuleSetImpl& rs;
+    MatchScratch::Impl& im;
+    std::string_view text;
+    bool terms, nospace, nospace_at_tokens;
+    [[gnu::always_inline]] void Spaced(uint32_t b, uint32_t e, uint32_t w) {
+      if (terms) rs.OnToken(text, b, e, w, im);
+      if (nospace_at_tokens) {
+        size_t next = b;
+        const char32_t cp = CpAt(text, &next);
+        if (rs.nospace_.MayStartWith(cp)) rs.OnNoSpacePos(text, b, cp, next, w, im);
+      }
+    }
+    void NoSpace(uint32_t pos, char32_t cp, size_t next, uint32_t w) {
+      if (nospace && rs.nospace_.MayStartWith(cp)) rs.OnNoSpacePos(text, pos, cp, next, w, im);
+    }
+  };
   const bool nospace = info.has_nospace_script && !nospace_.empty();
-  const bool do_tokens = !exact_.empty() || !prefix_.empty();
-  const size_t n = text.size();
-  const char* p = text.data();
-  const auto* up = reinterpret_cast<const unsigned char*>(p);
-  const uint8_t* const flags = flags_;  // a local: no reload after stores
-  size_t i = 0;
-  bool in_word = false;
-  bool tok_ns = false;
-  size_t tok_start = 0;
-  uint32_t widx = 0;
-  while (i < n) {
-    if (in_word && !tok_ns) {
-      // Inside a token of spaced script: nothing to do until it ends.
-      while (i < n) {
-        // ASCII word bytes, the common case, in a tight loop of their own.
-        while (i < n && up[i] < 0x80 && (flags[up[i]] & kCharWord)) ++i;
-        if (i >= n) break;
-        unsigned char b0 = up[i];
-        if (b0 < 0x80) break;
-        size_t j = i;
-        uint8_t f = CharFlags(flags, internal::DecodeUtf8Fast(text, &j));
-        if ((f & (kCharWord | kCharNoSpace)) != kCharWord) break;
-        i = j;
-      }
-      if (i >= n) break;
-    }
-    size_t cs = i;
-    unsigned char c = static_cast<unsigned char>(p[i]);
-    char32_t cp;
-    uint8_t f;
-    if (c < 0x80) {
-      cp = c;
-      f = flags[c];
-      ++i;
-    } else {
-      cp = internal::DecodeUtf8Fast(text, &i);
-      f = CharFlags(flags, cp);
-    }
-    if (f & kCharWord) {
-      bool ns = (f & kCharNoSpace) != 0;
-      bool token_start = false;
-      if (!in_word) {
-        words.push_back(WordSpan{static_cast<uint32_t>(cs), 0});
-        widx = static_cast<uint32_t>(words.size() - 1);
-        in_word = true;
-        token_start = true;
-      } else if (ns != tok_ns) {
-        if (!tok_ns && do_tokens) OnToken(text, tok_start, cs, widx, im);
-        token_start = true;
-      }
-      if (token_start) {
-        tok_start = cs;
-        tok_ns = ns;
-      }
-      if (nospace && (ns || (token_start && nospace_token_start_))) {
-        OnNoSpacePos(text, cs, cp, i, widx, im);
-      }
-    } else if (in_word) {
-      if (!tok_ns && do_tokens) OnToken(text, tok_start, cs, widx, im);
-      words.back().end = static_cast<uint32_t>(cs);
-      in_word = false;
-    }
-  }
-  if (in_word) {
-    if (!tok_ns && do_tokens) OnToken(text, tok_start, n, widx, im);
-    words.back().end = static_cast<uint32_t>(n);
-  }
+  Probes probes{*this, im, text, !exact_.empty() || !prefix_.empty(), nospace,
+                nospace && nospace_token_start_};
+  internal::Tokenize(text, &scratch->words, probes);
   if (regex_set_) {
     im.re_matches.clear();
     regex_set_->Match(text, &im.re_matches);
@@ -1225,7 +1212,7 @@ bool RuleSetImpl::FieldMatches(const FieldSpec& f, const MatchInput& in) const {
 }
 
 bool RuleSetImpl::Eval(uint32_t id, const MatchInput& in, const MatchScratch::Impl& im) const {
-  const Node& n = nodes_[id];
+  const EvalNode& n = eval_nodes_[id];
   switch (n.op) {
     case Op::kTrue:
       return true;
@@ -1258,12 +1245,13 @@ void RuleSetImpl::Match(const MatchInput& in, MatchScratch* scratch, MatchOutput
   MatchScratch::Impl& im = Prepare(scratch);
   im.record_all = false;
   NormalizeInfo info = Normalize(in.text, &scratch->normalized);
+  scratch->has_nospace_script = info.has_nospace_script;
   FindAtoms(in, info, scratch, im);
   CollectCandidates(im);
   for (uint32_t r : im.cands) {
-    const Rule& rule = rules_[r];
-    if (!Eval(rule.root, in, im)) continue;
-    (rule.is_topic ? out->topics : out->brands).push_back(rule.index);
+    if (!rule_any_atom_[r] && !Eval(rule_root_[r], in, im)) continue;
+    if (r < brand_rules_) out->brands.push_back(r);
+    else out->topics.push_back(r - brand_rules_);
   }
 }
 

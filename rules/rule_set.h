@@ -62,6 +62,7 @@ struct WordSpan {
 struct MatchScratch {
   std::string normalized;
   std::vector<WordSpan> words;
+  bool has_nospace_script = false;  // the normalized text has a no-space-script character
   // Private working state of the matcher.
   struct Impl;
   std::shared_ptr<Impl> impl;

@@ -803,5 +803,58 @@ TEST(DifferentialTest, RandomTextsAgreeWithReference) {
   EXPECT_GT(positives, 4000u);  // the texts do exercise the terms
 }
 
+// Longer texts: the tokenizer classifies 64-byte blocks of pure ASCII with
+// SIMD and everything else code point by code point, so words and tokens
+// that straddle block edges, and blocks that switch between the two, must
+// give exactly what the reference reading gives.
+TEST(DifferentialTest, LongMixedTextsAgreeWithReference) {
+  const std::vector<std::string> terms = {
+      "nike", "#nike", "@nike", "run*", "just do it", "ナイキ", "東京", "nike東京", "نايكي",
+      "air max", "_x", "a1", "ال*", "東京 ナイキ", "zz"};
+  std::vector<RuleDef> brands;
+  for (size_t i = 0; i < terms.size(); ++i) brands.push_back(Rule("b" + std::to_string(i), {terms[i]}));
+  auto rs = MustCompile(OneCategory(brands));
+  ASSERT_TRUE(rs);
+  const std::vector<std::string> pieces = {
+      "nike", "Nike", "nikelab", "ナイキ", "東京", "run", "running", "just", "do", "it", "air",
+      "max", " ", " ", " ", "  ", "#", "@", "-", ".", "_x", "a1", "zz", "zzz", "نايكي", "ال",
+      "والنايكي", "🔥", "é", "ー", "、", "0123456789", "abcdefghijklmnopqrstuvwxyz",
+      "AIR MAX", "\n"};
+  std::mt19937 rng(13);
+  MatchScratch scratch;
+  MatchOutput out;
+  size_t positives = 0;
+  for (int iter = 0; iter < 3000; ++iter) {
+    std::string text;
+    const int n = 10 + static_cast<int>(rng() % 70);
+    for (int k = 0; k < n; ++k) text += pieces[rng() % pieces.size()];
+    rs->Match(MatchInput{text, "twitter", "en"}, &scratch, &out);
+    for (size_t i = 0; i < terms.size(); ++i) {
+      bool got = std::find(out.brands.begin(), out.brands.end(), i) != out.brands.end();
+      positives += got;
+      ASSERT_EQ(got, ReferenceMatch(terms[i], text))
+          << "term \"" << terms[i] << "\" text \"" << text << "\"";
+    }
+    // Words are the maximal runs of word characters, in order.
+    std::vector<std::pair<uint32_t, uint32_t>> want;
+    const std::string& norm = scratch.normalized;
+    bool in = false;
+    for (size_t i = 0; i < norm.size();) {
+      const size_t at = i;
+      const bool word = IsWordChar(DecodeUtf8(norm, &i));
+      if (word && !in) want.emplace_back(static_cast<uint32_t>(at), 0);
+      if (!word && in) want.back().second = static_cast<uint32_t>(at);
+      in = word;
+    }
+    if (in) want.back().second = static_cast<uint32_t>(norm.size());
+    ASSERT_EQ(scratch.words.size(), want.size()) << text;
+    for (size_t w = 0; w < want.size(); ++w) {
+      ASSERT_EQ(scratch.words[w].begin, want[w].first) << text;
+      ASSERT_EQ(scratch.words[w].end, want[w].second) << text;
+    }
+  }
+  EXPECT_GT(positives, 3000u);
+}
+
 }  // namespace
 }  // namespace earshot::rules

@@ -1,0 +1,185 @@
+#pragma once
+// Internal to the rules library: splits normalized text into the units the
+// matcher looks up (DESIGN section 3).
+//   - words: maximal runs of word characters (letters, marks, numbers, '_');
+//     NEAR distances and sentiment count these;
+//   - tokens: a word split where no-space-script characters (Han, kana,
+//     Thai, ...) meet other word characters, because a term's edge that
+//     touches a no-space-script character needs no word boundary there.
+//     Spaced tokens are looked up whole in the term index; no-space runs are
+//     probed at every code point.
+// Cost: one pass. Blocks of 64 pure-ASCII bytes are classified with SSE2
+// (about one instruction a byte) and their words cut out of the bit mask,
+// without a branch per byte; other blocks go code point by code point
+// through the character table. The visitor is called inline (a template),
+// so looking tokens up costs no call per token. Thread-safe (pure).
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+#include <vector>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#include "rules/matcher_chars.h"
+#include "rules/rule_set.h"
+
+namespace earshot::rules::internal {
+
+inline constexpr size_t kTokenizeBlock = 64;
+
+// Bit k is set when byte k of the 64 at `p` is >= 0x80.
+inline uint64_t HighBytes64(const unsigned char* p) {
+#if defined(__SSE2__)
+  uint64_t high = 0;
+  for (int k = 0; k < 4; ++k) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * k));
+    high |= static_cast<uint64_t>(static_cast<uint32_t>(_mm_movemask_epi8(v))) << (16 * k);
+  }
+  return high;
+#else
+  uint64_t high = 0;
+  for (size_t k = 0; k < kTokenizeBlock; ++k) high |= static_cast<uint64_t>(p[k] >> 7) << k;
+  return high;
+#endif
+}
+
+// Bit k is set when byte k of the 64 ASCII bytes at `p` is a word character:
+// [0-9A-Za-z_], exactly the ASCII entries of the character table with
+// kCharWord.
+inline uint64_t AsciiWordBytes64(const unsigned char* p) {
+#if defined(__SSE2__)
+  const __m128i digit_lo = _mm_set1_epi8('0' - 1), digit_hi = _mm_set1_epi8('9' + 1);
+  const __m128i alpha_lo = _mm_set1_epi8('a' - 1), alpha_hi = _mm_set1_epi8('z' + 1);
+  const __m128i underscore = _mm_set1_epi8('_'), case_bit = _mm_set1_epi8(0x20);
+  uint64_t w = 0;
+  for (int k = 0; k < 4; ++k) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * k));
+    const __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(v, digit_lo), _mm_cmplt_epi8(v, digit_hi));
+    // 'A'..'Z' -> 'a'..'z'; no other byte lands in 'a'..'z'.
+    const __m128i folded = _mm_or_si128(v, case_bit);
+    const __m128i alpha =
+        _mm_and_si128(_mm_cmpgt_epi8(folded, alpha_lo), _mm_cmplt_epi8(folded, alpha_hi));
+    const __m128i wc = _mm_or_si128(_mm_or_si128(digit, alpha), _mm_cmpeq_epi8(v, underscore));
+    w |= static_cast<uint64_t>(static_cast<uint32_t>(_mm_movemask_epi8(wc))) << (16 * k);
+  }
+  return w;
+#else
+  const uint8_t* flags = CharFlagTable();
+  uint64_t w = 0;
+  for (size_t k = 0; k < kTokenizeBlock; ++k) {
+    w |= static_cast<uint64_t>((flags[p[k]] & kCharWord) != 0) << k;
+  }
+  return w;
+#endif
+}
+
+// Replaces *words with the words of `text` (normalized) and calls, for
+// every token, in text order:
+//   v.Spaced(begin, end, word)         a spaced-script token;
+//   v.NoSpace(pos, cp, next, word)     each code point cp (bytes [pos, next))
+//                                      of a no-space-script run.
+template <typename Visitor>
+inline void Tokenize(std::string_view text, std::vector<WordSpan>* words, Visitor& v) {
+  words->clear();
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t n = text.size();
+  const uint8_t* const flags = CharFlagTable();
+  bool in_word = false;
+  bool tok_ns = false;  // the current token is a no-space-script run
+  uint32_t tok_start = 0;
+  uint32_t widx = 0;
+  size_t i = 0;
+  while (i < n) {
+    const size_t len = std::min(kTokenizeBlock, n - i);
+    const unsigned char* block = p + i;
+    alignas(16) unsigned char tail[kTokenizeBlock];
+    if (len < kTokenizeBlock) {
+      std::memset(tail, ' ', kTokenizeBlock);  // neither a word byte nor high
+      std::memcpy(tail, block, len);
+      block = tail;
+    }
+    if (!(in_word && tok_ns) && HighBytes64(block) == 0) {
+      // Pure ASCII: each set bit of `edges` starts or ends a word (which is
+      // one spaced token), alternately.
+      const uint64_t wmask = AsciiWordBytes64(block);
+      uint64_t edges = wmask ^ ((wmask << 1) | (in_word ? 1u : 0u));
+      while (edges != 0) {
+        const uint32_t pos = static_cast<uint32_t>(i + static_cast<size_t>(__builtin_ctzll(edges)));
+        edges &= edges - 1;
+        if (in_word) {
+          (*words)[widx].end = pos;
+          v.Spaced(tok_start, pos, widx);
+        } else {
+          widx = static_cast<uint32_t>(words->size());
+          words->push_back(WordSpan{pos, 0});
+          tok_start = pos;
+          tok_ns = false;
+        }
+        in_word = !in_word;
+      }
+      i += len;
+      continue;
+    }
+    // Code point by code point, up to the first one starting past the block.
+    const size_t stop = i + len;
+    while (i < stop) {
+      if (in_word && !tok_ns) {
+        // Inside a spaced token nothing happens until it ends: its
+        // characters in a tight loop (ASCII word bytes tighter still).
+        for (;;) {
+          while (i < n && p[i] < 0x80 && (flags[p[i]] & kCharWord)) ++i;
+          if (i >= n || p[i] < 0x80) break;
+          size_t j = i;
+          if ((CharFlags(flags, DecodeUtf8Fast(text, &j)) & (kCharWord | kCharNoSpace)) !=
+              kCharWord) {
+            break;
+          }
+          i = j;
+        }
+        if (i >= stop) break;
+      }
+      size_t next = i;
+      uint8_t f;
+      char32_t cp;
+      if (p[i] < 0x80) {
+        cp = p[i];
+        f = flags[cp];
+        ++next;
+      } else {
+        cp = DecodeUtf8Fast(text, &next);
+        f = CharFlags(flags, cp);
+      }
+      const uint32_t at = static_cast<uint32_t>(i);
+      if (f & kCharWord) {
+        const bool ns = (f & kCharNoSpace) != 0;
+        if (!in_word) {
+          widx = static_cast<uint32_t>(words->size());
+          words->push_back(WordSpan{at, 0});
+          in_word = true;
+          tok_start = at;
+          tok_ns = ns;
+        } else if (ns != tok_ns) {
+          if (!tok_ns) v.Spaced(tok_start, at, widx);
+          tok_start = at;
+          tok_ns = ns;
+        }
+        if (ns) v.NoSpace(at, cp, next, widx);
+      } else if (in_word) {
+        if (!tok_ns) v.Spaced(tok_start, at, widx);
+        (*words)[widx].end = at;
+        in_word = false;
+      }
+      i = next;
+    }
+  }
+  if (in_word) {
+    (*words)[widx].end = static_cast<uint32_t>(n);
+    if (!tok_ns) v.Spaced(tok_start, static_cast<uint32_t>(n), widx);
+  }
+}
+
+}  // namespace earshot::rules::internal
