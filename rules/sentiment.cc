@@ -29,6 +29,8 @@
 #include <unordered_map>
 
 #include "base/status.h"
+#include "rules/matcher_chars.h"
+#include "rules/matcher_index.h"
 #include "rules/normalizer.h"
 
 namespace earshot::rules {
@@ -88,6 +90,9 @@ struct NoSpaceTerm {
 
 bool IsArabicLetter(char32_t cp) { return cp >= 0x0620 && cp <= 0x064A; }
 
+// An ASCII byte that neither scores nor ends a clause (space, quote, ...).
+bool IsPlainGapByte(char c);
+
 bool IsClauseMark(char32_t cp) {
   switch (cp) {
     case '.': case ',': case '!': case '?': case ';': case ':':
@@ -101,6 +106,11 @@ bool IsClauseMark(char32_t cp) {
     default:
       return false;
   }
+}
+
+bool IsPlainGapByte(char c) {
+  const unsigned char u = static_cast<unsigned char>(c);
+  return u < 0x80 && !IsClauseMark(u);
 }
 
 // Emoji presentation selectors and joiners carry no sentiment of their own.
@@ -239,16 +249,20 @@ class Lexicon : public SentimentLexicon {
     int intensifier_at = -1000;   // word index of the last intensifier
     double factor = 1;
     size_t gap_from = 0;  // start of the text before the current word
+    const size_t n = text.size();
     for (size_t wi = 0; wi < words.size(); ++wi) {
-      const WordSpan& w = words[wi];
-      if (w.begin > text.size() || w.end > text.size() || w.end < w.begin) break;
-      sum += ScanGap(text, gap_from, w.begin, &last_negator);
+      const WordSpan w = words[wi];
+      if (w.end > n || w.end < w.begin || w.begin < gap_from) break;
+      // Most gaps are one space: nothing to score, no clause mark.
+      if (w.begin - gap_from > 1 || (w.begin > gap_from && !IsPlainGapByte(text[gap_from]))) {
+        sum += ScanGap(text, gap_from, w.begin, &last_negator);
+      }
       gap_from = w.end;
       const int i = static_cast<int>(wi);
       std::string_view word = text.substr(w.begin, w.end - w.begin);
       const Entry* e = Find(word);
       if (e == nullptr) {
-        if (!nospace_.empty() && HasThreeByteChar(word)) {
+        if (scratch.has_nospace_script && !nospace_lists_.empty() && HasThreeByteChar(word)) {
           sum += ScanNoSpace(word, i - last_negator <= kNegationReach);
         }
         continue;
@@ -291,7 +305,7 @@ class Lexicon : public SentimentLexicon {
     return Sentiment::kNeutral;
   }
 
-  size_t size() const { return words_.size() + emoji_.size() + nospace_count_; }
+  size_t size() const { return entries_.size() + emoji_scores_.size() + nospace_count_; }
 
  private:
   static std::string_view Trim(std::string_view s) {
@@ -409,50 +423,55 @@ class Lexicon : public SentimentLexicon {
     return earshot::Status::Ok();
   }
 
-  // Builds the pre-filter; call once the lexicon is complete.
+  // Builds the read-only look-up tables; call once the lexicon is complete.
  public:
   void Finish() {
-    filter_.assign(kFilterWords, 0);
-    for (const auto& [w, e] : words_) {
-      uint32_t h = FilterHash(w);
-      filter_[h >> 6] |= uint64_t{1} << (h & 63);
+    std::vector<std::pair<std::string, uint32_t>> words;
+    entries_.clear();
+    for (auto& [w, e] : words_) {
+      words.emplace_back(w, static_cast<uint32_t>(entries_.size()));
+      entries_.push_back(std::move(e));
     }
+    words_.clear();
+    word_index_.Build(std::move(words));
+    std::vector<std::pair<uint64_t, uint32_t>> keys;
+    nospace_lists_.clear();
+    for (auto& [cp, list] : nospace_) {
+      keys.emplace_back(internal::CodeKey(cp, 0), static_cast<uint32_t>(nospace_lists_.size()));
+      nospace_lists_.push_back(std::move(list));
+    }
+    nospace_.clear();
+    nospace_index_.Build(std::move(keys));
+    keys.clear();
+    emoji_scores_.clear();
+    for (const auto& [cp, score] : emoji_) {
+      keys.emplace_back(internal::CodeKey(cp, 0), static_cast<uint32_t>(emoji_scores_.size()));
+      emoji_scores_.push_back(score);
+    }
+    emoji_.clear();
+    emoji_index_.Build(std::move(keys));
   }
-
-  // A cheap hash of a word's length and three of its bytes: most words of a
-  // post are not in the lexicon, and this bit test rejects them before the
-  // hash-map probe (which dominated classification).
-  static uint32_t FilterHash(std::string_view w) {
-    if (w.empty()) return 0;
-    uint32_t h = static_cast<uint32_t>(w.size()) * 0x9E3779B1u;
-    h ^= static_cast<unsigned char>(w[0]) * 0x85EBCA77u;
-    h ^= static_cast<unsigned char>(w[w.size() - 1]) * 0xC2B2AE3Du;
-    h ^= static_cast<unsigned char>(w[w.size() / 2]) * 0x27D4EB2Fu;
-    return (h ^ (h >> 16)) & (kFilterWords * 64 - 1);
-  }
-  bool MayContain(std::string_view w) const {
-    if (filter_.empty()) return true;
-    uint32_t h = FilterHash(w);
-    return (filter_[h >> 6] >> (h & 63)) & 1;
-  }
-
 
  private:
+  // One probe of a flat table behind a bit filter: most words of a post are
+  // not in the lexicon and cost a hash and one L1 bit test.
+  const Entry* Lookup(std::string_view word) const {
+    const uint32_t *b, *e;
+    if (!word_index_.Find(word.data(), static_cast<uint32_t>(word.size()), &b, &e)) return nullptr;
+    return &entries_[*b];
+  }
+
   const Entry* Find(std::string_view word) const {
-    if (MayContain(word)) {
-      auto it = words_.find(word);
-      if (it != words_.end()) return &it->second;
-    }
-    decltype(words_)::const_iterator it;
-    // Arabic: peel a clitic off the front (و+ال+جميل -> جميل).
+    if (const Entry* e = Lookup(word)) return e;
+    // Arabic: peel a clitic off the front (و+ال+جميل -> جميل). Every clitic
+    // starts with an Arabic letter (two bytes); compare those first.
     if (word.size() >= 6 && (static_cast<unsigned char>(word[0]) & 0xFE) == 0xD8) {
       size_t i = 0;
       if (!IsArabicLetter(DecodeUtf8(word, &i))) return nullptr;
       for (const auto& prefix : ArabicPrefixes()) {
-        if (word.size() >= prefix.size() + 4 && word.compare(0, prefix.size(), prefix) == 0 &&
-            MayContain(word.substr(prefix.size()))) {
-          it = words_.find(word.substr(prefix.size()));
-          if (it != words_.end()) return &it->second;
+        if (word.size() >= prefix.size() + 4 && word[1] == prefix[1] && word[0] == prefix[0] &&
+            word.compare(0, prefix.size(), prefix) == 0) {
+          if (const Entry* e = Lookup(word.substr(prefix.size()))) return e;
         }
       }
     }
@@ -483,9 +502,9 @@ class Lexicon : public SentimentLexicon {
       char32_t cp = DecodeUtf8(text, &i);
       if (IsClauseMark(cp)) {
         *last_negator = -1000;
-      } else if (!emoji_.empty()) {
-        auto it = emoji_.find(cp);
-        if (it != emoji_.end()) sum += it->second;
+      } else if (emoji_index_.MayStartWith(cp)) {
+        const uint32_t *b, *e;
+        if (emoji_index_.Find(internal::CodeKey(cp, 0), &b, &e)) sum += emoji_scores_[*b];
       }
     }
     return sum;
@@ -498,10 +517,11 @@ class Lexicon : public SentimentLexicon {
     size_t i = 0;
     while (i < word.size()) {
       size_t at = i;
-      char32_t cp = DecodeUtf8(word, &i);
-      auto it = nospace_.find(cp);
-      if (it == nospace_.end()) continue;
-      for (const NoSpaceTerm& t : it->second) {
+      const char32_t cp = internal::DecodeUtf8Fast(word, &i);
+      if (!nospace_index_.MayStartWith(cp)) continue;
+      const uint32_t *b, *e;
+      if (!nospace_index_.Find(internal::CodeKey(cp, 0), &b, &e)) continue;
+      for (const NoSpaceTerm& t : nospace_lists_[*b]) {
         if (word.compare(at, t.text.size(), t.text) == 0) {
           sum += negated ? -t.score : t.score;
           i = at + t.text.size();
@@ -512,12 +532,18 @@ class Lexicon : public SentimentLexicon {
     return sum;
   }
 
+  // While parsing; Finish() moves them into the tables below.
   std::unordered_map<std::string, Entry, SvHash, std::equal_to<>> words_;
-  static constexpr size_t kFilterWords = 1024;  // 65,536 bits
-  std::vector<uint64_t> filter_;
   std::unordered_map<char32_t, double> emoji_;
   std::unordered_map<char32_t, std::vector<NoSpaceTerm>> nospace_;
   size_t nospace_count_ = 0;
+  // Look-up (after Finish()).
+  std::vector<Entry> entries_;
+  internal::StringIndex word_index_;                     // word -> entries_
+  std::vector<std::vector<NoSpaceTerm>> nospace_lists_;  // by first code point
+  internal::CodeIndex nospace_index_;                    // first code point -> nospace_lists_
+  std::vector<double> emoji_scores_;
+  internal::CodeIndex emoji_index_;                      // code point -> emoji_scores_
 };
 
 bool ReadFile(const std::string& path, std::string* out) {

@@ -237,7 +237,7 @@ TEST_F(SentimentLoaderTest, CustomLexiconPhrasesEmojiNegatorsFileAndOverride) {
   auto classify = [&](std::string_view text) {
     // Without a RuleSet: normalize and split words by hand.
     MatchScratch scratch;
-    Normalize(text, &scratch.normalized);
+    scratch.has_nospace_script = Normalize(text, &scratch.normalized).has_nospace_script;
     const std::string& s = scratch.normalized;
     size_t i = 0;
     bool in = false;
