@@ -268,8 +268,11 @@ void Processor::ProcessBatch(std::string_view source, const std::vector<Record>&
     ApplyPendingRules();
     const size_t P = platform_names_.size();
     const int64_t wall_now = wall_->NowMillis();
+    const bool event_clock = config_.clock == ClockMode::kEvent;
     const WindowSpec& longest_spec = config_.windows[longest_window_];
-    const int64_t dedupe_step = longest_spec.step_ms;
+    // Both divide by the longest window's step (see StepIndex).
+    StepIndex dedupe_bucket_of(longest_spec.step_ms);  // event time -> dedupe bucket
+    StepIndex longest_step_of(longest_spec.step_ms);   // T -> step, for the late check
     PartitionState* part = nullptr;
     std::string_view part_topic;
     int32_t part_number = -1;
@@ -286,7 +289,9 @@ void Processor::ProcessBatch(std::string_view source, const std::vector<Record>&
       }
       Event ev;
       std::optional<InvalidReason> bad = decoder_->Decode(rec.payload, &ev);
-      int64_t now = NowLocked();
+      // T: the batch's wall clock reading (a batch spans milliseconds), or
+      // the largest event time so far.
+      int64_t now = event_clock ? (max_event_ms_ == INT64_MIN ? 0 : max_event_ms_) : wall_now;
       int64_t event_ms = 0;
       if (!bad) {
         if (ev.has_created_at) event_ms = ev.created_at_ms;
@@ -309,14 +314,20 @@ void Processor::ProcessBatch(std::string_view source, const std::vector<Record>&
         now = event_ms;
       }
       const uint32_t platform = PlatformIndex(ev.platform);
-      // Dedupe within the longest window, keyed by event-time bucket.
-      if (part->dedupe.SeenOrInsert(DedupeFingerprint(ev.platform, ev.id),
-                                    FloorDiv(event_ms, dedupe_step))) {
-        if (!rec.rebuild) ++outcome_counts[static_cast<int>(Outcome::kDuplicate)];
+      // Dedupe within the longest window, keyed by event-time bucket. The
+      // table probe is a cache miss: it is started here and made after
+      // matching (matching a duplicate is wasted, but duplicates are rare).
+      const uint64_t fingerprint = DedupeFingerprint(ev.platform, ev.id);
+      const int64_t dedupe_bucket = dedupe_bucket_of(event_ms);
+      part->dedupe.Prefetch(fingerprint);
+      // WindowStartMillis(now) of the longest window.
+      const int64_t window_start =
+          (longest_step_of(now) + 1) * longest_spec.step_ms - longest_spec.size_ms;
+      const bool late = event_ms < window_start;
+      if (late && rec.rebuild) {
+        part->dedupe.SeenOrInsert(fingerprint, dedupe_bucket);
         continue;
       }
-      const bool late = event_ms < part->windows[longest_window_].WindowStartMillis(now);
-      if (late && rec.rebuild) continue;
 
       match_.clear();
       if (rules_ != nullptr) {
@@ -327,6 +338,10 @@ void Processor::ProcessBatch(std::string_view source, const std::vector<Record>&
         in.author = ev.author_handle;
         in.country = ev.country;
         rules_->Match(in, &scratch_, &match_);
+      }
+      if (part->dedupe.SeenOrInsert(fingerprint, dedupe_bucket)) {
+        if (!rec.rebuild) ++outcome_counts[static_cast<int>(Outcome::kDuplicate)];
+        continue;
       }
       // The counters and windows below are random accesses into megabytes
       // of state: start those loads now, so they overlap sentiment scoring.

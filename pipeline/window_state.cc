@@ -13,11 +13,14 @@ const char* BasisName(int basis) {
 }
 
 HoppingWindow::HoppingWindow(const WindowSpec& spec)
-    : spec_(spec), buckets_per_window_(spec.size_ms / spec.step_ms) {}
+    : spec_(spec),
+      buckets_per_window_(spec.size_ms / spec.step_ms),
+      event_step_(spec.step_ms),
+      now_step_(spec.step_ms) {}
 
 void HoppingWindow::Add(int64_t now_ms, int64_t event_ms, SeriesKey key, const Values& v) {
-  int64_t index = FloorDiv(event_ms, spec_.step_ms);
-  if (index < FirstBucket(now_ms)) return;
+  const int64_t index = event_step_(event_ms);
+  if (index < now_step_(now_ms) + 1 - buckets_per_window_) return;  // FirstBucket(now_ms)
   if (index != last_index_ || last_bucket_ == nullptr) {
     last_bucket_ = &buckets_[index];
     last_index_ = index;
