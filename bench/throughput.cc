@@ -112,6 +112,7 @@ std::shared_ptr<const rules::RuleSet> LoadRules(const std::string& dir, const Co
   if (rules::LoadRuleFiles({dir}, &def, &diags)) {
     rules::CompileOptions copts;
     copts.platforms = config.platforms;
+    rules::SentimentLexicon::BuiltIn()->AddVocabulary(&copts);  // as the daemon compiles
     rs = rules::RuleSet::Compile(def, copts, &diags);
   }
   *seconds = Seconds(t0, Clk::now());

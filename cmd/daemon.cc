@@ -81,6 +81,7 @@ StatusOr<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
 
   rules::CompileOptions copts;
   copts.platforms = config.platforms;
+  lexicon->AddVocabulary(&copts);  // sentiment reads the lexicon's words off the matcher
   Processor* proc = d->processor_.get();
   d->reloader_ = std::make_unique<RuleReloader>(
       config.rules.paths, copts,

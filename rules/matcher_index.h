@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -59,6 +60,15 @@ class StringIndex {
   // `items` (key, value); values of one key keep their relative order.
   void Build(std::vector<std::pair<std::string, uint32_t>> items);
   bool empty() const { return keys_ == 0; }
+  // Calls fn(key, value) for every stored pair, in no particular order.
+  template <typename Fn>
+  void ForEach(Fn&& fn) const {
+    for (const Slot& s : slots_) {
+      if (s.end == 0) continue;
+      const std::string_view key(pool_.data() + s.key_off, s.key_len);
+      for (uint32_t v = s.begin; v < s.end; ++v) fn(key, values_[v]);
+    }
+  }
   uint32_t min_len() const { return min_len_; }
   uint32_t max_len() const { return max_len_; }
 

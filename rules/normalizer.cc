@@ -434,7 +434,9 @@ NormalizeInfo Normalize(std::string_view in, std::string* out, std::vector<uint3
       offsets->resize(in.size() + 1);
       for (size_t i = 0; i <= in.size(); ++i) (*offsets)[i] = static_cast<uint32_t>(i);
     }
-    return NormalizeInfo{};
+    NormalizeInfo info;
+    info.ascii = true;
+    return info;
   }
   return offsets ? TablePath<true>(in, ascii_prefix, out, offsets)
                  : TablePath<false>(in, ascii_prefix, out, nullptr);

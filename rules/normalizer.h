@@ -17,6 +17,7 @@ namespace earshot::rules {
 struct NormalizeInfo {
   bool has_nospace_script = false;  // any Han/Hiragana/Katakana/Thai/Lao/Khmer/Myanmar char
   bool had_invalid_utf8 = false;    // invalid sequences were replaced by U+FFFD
+  bool ascii = false;  // the output is pure ASCII (set when the input was; false: unknown)
 };
 
 // Writes the normalized form of `in` to `*out` (cleared first). When

@@ -62,6 +62,7 @@ struct MatchScratch::Impl {
   std::vector<uint32_t> hits, cands;
   std::vector<Occ> occs;
   std::vector<int> re_matches;
+  std::vector<VocabularyHit>* vocabulary_hits = nullptr;  // the owning MatchScratch's
 };
 
 namespace {
@@ -74,6 +75,8 @@ using internal::kCharWord;
 using internal::StringIndex;
 
 constexpr uint32_t kNone = 0xFFFFFFFF;
+// Values of the term index with this bit are vocabulary words, not atoms.
+constexpr uint32_t kVocabularyTag = 0x80000000;
 constexpr int64_t kFar = INT64_MAX;
 
 std::atomic<uint64_t> g_next_set_id{1};
@@ -382,6 +385,7 @@ class RuleSetImpl final : public RuleSet {
   std::vector<uint32_t> rule_root_;
   std::vector<uint8_t> rule_any_atom_;
   uint32_t brand_rules_ = 0;  // rules_[0, brand_rules_) are brands, the rest topics
+  uint64_t vocabulary_id_ = 0;
 };
 
 // ---------------------------------------------------------------------------
@@ -813,6 +817,12 @@ void Compiler::BuildIndexes() {
       if (r.cp2 == 0) rs_->raw_single_ = true;
     }
   }
+  // Vocabulary words share the term index, tagged, so one probe per token
+  // serves both.
+  for (size_t v = 0; v < opt_.vocabulary.size() && v < kVocabularyTag; ++v) {
+    exact.emplace_back(opt_.vocabulary[v], static_cast<uint32_t>(v) | kVocabularyTag);
+  }
+  rs_->vocabulary_id_ = opt_.vocabulary.empty() ? 0 : opt_.vocabulary_id;
   std::sort(rs_->prefix_lens_.begin(), rs_->prefix_lens_.end());
   rs_->prefix_lens_.erase(std::unique(rs_->prefix_lens_.begin(), rs_->prefix_lens_.end()),
                           rs_->prefix_lens_.end());
@@ -946,6 +956,9 @@ MatchScratch::Impl& RuleSetImpl::Prepare(MatchScratch* scratch) const {
   im.hits.clear();
   im.cands.clear();
   im.occs.clear();
+  im.vocabulary_hits = &scratch->vocabulary_hits;
+  scratch->vocabulary_hits.clear();
+  scratch->vocabulary_id = vocabulary_id_;
   return im;
 }
 
@@ -1023,6 +1036,10 @@ void RuleSetImpl::OnExactHits(std::string_view text, size_t b, size_t e, uint32_
   const char* p = text.data();
   for (; vb != ve; ++vb) {
     uint32_t atom = *vb;
+    if (atom & kVocabularyTag) {
+      im.vocabulary_hits->push_back(VocabularyHit{widx, atom & ~kVocabularyTag});
+      continue;
+    }
     const Pattern& pat = patterns_[atoms_[atom].index];
     if (pat.tag && (b == 0 || p[b - 1] != pat.tag)) continue;
     if (pat.words.size() == 1) {
@@ -1246,6 +1263,7 @@ void RuleSetImpl::Match(const MatchInput& in, MatchScratch* scratch, MatchOutput
   im.record_all = false;
   NormalizeInfo info = Normalize(in.text, &scratch->normalized);
   scratch->has_nospace_script = info.has_nospace_script;
+  scratch->ascii = info.ascii;
   FindAtoms(in, info, scratch, im);
   CollectCandidates(im);
   for (uint32_t r : im.cands) {

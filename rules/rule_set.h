@@ -29,6 +29,13 @@ struct CompileOptions {
   // as in the config's platform list); empty accepts any name. "other" is
   // always valid.
   std::vector<std::string> platforms;
+  // Words (already normalized; each one word of spaced-script characters)
+  // that Match() reports where they occur as whole words of the text, found
+  // by the same index probe as the terms (MatchScratch::vocabulary_hits): a
+  // later stage, the sentiment lexicon, then needs no look-ups of its own.
+  // `vocabulary_id` names the vocabulary for its consumer (0: none).
+  std::vector<std::string> vocabulary;
+  uint64_t vocabulary_id = 0;
 };
 
 // The fields of an event that rules can look at.
@@ -56,6 +63,12 @@ struct WordSpan {
   uint32_t end;
 };
 
+// A word of the text that is vocabulary word `index` (CompileOptions).
+struct VocabularyHit {
+  uint32_t word;   // into MatchScratch::words
+  uint32_t index;  // into CompileOptions::vocabulary
+};
+
 // Per-thread reusable buffers, so matching allocates nothing in the steady
 // state. After Match() it holds the event's normalized text and words, which
 // later stages (sentiment) may read until the next Match().
@@ -63,6 +76,13 @@ struct MatchScratch {
   std::string normalized;
   std::vector<WordSpan> words;
   bool has_nospace_script = false;  // the normalized text has a no-space-script character
+  bool ascii = false;               // the normalized text is pure ASCII (false: unknown)
+  // The rule set's CompileOptions::vocabulary_id, and the words of the text
+  // that are vocabulary words, in text order. Complete only when
+  // !has_nospace_script (a word with no-space-script characters is never
+  // one spaced token, so it is never reported).
+  uint64_t vocabulary_id = 0;
+  std::vector<VocabularyHit> vocabulary_hits;
   // Private working state of the matcher.
   struct Impl;
   std::shared_ptr<Impl> impl;

@@ -20,13 +20,16 @@
 #include "rules/sentiment.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "base/status.h"
 #include "rules/matcher_chars.h"
@@ -120,11 +123,9 @@ bool IsEmojiModifier(char32_t cp) {
 
 // Arabic clitics glued to the front of a word (conjunctions, prepositions,
 // the article); tried, longest first, only when the whole word is unknown.
-const std::vector<std::string>& ArabicPrefixes() {
-  static const std::vector<std::string> kPrefixes = {"وال", "بال", "فال", "كال", "لل", "ال",
-                                                     "و",   "ف",   "ب",   "ل"};
-  return kPrefixes;
-}
+constexpr std::string_view kArabicPrefixes[] = {"وال", "بال", "فال", "كال", "لل", "ال",
+                                                "و",   "ف",   "ب",   "ل"};
+constexpr const std::string_view (&ArabicPrefixes())[10] { return kArabicPrefixes; }
 
 class Lexicon : public SentimentLexicon {
  public:
@@ -242,70 +243,145 @@ class Lexicon : public SentimentLexicon {
   }
 
   Sentiment Classify(const MatchScratch& scratch) const override {
-    std::string_view text = scratch.normalized;
-    const auto& words = scratch.words;
-    double sum = 0;
-    int last_negator = -1000;     // word index of the last negator in reach
-    int intensifier_at = -1000;   // word index of the last intensifier
-    double factor = 1;
-    size_t gap_from = 0;  // start of the text before the current word
-    const size_t n = text.size();
-    for (size_t wi = 0; wi < words.size(); ++wi) {
-      const WordSpan w = words[wi];
-      if (w.end > n || w.end < w.begin || w.begin < gap_from) break;
-      // Most gaps are one space: nothing to score, no clause mark.
-      if (w.begin - gap_from > 1 || (w.begin > gap_from && !IsPlainGapByte(text[gap_from]))) {
-        sum += ScanGap(text, gap_from, w.begin, &last_negator);
-      }
-      gap_from = w.end;
-      const int i = static_cast<int>(wi);
-      std::string_view word = text.substr(w.begin, w.end - w.begin);
-      const Entry* e = Find(word);
-      if (e == nullptr) {
-        if (scratch.has_nospace_script && !nospace_lists_.empty() && HasThreeByteChar(word)) {
-          sum += ScanNoSpace(word, i - last_negator <= kNegationReach);
-        }
-        continue;
-      }
-      double score = 0;
-      bool scored = false;
-      size_t consumed = 0;
-      for (const Phrase& p : e->phrases) {
-        if (MatchPhrase(text, words, wi, p)) {
-          score = p.score;
-          scored = true;
-          consumed = p.rest.size();
-          break;
-        }
-      }
-      if (!scored) {
-        if (e->negator) {
-          last_negator = i;
-          continue;
-        }
-        if (e->intensifier > 0) {
-          intensifier_at = i;
-          factor = e->intensifier;
-          continue;
-        }
-        if (!e->has_score) continue;
-        score = e->score;
-      }
-      if (i - last_negator <= kNegationReach) score = -score;
-      if (intensifier_at == i - 1) score *= factor;
-      sum += score;
-      if (consumed > 0) {
-        wi += consumed;
-        gap_from = words[wi].end;
-      }
-    }
-    sum += ScanGap(text, gap_from, text.size(), &last_negator);
+    // The matcher's vocabulary hits list exactly the words that are lexicon
+    // keys (see BuildVocabulary()) when the rule set carries this
+    // vocabulary and the text has no no-space script.
+    const bool from_hits = vocabulary_id_ != 0 && scratch.vocabulary_id == vocabulary_id_ &&
+                           !scratch.has_nospace_script;
+    const double sum = from_hits ? ScoreHits(scratch) : ScoreLookedUp(scratch);
     if (sum >= kPositiveThreshold) return Sentiment::kPositive;
     if (sum <= kNegativeThreshold) return Sentiment::kNegative;
     return Sentiment::kNeutral;
   }
 
   size_t size() const { return entries_.size() + emoji_scores_.size() + nospace_count_; }
+
+ private:
+  // The running state of one classification (file comment: negation reach,
+  // intensifiers).
+  struct State {
+    double sum = 0;
+    int last_negator = -1000;    // word index of the last negator in reach
+    int intensifier_at = -1000;  // word index of the last intensifier
+    double factor = 1;
+  };
+
+  // Scores the lexicon word `e` at word index wi; returns how many following
+  // words a matched phrase consumed.
+  size_t ScoreWord(const Entry& e, std::string_view text, const std::vector<WordSpan>& words,
+                   size_t wi, State* st) const {
+    const int i = static_cast<int>(wi);
+    double score = 0;
+    size_t consumed = 0;
+    bool scored = false;
+    for (const Phrase& p : e.phrases) {
+      if (MatchPhrase(text, words, wi, p)) {
+        score = p.score;
+        scored = true;
+        consumed = p.rest.size();
+        break;
+      }
+    }
+    if (!scored) {
+      if (e.negator) {
+        st->last_negator = i;
+        return 0;
+      }
+      if (e.intensifier > 0) {
+        st->intensifier_at = i;
+        st->factor = e.intensifier;
+        return 0;
+      }
+      if (!e.has_score) return 0;
+      score = e.score;
+    }
+    if (i - st->last_negator <= kNegationReach) score = -score;
+    if (st->intensifier_at == i - 1) score *= st->factor;
+    st->sum += score;
+    return consumed;
+  }
+
+  // Every word in turn; `lookup(wi, word)` gives its entry (or null).
+  template <typename Lookup>
+  double ScoreWords(const MatchScratch& scratch, Lookup&& lookup) const {
+    const std::string_view text = scratch.normalized;
+    const auto& words = scratch.words;
+    const size_t n = text.size();
+    State st;
+    size_t gap_from = 0;  // start of the text before the current word
+    for (size_t wi = 0; wi < words.size(); ++wi) {
+      const WordSpan w = words[wi];
+      if (w.end > n || w.end < w.begin || w.begin < gap_from) break;
+      // Most gaps are one space: nothing to score, no clause mark.
+      if (w.begin - gap_from > 1 || (w.begin > gap_from && !IsPlainGapByte(text[gap_from]))) {
+        st.sum += ScanGap(text, gap_from, w.begin, &st.last_negator);
+      }
+      gap_from = w.end;
+      const std::string_view word = text.substr(w.begin, w.end - w.begin);
+      const Entry* e = lookup(wi, word);
+      if (e == nullptr) {
+        if (scratch.has_nospace_script && !nospace_lists_.empty() && HasThreeByteChar(word)) {
+          st.sum += ScanNoSpace(word, static_cast<int>(wi) - st.last_negator <= kNegationReach);
+        }
+        continue;
+      }
+      const size_t consumed = ScoreWord(*e, text, words, wi, &st);
+      if (consumed > 0) {
+        wi += consumed;
+        gap_from = words[wi].end;
+      }
+    }
+    st.sum += ScanGap(text, gap_from, n, &st.last_negator);
+    return st.sum;
+  }
+
+  // The general path: every word looked up.
+  double ScoreLookedUp(const MatchScratch& scratch) const {
+    return ScoreWords(scratch, [this](size_t, std::string_view word) { return Find(word); });
+  }
+
+  // From the matcher's hits, which are exactly the words that are keys.
+  // Pure-ASCII text: only the hits are visited, and the gaps between them
+  // scanned only while a negator is in reach (there are no emoji, and a
+  // clause mark matters only then). Other text: every word, the hits
+  // standing in for the key look-up (see BuildVocabulary() for clitics).
+  double ScoreHits(const MatchScratch& scratch) const {
+    const auto& hits = scratch.vocabulary_hits;
+    if (!scratch.ascii) {
+      size_t next_hit = 0;
+      return ScoreWords(scratch, [&](size_t wi, std::string_view word) -> const Entry* {
+        while (next_hit < hits.size() && hits[next_hit].word < wi) ++next_hit;
+        if (next_hit < hits.size() && hits[next_hit].word == wi) {
+          return &entries_[vocabulary_entry_[hits[next_hit].index]];
+        }
+        return MayBeForeignCliticForm(word) ? FindWithoutClitic(word) : nullptr;
+      });
+    }
+    const std::string_view text = scratch.normalized;
+    const auto& words = scratch.words;
+    const size_t n = text.size();
+    State st;
+    size_t gap_from = 0;  // the end of word next - 1
+    size_t next = 0;      // the first word whose preceding gap is not scanned yet
+    for (const VocabularyHit& h : hits) {
+      const size_t wi = h.word;
+      if (wi < next) continue;  // consumed by a phrase
+      if (wi >= words.size() || words[wi].end > n) break;
+      if (static_cast<int>(wi) - st.last_negator <= kNegationReach) {
+        for (; next <= wi; ++next) {
+          st.sum += ScanGap(text, gap_from, words[next].begin, &st.last_negator);
+          gap_from = words[next].end;
+        }
+      }
+      const size_t consumed =
+          ScoreWord(entries_[vocabulary_entry_[h.index]], text, words, wi, &st);
+      next = wi + 1 + consumed;
+      gap_from = words[wi + consumed].end;
+    }
+    return st.sum;
+  }
+
+ public:
 
  private:
   static std::string_view Trim(std::string_view s) {
@@ -436,9 +512,28 @@ class Lexicon : public SentimentLexicon {
     word_index_.Build(std::move(words));
     std::vector<std::pair<uint64_t, uint32_t>> keys;
     nospace_lists_.clear();
+    pair_filter_.clear();
+    single_filter_.clear();
     for (auto& [cp, list] : nospace_) {
-      keys.emplace_back(internal::CodeKey(cp, 0), static_cast<uint32_t>(nospace_lists_.size()));
-      nospace_lists_.push_back(std::move(list));
+      // Split by second code point (0: a one-code-point entry), keeping
+      // the longest-first order.
+      std::map<char32_t, std::vector<NoSpaceTerm>> by_second;
+      for (NoSpaceTerm& t : list) {
+        size_t k = 0;
+        internal::DecodeUtf8Fast(t.text, &k);
+        char32_t second = 0;
+        if (k < t.text.size()) second = internal::DecodeUtf8Fast(t.text, &k);
+        auto& filter = second == 0 ? single_filter_ : pair_filter_;
+        if (filter.empty()) filter.assign(1024, 0);  // 65,536 bits
+        const uint32_t bit = NoSpaceFilterBit(cp, second);
+        filter[bit >> 6] |= uint64_t{1} << (bit & 63);
+        by_second[second].push_back(std::move(t));
+      }
+      for (auto& [second, terms] : by_second) {
+        keys.emplace_back(internal::CodeKey(cp, second),
+                          static_cast<uint32_t>(nospace_lists_.size()));
+        nospace_lists_.push_back(std::move(terms));
+      }
     }
     nospace_.clear();
     nospace_index_.Build(std::move(keys));
@@ -450,9 +545,68 @@ class Lexicon : public SentimentLexicon {
     }
     emoji_.clear();
     emoji_index_.Build(std::move(keys));
+    BuildVocabulary();
+  }
+
+  void AddVocabulary(CompileOptions* options) const override {
+    options->vocabulary = vocabulary_;
+    options->vocabulary_id = vocabulary_id_;
   }
 
  private:
+  // The vocabulary: the lexicon's keys (the words Lookup() finds), and the
+  // clitic forms of its Arabic keys (prefix + key where Find() resolves
+  // that word to the key), so that the hits cover Arabic words too; a
+  // clitic form of a key in another script is left to
+  // MayBeForeignCliticForm(). Keys with no-space-script characters are left
+  // out: such words only occur in texts not taken from the hits.
+  static bool IsArabicLeadByte(char c) {
+    return (static_cast<unsigned char>(c) & 0xFC) == 0xD8;  // U+0600..U+06FF
+  }
+  void BuildVocabulary() {
+    static std::atomic<uint64_t> next_id{1};
+    vocabulary_.clear();
+    vocabulary_entry_.clear();
+    std::vector<std::pair<std::string, uint32_t>> arabic;
+    word_index_.ForEach([&](std::string_view key, uint32_t entry) {
+      if (HasNoSpaceScript(key)) return;
+      vocabulary_.emplace_back(key);
+      vocabulary_entry_.push_back(entry);
+      if (IsArabicLeadByte(key[0])) arabic.emplace_back(std::string(key), entry);
+    });
+    std::sort(arabic.begin(), arabic.end());
+    std::unordered_set<std::string> seen(vocabulary_.begin(), vocabulary_.end());
+    for (const auto& prefix : ArabicPrefixes()) {
+      for (const auto& [key, entry] : arabic) {
+        std::string word = std::string(prefix) + key;
+        if (Find(word) != &entries_[entry] || !seen.insert(word).second) continue;
+        vocabulary_.push_back(std::move(word));
+        vocabulary_entry_.push_back(entry);
+      }
+    }
+    vocabulary_id_ = next_id.fetch_add(1);
+  }
+
+  // Whether `word` (not a vocabulary word) might still be a clitic form
+  // Find() resolves: only as a clitic followed by a key that does not start
+  // with an Arabic letter (the Arabic ones are all in the vocabulary).
+  bool MayBeForeignCliticForm(std::string_view word) const {
+    if (word.size() < 6 || (static_cast<unsigned char>(word[0]) & 0xFE) != 0xD8) return false;
+    // Clitics are one to three Arabic letters (2, 4 or 6 bytes): in an
+    // Arabic word, what follows any of them is Arabic too.
+    if (IsArabicLeadByte(word[2]) && IsArabicLeadByte(word[4]) &&
+        (word.size() == 6 || IsArabicLeadByte(word[6]))) {
+      return false;
+    }
+    for (const auto& prefix : ArabicPrefixes()) {
+      if (word.size() >= prefix.size() + 4 && word[1] == prefix[1] && word[0] == prefix[0] &&
+          word.compare(0, prefix.size(), prefix) == 0 && !IsArabicLeadByte(word[prefix.size()])) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   // One probe of a flat table behind a bit filter: most words of a post are
   // not in the lexicon and cost a hash and one L1 bit test.
   const Entry* Lookup(std::string_view word) const {
@@ -463,8 +617,13 @@ class Lexicon : public SentimentLexicon {
 
   const Entry* Find(std::string_view word) const {
     if (const Entry* e = Lookup(word)) return e;
-    // Arabic: peel a clitic off the front (و+ال+جميل -> جميل). Every clitic
-    // starts with an Arabic letter (two bytes); compare those first.
+    return FindWithoutClitic(word);
+  }
+
+  // A word that is not a key: Arabic, peel a clitic off the front
+  // (و+ال+جميل -> جميل). Every clitic starts with an Arabic letter (two
+  // bytes); compare those first.
+  const Entry* FindWithoutClitic(std::string_view word) const {
     if (word.size() >= 6 && (static_cast<unsigned char>(word[0]) & 0xFE) == 0xD8) {
       size_t i = 0;
       if (!IsArabicLetter(DecodeUtf8(word, &i))) return nullptr;
@@ -499,7 +658,7 @@ class Lexicon : public SentimentLexicon {
         ++i;
         continue;
       }
-      char32_t cp = DecodeUtf8(text, &i);
+      const char32_t cp = internal::DecodeUtf8Fast(text, &i);
       if (IsClauseMark(cp)) {
         *last_negator = -1000;
       } else if (emoji_index_.MayStartWith(cp)) {
@@ -511,25 +670,54 @@ class Lexicon : public SentimentLexicon {
   }
 
   // Japanese and other no-space scripts: longest lexicon entry at each
-  // position of the word, left to right, non-overlapping.
+  // position of the word, left to right, non-overlapping. Entries are keyed
+  // by their first two code points (one-code-point entries by the first and
+  // 0), behind a bit filter on the pair: most positions cost one decode and
+  // a bit test.
   double ScanNoSpace(std::string_view word, bool negated) const {
     double sum = 0;
-    size_t i = 0;
-    while (i < word.size()) {
-      size_t at = i;
-      const char32_t cp = internal::DecodeUtf8Fast(word, &i);
-      if (!nospace_index_.MayStartWith(cp)) continue;
+    auto longest = [&](uint64_t key, size_t at) -> const NoSpaceTerm* {
       const uint32_t *b, *e;
-      if (!nospace_index_.Find(internal::CodeKey(cp, 0), &b, &e)) continue;
-      for (const NoSpaceTerm& t : nospace_lists_[*b]) {
-        if (word.compare(at, t.text.size(), t.text) == 0) {
-          sum += negated ? -t.score : t.score;
-          i = at + t.text.size();
-          break;
-        }
+      if (!nospace_index_.Find(key, &b, &e)) return nullptr;
+      for (const NoSpaceTerm& t : nospace_lists_[*b]) {  // longest first
+        if (word.compare(at, t.text.size(), t.text) == 0) return &t;
       }
+      return nullptr;
+    };
+    size_t at = 0;    // where c1 starts
+    size_t next = 0;  // where c2 starts
+    char32_t c1 = 0;
+    if (!word.empty()) c1 = internal::DecodeUtf8Fast(word, &next);
+    while (at < word.size()) {
+      size_t after = next;  // where the code point after c2 starts
+      const char32_t c2 = next < word.size() ? internal::DecodeUtf8Fast(word, &after) : 0;
+      const NoSpaceTerm* t = nullptr;
+      if (c2 != 0 && NoSpaceFilter(pair_filter_, c1, c2)) t = longest(internal::CodeKey(c1, c2), at);
+      if (t == nullptr && NoSpaceFilter(single_filter_, c1, 0)) {
+        t = longest(internal::CodeKey(c1, 0), at);
+      }
+      if (t == nullptr) {
+        at = next;
+        next = after;
+        c1 = c2;
+        continue;
+      }
+      sum += negated ? -t->score : t->score;
+      at += t->text.size();
+      next = at;
+      if (at < word.size()) c1 = internal::DecodeUtf8Fast(word, &next);
     }
     return sum;
+  }
+
+  static uint32_t NoSpaceFilterBit(char32_t c1, char32_t c2) {
+    return ((static_cast<uint32_t>(c1) * 0x9E3779B1u) ^ (static_cast<uint32_t>(c2) * 0x85EBCA77u)) >>
+           16;
+  }
+  static bool NoSpaceFilter(const std::vector<uint64_t>& bits, char32_t c1, char32_t c2) {
+    if (bits.empty()) return false;
+    const uint32_t b = NoSpaceFilterBit(c1, c2);
+    return (bits[b >> 6] >> (b & 63)) & 1;
   }
 
   // While parsing; Finish() moves them into the tables below.
@@ -540,10 +728,14 @@ class Lexicon : public SentimentLexicon {
   // Look-up (after Finish()).
   std::vector<Entry> entries_;
   internal::StringIndex word_index_;                     // word -> entries_
-  std::vector<std::vector<NoSpaceTerm>> nospace_lists_;  // by first code point
-  internal::CodeIndex nospace_index_;                    // first code point -> nospace_lists_
+  std::vector<std::vector<NoSpaceTerm>> nospace_lists_;  // by first two code points
+  internal::CodeIndex nospace_index_;  // CodeKey(first, second or 0) -> nospace_lists_
+  std::vector<uint64_t> pair_filter_, single_filter_;  // NoSpaceFilterBit of the keys
   std::vector<double> emoji_scores_;
   internal::CodeIndex emoji_index_;                      // code point -> emoji_scores_
+  std::vector<std::string> vocabulary_;     // CompileOptions::vocabulary
+  std::vector<uint32_t> vocabulary_entry_;  // vocabulary index -> entries_
+  uint64_t vocabulary_id_ = 0;
 };
 
 bool ReadFile(const std::string& path, std::string* out) {

@@ -26,8 +26,13 @@ class SentimentLexicon {
   // The shipped English and Arabic lexicons, compiled into the binary.
   static std::shared_ptr<const SentimentLexicon> BuiltIn();
   // Classifies the event whose normalized text and words RuleSet::Match()
-  // left in `scratch`. Cost: one hash lookup per word.
+  // left in `scratch`. Cost: one hash look-up per word, or, when the rule
+  // set was compiled with this lexicon's vocabulary (AddVocabulary), a few
+  // instructions per word: the matcher found the lexicon's words already.
   virtual Sentiment Classify(const MatchScratch& scratch) const = 0;
+  // Adds the lexicon's words to `options`, so rule sets compiled with them
+  // report them to Classify() (CompileOptions::vocabulary).
+  virtual void AddVocabulary(CompileOptions* options) const = 0;
 };
 
 }  // namespace earshot::rules

@@ -5,6 +5,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -42,6 +44,9 @@ class SentimentTest : public ::testing::Test {
     lexicon_.reset();
   }
 
+  // Both ways the pipeline can classify must agree: words looked up by the
+  // lexicon (a rule set compiled without its vocabulary), and words found
+  // by the matcher (compiled with it, as the daemon does).
   static Sentiment Classify(const SentimentLexicon& lex, std::string_view text) {
     MatchInput in;
     in.text = text;
@@ -49,7 +54,24 @@ class SentimentTest : public ::testing::Test {
     MatchScratch scratch;
     MatchOutput out;
     rules_->Match(in, &scratch, &out);
-    return lex.Classify(scratch);
+    const Sentiment looked_up = lex.Classify(scratch);
+    WithVocabulary(lex).Match(in, &scratch, &out);
+    EXPECT_EQ(lex.Classify(scratch), looked_up) << "matcher-found words disagree on: " << text;
+    return looked_up;
+  }
+  static const RuleSet& WithVocabulary(const SentimentLexicon& lex) {
+    static std::map<const SentimentLexicon*, std::shared_ptr<const RuleSet>> cache;
+    auto& rs = cache[&lex];
+    if (rs == nullptr) {
+      RuleSetDef def;
+      Diagnostics diags;
+      EXPECT_TRUE(LoadRuleFiles({std::string(EARSHOT_SOURCE_DIR) + "/deploy/rules"}, &def, &diags));
+      CompileOptions opt;
+      lex.AddVocabulary(&opt);
+      rs = RuleSet::Compile(def, opt, &diags);
+      EXPECT_NE(rs, nullptr) << diags.ToString();
+    }
+    return *rs;
   }
   static std::string Label(std::string_view text) {
     return SentimentName(Classify(*lexicon_, text));
@@ -149,6 +171,40 @@ TEST_F(SentimentTest, BuiltInMatchesTheShippedFiles) {
   for (const char* text : {"I love it", "this is trash", "ممتاز", "لا أحب", "最高", "just a post"}) {
     EXPECT_EQ(Classify(*builtin, text), Classify(*lexicon_, text)) << text;
   }
+}
+
+// Random texts from lexicon words, negators, intensifiers, phrases,
+// clitics, emoji, clause marks and filler, in English, Arabic and Japanese:
+// Classify() from the matcher's hits must give what word look-ups give.
+TEST_F(SentimentTest, MatcherFoundWordsAgreeWithLookUps) {
+  const std::vector<std::string> pieces = {
+      "good", "bad", "love", "hate", "great", "terrible", "not", "never", "no", "very",
+      "really", "waste", "of", "money", "can't", "wait", "don't", "like", "the", "shoes",
+      "nike", "price", "Good", "NOT", " ", " ", " ", "  ", ".", ",", "!", "?", ";", "...",
+      "😍", "👎", "🔥", "😡", "\u2026", "لا", "أحب", "جميل", "والجميل", "بالجودة", "سيء",
+      "سيئا", "ليس", "جدا", "ممتاز", "رائع", "للمتجر", "،", "؟", "最高", "良い", "良くない",
+      "好き", "、", "。", "ナイキ", "not good", "not bad", "no complaints", "x", "_", "#love",
+      "@hate", "ok"};
+  {  // The vocabulary path is the one taken for such texts.
+    MatchScratch scratch;
+    MatchOutput out;
+    WithVocabulary(*lexicon_).Match(MatchInput{"i love it, not bad", "twitter"}, &scratch, &out);
+    EXPECT_NE(scratch.vocabulary_id, 0u);
+    EXPECT_EQ(scratch.vocabulary_hits.size(), 3u);  // love, not, bad
+  }
+  std::mt19937 rng(5);
+  int non_neutral = 0;
+  for (int iter = 0; iter < 20000; ++iter) {
+    std::string text;
+    const int n = 1 + static_cast<int>(rng() % 25);
+    for (int k = 0; k < n; ++k) {
+      text += pieces[rng() % pieces.size()];
+      if (rng() % 3 != 0) text += ' ';
+    }
+    non_neutral += Classify(*lexicon_, text) != Sentiment::kNeutral;
+    if (HasFailure()) break;
+  }
+  EXPECT_GT(non_neutral, 5000);  // the texts do carry sentiment
 }
 
 TEST(SentimentNameTest, Names) {
