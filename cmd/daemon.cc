@@ -196,7 +196,7 @@ void Daemon::RegisterHttpHandlers() {
   });
 }
 
-std::string Daemon::Exposition() const {
+void Daemon::WriteExposition(ExpositionSink* sink) const {
   std::vector<prometheus::MetricFamily> families = registry_->Collect();
   // prometheus-cpp keeps a family's series in a hash map: sort them so the
   // exposition (and golden files) are stable.
@@ -208,10 +208,16 @@ std::string Daemon::Exposition() const {
   }
   std::ostringstream ops;
   prometheus::TextSerializer().Serialize(ops, families);
+  sink->Write(ops.str());
   // The result series (up to millions) are written straight from the
   // processor's snapshot, in the same format (results_text_test.cc).
-  std::string out = ops.str();
-  processor_->AppendResultsText(&out);
+  processor_->WriteResultsText(sink);
+}
+
+std::string Daemon::Exposition() const {
+  std::string out;
+  StringExpositionSink sink(&out);
+  WriteExposition(&sink);
   return out;
 }
 
