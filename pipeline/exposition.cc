@@ -282,11 +282,17 @@ char* FormatUint(char* p, uint64_t v) {
   return std::to_chars(p, p + kMaxValueChars, v).ptr;
 }
 
-// As prometheus-cpp writes values: %.16g (max_digits10 - 1).
+// As prometheus-cpp spells the special values; otherwise the shortest text
+// that parses back to `v`, %g-style (fixed unless the exponent is < -4 or
+// large), e.g. 0.25, 0.3333333333333333, 0.30000000000000004, 1e-05.
 char* FormatDouble(char* p, double v) {
   if (std::isnan(v)) return ChunkWriter::Put(p, "Nan");
   if (std::isinf(v)) return ChunkWriter::Put(p, v < 0 ? "-Inf" : "+Inf");
-  return std::to_chars(p, p + kMaxValueChars, v, std::chars_format::general, 16).ptr;
+  if (v == 0) {
+    *p = '0';
+    return p + 1;
+  }
+  return std::to_chars(p, p + kMaxValueChars, v, std::chars_format::general).ptr;
 }
 
 void AppendEscapedLabelValue(std::string_view v, std::string* out) {

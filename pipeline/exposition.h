@@ -7,9 +7,9 @@
 // ~430 MB, so the text goes out in ~1 MiB chunks instead of one string, and
 // each line is assembled from label fragments escaped once per snapshot.
 //
-// Values: counters and window gauges are integers and are written exactly
-// (the same bytes as prometheus::TextSerializer below 10^16); ratios as
-// TextSerializer writes them, %.16g.
+// Values: counters and window gauges are integers and are written exactly;
+// ratios are written as the shortest decimal that parses back to the same
+// double (prometheus::TextSerializer writes %.16g, which can be 1 ulp off).
 
 #include <cstdint>
 #include <cstdio>
