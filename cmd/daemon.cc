@@ -22,6 +22,24 @@ namespace earshot {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+// Passes exposition chunks on as pieces of an HTTP body; once the client is
+// gone the rest is dropped. Not thread-safe.
+class HttpBodySink : public ExpositionSink {
+ public:
+  explicit HttpBodySink(const HttpBodyWriter& write) : write_(write) {}
+  void Write(std::string_view chunk) override {
+    if (ok_) ok_ = write_(chunk);
+  }
+
+ private:
+  const HttpBodyWriter& write_;
+  bool ok_ = true;
+};
+
+}  // namespace
+
 std::string FindExampleRules() {
   if (const char* env = std::getenv("EARSHOT_RULES"); env != nullptr && *env != '\0') return env;
   std::error_code ec;
@@ -152,7 +170,11 @@ void Daemon::RegisterHttpHandlers() {
   http_->Handle("/metrics", [this](const HttpRequest&) {
     HttpResponse r;
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-    r.body = Exposition();
+    // Streamed: 10,000 brands make ~430 MB of text.
+    r.stream = [this](const HttpBodyWriter& write) {
+      HttpBodySink sink(write);
+      WriteExposition(&sink);
+    };
     return r;
   });
   http_->Handle(
