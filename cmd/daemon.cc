@@ -236,13 +236,6 @@ void Daemon::WriteExposition(ExpositionSink* sink) const {
   processor_->WriteResultsText(sink);
 }
 
-std::string Daemon::Exposition() const {
-  std::string out;
-  StringExpositionSink sink(&out);
-  WriteExposition(&sink);
-  return out;
-}
-
 int Daemon::http_port() const { return http_ ? http_->port() : 0; }
 
 void Daemon::RequestStop() {

@@ -50,8 +50,6 @@ class Daemon {
   // written to `sink` in chunks of ~1 MiB: a replay of 10,000 brands writes
   // ~430 MB without holding it in memory.
   void WriteExposition(ExpositionSink* sink) const;
-  // The same, as one string.
-  std::string Exposition() const;
   int http_port() const;
   Processor* processor() { return processor_.get(); }
 

@@ -41,15 +41,14 @@ class StringExpositionSink : public ExpositionSink {
   std::string* out_;
 };
 
-// fwrite()s to a stream; after the first failed write it writes nothing more
-// and ok() is false. Not thread-safe.
+// fwrite()s to a stream; after the first failed write (EPIPE: the reader
+// is gone) it writes nothing more. Not thread-safe.
 class FileExpositionSink : public ExpositionSink {
  public:
   explicit FileExpositionSink(std::FILE* f) : f_(f) {}
   void Write(std::string_view chunk) override {
     if (ok_ && std::fwrite(chunk.data(), 1, chunk.size(), f_) != chunk.size()) ok_ = false;
   }
-  bool ok() const { return ok_; }
 
  private:
   std::FILE* f_;
