@@ -1,5 +1,5 @@
 // Pipeline micro-benchmarks: window update, dedupe, whole-event processing and
-// scrape (CollectResults + Prometheus text) on the bench/workload.h workload.
+// scrape (snapshot, Prometheus text) on the bench/workload.h workload.
 #include <benchmark/benchmark.h>
 
 #include <memory>
@@ -15,6 +15,7 @@
 #include "base/diagnostics.h"
 #include "bench/workload.h"
 #include "pipeline/dedupe.h"
+#include "pipeline/exposition.h"
 #include "pipeline/processor.h"
 #include "pipeline/window_state.h"
 #include "rules/loader.h"
@@ -125,8 +126,15 @@ void BM_ProcessEvents(benchmark::State& state) {
 }
 BENCHMARK(BM_ProcessEvents)->Arg(1000)->Unit(benchmark::kMillisecond);
 
+// Discards the text (a scrape written to /dev/null).
+struct NullSink : ExpositionSink {
+  size_t bytes = 0;
+  void Write(std::string_view chunk) override { bytes += chunk.size(); }
+};
+
 // A scrape of the result families after 200k events: the series count is a
-// counter of the benchmark.
+// counter of the benchmark, and lock_ms how long the snapshot held the
+// pipeline lock (mean per scrape).
 void BM_Scrape(benchmark::State& state) {
   Loaded l = Load(static_cast<int>(state.range(0)), 200000);
   auto p = NewProcessor(l);
@@ -136,15 +144,32 @@ void BM_Scrape(benchmark::State& state) {
     p->ProcessBatch("file", batch);
   }
   size_t series = 0;
-  for (auto& f : p->CollectResults()) series += f.metric.size();
-  const bool families = state.range(1) != 0;
+  {
+    std::string text;
+    p->AppendResultsText(&text);
+    for (size_t pos = 0; pos < text.size(); pos = text.find('\n', pos) + 1) {
+      if (text[pos] != '#') ++series;  // not a HELP or TYPE line
+    }
+  }
+  const int64_t mode = state.range(1);
+  int64_t lock_ns = 0;
   for (auto _ : state) {
-    if (families) {
+    if (mode == 1) {
       // The MetricFamily objects + prometheus::TextSerializer path.
       auto fams = p->CollectResults();
       std::ostringstream out;
       prometheus::TextSerializer().Serialize(out, fams);
       benchmark::DoNotOptimize(out.str().size());
+    } else if (mode == 2) {
+      // The snapshot alone.
+      int64_t ns = 0;
+      ResultsSnapshot s = p->TakeSnapshot(&ns);
+      lock_ns += ns;
+      benchmark::DoNotOptimize(s.totals.data());
+    } else if (mode == 3) {
+      NullSink sink;
+      p->WriteResultsText(&sink);
+      benchmark::DoNotOptimize(sink.bytes);
     } else {
       std::string text;
       p->AppendResultsText(&text);
@@ -152,9 +177,18 @@ void BM_Scrape(benchmark::State& state) {
     }
   }
   state.counters["series"] = static_cast<double>(series);
+  if (mode == 2) {
+    state.counters["lock_ms"] =
+        static_cast<double>(lock_ns) / 1e6 / static_cast<double>(state.iterations());
+  }
 }
-// Second argument: 0 = AppendResultsText, 1 = CollectResults + TextSerializer.
-BENCHMARK(BM_Scrape)->Args({100, 0})->Args({100, 1})->Args({1000, 0})->Args({1000, 1})
+// Second argument: 0 = AppendResultsText (one string), 1 = CollectResults +
+// TextSerializer, 2 = TakeSnapshot only, 3 = WriteResultsText to a sink that
+// drops the chunks (as `earshot replay > /dev/null`).
+BENCHMARK(BM_Scrape)
+    ->Args({100, 0})->Args({100, 1})->Args({100, 2})->Args({100, 3})
+    ->Args({1000, 0})->Args({1000, 1})->Args({1000, 2})->Args({1000, 3})
+    ->Args({10000, 0})->Args({10000, 2})->Args({10000, 3})
     ->Unit(benchmark::kMillisecond);
 
 }  // namespace

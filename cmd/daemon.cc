@@ -22,6 +22,24 @@ namespace earshot {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+// Passes exposition chunks on as pieces of an HTTP body; once the client is
+// gone the rest is dropped. Not thread-safe.
+class HttpBodySink : public ExpositionSink {
+ public:
+  explicit HttpBodySink(const HttpBodyWriter& write) : write_(write) {}
+  void Write(std::string_view chunk) override {
+    if (ok_) ok_ = write_(chunk);
+  }
+
+ private:
+  const HttpBodyWriter& write_;
+  bool ok_ = true;
+};
+
+}  // namespace
+
 std::string FindExampleRules() {
   if (const char* env = std::getenv("EARSHOT_RULES"); env != nullptr && *env != '\0') return env;
   std::error_code ec;
@@ -153,7 +171,11 @@ void Daemon::RegisterHttpHandlers() {
   http_->Handle("/metrics", [this](const HttpRequest&) {
     HttpResponse r;
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-    r.body = Exposition();
+    // Streamed: 10,000 brands make ~430 MB of text.
+    r.stream = [this](const HttpBodyWriter& write) {
+      HttpBodySink sink(write);
+      WriteExposition(&sink);
+    };
     return r;
   });
   http_->Handle(
@@ -197,7 +219,7 @@ void Daemon::RegisterHttpHandlers() {
   });
 }
 
-std::string Daemon::Exposition() const {
+void Daemon::WriteExposition(ExpositionSink* sink) const {
   std::vector<prometheus::MetricFamily> families = registry_->Collect();
   // prometheus-cpp keeps a family's series in a hash map: sort them so the
   // exposition (and golden files) are stable.
@@ -209,11 +231,10 @@ std::string Daemon::Exposition() const {
   }
   std::ostringstream ops;
   prometheus::TextSerializer().Serialize(ops, families);
+  sink->Write(ops.str());
   // The result series (up to millions) are written straight from the
   // processor's snapshot, in the same format (results_text_test.cc).
-  std::string out = ops.str();
-  processor_->AppendResultsText(&out);
-  return out;
+  processor_->WriteResultsText(sink);
 }
 
 int Daemon::http_port() const { return http_ ? http_->port() : 0; }

@@ -22,6 +22,7 @@
 #include "cmd/daemon.h"
 #include "connectors/kafka_producer.h"
 #include "pipeline/config.h"
+#include "pipeline/exposition.h"
 #include "pipeline/synth.h"
 #include "rules/loader.h"
 #include "rules/rule_set.h"
@@ -232,8 +233,9 @@ int CmdReplay(const Args& args) {
   }
   signals.Start(daemon->get());
   int rc = (*daemon)->Run();
-  std::string out = (*daemon)->Exposition();
-  std::fwrite(out.data(), 1, out.size(), stdout);
+  // Streamed: the exposition of a large rule set is hundreds of MB.
+  FileExpositionSink out(stdout);
+  (*daemon)->WriteExposition(&out);
   std::fflush(stdout);
   return rc;
 }

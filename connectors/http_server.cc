@@ -399,12 +399,35 @@ class CivetHttpServer : public HttpServer {
     } else {
       resp = it->second.handler(req);
     }
+    const bool head_only = req.method == "HEAD";
+    const bool http10 = ri->http_version != nullptr && std::strcmp(ri->http_version, "1.0") == 0;
+    if (resp.stream && !head_only && http10) {
+      // No chunked encoding before HTTP/1.1: collect the body.
+      resp.stream([&resp](std::string_view piece) {
+        resp.body.append(piece);
+        return true;
+      });
+      resp.stream = nullptr;
+    }
     std::string head = "HTTP/1.1 " + std::to_string(resp.status) + " " + StatusText(resp.status) +
                        "\r\nContent-Type: " + resp.content_type +
-                       "\r\nContent-Length: " + std::to_string(resp.body.size()) +
+                       (resp.stream ? std::string("\r\nTransfer-Encoding: chunked")
+                                    : "\r\nContent-Length: " + std::to_string(resp.body.size())) +
                        "\r\nCache-Control: no-store\r\n" + extra_headers + "\r\n";
     mg_write(conn, head.data(), head.size());
-    if (req.method != "HEAD") mg_write(conn, resp.body.data(), resp.body.size());
+    if (head_only) return static_cast<int>(resp.status);
+    if (resp.stream) {
+      bool ok = true;
+      resp.stream([conn, &ok](std::string_view piece) {
+        if (ok && !piece.empty()) {
+          ok = mg_send_chunk(conn, piece.data(), static_cast<unsigned int>(piece.size())) > 0;
+        }
+        return ok;
+      });
+      if (ok) mg_send_chunk(conn, "", 0);  // the last, empty chunk
+    } else {
+      mg_write(conn, resp.body.data(), resp.body.size());
+    }
     return static_cast<int>(resp.status);
   }
 

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "base/status.h"
 
@@ -19,10 +20,19 @@ struct HttpRequest {
   std::map<std::string, std::string> query;  // decoded query parameters
 };
 
+// Sends one piece of a streamed body; returns false once the client is gone
+// (the rest is dropped: stop producing it).
+using HttpBodyWriter = std::function<bool(std::string_view piece)>;
+
 struct HttpResponse {
   int status = 200;
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
+  // When set, the body is what this writes instead of `body`, produced after
+  // the headers are sent (HTTP/1.1: chunked transfer encoding, so a large
+  // body is never held whole; HTTP/1.0: collected, then sent with a
+  // Content-Length). Not called for HEAD. Runs on the handler's thread.
+  std::function<void(const HttpBodyWriter& write)> stream = nullptr;
 };
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;

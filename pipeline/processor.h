@@ -6,9 +6,10 @@
 // Threading: ProcessBatch, OnAssigned and OnRevoked run on the one pipeline
 // thread. SetRules may be called from any thread; the new rule set takes
 // effect at the next batch boundary, so every event is classified entirely
-// by one rule set. Collect*/ShareOfVoiceJson may be called from any thread:
-// they hold the state lock only while summing windows, never while
-// formatting.
+// by one rule set. TakeSnapshot and the functions built on it
+// (CollectResults, WriteResultsText, ShareOfVoiceJson) may be called from any
+// thread: they hold the state lock only while copying window sums and
+// counters, never while sizing, sorting or formatting.
 
 #include <cstdint>
 #include <functional>
@@ -32,6 +33,7 @@
 #include "pipeline/config.h"
 #include "pipeline/decoder.h"
 #include "pipeline/dedupe.h"
+#include "pipeline/exposition.h"
 #include "pipeline/flat_map.h"
 #include "pipeline/window_state.h"
 #include "rules/rule_set.h"
@@ -67,10 +69,19 @@ class Processor : public PartitionListener {
 
   // Thread-safe snapshots.
   std::vector<prometheus::MetricFamily> CollectResults() const;
-  // Appends the Prometheus text of CollectResults() (empty families left
-  // out), as prometheus::TextSerializer writes it, without building the
-  // MetricFamily objects: several times faster and smaller for 100k+ series.
+  // Writes the Prometheus text of CollectResults() (empty families left
+  // out; values as pipeline/exposition.h says) to `sink` in ~1 MiB chunks,
+  // without building the MetricFamily objects or the whole text (~40x faster
+  // than CollectResults() + TextSerializer for 386k series). The state lock
+  // is held only while TakeSnapshot copies.
+  void WriteResultsText(ExpositionSink* sink) const;
+  // The same text, appended to `out`.
   void AppendResultsText(std::string* out) const;
+  // The result state now. Holds the state lock only while it copies the
+  // window sums and counters (~0.7 ms for 1,000 brands / 386k series, ~6 ms
+  // for 10,000 / 3.5M); sizing the copies, sorting and the dense tables
+  // happen outside it. When given, `*lock_held_ns` gets how long it was held.
+  ResultsSnapshot TakeSnapshot(int64_t* lock_held_ns = nullptr) const;
   // The JSON body of /api/v1/share-of-voice, or an error for a bad parameter.
   StatusOr<std::string> ShareOfVoiceJson(const std::string& window, const std::string& platform,
                                          const std::string& basis) const;
@@ -81,12 +92,7 @@ class Processor : public PartitionListener {
 
  private:
   struct PartitionState;
-  struct Snapshot;
 
- public:
-  class ResultSink;  // exposition visitor (processor.cc)
-
- private:
   Processor(const Config& config, const Clock* wall, std::shared_ptr<prometheus::Registry> registry,
             std::shared_ptr<const rules::SentimentLexicon> sentiment,
             std::unique_ptr<Decoder> decoder);
@@ -98,8 +104,6 @@ class Processor : public PartitionListener {
   uint32_t PlatformIndex(std::string_view platform) const;
   int64_t NowLocked() const;
   void ExpireLocked(int64_t now);
-  Snapshot TakeSnapshot() const;
-  void EmitResults(const Snapshot& s, ResultSink* sink) const;
   void EnsureSourceCounters(std::string_view source);
 
   const Config config_;

@@ -1,0 +1,106 @@
+#pragma once
+// The result series of DESIGN section 6 from one snapshot of the processor's
+// state: as Prometheus text, streamed in chunks to a sink, or as
+// prometheus-cpp MetricFamily objects.
+//
+// Sizes: a series is ~110 bytes of text; 10,000 brands make ~3.7M series and
+// ~430 MB, so the text goes out in ~1 MiB chunks instead of one string, and
+// each line is assembled from label fragments escaped once per snapshot.
+//
+// Values: counters and window gauges are integers and are written exactly;
+// ratios are written as the shortest decimal that parses back to the same
+// double (prometheus::TextSerializer writes %.16g, which can be 1 ulp off).
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <prometheus/metric_family.h>
+
+#include "pipeline/window_state.h"
+
+namespace earshot {
+
+// Receives text in order, in chunks. Not thread-safe.
+class ExpositionSink {
+ public:
+  virtual ~ExpositionSink() = default;
+  virtual void Write(std::string_view chunk) = 0;
+};
+
+// Appends to a string. Not thread-safe.
+class StringExpositionSink : public ExpositionSink {
+ public:
+  explicit StringExpositionSink(std::string* out) : out_(out) {}
+  void Write(std::string_view chunk) override { out_->append(chunk); }
+
+ private:
+  std::string* out_;
+};
+
+// fwrite()s to a stream; after the first failed write (EPIPE: the reader
+// is gone) it writes nothing more. Not thread-safe.
+class FileExpositionSink : public ExpositionSink {
+ public:
+  explicit FileExpositionSink(std::FILE* f) : f_(f) {}
+  void Write(std::string_view chunk) override {
+    if (ok_ && std::fwrite(chunk.data(), 1, chunk.size(), f_) != chunk.size()) ok_ = false;
+  }
+
+ private:
+  std::FILE* f_;
+  bool ok_ = true;
+};
+
+// The result state at one instant, as plain data (no locks, no processor
+// internals): what Processor::TakeSnapshot copies out. Brand ids are the
+// processor's stable ids; `platform` indexes platform_names.
+struct ResultsSnapshot {
+  struct Category {
+    std::string name;
+    std::vector<uint32_t> brand_ids;  // the current rule set's brands, in rule order
+  };
+  struct Totals {
+    Values v;
+    uint64_t sentiment[3] = {0, 0, 0};  // by rules::Sentiment
+    bool present = false;               // the series exists (was ever counted)
+  };
+  struct TopicCount {
+    uint32_t topic;
+    uint32_t brand_plus_one;  // 0: no brand matched (category="none", brand="none")
+    uint32_t platform;
+    uint64_t count;
+  };
+
+  std::vector<std::string> window_names;    // configured order
+  std::vector<std::string> platform_names;  // configured + "other"
+  std::vector<std::pair<std::string, std::string>> brand_names;  // id -> (category, brand)
+  std::vector<std::string> topic_names;                           // topic id -> name
+  std::vector<Category> categories;  // the current rule set's, in rule order
+  std::vector<Totals> totals;        // monotonic counters, [brand id * P + platform]
+  // Per window: the values inside it, [brand id * P + platform] (zero where
+  // nothing is in the window).
+  std::vector<std::vector<Values>> windows;
+  std::vector<TopicCount> topics;  // ascending by (topic, brand_plus_one, platform)
+
+  size_t platform_count() const { return platform_names.size(); }
+  const Values& window(size_t w, uint32_t brand, uint32_t platform) const {
+    return windows[w][static_cast<size_t>(brand) * platform_names.size() + platform];
+  }
+};
+
+// Writes the Prometheus text of every non-empty result family: HELP and TYPE
+// once per family, families and series in the order of ResultFamilies().
+// Chunks are at most 1 MiB and end at a line end; memory use is the label
+// fragments of the snapshot plus one chunk. Cost: ~30 ns a series (a ratio's
+// std::to_chars is about half of that).
+void WriteResultsText(const ResultsSnapshot& s, ExpositionSink* sink);
+
+// The same series as MetricFamily objects (every family, empty ones too):
+// ~1 KB and several allocations a series, for tests and small states.
+std::vector<prometheus::MetricFamily> ResultFamilies(const ResultsSnapshot& s);
+
+}  // namespace earshot
