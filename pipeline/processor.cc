@@ -84,7 +84,13 @@ Processor::Processor(const Config& config, const Clock* wall,
   }
   platform_names_ = config_.platforms;
   platform_names_.push_back("other");
-  for (uint32_t i = 0; i < platform_names_.size(); ++i) platform_index_[platform_names_[i]] = i;
+  for (uint32_t i = 0; i < platform_names_.size(); ++i) {
+    platform_index_[platform_names_[i]] = i;
+    const size_t len = platform_names_[i].size();
+    // "other" itself maps to other anyway; the last list holds every longer name.
+    if (i + 1 < platform_names_.size() && len > 0)
+      platforms_by_length_[std::min(len, kPlatformLengths - 1)].push_back(i);
+  }
 
   events_family_ = &prometheus::BuildCounter()
                         .Name("earshot_events_total")
@@ -178,15 +184,20 @@ void Processor::ApplyPendingRules() {
 }
 
 uint32_t Processor::PlatformIndex(std::string_view platform) const {
-  // A dozen short names: a scan comparing lengths first beats a tree of
-  // string compares.
-  const uint32_t n = static_cast<uint32_t>(platform_names_.size());
-  for (uint32_t i = 0; i < n; ++i) {
+  // A dozen short names: the candidates of the right length and first byte,
+  // then one compare (a tree of string compares, or a memcmp per name, costs
+  // more than the rest of the event's bookkeeping).
+  const uint32_t other = static_cast<uint32_t>(platform_names_.size() - 1);
+  if (platform.empty()) return other;
+  const auto& candidates = platforms_by_length_[std::min(platform.size(), kPlatformLengths - 1)];
+  for (uint32_t i : candidates) {
     const std::string& name = platform_names_[i];
-    if (name.size() == platform.size() && std::memcmp(name.data(), platform.data(), name.size()) == 0)
+    if (name.size() == platform.size() && name[0] == platform[0] &&
+        std::memcmp(name.data(), platform.data(), name.size()) == 0) {
       return i;
+    }
   }
-  return n - 1;
+  return other;
 }
 
 Processor::PartitionState* Processor::Partition(std::string_view topic, int32_t partition) {

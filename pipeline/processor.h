@@ -115,6 +115,9 @@ class Processor : public PartitionListener {
   size_t longest_window_ = 0;  // index into config_.windows
   std::vector<std::string> platform_names_;  // configured + "other"
   std::map<std::string, uint32_t, std::less<>> platform_index_;
+  // Indexes into platform_names_ by name length (the last: that length or more).
+  static constexpr size_t kPlatformLengths = 32;
+  std::vector<uint32_t> platforms_by_length_[kPlatformLengths];
 
   // Pending rule set (set from any thread).
   mutable std::mutex rules_mu_;

@@ -184,6 +184,26 @@ TEST_F(ProcessorTest, UnknownPlatformsBecomeOther) {
   EXPECT_EQ((r["earshot_mentions_total{category=sneakers,brand=nike,platform=other,}"]), 1);
 }
 
+TEST_F(ProcessorTest, ConfiguredPlatformsOfEveryLengthAreTheirOwn) {
+  const std::string long_name(40, 'p');  // longer than the by-length index
+  config_.platforms = {"x1", "twitter", "tumblr", "tiktok", long_name, long_name + "q"};
+  auto p = Processor::Create(config_, &clock_, registry_ = std::make_shared<prometheus::Registry>(), nullptr);
+  ASSERT_TRUE(p.ok());
+  proc_ = std::move(p).value();
+  proc_->SetRules(Compile(kRules));
+  const int64_t now = clock_.NowMillis();
+  Feed({Ev("1", "tiktok", "nike", now), Ev("2", long_name + "q", "nike", now),
+        Ev("3", long_name, "nike", now), Ev("4", "tumblr", "nike", now), Ev("5", "tiktoc", "nike", now),
+        Ev("6", long_name + "r", "nike", now), Ev("7", "x1", "nike", now)});
+  auto r = Results();
+  for (const std::string& name : {std::string("tiktok"), long_name + "q", long_name,
+                                  std::string("tumblr"), std::string("x1")}) {
+    EXPECT_EQ((r["earshot_mentions_total{category=sneakers,brand=nike,platform=" + name + ",}"]), 1)
+        << name;
+  }
+  EXPECT_EQ((r["earshot_mentions_total{category=sneakers,brand=nike,platform=other,}"]), 2);
+}
+
 TEST_F(ProcessorTest, EventClockUsesTheLargestEventTime) {
   config_.clock = ClockMode::kEvent;
   auto p = Processor::Create(config_, &clock_, registry_ = std::make_shared<prometheus::Registry>(), nullptr);
