@@ -2,11 +2,16 @@
 // rules are written out in docs/formats.md).
 //
 // Every format runs the same single pass: the payload is copied once into a
-// buffer the decoder owns, RapidJSON's iterative SAX reader parses it in situ
-// (strings are unescaped in place, numbers arrive as raw text), and an
-// Extractor records only the values at the format's JSON Pointers. The Event's
-// string_views point into that buffer (or into small owned buffers for
-// rendered ids and composed texts) until the next Decode().
+// buffer the decoder owns, parsed in situ (strings are unescaped in place,
+// numbers arrive as raw text), and an Extractor records only the values at
+// the format's JSON Pointers. The Event's string_views point into that buffer
+// (or into small owned buffers for rendered ids and composed texts) until the
+// next Decode().
+//
+// The parse is the fast reader (pipeline/json_reader.h) first; what it
+// declines -- every invalid payload, and a few odd valid ones -- is parsed
+// again, from a fresh copy, by RapidJSON's iterative SAX reader, whose
+// verdict (and reason) is final. Both paths give the same results.
 
 #include "pipeline/decoder.h"
 
@@ -21,6 +26,7 @@
 #include <vector>
 
 #include "pipeline/decode_json.h"
+#include "pipeline/json_reader.h"
 
 namespace earshot {
 
@@ -223,7 +229,9 @@ Result GetCanonicalTime(const Slot& s, Event* ev) {
 class JsonDecoder : public Decoder {
  protected:
   explicit JsonDecoder(const DecoderOptions& o)
-      : max_event_bytes_(o.max_event_bytes), max_depth_(o.max_json_depth) {}
+      : max_event_bytes_(o.max_event_bytes),
+        max_depth_(o.max_json_depth),
+        use_fast_reader_(o.fast_reader) {}
 
   int AddPointer(std::string_view pointer) {
     auto tokens = decode_internal::ParseJsonPointer(pointer);
@@ -240,10 +248,18 @@ class JsonDecoder : public Decoder {
       payload.remove_prefix(3);
     }
     if (payload.empty()) return InvalidReason::kJsonSyntax;  // also: data() may be null
-    // RapidJSON's SSE2 scans read whole aligned 16-byte blocks: keep them
-    // inside the allocation.
-    buffer_.reserve(payload.size() + 16);
-    buffer_.assign(payload.data(), payload.size());
+    if (use_fast_reader_) {
+      Copy(payload);
+      extractor_->Reset();
+      char* const begin = buffer_.data();
+      // Accepted implies a JSON object that passes every check below.
+      if (decode_internal::ReadJsonObject(begin, begin + payload.size(), extractor_.get())) {
+        return std::nullopt;
+      }
+    }
+    // RapidJSON decides (again from the payload: the fast reader may have
+    // unescaped part of the buffer).
+    Copy(payload);
     extractor_->Reset();
     rapidjson::InsituStringStream is(buffer_.data());
     const rapidjson::ParseResult res = reader_.Parse<kParseFlags>(is, *extractor_);
@@ -260,7 +276,7 @@ class JsonDecoder : public Decoder {
       }
     }
     // The in-situ stream stops at a NUL byte; anything after one is garbage.
-    if (is.Tell() != buffer_.size()) return InvalidReason::kJsonSyntax;
+    if (is.Tell() != payload.size()) return InvalidReason::kJsonSyntax;
     // Encoding checks run after the parse, so syntax errors win. Lone low
     // surrogates are checked on the text rather than per string: one memchr
     // for the common payload without backslashes.
@@ -283,8 +299,20 @@ class JsonDecoder : public Decoder {
   std::string url_buf_;        // composed urls
 
  private:
+  // buffer_ = payload + kReaderPadding NULs: the terminator RapidJSON's
+  // in-situ stream stops at, room for its aligned 16-byte loads, and the
+  // fast reader's padding. The heap block is 16-byte aligned, which matters:
+  // RapidJSON's verdict on a control byte in a string depends on where it
+  // falls relative to 16-byte boundaries (pipeline/json_reader.h).
+  void Copy(std::string_view payload) {
+    buffer_.resize(payload.size() + decode_internal::kReaderPadding);
+    std::memcpy(buffer_.data(), payload.data(), payload.size());
+    std::memset(buffer_.data() + payload.size(), 0, decode_internal::kReaderPadding);
+  }
+
   size_t max_event_bytes_;
   int max_depth_;
+  bool use_fast_reader_;
   PathTrie trie_;
   std::unique_ptr<Extractor> extractor_;
   std::string buffer_;
