@@ -5,6 +5,7 @@
 // pass, without building a DOM. Not part of the public interface.
 
 #include <array>
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -26,6 +27,34 @@ enum class NumStatus : uint8_t { kOk, kSyntax, kNegative, kNonIntegral, kOverflo
 // arithmetic, no double rounding). -0 is 0. A fractional remainder is
 // kNonIntegral, or dropped when `truncate` is set. Thread-safe (pure).
 NumStatus ParseDecimal(std::string_view raw, int scale10, bool truncate, uint64_t* out);
+
+// ParseDecimal(raw, 0, false, out), with a branch-free path for 1 to 8 plain
+// digits -- counts, mostly, whose varying lengths make a digit loop's exit
+// a branch mispredicted about every other time. That path reads the 8 bytes
+// at raw.data(): they must be readable (the decoders' buffers are padded).
+inline NumStatus ParseCount(std::string_view raw, uint64_t* out) {
+  const size_t n = raw.size();
+  if (n - 1 < 8 && (raw[0] != '0' || n == 1)) {
+    uint64_t w;
+    std::memcpy(&w, raw.data(), 8);  // little-endian or not, byte 0 is raw[0]
+    if constexpr (std::endian::native == std::endian::big) w = __builtin_bswap64(w);
+    // The digits to the top bytes (raw[0] the highest in significance is
+    // the lowest in memory: byte 8 - n), '0's below them.
+    const unsigned shift = 8 * static_cast<unsigned>(8 - n);
+    w = (w << shift) | (0x3030303030303030ull & ((uint64_t{1} << shift) - 1));
+    // Every byte in '0'..'9': high nibble 3, and no carry out of the low one
+    // when 6 is added.
+    if (((w & 0xF0F0F0F0F0F0F0F0ull) | (((w + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) >> 4)) ==
+        0x3333333333333333ull) {
+      w -= 0x3030303030303030ull;
+      w = ((w * 10) + (w >> 8)) & 0x00FF00FF00FF00FFull;  // pairs of digits
+      w = ((w * 100) + (w >> 16)) & 0x0000FFFF0000FFFFull;  // groups of four
+      *out = ((w * 10000) + (w >> 32)) & 0xFFFFFFFFull;
+      return NumStatus::kOk;
+    }
+  }
+  return ParseDecimal(raw, 0, false, out);
+}
 
 // Parses an RFC 6901 JSON Pointer ("" or "/a/b~1c") into its unescaped
 // reference tokens. Returns an error message on a malformed pointer.

@@ -340,6 +340,28 @@ TEST(ReaderInternals, SimdUtf8ValidatorMatchesScalarOne) {
   }
 }
 
+TEST(ReaderInternals, ParseCountMatchesParseDecimal) {
+  std::mt19937 rng(11);
+  const char alphabet[] = "0123456789.-eE+ x";
+  for (int i = 0; i < 300000; ++i) {
+    std::string s;
+    const size_t n = rng() % 12;
+    for (size_t k = 0; k < n; ++k) {
+      s += rng() % 4 != 0 ? static_cast<char>('0' + rng() % 10)
+                          : alphabet[rng() % (sizeof(alphabet) - 1)];
+    }
+    std::string padded = s + std::string(8, static_cast<char>(rng()));
+    const std::string_view v(padded.data(), s.size());
+    uint64_t a = 1, b = 2;
+    const auto sa = decode_internal::ParseCount(v, &a);
+    const auto sb = decode_internal::ParseDecimal(v, 0, false, &b);
+    ASSERT_EQ(sa, sb) << s;
+    if (sa == decode_internal::NumStatus::kOk) {
+      ASSERT_EQ(a, b) << s;
+    }
+  }
+}
+
 TEST(ReaderInternals, ChildByKeyComparesOnlyTheKeysBytes) {
   PathTrie t;
   std::vector<std::string> keys = {"", "a", "ab", "id", "abcdefghijklmnop", "abcdefghijklmnopq",
