@@ -153,6 +153,13 @@ enum class Abort : uint8_t { kNone, kTooDeep };
 // 16 bytes in ~20 instructions, ASCII blocks in 4; elsewhere it is
 // IsValidUtf8Scalar. Thread-safe (pure).
 bool IsValidUtf8(std::string_view s);
+// For a string's contents in the fast reader: returns the first quote,
+// backslash or control byte at or after `p`, and sets `*valid` to whether
+// the bytes before it are well-formed UTF-8 (as IsValidUtf8), in one pass
+// where a scan and then IsValidUtf8 would take two. `p` must start a
+// character, and the bytes from `p` up to 15 past the stop must be
+// readable (the reader's padding).
+const char* ScanValidUtf8(const char* p, bool* valid);
 // The portable validator behind IsValidUtf8 (same answers, exposed for the
 // tests): ASCII runs 16 bytes at a step, the common 2- and 3-byte sequences
 // on a short path, about 3 instructions a non-ASCII byte.

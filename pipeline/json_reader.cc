@@ -244,6 +244,19 @@ char* Unescape(char* p, char** out) {
 // ReadString's rest, from its first stop `p` that is not the closing quote:
 // an escape, a byte >= 0x80 or a control byte (declined).
 [[gnu::noinline]] char* ReadStringSlow(char* s, char* p, unsigned* len) {
+  if (static_cast<unsigned char>(*p) >= 0x80) {
+    // Text with bytes >= 0x80 (the usual reason to be here): one pass finds
+    // its end and checks its UTF-8; [s, p) is ASCII.
+    bool valid;
+    p = const_cast<char*>(ScanValidUtf8(p, &valid));
+    if (!valid) return nullptr;
+    if (*p == '"') {
+      *len = static_cast<unsigned>(p - s);
+      return p + 1;
+    }
+    // An escape (or a control byte) follows: the loop below, which checks
+    // the whole string again.
+  }
   char* out = p;  // the contents end here; in place until the first escape
   for (;;) {
     if (*p == '\\') {

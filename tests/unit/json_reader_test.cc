@@ -340,6 +340,28 @@ TEST(ReaderInternals, SimdUtf8ValidatorMatchesScalarOne) {
   }
 }
 
+TEST(ReaderInternals, ScanValidUtf8MatchesAScanThenTheScalarCheck) {
+  std::mt19937 rng(9);
+  const char* const pieces[] = {"a", "\xc3\xa9", "\xe3\x81\x82", "\xf0\x9f\x91\x9f", "\x80",
+                                "\xe3\x81", "\xf0\x9f", "\xed\xa0\x80", "\xff", "\"", "\\",
+                                "\x01", "\x1f"};
+  for (int i = 0; i < 100000; ++i) {
+    std::string s;
+    const size_t len = rng() % 90;
+    while (s.size() < len) s += pieces[rng() % 100 < 90 ? rng() % 4 : rng() % 13];
+    s.append(32, '\0');  // the padding (and a stop)
+    bool valid = false;
+    const char* stop = decode_internal::ScanValidUtf8(s.data(), &valid);
+    const size_t want = s.find_first_of(std::string("\"\\") + std::string(1, '\0') +
+                                        "\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e"
+                                        "\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c"
+                                        "\x1d\x1e\x1f");
+    ASSERT_EQ(static_cast<size_t>(stop - s.data()), want) << Printable(s);
+    ASSERT_EQ(valid, decode_internal::IsValidUtf8Scalar(std::string_view(s.data(), want)))
+        << Printable(s);
+  }
+}
+
 TEST(ReaderInternals, ParseCountMatchesParseDecimal) {
   std::mt19937 rng(11);
   const char alphabet[] = "0123456789.-eE+ x";
