@@ -1,8 +1,9 @@
 #pragma once
 // Internals of the decoders (pipeline/decoder.cc): exact JSON number
-// conversion, RFC 6901 JSON Pointer parsing, and a SAX extractor that pulls
-// the values at a fixed set of JSON Pointers out of one document in a single
-// pass, without building a DOM. Not part of the public interface.
+// conversion, RFC 6901 JSON Pointer parsing, UTF-8 validation, and an
+// extractor that pulls the values at a fixed set of JSON Pointers out of one
+// document in a single pass, without building a DOM. Not part of the public
+// interface.
 
 #include <array>
 #include <bit>
@@ -171,10 +172,12 @@ bool IsValidUtf8Scalar(std::string_view s);
 // surrogates). One memchr pass when the text has no backslash.
 bool HasLoneLowSurrogateEscape(std::string_view json);
 
-// RapidJSON SAX handler filling one Slot per trie node. Duplicate keys: the
-// last occurrence wins (a container value clears what an earlier duplicate
-// left below it). Counts the nesting depth and aborts beyond `max_depth`.
-// Thread-compatible; reused across documents via Reset().
+// Fills one Slot per trie node, fed either as a RapidJSON SAX handler or by
+// the fast reader (pipeline/json_reader.h) through Set(); both apply the
+// same rules. Duplicate keys: the last occurrence wins (a container value
+// clears what an earlier duplicate left below it). As a SAX handler it
+// counts the nesting depth and aborts beyond `max_depth`. Thread-compatible;
+// reused across documents via Reset().
 class Extractor {
  public:
   Extractor(const PathTrie* trie, int max_depth);

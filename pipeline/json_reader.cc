@@ -57,22 +57,8 @@ bool IsStop(char c) {
 }
 #endif
 
-// The first stop (bytes >= 0x80 are not) at or after `p`; reads at most 15
-// bytes past it.
-char* ScanPlain(char* p) {
-#if defined(__SSE2__)
-  for (;; p += 16) {
-    const unsigned mask = StopMask<false>(Load16(p));
-    if (mask != 0) return p + __builtin_ctz(mask);
-  }
-#else
-  while (!IsStop<false>(*p)) ++p;
-  return p;
-#endif
-}
-
-// Moves the literal bytes from `p` up to the next stop (as ScanPlain) down
-// to `*out`, which is behind `p`: escapes only shrink. Returns the stop.
+// Moves the literal bytes (>= 0x80 too) from `p` up to the next stop down to
+// `*out`, which is behind `p`: escapes only shrink. Returns the stop.
 char* MovePlain(char* p, char** out) {
   char* o = *out;
 #if defined(__SSE2__)
@@ -257,21 +243,13 @@ char* Unescape(char* p, char** out) {
     // An escape (or a control byte) follows: the loop below, which checks
     // the whole string again.
   }
-  char* out = p;  // the contents end here; in place until the first escape
-  for (;;) {
-    if (*p == '\\') {
-      p = Unescape(p, &out);
-      if (p == nullptr) return nullptr;
-    } else if (static_cast<unsigned char>(*p) < 0x80) {
-      break;  // the closing quote, or a control byte
-    }
-    if (out == p) {
-      out = p = ScanPlain(p);
-    } else {
-      p = MovePlain(p, &out);
-    }
+  char* out = p;  // the contents end here
+  while (*p == '\\') {
+    p = Unescape(p, &out);
+    if (p == nullptr) return nullptr;
+    p = MovePlain(p, &out);
   }
-  if (*p != '"') return nullptr;
+  if (*p != '"') return nullptr;  // a control byte
   // Strings are the only place for bytes >= 0x80 (elsewhere the grammar
   // wants ASCII), so checking these checks the document. The unescaped
   // string is valid UTF-8 exactly when its source text is: escapes become
