@@ -1,11 +1,164 @@
 #include "pipeline/decode_json.h"
 
+#include <algorithm>
 #include <cstring>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 namespace earshot::decode_internal {
 namespace {
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+#if defined(__x86_64__)
+// The "lookup" algorithm of Keiser and Lemire, "Validating UTF-8 in less than
+// one instruction per byte" (Software: Practice and Experience, 2021), as in
+// simdjson: each byte's high nibble, its predecessor's high and low nibbles
+// index three 16-entry tables whose AND has a bit set for each error class
+// the byte pair shows; the 3- and 4-byte sequences' later continuation
+// bytes are checked by comparing the bytes 2 and 3 positions back.
+// Blocks without a byte >= 0x80 take only the ASCII test. SSSE3 for
+// PSHUFB/PALIGNR, so only called after a CPU check.
+class Utf8Ssse3 {
+ public:
+  // Checks the next 16 bytes.
+  [[gnu::always_inline]] __attribute__((target("ssse3"))) inline void Check(__m128i in) {
+    if (_mm_movemask_epi8(in) == 0) {  // ASCII: can only be wrong by ending a sequence early
+      error_ = _mm_or_si128(error_, prev_incomplete_);
+      prev_incomplete_ = _mm_setzero_si128();
+      prev_ = in;
+      return;
+    }
+    // Error classes, one bit each, named for the byte pair that shows them.
+    constexpr char kTooShort = 1 << 0;   // lead or ASCII, then lead or ASCII: 11______ 0_______
+    constexpr char kTooLong = 1 << 1;    // ASCII, then continuation: 0_______ 10______
+    constexpr char kOverlong3 = 1 << 2;  // 11100000 100_____
+    constexpr char kTooLarge = 1 << 3;   // above U+10FFFF: 11110100 1001____ and up
+    constexpr char kSurrogate = 1 << 4;  // 11101101 101_____
+    constexpr char kOverlong2 = 1 << 5;  // 1100000_ 10______
+    constexpr char kTooLarge1000 = 1 << 6;  // 11110101 1000____ and up
+    constexpr char kOverlong4 = 1 << 6;     // 11110000 1000____ (shares the bit: same byte-2 nibble)
+    constexpr char kTwoConts = static_cast<char>(1 << 7);  // 10______ 10______
+    constexpr char kCarry = kTooShort | kTooLong | kTwoConts;  // decided by byte 1's high nibble
+    const __m128i byte1_high = _mm_setr_epi8(
+        kTooLong, kTooLong, kTooLong, kTooLong, kTooLong, kTooLong, kTooLong, kTooLong,  // 0_______
+        kTwoConts, kTwoConts, kTwoConts, kTwoConts,                                      // 10______
+        kTooShort | kOverlong2,                                                          // 1100____
+        kTooShort,                                                                       // 1101____
+        kTooShort | kOverlong3 | kSurrogate,                                             // 1110____
+        kTooShort | kTooLarge | kTooLarge1000 | kOverlong4);                             // 1111____
+    const __m128i byte1_low = _mm_setr_epi8(
+        kCarry | kOverlong3 | kOverlong2 | kOverlong4,  // ____0000
+        kCarry | kOverlong2,                            // ____0001
+        kCarry, kCarry,                                 // ____001_
+        kCarry | kTooLarge,                             // ____0100
+        kCarry | kTooLarge | kTooLarge1000, kCarry | kTooLarge | kTooLarge1000,  // ____0101, 0110
+        kCarry | kTooLarge | kTooLarge1000,                                      // ____0111
+        kCarry | kTooLarge | kTooLarge1000, kCarry | kTooLarge | kTooLarge1000,  // ____1000, 1001
+        kCarry | kTooLarge | kTooLarge1000, kCarry | kTooLarge | kTooLarge1000,  // ____1010, 1011
+        kCarry | kTooLarge | kTooLarge1000,                                      // ____1100
+        kCarry | kTooLarge | kTooLarge1000 | kSurrogate,                         // ____1101
+        kCarry | kTooLarge | kTooLarge1000, kCarry | kTooLarge | kTooLarge1000); // ____111_
+    const __m128i byte2_high = _mm_setr_epi8(
+        kTooShort, kTooShort, kTooShort, kTooShort, kTooShort, kTooShort, kTooShort, kTooShort,
+        kTooLong | kOverlong2 | kTwoConts | kOverlong3 | kTooLarge1000 | kOverlong4,  // 1000____
+        kTooLong | kOverlong2 | kTwoConts | kOverlong3 | kTooLarge,                   // 1001____
+        kTooLong | kOverlong2 | kTwoConts | kSurrogate | kTooLarge,                   // 1010____
+        kTooLong | kOverlong2 | kTwoConts | kSurrogate | kTooLarge,                   // 1011____
+        kTooShort, kTooShort, kTooShort, kTooShort);                                  // 11______
+    const __m128i nibble = _mm_set1_epi8(0x0F);
+    const __m128i prev1 = _mm_alignr_epi8(in, prev_, 15);  // each byte's predecessor
+    const __m128i special = _mm_and_si128(
+        _mm_and_si128(
+            _mm_shuffle_epi8(byte1_high, _mm_and_si128(_mm_srli_epi16(prev1, 4), nibble)),
+            _mm_shuffle_epi8(byte1_low, _mm_and_si128(prev1, nibble))),
+        _mm_shuffle_epi8(byte2_high, _mm_and_si128(_mm_srli_epi16(in, 4), nibble)));
+    // A byte must be a continuation exactly when the byte 2 back is a 3- or
+    // 4-byte lead (111_____) or the byte 3 back a 4-byte lead (1111____);
+    // the tables flag every continuation after a continuation (kTwoConts),
+    // so the two must agree.
+    const __m128i third = _mm_subs_epu8(_mm_alignr_epi8(in, prev_, 14), _mm_set1_epi8(0x60));
+    const __m128i fourth = _mm_subs_epu8(_mm_alignr_epi8(in, prev_, 13), _mm_set1_epi8(0x70));
+    const __m128i must_continue = _mm_and_si128(_mm_or_si128(third, fourth),
+                                                _mm_set1_epi8(static_cast<char>(0x80)));
+    error_ = _mm_or_si128(error_, _mm_xor_si128(must_continue, special));
+    // A block ending in the first 1, 2 or 3 bytes of a 2-, 3- or 4-byte
+    // sequence needs the next block: bytes above these limits there.
+    const __m128i incomplete_limit =
+        _mm_setr_epi8(-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, static_cast<char>(0xEF),
+                      static_cast<char>(0xDF), static_cast<char>(0xBF));
+    prev_incomplete_ = _mm_subs_epu8(in, incomplete_limit);
+    prev_ = in;
+  }
+  // No error in the blocks checked so far.
+  bool NoError() const { return _mm_movemask_epi8(_mm_cmpeq_epi8(error_, _mm_setzero_si128())) == 0xFFFF; }
+  // ...and the last one did not end mid-sequence.
+  bool Complete() const {
+    return _mm_movemask_epi8(_mm_cmpeq_epi8(prev_incomplete_, _mm_setzero_si128())) == 0xFFFF;
+  }
+
+ private:
+  __m128i prev_ = _mm_setzero_si128();             // the previous block
+  __m128i prev_incomplete_ = _mm_setzero_si128();  // nonzero: it ended mid-sequence
+  __m128i error_ = _mm_setzero_si128();
+};
+
+__attribute__((target("ssse3"))) bool IsValidUtf8Ssse3(const unsigned char* p, size_t n) {
+  Utf8Ssse3 check;
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) check.Check(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i)));
+  if (!check.NoError()) return false;
+  if (i == n) return check.Complete();
+  // The tail (and all of a short text) goes to the scalar validator, from
+  // the lead byte of a sequence the last block left open (that is what
+  // Complete() tests), so no state has to cross over.
+  size_t from = i;
+  if (i >= 16) {
+    if (p[i - 1] >= 0xC0) {
+      from = i - 1;
+    } else if (p[i - 2] >= 0xE0) {
+      from = i - 2;
+    } else if (p[i - 3] >= 0xF0) {
+      from = i - 3;
+    }
+  }
+  return IsValidUtf8Scalar(
+      std::string_view(reinterpret_cast<const char*>(p + from), n - from));
+}
+
+__attribute__((target("ssse3"))) const char* ScanValidUtf8Ssse3(const char* p, bool* valid) {
+  // kUpTo + 16 - k: k 0xFF bytes, then zeros.
+  alignas(16) static constexpr unsigned char kUpTo[32] = {
+      0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
+  Utf8Ssse3 check;
+  for (;; p += 16) {
+    const __m128i in = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m128i max_control = _mm_set1_epi8(0x1F);
+    const auto stop = static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(
+        _mm_or_si128(_mm_cmpeq_epi8(in, _mm_set1_epi8('"')), _mm_cmpeq_epi8(in, _mm_set1_epi8('\\'))),
+        _mm_cmpeq_epi8(_mm_max_epu8(in, max_control), max_control))));
+    if (stop != 0) {
+      const int k = __builtin_ctz(stop);
+      // The bytes from the stop on count as NULs: ASCII, which ends any
+      // sequence still open, an error as it should be.
+      check.Check(_mm_and_si128(in, _mm_loadu_si128(reinterpret_cast<const __m128i*>(kUpTo + 16 - k))));
+      *valid = check.NoError() && check.Complete();
+      return p + k;
+    }
+    check.Check(in);
+  }
+}
+
+bool HasSsse3() {
+  static const bool kHasSsse3 = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("ssse3") != 0;
+  }();
+  return kHasSsse3;
+}
+#endif
 
 }  // namespace
 
@@ -125,13 +278,21 @@ StatusOr<std::vector<std::string>> ParseJsonPointer(std::string_view pointer) {
 
 PathTrie::PathTrie() { nodes_.emplace_back(); }
 
+int PathTrie::FindChild(int node, std::string_view token) const {
+  for (int c : nodes_[node].children) {
+    if (nodes_[c].token == token) return c;
+  }
+  return -1;
+}
+
 int PathTrie::Add(const std::vector<std::string>& tokens) {
   int node = 0;
   for (const std::string& t : tokens) {
-    int child = ChildByKey(node, t);
+    int child = FindChild(node, t);
     if (child < 0) {
       Node n;
       n.token = t;
+      std::memcpy(n.head, t.data(), std::min(t.size(), sizeof(n.head)));
       // RFC 6901 array index: "0" or a digit run without a leading zero.
       const bool is_index = !t.empty() && t.size() <= 18 && (t == "0" || t[0] != '0') &&
                             t.find_first_not_of("0123456789") == std::string::npos;
@@ -150,13 +311,14 @@ int PathTrie::Add(const std::vector<std::string>& tokens) {
 Extractor::Extractor(const PathTrie* trie, int max_depth)
     : trie_(trie), max_depth_(static_cast<size_t>(max_depth)) {
   slots_.resize(static_cast<size_t>(trie->size()));
-  frames_.reserve(max_depth_ < 4096 ? max_depth_ : 4096);
+  frames_.reserve(max_depth_ < 4096 ? max_depth_ + 1 : 4096);
+  Reset();
 }
 
 void Extractor::Reset() {
-  for (Slot& s : slots_) s = Slot();
-  frames_.clear();
-  pending_ = -1;
+  std::fill(slots_.begin(), slots_.end(), Slot());
+  frames_.assign(1, Frame{-1, false, 0});
+  pending_ = 0;
   abort_ = Abort::kNone;
 }
 
@@ -168,25 +330,34 @@ void Extractor::ClearBelow(int node) {
 }
 
 bool Extractor::Open(Kind kind, bool is_array) {
-  if (frames_.size() >= max_depth_) {
+  if (frames_.size() > max_depth_) {  // frames_[0] is the document
     abort_ = Abort::kTooDeep;
     return false;
   }
   const int node = NextNode();
-  if (node >= 0) {
-    // Only a duplicate key can have left values below this node.
-    if (slots_[node].kind != Kind::kAbsent && !trie_->is_leaf(node)) ClearBelow(node);
-    slots_[node] = Slot{kind, {}};
-    if (trie_->children(node).empty()) {
-      frames_.push_back(Frame{-1, is_array, 0});
-      return true;
-    }
-  }
-  frames_.push_back(Frame{node, is_array, 0});
+  if (node >= 0) Set(node, kind, {});
+  frames_.push_back(Frame{ContainerNode(node), is_array, 0});
   return true;
 }
 
 bool IsValidUtf8(std::string_view s) {
+#if defined(__x86_64__)
+  if (HasSsse3()) return IsValidUtf8Ssse3(reinterpret_cast<const unsigned char*>(s.data()), s.size());
+#endif
+  return IsValidUtf8Scalar(s);
+}
+
+const char* ScanValidUtf8(const char* p, bool* valid) {
+#if defined(__x86_64__)
+  if (HasSsse3()) return ScanValidUtf8Ssse3(p, valid);
+#endif
+  const char* stop = p;
+  while (*stop != '"' && *stop != '\\' && static_cast<unsigned char>(*stop) >= 0x20) ++stop;
+  *valid = IsValidUtf8Scalar(std::string_view(p, static_cast<size_t>(stop - p)));
+  return stop;
+}
+
+bool IsValidUtf8Scalar(std::string_view s) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const unsigned char* const end = p + s.size();
   while (p < end) {

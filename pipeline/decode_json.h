@@ -1,16 +1,23 @@
 #pragma once
 // Internals of the decoders (pipeline/decoder.cc): exact JSON number
-// conversion, RFC 6901 JSON Pointer parsing, and a SAX extractor that pulls
-// the values at a fixed set of JSON Pointers out of one document in a single
-// pass, without building a DOM. Not part of the public interface.
+// conversion, RFC 6901 JSON Pointer parsing, UTF-8 validation, and an
+// extractor that pulls the values at a fixed set of JSON Pointers out of one
+// document in a single pass, without building a DOM. Not part of the public
+// interface.
 
 #include <array>
+#include <bit>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "base/status.h"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace earshot::decode_internal {
 
@@ -21,6 +28,34 @@ enum class NumStatus : uint8_t { kOk, kSyntax, kNegative, kNonIntegral, kOverflo
 // arithmetic, no double rounding). -0 is 0. A fractional remainder is
 // kNonIntegral, or dropped when `truncate` is set. Thread-safe (pure).
 NumStatus ParseDecimal(std::string_view raw, int scale10, bool truncate, uint64_t* out);
+
+// ParseDecimal(raw, 0, false, out), with a branch-free path for 1 to 8 plain
+// digits -- counts, mostly, whose varying lengths make a digit loop's exit
+// a branch mispredicted about every other time. That path reads the 8 bytes
+// at raw.data(): they must be readable (the decoders' buffers are padded).
+inline NumStatus ParseCount(std::string_view raw, uint64_t* out) {
+  const size_t n = raw.size();
+  if (n - 1 < 8 && (raw[0] != '0' || n == 1)) {
+    uint64_t w;
+    std::memcpy(&w, raw.data(), 8);  // little-endian or not, byte 0 is raw[0]
+    if constexpr (std::endian::native == std::endian::big) w = __builtin_bswap64(w);
+    // The digits to the top bytes (raw[0] the highest in significance is
+    // the lowest in memory: byte 8 - n), '0's below them.
+    const unsigned shift = 8 * static_cast<unsigned>(8 - n);
+    w = (w << shift) | (0x3030303030303030ull & ((uint64_t{1} << shift) - 1));
+    // Every byte in '0'..'9': high nibble 3, and no carry out of the low one
+    // when 6 is added.
+    if (((w & 0xF0F0F0F0F0F0F0F0ull) | (((w + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) >> 4)) ==
+        0x3333333333333333ull) {
+      w -= 0x3030303030303030ull;
+      w = ((w * 10) + (w >> 8)) & 0x00FF00FF00FF00FFull;  // pairs of digits
+      w = ((w * 100) + (w >> 16)) & 0x0000FFFF0000FFFFull;  // groups of four
+      *out = ((w * 10000) + (w >> 32)) & 0xFFFFFFFFull;
+      return NumStatus::kOk;
+    }
+  }
+  return ParseDecimal(raw, 0, false, out);
+}
 
 // Parses an RFC 6901 JSON Pointer ("" or "/a/b~1c") into its unescaped
 // reference tokens. Returns an error message on a malformed pointer.
@@ -46,6 +81,10 @@ class PathTrie {
   int Add(const std::vector<std::string>& tokens);
   int size() const { return static_cast<int>(nodes_.size()); }
 
+  // The child of `node` for the object key `key`, or -1. The 16 bytes at
+  // key.data() must be readable (the decoders' buffers are padded): keys of
+  // up to 16 bytes are compared in one masked 16-byte step, with no branch
+  // on their length -- such branches mispredict, keys' lengths vary.
   int ChildByKey(int node, std::string_view key) const {
     // One probe of the node's small direct-mapped table (keyed by length,
     // first and last byte) replaces a scan of all children for most keys;
@@ -53,9 +92,9 @@ class PathTrie {
     const Node& nd = nodes_[node];
     const int q = nd.quick[QuickHash(key)];
     if (q == kQuickNone) return -1;
-    if (q != kQuickScan) return Equal(nodes_[q].token, key) ? q : -1;
+    if (q != kQuickScan) return Matches(nodes_[q], key) ? q : -1;
     for (int c : nd.children) {
-      if (Equal(nodes_[c].token, key)) return c;
+      if (Matches(nodes_[c], key)) return c;
     }
     return -1;
   }
@@ -73,20 +112,17 @@ class PathTrie {
   static constexpr int kQuickNone = -1;  // no child's key hashes here
   static constexpr int kQuickScan = -2;  // several do: scan the children
   static size_t QuickHash(std::string_view k) {
-    if (k.empty()) return 0;
-    const auto f = static_cast<unsigned char>(k.front());
-    const auto l = static_cast<unsigned char>(k.back());
-    return (k.size() + f * 2 + l) & (kQuickSize - 1);  // distinct for the canonical keys
+    // Length, first and last byte; 0 for the empty key. No branch either.
+    const size_t n = k.size();
+    const auto* d = reinterpret_cast<const unsigned char*>(n != 0 ? k.data() : "");
+    return (n + d[0] * 2u + d[n != 0 ? n - 1 : 0]) & (kQuickSize - 1);  // distinct for the canonical keys
   }
-  // Keys are short: an inline comparison beats a memcmp call.
-  static bool Equal(const std::string& t, std::string_view key) {
-    if (t.size() != key.size()) return false;
-    size_t i = 0;
-    while (i < t.size() && t[i] == key[i]) ++i;
-    return i == t.size();
-  }
+  struct Node;
+  static bool Matches(const Node& c, std::string_view key);
+  int FindChild(int node, std::string_view token) const;  // for building: no padding needed
   struct Node {
     std::string token;
+    char head[16] = {};  // the token's first 16 bytes, zero-padded
     int64_t index = -1;  // the token as an array index, -1 if it is not one
     std::vector<int> children;
     std::array<int, kQuickSize> quick;  // by QuickHash of a child's token
@@ -95,14 +131,40 @@ class PathTrie {
   std::vector<Node> nodes_;
 };
 
+inline bool PathTrie::Matches(const Node& c, std::string_view key) {
+  const size_t n = key.size();
+  if (n > sizeof(c.head)) return c.token == key;
+#if defined(__SSE2__)
+  const __m128i eq = _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(key.data())),
+                                    _mm_loadu_si128(reinterpret_cast<const __m128i*>(c.head)));
+  // The bytes past the key's end do not count.
+  const unsigned same = static_cast<unsigned>(_mm_movemask_epi8(eq)) | (0xFFFFFFFFu << n);
+  return n == c.token.size() && (same & 0xFFFF) == 0xFFFF;
+#else
+  return c.token == key;
+#endif
+}
+
 // Why the extractor stopped the parse early (RapidJSON's kParseErrorTermination).
 enum class Abort : uint8_t { kNone, kTooDeep };
 
 // True when `s` is well-formed UTF-8 (RFC 3629): no overlong forms, no
 // encoded surrogates (ED A0..BF), nothing above U+10FFFF, no truncated
-// sequences. ASCII runs are skipped 16 bytes at a time,
-// common 2- and 3-byte sequences take a short path. Thread-safe (pure).
+// sequences. On x86-64 CPUs with SSSE3 (checked once at run time) it checks
+// 16 bytes in ~20 instructions, ASCII blocks in 4; elsewhere it is
+// IsValidUtf8Scalar. Thread-safe (pure).
 bool IsValidUtf8(std::string_view s);
+// For a string's contents in the fast reader: returns the first quote,
+// backslash or control byte at or after `p`, and sets `*valid` to whether
+// the bytes before it are well-formed UTF-8 (as IsValidUtf8), in one pass
+// where a scan and then IsValidUtf8 would take two. `p` must start a
+// character, and the bytes from `p` up to 15 past the stop must be
+// readable (the reader's padding).
+const char* ScanValidUtf8(const char* p, bool* valid);
+// The portable validator behind IsValidUtf8 (same answers, exposed for the
+// tests): ASCII runs 16 bytes at a step, the common 2- and 3-byte sequences
+// on a short path, about 3 instructions a non-ASCII byte.
+bool IsValidUtf8Scalar(std::string_view s);
 
 // True when the JSON text has a \uDC00..\uDFFF escape that does not follow a
 // \uD800..\uDBFF escape: a lone low surrogate, which RapidJSON would encode
@@ -110,10 +172,12 @@ bool IsValidUtf8(std::string_view s);
 // surrogates). One memchr pass when the text has no backslash.
 bool HasLoneLowSurrogateEscape(std::string_view json);
 
-// RapidJSON SAX handler filling one Slot per trie node. Duplicate keys: the
-// last occurrence wins (a container value clears what an earlier duplicate
-// left below it). Counts the nesting depth and aborts beyond `max_depth`.
-// Thread-compatible; reused across documents via Reset().
+// Fills one Slot per trie node, fed either as a RapidJSON SAX handler or by
+// the fast reader (pipeline/json_reader.h) through Set(); both apply the
+// same rules. Duplicate keys: the last occurrence wins (a container value
+// clears what an earlier duplicate left below it). As a SAX handler it
+// counts the nesting depth and aborts beyond `max_depth`. Thread-compatible;
+// reused across documents via Reset().
 class Extractor {
  public:
   Extractor(const PathTrie* trie, int max_depth);
@@ -121,6 +185,20 @@ class Extractor {
   const Slot& slot(int node) const { return slots_[node]; }
   Slot* mutable_slot(int node) { return &slots_[node]; }
   Abort abort() const { return abort_; }
+
+  // For pipeline/json_reader.cc, which tracks the path itself (in
+  // registers, not in frames_) and only reports values at trie nodes.
+  const PathTrie& trie() const { return *trie_; }
+  size_t max_depth() const { return max_depth_; }
+  // Records the value of the path at `node` (>= 0). A duplicate key's
+  // container value also clears what the earlier one left below it.
+  void Set(int node, Kind kind, std::string_view str) {
+    if (slots_[node].kind != Kind::kAbsent && !trie_->is_leaf(node)) ClearBelow(node);
+    slots_[node] = Slot{kind, str};
+  }
+  // The node to look children up in for a container value at `node`: -1
+  // when no wanted path is below it.
+  int ContainerNode(int node) const { return node >= 0 && !trie_->is_leaf(node) ? node : -1; }
 
   // RapidJSON Handler concept (numbers arrive as RawNumber).
   bool Null() { return Scalar(Kind::kNull, {}); }
@@ -160,8 +238,7 @@ class Extractor {
   };
 
   int NextNode() {
-    if (frames_.empty()) return 0;
-    Frame& f = frames_.back();
+    Frame& f = frames_.back();  // the document's own frame when no container is open
     if (!f.is_array) return pending_;
     const uint64_t i = f.index++;
     return f.node >= 0 ? trie_->ChildByIndex(f.node, i) : -1;
@@ -169,11 +246,7 @@ class Extractor {
   void ClearBelow(int node);
   bool Scalar(Kind kind, std::string_view str) {
     const int node = NextNode();
-    if (node >= 0) {
-      // Only a duplicate key can have left values below this node.
-      if (slots_[node].kind != Kind::kAbsent && !trie_->is_leaf(node)) ClearBelow(node);
-      slots_[node] = Slot{kind, str};
-    }
+    if (node >= 0) Set(node, kind, str);
     return true;
   }
   bool Open(Kind kind, bool is_array);
@@ -181,8 +254,10 @@ class Extractor {
   const PathTrie* trie_;
   size_t max_depth_;
   std::vector<Slot> slots_;
+  // frames_[0] stands for the document: an "object" whose one member is
+  // the root (pending_ = 0), so NextNode needs no emptiness test.
   std::vector<Frame> frames_;
-  int pending_ = -1;
+  int pending_ = 0;
   Abort abort_ = Abort::kNone;
 };
 

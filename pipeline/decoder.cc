@@ -2,11 +2,16 @@
 // rules are written out in docs/formats.md).
 //
 // Every format runs the same single pass: the payload is copied once into a
-// buffer the decoder owns, RapidJSON's iterative SAX reader parses it in situ
-// (strings are unescaped in place, numbers arrive as raw text), and an
-// Extractor records only the values at the format's JSON Pointers. The Event's
-// string_views point into that buffer (or into small owned buffers for
-// rendered ids and composed texts) until the next Decode().
+// buffer the decoder owns, parsed in situ (strings are unescaped in place,
+// numbers arrive as raw text), and an Extractor records only the values at
+// the format's JSON Pointers. The Event's string_views point into that buffer
+// (or into small owned buffers for rendered ids and composed texts) until the
+// next Decode().
+//
+// The parse is the fast reader (pipeline/json_reader.h) first; what it
+// declines -- every invalid payload, and a few odd valid ones -- is parsed
+// again, from a fresh copy, by RapidJSON's iterative SAX reader, whose
+// verdict (and reason) is final. Both paths give the same results.
 
 #include "pipeline/decoder.h"
 
@@ -14,6 +19,7 @@
 #include <rapidjson/reader.h>
 
 #include <algorithm>
+#include <bit>
 #include <array>
 #include <cstring>
 #include <string>
@@ -21,12 +27,18 @@
 #include <vector>
 
 #include "pipeline/decode_json.h"
+#include "pipeline/json_reader.h"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace earshot {
 
 using decode_internal::Extractor;
 using decode_internal::Kind;
 using decode_internal::NumStatus;
+using decode_internal::ParseCount;
 using decode_internal::ParseDecimal;
 using decode_internal::PathTrie;
 using decode_internal::Slot;
@@ -89,38 +101,98 @@ constexpr std::array<const char*, kFieldCount> kCanonicalPointers = {
 
 char* Mutable(std::string_view s) { return const_cast<char*>(s.data()); }
 
-void LowerAscii(std::string_view s) {
+// Adds `delta` to the ASCII letters first..first+25 of `s`, in place. Every
+// non-empty `s` here is a value in the decoder's buffer, whose padding makes the 16
+// bytes at s.data() readable and writable: a short value (they all are:
+// platforms, types, languages, countries) takes one 16-byte step, writing
+// the bytes past its end back unchanged. A byte loop's exit, at a length
+// that varies from event to event, was a mispredicted branch each time.
+void ShiftLetters(std::string_view s, char first, char delta) {
   char* p = Mutable(s);
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (p[i] >= 'A' && p[i] <= 'Z') p[i] = static_cast<char>(p[i] - 'A' + 'a');
+  size_t n = s.size();
+  if (n == 0) return;  // an absent field: data() is null
+#if defined(__SSE2__)
+  // kUpTo[16 - k .. 32 - k) has k 0xFF bytes then zeros.
+  alignas(16) static constexpr unsigned char kUpTo[32] = {
+      0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
+  for (;; p += 16, n -= 16) {
+    const size_t k = n < 16 ? n : 16;
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m128i offset = _mm_sub_epi8(v, _mm_set1_epi8(first));  // a letter: 0..25
+    const __m128i letter =
+        _mm_cmpeq_epi8(_mm_max_epu8(offset, _mm_set1_epi8(25)), _mm_set1_epi8(25));
+    const __m128i in_s = _mm_loadu_si128(reinterpret_cast<const __m128i*>(kUpTo + 16 - k));
+    const __m128i add = _mm_and_si128(_mm_and_si128(letter, in_s), _mm_set1_epi8(delta));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(p), _mm_add_epi8(v, add));
+    if (n <= 16) return;
   }
+#else
+  for (size_t i = 0; i < n; ++i) {
+    if (static_cast<unsigned char>(p[i] - first) < 26) p[i] = static_cast<char>(p[i] + delta);
+  }
+#endif
 }
 
-void UpperAscii(std::string_view s) {
-  char* p = Mutable(s);
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (p[i] >= 'a' && p[i] <= 'z') p[i] = static_cast<char>(p[i] - 'a' + 'A');
-  }
+void LowerAscii(std::string_view s) { ShiftLetters(s, 'A', 'a' - 'A'); }
+void UpperAscii(std::string_view s) { ShiftLetters(s, 'a', 'A' - 'a'); }
+
+// s == lit with the literal's size known at compile time, so the memcmp is
+// a word comparison, not a call.
+template <size_t N>
+bool Is(std::string_view s, const char (&lit)[N]) {
+  return s.size() == N - 1 && std::memcmp(s.data(), lit, N - 1) == 0;
 }
 
 // Lower-cases `s` in place and resolves the DESIGN aliases.
 std::string_view NormalizePlatform(std::string_view s) {
   LowerAscii(s);
-  if (s == "x") return "twitter";
-  if (s == "fb") return "facebook";
-  if (s == "ig") return "instagram";
-  if (s == "yt") return "youtube";
+  if (s.size() > 2) return s;  // no alias is longer
+  if (Is(s, "x")) return "twitter";
+  if (Is(s, "fb")) return "facebook";
+  if (Is(s, "ig")) return "instagram";
+  if (Is(s, "yt")) return "youtube";
   return s;
 }
 
+// The first 8 bytes at `p` as a little-endian word.
+uint64_t Word(const char* p) {
+  uint64_t w;
+  std::memcpy(&w, p, 8);
+  if constexpr (std::endian::native == std::endian::big) w = __builtin_bswap64(w);
+  return w;
+}
+
+constexpr uint64_t Pack(std::string_view name) {
+  uint64_t w = 0;
+  for (size_t i = name.size(); i-- > 0;) w = (w << 8) | static_cast<unsigned char>(name[i]);
+  return w;
+}
+
+// One probe of a table instead of a chain of comparisons: the type varies
+// from event to event, so each test of a chain was a branch to mispredict.
+// The probe is the length plus the second letter, distinct for the five
+// names. `s` is in the decoder's buffer (padded): its first 8 bytes are
+// read as a word.
 std::optional<EventType> ParseEventType(std::string_view s) {
   LowerAscii(s);
-  if (s == "post") return EventType::kPost;
-  if (s == "comment") return EventType::kComment;
-  if (s == "reply") return EventType::kReply;
-  if (s == "share") return EventType::kShare;
-  if (s == "mention") return EventType::kMention;
-  return std::nullopt;
+  if (s.size() < 4 || s.size() > 7) return std::nullopt;
+  struct Name {
+    size_t size;  // 0 where unused
+    uint64_t word;
+    EventType type;
+  };
+  static constexpr Name kNames[8] = {{0, 0, EventType::kPost},
+                                     {0, 0, EventType::kPost},
+                                     {5, Pack("reply"), EventType::kReply},
+                                     {4, Pack("post"), EventType::kPost},
+                                     {7, Pack("mention"), EventType::kMention},
+                                     {5, Pack("share"), EventType::kShare},
+                                     {7, Pack("comment"), EventType::kComment},
+                                     {0, 0, EventType::kPost}};
+  const Name& name = kNames[(s.size() + static_cast<unsigned char>(s[1])) & 7];
+  const uint64_t word = Word(s.data()) & (~0ull >> (8 * (8 - s.size())));
+  if (s.size() != name.size || word != name.word) return std::nullopt;
+  return name.type;
 }
 
 // Twitter and Reddit escape &, < and > in texts as HTML entities; undo that
@@ -170,10 +242,10 @@ Result GetRequiredString(const Slot& s, std::string_view* out) {
 }
 
 // A non-negative integer; absent or null leaves `out` at 0.
-Result GetCount(const Slot& s, uint64_t* out) {
+inline Result GetCount(const Slot& s, uint64_t* out) {
   if (!Present(s)) return std::nullopt;
   if (s.kind != Kind::kNumber) return InvalidReason::kBadType;
-  if (ParseDecimal(s.str, 0, false, out) != NumStatus::kOk) return InvalidReason::kBadType;
+  if (ParseCount(s.str, out) != NumStatus::kOk) return InvalidReason::kBadType;
   return std::nullopt;
 }
 
@@ -223,7 +295,9 @@ Result GetCanonicalTime(const Slot& s, Event* ev) {
 class JsonDecoder : public Decoder {
  protected:
   explicit JsonDecoder(const DecoderOptions& o)
-      : max_event_bytes_(o.max_event_bytes), max_depth_(o.max_json_depth) {}
+      : max_event_bytes_(o.max_event_bytes),
+        max_depth_(o.max_json_depth),
+        use_fast_reader_(o.fast_reader) {}
 
   int AddPointer(std::string_view pointer) {
     auto tokens = decode_internal::ParseJsonPointer(pointer);
@@ -240,10 +314,18 @@ class JsonDecoder : public Decoder {
       payload.remove_prefix(3);
     }
     if (payload.empty()) return InvalidReason::kJsonSyntax;  // also: data() may be null
-    // RapidJSON's SSE2 scans read whole aligned 16-byte blocks: keep them
-    // inside the allocation.
-    buffer_.reserve(payload.size() + 16);
-    buffer_.assign(payload.data(), payload.size());
+    if (use_fast_reader_) {
+      Copy(payload);
+      extractor_->Reset();
+      char* const begin = buffer_.data();
+      // Accepted implies a JSON object that passes every check below.
+      if (decode_internal::ReadJsonObject(begin, begin + payload.size(), extractor_.get())) {
+        return std::nullopt;
+      }
+    }
+    // RapidJSON decides (again from the payload: the fast reader may have
+    // unescaped part of the buffer).
+    Copy(payload);
     extractor_->Reset();
     rapidjson::InsituStringStream is(buffer_.data());
     const rapidjson::ParseResult res = reader_.Parse<kParseFlags>(is, *extractor_);
@@ -260,7 +342,7 @@ class JsonDecoder : public Decoder {
       }
     }
     // The in-situ stream stops at a NUL byte; anything after one is garbage.
-    if (is.Tell() != buffer_.size()) return InvalidReason::kJsonSyntax;
+    if (is.Tell() != payload.size()) return InvalidReason::kJsonSyntax;
     // Encoding checks run after the parse, so syntax errors win. Lone low
     // surrogates are checked on the text rather than per string: one memchr
     // for the common payload without backslashes.
@@ -277,14 +359,33 @@ class JsonDecoder : public Decoder {
     return node >= 0 ? extractor_->slot(node) : kAbsent;
   }
 
+  // Decode() starts from a copy of this rather than from Event(): GCC
+  // zeroes that (or any constant it can see) with `rep stos`, whose start-up
+  // alone cost ~10 ns a decode. Never changed.
+  Event blank_;
   std::string id_buf_;         // rendered integer ids, composed ids
   std::string author_id_buf_;  // rendered integer author ids
   std::string text_buf_;       // composed texts
   std::string url_buf_;        // composed urls
 
  private:
+  // buffer_ starts with payload + kReaderPadding NULs: the terminator
+  // RapidJSON's in-situ stream stops at, room for its aligned 16-byte loads,
+  // and the fast reader's padding. It only grows: resizing it to every
+  // payload zero-filled the difference and cost ~10 ns an event. The heap
+  // block is 16-byte aligned, which matters: RapidJSON's verdict on a control
+  // byte in a string depends on where it falls relative to 16-byte
+  // boundaries (pipeline/json_reader.h).
+  void Copy(std::string_view payload) {
+    const size_t n = payload.size() + decode_internal::kReaderPadding;
+    if (buffer_.size() < n) buffer_.resize(n);
+    std::memcpy(buffer_.data(), payload.data(), payload.size());
+    std::memset(buffer_.data() + payload.size(), 0, decode_internal::kReaderPadding);
+  }
+
   size_t max_event_bytes_;
   int max_depth_;
+  bool use_fast_reader_;
   PathTrie trie_;
   std::unique_ptr<Extractor> extractor_;
   std::string buffer_;
@@ -308,7 +409,7 @@ class FieldsDecoder final : public JsonDecoder {
   }
 
   Result Decode(std::string_view payload, Event* ev) override {
-    *ev = Event();
+    *ev = blank_;
     EARSHOT_TRY(Parse(payload));
     EARSHOT_TRY(GetId(slot(nodes_[kId]), true, &id_buf_, &ev->id));
     EARSHOT_TRY(GetRequiredString(slot(nodes_[kPlatform]), &ev->platform));
@@ -377,7 +478,7 @@ class TwitterDecoder final : public JsonDecoder {
   }
 
   Result Decode(std::string_view payload, Event* ev) override {
-    *ev = Event();
+    *ev = blank_;
     EARSHOT_TRY(Parse(payload));
     const int id_node = Present(slot(id_str_)) ? id_str_ : id_;
     EARSHOT_TRY(GetId(slot(id_node), true, &id_buf_, &ev->id));
@@ -451,7 +552,7 @@ class RedditDecoder final : public JsonDecoder {
   }
 
   Result Decode(std::string_view payload, Event* ev) override {
-    *ev = Event();
+    *ev = blank_;
     EARSHOT_TRY(Parse(payload));
     const bool comment = Present(slot(body_));
     ev->type = comment ? EventType::kComment : EventType::kPost;

@@ -146,6 +146,16 @@ TEST_F(CanonicalTest, LangCountryUrlType) {
   EXPECT_EQ(D(Canon(R"(,"type":"retweet")")), "bad_type");
   EXPECT_EQ(D(Canon(R"(,"type":"")")), "bad_type");
   EXPECT_EQ(D(Canon(R"(,"type":1)")), "bad_type");
+  // Near misses: a prefix, an extension, a NUL where the name ends, another
+  // name's length.
+  for (const char* t : {"pos", "posts", R"(post\u0000)", R"(share\u0000\u0000)", "replies",
+                        "mentio", "commentt", "shar", "p", "x", "postpost", "sharE!",
+                        R"(\u0000post)", "comment ", " post"}) {
+    EXPECT_EQ(D(Canon(R"(,"type":")" + std::string(t) + "\"")), "bad_type") << t;
+  }
+  ASSERT_EQ(D(Canon(R"(,"type":"MENTION","platform":"YT")")), "ok");
+  EXPECT_EQ(ev_.type, EventType::kMention);
+  EXPECT_EQ(ev_.platform, "youtube");
 }
 
 TEST_F(CanonicalTest, NullOptionalFieldsAreAbsent) {
