@@ -76,7 +76,14 @@ void CodeIndex::Build(std::vector<std::pair<uint64_t, uint32_t>> items) {
   const size_t distinct = SortByKey(&items);
   slots_.clear();
   values_.clear();
-  first_.assign(1024, 0);
+  std::vector<uint64_t> firsts;
+  for (const auto& [key, value] : items) firsts.push_back(key >> 21);
+  std::sort(firsts.begin(), firsts.end());
+  firsts.erase(std::unique(firsts.begin(), firsts.end()), firsts.end());
+  uint32_t log2_bits = 10;  // 1,024 bits at least, 16 per distinct first code point
+  while ((uint64_t{1} << log2_bits) < firsts.size() * 16 && log2_bits < 20) ++log2_bits;
+  first_.assign((size_t{1} << log2_bits) / 64, 0);
+  first_shift_ = 64 - log2_bits;
   keys_ = 0;
   uint64_t size = TableSize(distinct);
   slots_.assign(size, Slot{});
@@ -88,7 +95,7 @@ void CodeIndex::Build(std::vector<std::pair<uint64_t, uint32_t>> items) {
     while (j < items.size() && items[j].first == items[i].first) values_.push_back(items[j++].second);
     Slot s;
     s.key = items[i].first;
-    uint32_t fb = static_cast<uint32_t>(s.key >> 21) & 0xFFFF;
+    const uint32_t fb = FirstBit(static_cast<char32_t>(s.key >> 21));
     first_[fb >> 6] |= uint64_t{1} << (fb & 63);
     s.begin = begin;
     s.end = static_cast<uint32_t>(values_.size());

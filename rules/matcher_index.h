@@ -14,36 +14,81 @@
 
 namespace earshot::rules::internal {
 
-[[gnu::always_inline]] inline uint64_t HashBytes(const char* p, size_t n) {
-  // Fixed-size loads only (a variable-size memcpy becomes a libc call and a
-  // store-forwarding stall, which dominated token look-ups).
-  constexpr uint64_t kMul = 0x9E3779B97F4A7C15ULL;
-  uint64_t h = 0xD6E8FEB86659FD93ULL ^ (n * kMul);
-  uint64_t v;
-  if (n >= 8) {
-    const char* last = p + n - 8;
-    while (p < last) {
-      std::memcpy(&v, p, 8);
-      h = (h ^ v) * kMul;
-      h ^= h >> 29;
-      p += 8;
-    }
-    std::memcpy(&v, last, 8);
-  } else if (n >= 4) {
-    uint32_t a, b;
-    std::memcpy(&a, p, 4);
-    std::memcpy(&b, p + n - 4, 4);
-    v = (static_cast<uint64_t>(a) << 32) | b;
-  } else if (n > 0) {
-    const auto* u = reinterpret_cast<const unsigned char*>(p);
-    v = (static_cast<uint64_t>(u[0]) << 16) | (static_cast<uint64_t>(u[n >> 1]) << 8) | u[n - 1];
-  } else {
-    v = 0;
-  }
-  h = (h ^ v) * kMul;
+// Token hashing. Keys of up to 16 bytes (nearly every token) are hashed
+// from two 64-bit words: bytes [0, 8) and [8, 16) of the key, zero beyond
+// its end, little-endian. HashBytes reads exactly the key (any buffer);
+// HashPadded computes the same value with two loads and two masks, no
+// branch on the length, but reads 16 bytes from p, so the caller must
+// guarantee that much (MatchScratch keeps its normalized text padded).
+
+inline uint64_t MixWords(uint64_t a, uint64_t b, size_t n) {
+  uint64_t h = (a ^ 0xD6E8FEB86659FD93ULL) * 0x9E3779B97F4A7C15ULL;
+  h ^= (b + n) * 0xC2B2AE3D27D4EB4FULL;
   h ^= h >> 29;
   h *= 0xBF58476D1CE4E5B9ULL;
   return h ^ (h >> 31);
+}
+
+// Keys of more than 16 bytes: 8 bytes a step.
+inline uint64_t HashLong(const char* p, size_t n) {
+  constexpr uint64_t kMul = 0x9E3779B97F4A7C15ULL;
+  uint64_t h = 0x8E3C5B2F1A4D6E7BULL ^ (n * kMul);
+  uint64_t v;
+  const char* last = p + n - 8;
+  while (p < last) {
+    std::memcpy(&v, p, 8);
+    h = (h ^ v) * kMul;
+    h ^= h >> 29;
+    p += 8;
+  }
+  std::memcpy(&v, last, 8);
+  return MixWords(h ^ v, n, n);
+}
+
+[[gnu::always_inline]] inline uint64_t HashBytes(const char* p, size_t n) {
+  // Fixed-size loads only (a variable-size memcpy becomes a libc call and a
+  // store-forwarding stall, which dominated token look-ups).
+  if (n > 16) return HashLong(p, n);
+  uint64_t a = 0, b = 0;
+  if (n >= 8) {
+    std::memcpy(&a, p, 8);
+    if (n > 8) {
+      std::memcpy(&b, p + n - 8, 8);
+      b >>= 8 * (16 - n);  // the last n - 8 bytes, at the bottom
+    }
+  } else if (n >= 4) {
+    uint32_t lo, hi;
+    std::memcpy(&lo, p, 4);
+    std::memcpy(&hi, p + n - 4, 4);
+    a = lo | ((static_cast<uint64_t>(hi) >> (8 * (8 - n))) << 32);
+  } else if (n > 0) {
+    const auto* u = reinterpret_cast<const unsigned char*>(p);
+    a = u[0] | (static_cast<uint64_t>(u[n >> 1]) << (8 * (n >> 1))) |
+        (static_cast<uint64_t>(u[n - 1]) << (8 * (n - 1)));
+  }
+  return MixWords(a, b, n);
+}
+
+// The byte masks of HashPadded: word 0 keeps min(n, 8) bytes, word 1 the
+// next min(max(n - 8, 0), 8).
+struct PadMasks {
+  uint64_t lo[17], hi[17];
+  constexpr PadMasks() : lo(), hi() {
+    for (int n = 0; n <= 16; ++n) {
+      const int l = n < 8 ? n : 8, h = n > 8 ? n - 8 : 0;
+      lo[n] = l == 8 ? ~0ULL : (1ULL << (8 * l)) - 1;
+      hi[n] = h == 8 ? ~0ULL : (1ULL << (8 * h)) - 1;
+    }
+  }
+};
+inline constexpr PadMasks kPadMasks;
+
+[[gnu::always_inline]] inline uint64_t HashPadded(const char* p, size_t n) {
+  if (n > 16) return HashLong(p, n);
+  uint64_t a, b;
+  std::memcpy(&a, p, 8);
+  std::memcpy(&b, p + 8, 8);
+  return MixWords(a & kPadMasks.lo[n], b & kPadMasks.hi[n], n);
 }
 
 inline uint64_t HashU64(uint64_t x) {
@@ -73,15 +118,22 @@ class StringIndex {
   uint32_t max_len() const { return max_len_; }
 
   // The values stored under the key p[0..n), as [*begin, *end); false if none.
-  // Inlined: it runs once per token, and most calls end at the filter.
-  [[gnu::always_inline]] bool Find(const char* p, uint32_t n, const uint32_t** begin,
-                                   const uint32_t** end) const {
+  // The values stored under the key p[0..n), as [*begin, *end); false if none.
+  bool Find(const char* p, uint32_t n, const uint32_t** begin, const uint32_t** end) const {
     if (keys_ == 0) return false;
-    uint64_t h = HashBytes(p, n);
-    // A small bit filter (fits in L1) turns most misses away before the
-    // slot array (which may not) is touched.
-    uint64_t fb = (h >> 32) & filter_mask_;
-    if (!(filter_[fb >> 6] & (uint64_t{1} << (fb & 63)))) return false;
+    const uint64_t h = HashBytes(p, n);
+    return MayContain(h) && FindHashed(p, n, h, begin, end);
+  }
+  // The same in two steps, for callers that hash many tokens at once
+  // (HashBytes or HashPadded of the key): a small bit filter (fits in L1)
+  // turns most misses away before the slot array (which may not) is
+  // touched.
+  bool MayContain(uint64_t h) const {
+    const uint64_t fb = (h >> 32) & filter_mask_;
+    return (filter_[fb >> 6] >> (fb & 63)) & 1;
+  }
+  bool FindHashed(const char* p, uint32_t n, uint64_t h, const uint32_t** begin,
+                  const uint32_t** end) const {
     for (uint64_t i = h & mask_;; i = (i + 1) & mask_) {
       const Slot& s = slots_[i];
       if (s.end == 0) return false;
@@ -100,7 +152,7 @@ class StringIndex {
     uint32_t begin = 0, end = 0;  // end == 0: empty slot
   };
   std::vector<Slot> slots_;
-  std::vector<uint64_t> filter_;
+  std::vector<uint64_t> filter_ = std::vector<uint64_t>(1, 0);  // empty: rejects everything
   uint64_t filter_mask_ = 0;
   std::string pool_;
   std::vector<uint32_t> values_;
@@ -114,10 +166,12 @@ class CodeIndex {
  public:
   void Build(std::vector<std::pair<uint64_t, uint32_t>> items);
   bool empty() const { return keys_ == 0; }
-  // False when no key's first code point can be `c1` (an L1-sized bit test).
+  // False when no key's first code point can be `c1`: a bit test in a
+  // filter of ~16 bits a distinct first code point (a few KiB at most, so
+  // it stays in L1 while no-space text is scanned code point by code point).
   bool MayStartWith(char32_t c1) const {
-    uint32_t b = c1 & 0xFFFF;
-    return keys_ != 0 && (first_[b >> 6] & (uint64_t{1} << (b & 63)));
+    const uint32_t b = FirstBit(c1);
+    return (first_[b >> 6] >> (b & 63)) & 1;
   }
   bool Find(uint64_t key, const uint32_t** begin, const uint32_t** end) const {
     if (keys_ == 0) return false;
@@ -137,8 +191,12 @@ class CodeIndex {
     uint64_t key = 0;
     uint32_t begin = 0, end = 0;
   };
+  uint32_t FirstBit(char32_t c1) const {
+    return static_cast<uint32_t>((static_cast<uint64_t>(c1) * 0x9E3779B97F4A7C15ULL) >> first_shift_);
+  }
   std::vector<Slot> slots_;
-  std::vector<uint64_t> first_ = std::vector<uint64_t>(1024, 0);  // 64K bits by c1
+  std::vector<uint64_t> first_ = std::vector<uint64_t>(1, 0);  // by FirstBit(c1); empty: none
+  uint32_t first_shift_ = 64 - 6;                              // 64 - log2(bits in first_)
   std::vector<uint32_t> values_;
   uint64_t mask_ = 0;
   size_t keys_ = 0;

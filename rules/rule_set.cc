@@ -63,6 +63,9 @@ struct MatchScratch::Impl {
   std::vector<Occ> occs;
   std::vector<int> re_matches;
   std::vector<VocabularyHit>* vocabulary_hits = nullptr;  // the owning MatchScratch's
+  std::vector<internal::TokenSpan> tokens;  // the spaced tokens of the text
+  std::vector<uint64_t> hashes;             // HashPadded of each token
+  std::vector<uint32_t> passed;             // tokens through the term index's filter
 };
 
 namespace {
@@ -77,6 +80,13 @@ using internal::StringIndex;
 constexpr uint32_t kNone = 0xFFFFFFFF;
 // Values of the term index with this bit are vocabulary words, not atoms.
 constexpr uint32_t kVocabularyTag = 0x80000000;
+// Term index values carry what OnExactHits needs beside the atom id, so a
+// hit reads no Atom or Pattern for the common one-word term.
+constexpr uint32_t kAtomBits = 24;
+constexpr uint32_t kAtomMask = (1u << kAtomBits) - 1;
+constexpr uint32_t kTagShift = kAtomBits;             // 2 bits: 0, 1 '#', 2 '@'
+constexpr uint32_t kMultiWord = 1u << (kAtomBits + 2);  // more words to verify
+constexpr uint32_t kPositions = 1u << (kAtomBits + 3);  // needs_positions
 constexpr int64_t kFar = INT64_MAX;
 
 std::atomic<uint64_t> g_next_set_id{1};
@@ -316,10 +326,6 @@ class RuleSetImpl final : public RuleSet {
   MatchScratch::Impl& Prepare(MatchScratch* scratch) const;
   void FindAtoms(const MatchInput& in, const NormalizeInfo& info, MatchScratch* scratch,
                  MatchScratch::Impl& im) const;
-  // The probes, inlined into FindAtoms' loop (most tokens miss; the call
-  // and its register saves cost more than the probe); hits go out of line.
-  [[gnu::always_inline]] void OnToken(std::string_view text, size_t b, size_t e, uint32_t widx,
-                                      MatchScratch::Impl& im) const;
   void OnExactHits(std::string_view text, size_t b, size_t e, uint32_t widx, const uint32_t* vb,
                    const uint32_t* ve, MatchScratch::Impl& im) const;
   void OnPrefixes(std::string_view text, size_t b, size_t e, uint32_t widx,
@@ -329,6 +335,8 @@ class RuleSetImpl final : public RuleSet {
   void FindRaw(std::string_view text, MatchScratch::Impl& im) const;
   bool Verify(const Pattern& p, std::string_view text, size_t pos, size_t from, size_t* end,
               uint32_t* adv) const;
+  void Hit(MatchScratch::Impl& im, uint32_t atom, uint32_t b, uint32_t e, uint32_t wb, uint32_t we,
+           bool positions) const;
   void Hit(MatchScratch::Impl& im, uint32_t atom, uint32_t b, uint32_t e, uint32_t wb,
            uint32_t we) const;
   void CollectCandidates(MatchScratch::Impl& im) const;
@@ -362,6 +370,12 @@ class RuleSetImpl final : public RuleSet {
   // most tokens skip the prefix look-ups entirely.
   std::vector<uint64_t> prefix_start_;
   CodeIndex nospace_;  // first code points -> term atoms with a no-space first word
+  // The first min(8, size) bytes of a no-space literal's first word (by atom).
+  struct LiteralHead {
+    uint64_t bytes = 0;
+    uint32_t len = 0;
+  };
+  std::vector<LiteralHead> literal_heads_;
   bool nospace_single_ = false;       // some key has cp2 = 0
   bool nospace_token_start_ = false;  // some such term starts with a non-no-space char
   CodeIndex raw_index_;
@@ -411,10 +425,10 @@ class Compiler {
     return static_cast<uint32_t>(rs_->nodes_.size() - 1);
   }
   bool CheckAtomLimit(const SourceLoc& loc) {
-    if (rs_->atoms_.size() < static_cast<size_t>(opt_.max_atoms)) return true;
+    const size_t limit = std::min<size_t>(static_cast<size_t>(opt_.max_atoms), kAtomMask);
+    if (rs_->atoms_.size() < limit) return true;
     if (!atom_limit_reported_) {
-      diags_->Error(loc, "too many distinct terms (max_atoms is " +
-                             std::to_string(opt_.max_atoms) + ")");
+      diags_->Error(loc, "too many distinct terms (max_atoms is " + std::to_string(limit) + ")");
       atom_limit_reported_ = true;
     }
     return false;
@@ -786,12 +800,16 @@ bool Compiler::AnyAtomFires(const Rule& rule) const {
 void Compiler::BuildIndexes() {
   std::vector<std::pair<std::string, uint32_t>> exact, prefix;
   std::vector<std::pair<uint64_t, uint32_t>> nospace, raw;
+  rs_->literal_heads_.assign(rs_->atoms_.size(), {});
   for (uint32_t a = 0; a < rs_->atoms_.size(); ++a) {
     const Atom& atom = rs_->atoms_[a];
     if (atom.kind == AtomKind::kTerm) {
       const Pattern& p = rs_->patterns_[atom.index];
       if (p.first_nospace) {
         nospace.emplace_back(CodeKey(p.cp1, p.cp2), a);
+        auto& head = rs_->literal_heads_[a];
+        head.len = static_cast<uint32_t>(std::min<size_t>(p.words[0].size(), 8));
+        std::memcpy(&head.bytes, p.words[0].data(), head.len);
         if (p.cp2 == 0) rs_->nospace_single_ = true;
         if (!(CharFlags(rs_->flags_, p.cp1) & kCharNoSpace)) rs_->nospace_token_start_ = true;
       } else if (p.prefix && p.words.size() == 1) {
@@ -809,7 +827,11 @@ void Compiler::BuildIndexes() {
           rs_->prefix_start_[bit >> 6] |= uint64_t{1} << (bit & 63);
         }
       } else {
-        exact.emplace_back(p.words[0], a);
+        uint32_t v = a;
+        if (p.tag) v |= (p.tag == '#' ? 1u : 2u) << kTagShift;
+        if (p.words.size() > 1) v |= kMultiWord;
+        if (atom.needs_positions) v |= kPositions;
+        exact.emplace_back(p.words[0], v);
       }
     } else if (atom.kind == AtomKind::kRaw) {
       const RawLiteral& r = rs_->raws_[atom.index];
@@ -964,12 +986,18 @@ MatchScratch::Impl& RuleSetImpl::Prepare(MatchScratch* scratch) const {
 
 void RuleSetImpl::Hit(MatchScratch::Impl& im, uint32_t atom, uint32_t b, uint32_t e, uint32_t wb,
                       uint32_t we) const {
+  Hit(im, atom, b, e, wb, we, atoms_[atom].needs_positions);
+}
+
+// `positions`: the atom's needs_positions, when the caller has it at hand.
+void RuleSetImpl::Hit(MatchScratch::Impl& im, uint32_t atom, uint32_t b, uint32_t e, uint32_t wb,
+                      uint32_t we, bool positions) const {
   if (im.atom_stamp[atom] != im.gen) {
     im.atom_stamp[atom] = im.gen;
     im.occ_head[atom] = kNone;
     im.hits.push_back(atom);
   }
-  if (im.record_all || atoms_[atom].needs_positions) {
+  if (im.record_all || positions) {
     im.occs.push_back(Occ{b, e, wb, we, im.occ_head[atom]});
     im.occ_head[atom] = static_cast<uint32_t>(im.occs.size() - 1);
   }
@@ -1015,39 +1043,27 @@ bool RuleSetImpl::Verify(const Pattern& p, std::string_view text, size_t pos, si
   return true;
 }
 
-inline void RuleSetImpl::OnToken(std::string_view text, size_t b, size_t e, uint32_t widx,
-                                 MatchScratch::Impl& im) const {
-  const uint32_t len = static_cast<uint32_t>(e - b);
-  const char* p = text.data();
-  const uint32_t *vb, *ve;
-  if (exact_.Find(p + b, len, &vb, &ve)) {
-    OnExactHits(text, b, e, widx, vb, ve, im);
-  }
-  if (prefix_lens_.empty()) return;
-  unsigned bit = (static_cast<unsigned char>(p[b]) << 8) |
-                 (len > 1 ? static_cast<unsigned char>(p[b + 1]) : 0u);
-  if (!(prefix_start_[bit >> 6] & (uint64_t{1} << (bit & 63)))) return;
-  OnPrefixes(text, b, e, widx, im);
-}
-
 void RuleSetImpl::OnExactHits(std::string_view text, size_t b, size_t e, uint32_t widx,
                               const uint32_t* vb, const uint32_t* ve,
                               MatchScratch::Impl& im) const {
   const char* p = text.data();
   for (; vb != ve; ++vb) {
-    uint32_t atom = *vb;
-    if (atom & kVocabularyTag) {
-      im.vocabulary_hits->push_back(VocabularyHit{widx, atom & ~kVocabularyTag});
+    const uint32_t v = *vb;
+    if (v & kVocabularyTag) {
+      im.vocabulary_hits->push_back(VocabularyHit{widx, v & ~kVocabularyTag});
       continue;
     }
-    const Pattern& pat = patterns_[atoms_[atom].index];
-    if (pat.tag && (b == 0 || p[b - 1] != pat.tag)) continue;
-    if (pat.words.size() == 1) {
-      Hit(im, atom, b, e, widx, widx);
+    const uint32_t atom = v & kAtomMask;
+    const uint32_t tag = (v >> kTagShift) & 3;
+    if (tag != 0 && (b == 0 || p[b - 1] != (tag == 1 ? '#' : '@'))) continue;
+    if (!(v & kMultiWord)) {
+      Hit(im, atom, b, e, widx, widx, (v & kPositions) != 0);
     } else {
       size_t end;
       uint32_t adv;
-      if (Verify(pat, text, e, 1, &end, &adv)) Hit(im, atom, b, end, widx, widx + adv);
+      if (Verify(patterns_[atoms_[atom].index], text, e, 1, &end, &adv)) {
+        Hit(im, atom, b, end, widx, widx + adv, (v & kPositions) != 0);
+      }
     }
   }
 }
@@ -1080,6 +1096,12 @@ void RuleSetImpl::OnNoSpacePos(std::string_view text, size_t s, char32_t cp1, si
     cp2 = CpAt(text, &j);
   }
   internal::ForEachLiteral(nospace_, nospace_single_, cp1, cp2, [&](uint32_t atom) {
+    // Most candidates differ within their first 8 bytes: compare those
+    // (the text is padded) before touching the pattern.
+    const LiteralHead& head = literal_heads_[atom];
+    uint64_t at;
+    std::memcpy(&at, text.data() + s, 8);
+    if ((at & internal::kPadMasks.lo[head.len]) != head.bytes) return;
     const Pattern& pat = patterns_[atoms_[atom].index];
     if (pat.tag && (s == 0 || text[s - 1] != pat.tag)) return;
     size_t end;
@@ -1129,30 +1151,67 @@ void RuleSetImpl::FindRaw(std::string_view text, MatchScratch::Impl& im) const {
 void RuleSetImpl::FindAtoms(const MatchInput& in, const NormalizeInfo& info,
                             MatchScratch* scratch, MatchScratch::Impl& im) const {
   const std::string_view text = scratch->normalized;
-  // Literals with a no-space first word may start at any code point of a
-  // no-space run, and (when some start with another character, like
-  // "nike東京") at the start of a spaced token.
+  // Phase 1, the tokenizer: spaced tokens are collected; no-space runs are
+  // probed as they come (literals with a no-space first word may start at
+  // any code point of one).
   struct Probes {
     const RuleSetImpl& rs;
     MatchScratch::Impl& im;
     std::string_view text;
-    bool terms, nospace, nospace_at_tokens;
+    bool nospace;
     [[gnu::always_inline]] void Spaced(uint32_t b, uint32_t e, uint32_t w) {
-      if (terms) rs.OnToken(text, b, e, w, im);
-      if (nospace_at_tokens) {
-        size_t next = b;
-        const char32_t cp = CpAt(text, &next);
-        if (rs.nospace_.MayStartWith(cp)) rs.OnNoSpacePos(text, b, cp, next, w, im);
-      }
+      im.tokens.push_back(internal::TokenSpan{b, e, w});
     }
     void NoSpace(uint32_t pos, char32_t cp, size_t next, uint32_t w) {
       if (nospace && rs.nospace_.MayStartWith(cp)) rs.OnNoSpacePos(text, pos, cp, next, w, im);
     }
   };
   const bool nospace = info.has_nospace_script && !nospace_.empty();
-  Probes probes{*this, im, text, !exact_.empty() || !prefix_.empty(), nospace,
-                nospace && nospace_token_start_};
+  im.tokens.clear();
+  Probes probes{*this, im, text, nospace};
   internal::Tokenize(text, &scratch->words, probes);
+  const auto& tokens = im.tokens;
+  const char* p = text.data();
+  if (!exact_.empty()) {
+    // Phase 2: hash and filter every token. The iterations are independent
+    // and free of branches on the data (HashPadded: the text is padded), so
+    // they overlap; most tokens end here.
+    const size_t n = tokens.size();
+    im.hashes.resize(n);
+    im.passed.resize(n);
+    size_t passed = 0;
+    for (size_t i = 0; i < n; ++i) {
+      const uint64_t h = internal::HashPadded(p + tokens[i].begin, tokens[i].end - tokens[i].begin);
+      im.hashes[i] = h;
+      im.passed[passed] = static_cast<uint32_t>(i);
+      passed += exact_.MayContain(h);
+    }
+    // Phase 3: the tokens through the filter, in text order.
+    for (size_t k = 0; k < passed; ++k) {
+      const internal::TokenSpan& t = tokens[im.passed[k]];
+      const uint32_t *vb, *ve;
+      if (exact_.FindHashed(p + t.begin, t.end - t.begin, im.hashes[im.passed[k]], &vb, &ve)) {
+        OnExactHits(text, t.begin, t.end, t.word, vb, ve, im);
+      }
+    }
+  }
+  if (!prefix_lens_.empty()) {
+    for (const internal::TokenSpan& t : tokens) {
+      const unsigned bit = (static_cast<unsigned char>(p[t.begin]) << 8) |
+                           (t.end - t.begin > 1 ? static_cast<unsigned char>(p[t.begin + 1]) : 0u);
+      if (prefix_start_[bit >> 6] & (uint64_t{1} << (bit & 63))) {
+        OnPrefixes(text, t.begin, t.end, t.word, im);
+      }
+    }
+  }
+  if (nospace && nospace_token_start_) {
+    // Literals like "nike東京" start with another character: at spaced tokens.
+    for (const internal::TokenSpan& t : tokens) {
+      size_t next = t.begin;
+      const char32_t cp = CpAt(text, &next);
+      if (nospace_.MayStartWith(cp)) OnNoSpacePos(text, t.begin, cp, next, t.word, im);
+    }
+  }
   if (regex_set_) {
     im.re_matches.clear();
     regex_set_->Match(text, &im.re_matches);
@@ -1262,6 +1321,8 @@ void RuleSetImpl::Match(const MatchInput& in, MatchScratch* scratch, MatchOutput
   MatchScratch::Impl& im = Prepare(scratch);
   im.record_all = false;
   NormalizeInfo info = Normalize(in.text, &scratch->normalized);
+  // HashPadded reads up to 16 bytes from a token's start: keep them allocated.
+  scratch->normalized.reserve(scratch->normalized.size() + 16);
   scratch->has_nospace_script = info.has_nospace_script;
   scratch->ascii = info.ascii;
   FindAtoms(in, info, scratch, im);
@@ -1356,6 +1417,7 @@ std::string RuleSetImpl::Explain(const MatchInput& in) const {
   im.record_all = true;
   std::vector<uint32_t> offsets;
   NormalizeInfo info = Normalize(in.text, &scratch.normalized, &offsets);
+  scratch.normalized.reserve(scratch.normalized.size() + 16);  // for HashPadded
   FindAtoms(in, info, &scratch, im);
   std::string_view norm = scratch.normalized;
 

@@ -512,8 +512,6 @@ class Lexicon : public SentimentLexicon {
     word_index_.Build(std::move(words));
     std::vector<std::pair<uint64_t, uint32_t>> keys;
     nospace_lists_.clear();
-    pair_filter_.clear();
-    single_filter_.clear();
     for (auto& [cp, list] : nospace_) {
       // Split by second code point (0: a one-code-point entry), keeping
       // the longest-first order.
@@ -523,10 +521,6 @@ class Lexicon : public SentimentLexicon {
         internal::DecodeUtf8Fast(t.text, &k);
         char32_t second = 0;
         if (k < t.text.size()) second = internal::DecodeUtf8Fast(t.text, &k);
-        auto& filter = second == 0 ? single_filter_ : pair_filter_;
-        if (filter.empty()) filter.assign(1024, 0);  // 65,536 bits
-        const uint32_t bit = NoSpaceFilterBit(cp, second);
-        filter[bit >> 6] |= uint64_t{1} << (bit & 63);
         by_second[second].push_back(std::move(t));
       }
       for (auto& [second, terms] : by_second) {
@@ -536,6 +530,8 @@ class Lexicon : public SentimentLexicon {
       }
     }
     nospace_.clear();
+    single_filter_.Build(keys, true);
+    pair_filter_.Build(keys, false);
     nospace_index_.Build(std::move(keys));
     keys.clear();
     emoji_scores_.clear();
@@ -692,8 +688,8 @@ class Lexicon : public SentimentLexicon {
       size_t after = next;  // where the code point after c2 starts
       const char32_t c2 = next < word.size() ? internal::DecodeUtf8Fast(word, &after) : 0;
       const NoSpaceTerm* t = nullptr;
-      if (c2 != 0 && NoSpaceFilter(pair_filter_, c1, c2)) t = longest(internal::CodeKey(c1, c2), at);
-      if (t == nullptr && NoSpaceFilter(single_filter_, c1, 0)) {
+      if (c2 != 0 && pair_filter_.MayContain(c1, c2)) t = longest(internal::CodeKey(c1, c2), at);
+      if (t == nullptr && single_filter_.MayContain(c1, 0)) {
         t = longest(internal::CodeKey(c1, 0), at);
       }
       if (t == nullptr) {
@@ -710,15 +706,36 @@ class Lexicon : public SentimentLexicon {
     return sum;
   }
 
-  static uint32_t NoSpaceFilterBit(char32_t c1, char32_t c2) {
-    return ((static_cast<uint32_t>(c1) * 0x9E3779B1u) ^ (static_cast<uint32_t>(c2) * 0x85EBCA77u)) >>
-           16;
-  }
-  static bool NoSpaceFilter(const std::vector<uint64_t>& bits, char32_t c1, char32_t c2) {
-    if (bits.empty()) return false;
-    const uint32_t b = NoSpaceFilterBit(c1, c2);
-    return (bits[b >> 6] >> (b & 63)) & 1;
-  }
+  // A bit filter on (first, second code point) of the no-space entries:
+  // ~16 bits an entry, so a few hundred bytes for the shipped lexicons.
+  class PairFilter {
+   public:
+    // From the nospace_index_ keys; `singles`: the one-code-point entries
+    // (second = 0), else the others.
+    void Build(const std::vector<std::pair<uint64_t, uint32_t>>& keys, bool singles) {
+      size_t n = 0;
+      for (const auto& [key, list] : keys) n += ((key & 0x1FFFFF) == 0) == singles;
+      shift_ = 64 - 10;  // 1,024 bits at least
+      while ((uint64_t{1} << (64 - shift_)) < n * 16 && shift_ > 64 - 20) --shift_;
+      bits_.assign((size_t{1} << (64 - shift_)) / 64, 0);
+      for (const auto& [key, list] : keys) {
+        if (((key & 0x1FFFFF) == 0) != singles) continue;
+        const uint32_t b = Bit(key);
+        bits_[b >> 6] |= uint64_t{1} << (b & 63);
+      }
+    }
+    bool MayContain(char32_t c1, char32_t c2) const {
+      const uint32_t b = Bit(internal::CodeKey(c1, c2));
+      return (bits_[b >> 6] >> (b & 63)) & 1;
+    }
+
+   private:
+    uint32_t Bit(uint64_t key) const {
+      return static_cast<uint32_t>((key * 0x9E3779B97F4A7C15ULL) >> shift_);
+    }
+    std::vector<uint64_t> bits_ = std::vector<uint64_t>(1, 0);
+    uint32_t shift_ = 64 - 6;
+  };
 
   // While parsing; Finish() moves them into the tables below.
   std::unordered_map<std::string, Entry, SvHash, std::equal_to<>> words_;
@@ -730,7 +747,7 @@ class Lexicon : public SentimentLexicon {
   internal::StringIndex word_index_;                     // word -> entries_
   std::vector<std::vector<NoSpaceTerm>> nospace_lists_;  // by first two code points
   internal::CodeIndex nospace_index_;  // CodeKey(first, second or 0) -> nospace_lists_
-  std::vector<uint64_t> pair_filter_, single_filter_;  // NoSpaceFilterBit of the keys
+  PairFilter pair_filter_, single_filter_;
   std::vector<double> emoji_scores_;
   internal::CodeIndex emoji_index_;                      // code point -> emoji_scores_
   std::vector<std::string> vocabulary_;     // CompileOptions::vocabulary

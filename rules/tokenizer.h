@@ -31,6 +31,13 @@ namespace earshot::rules::internal {
 
 inline constexpr size_t kTokenizeBlock = 64;
 
+// A token: bytes [begin, end) of the normalized text, inside words[word].
+struct TokenSpan {
+  uint32_t begin;
+  uint32_t end;
+  uint32_t word;
+};
+
 // Bit k is set when byte k of the 64 at `p` is >= 0x80.
 inline uint64_t HighBytes64(const unsigned char* p) {
 #if defined(__SSE2__)
