@@ -16,6 +16,8 @@
 #include <string_view>
 #include <vector>
 
+#include "base/prefetch.h"
+
 namespace earshot {
 
 class Deduper {
@@ -31,7 +33,7 @@ class Deduper {
   // megabytes, so its probe is a cache miss unless started early.
   void Prefetch(uint64_t fingerprint) const {
     const uint64_t fp = fingerprint == 0 ? 1 : fingerprint;
-    __builtin_prefetch(&slots_[fp & (slots_.size() - 1)]);
+    PrefetchForRead(&slots_[fp & (slots_.size() - 1)]);
   }
 
   // Expires every bucket older than `min_bucket`.

@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include "base/prefetch.h"
+
 namespace earshot {
 
 template <typename V>
@@ -78,6 +80,14 @@ class FlatMap {
   }
   size_t count(uint64_t key) const { return find(key) != end() ? 1 : 0; }
 
+  // Makes room for `n` entries, so that filling the map up to them never
+  // rehashes on the way.
+  void reserve(size_t n) {
+    size_t want = 16;
+    while (want * 3 < n * 4) want *= 2;  // load factor at most 3/4
+    if (want > slots_.size()) Rehash(want);
+  }
+
   // Inserts a value-initialized V when `key` is absent.
   V& operator[](uint64_t key) { return Insert(key).first->second; }
   // Returns (slot, inserted).
@@ -101,7 +111,7 @@ class FlatMap {
   // Starts loading `key`'s home slot into the cache (a hint; no effect on
   // contents), so a later find/insert after other work does not stall.
   void Prefetch(uint64_t key) const {
-    if (!slots_.empty()) __builtin_prefetch(&slots_[Hash(key) & (slots_.size() - 1)]);
+    if (!slots_.empty()) PrefetchForRead(&slots_[Hash(key) & (slots_.size() - 1)]);
   }
 
   // Removes every entry for which pred(key, value) holds.
@@ -143,10 +153,11 @@ class FlatMap {
       i = (i + 1) & mask;
     }
   }
-  void Grow() {
+  void Grow() { Rehash(slots_.empty() ? 16 : slots_.size() * 2); }
+  void Rehash(size_t new_size) {
     std::vector<value_type> old;
     old.swap(slots_);
-    slots_.assign(old.empty() ? 16 : old.size() * 2, value_type{kEmpty, V{}});
+    slots_.assign(new_size, value_type{kEmpty, V{}});
     size_ = 0;
     for (auto& s : old) {
       if (s.first != kEmpty) *Insert(s.first).first = std::move(s);

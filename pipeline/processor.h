@@ -168,6 +168,23 @@ class Processor : public PartitionListener {
   // Pipeline-thread scratch.
   rules::MatchScratch scratch_;
   rules::MatchOutput match_;
+  // The counter and window updates of the batch's classified events, in
+  // event order (ProcessBatch queues them, ApplyUpdates applies them with
+  // prefetching). Brand and topic ids are the stable ones.
+  struct Update {
+    PartitionState* part;
+    int64_t now, event_ms;
+    Values v;
+    uint32_t platform;
+    uint32_t brands_begin, topics_begin, topics_end;  // into update_ids_
+    int8_t sentiment;  // by rules::Sentiment, -1: none
+    bool counted;      // not a rebuild record: counters too, not only windows
+    bool late;         // counters only, no window
+  };
+  void PrefetchUpdate(const Update& u) const;
+  void ApplyUpdates();  // state lock held
+  std::vector<Update> updates_;
+  std::vector<uint32_t> update_ids_;
 };
 
 }  // namespace earshot

@@ -22,7 +22,12 @@ void HoppingWindow::Add(int64_t now_ms, int64_t event_ms, SeriesKey key, const V
   const int64_t index = event_step_(event_ms);
   if (index < now_step_(now_ms) + 1 - buckets_per_window_) return;  // FirstBucket(now_ms)
   if (index != last_index_ || last_bucket_ == nullptr) {
-    last_bucket_ = &buckets_[index];
+    // A new bucket is sized like the last one: growing it step by step
+    // rehashes everything several times, into cold memory.
+    const size_t hint = last_bucket_ != nullptr ? last_bucket_->size() : 0;
+    auto [it, inserted] = buckets_.try_emplace(index);
+    if (inserted) it->second.reserve(hint);
+    last_bucket_ = &it->second;
     last_index_ = index;
   }
   (*last_bucket_)[key].Add(v);
