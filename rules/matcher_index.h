@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "base/prefetch.h"
+
 namespace earshot::rules::internal {
 
 // Token hashing. Keys of up to 16 bytes (nearly every token) are hashed
@@ -132,6 +134,8 @@ class StringIndex {
     const uint64_t fb = (h >> 32) & filter_mask_;
     return (filter_[fb >> 6] >> (fb & 63)) & 1;
   }
+  // Starts loading the slot a FindHashed(.., h, ..) probes first.
+  void Prefetch(uint64_t h) const { earshot::PrefetchForRead(&slots_[h & mask_]); }
   bool FindHashed(const char* p, uint32_t n, uint64_t h, const uint32_t** begin,
                   const uint32_t** end) const {
     for (uint64_t i = h & mask_;; i = (i + 1) & mask_) {

@@ -1186,7 +1186,9 @@ void RuleSetImpl::FindAtoms(const MatchInput& in, const NormalizeInfo& info,
       im.passed[passed] = static_cast<uint32_t>(i);
       passed += exact_.MayContain(h);
     }
-    // Phase 3: the tokens through the filter, in text order.
+    // Their slots (most are real hits) are cache misses: start them all,
+    // so they overlap, before phase 3 probes the tokens in text order.
+    for (size_t k = 0; k < passed; ++k) exact_.Prefetch(im.hashes[im.passed[k]]);
     for (size_t k = 0; k < passed; ++k) {
       const internal::TokenSpan& t = tokens[im.passed[k]];
       const uint32_t *vb, *ve;
