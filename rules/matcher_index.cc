@@ -70,6 +70,7 @@ void StringIndex::Build(std::vector<std::pair<std::string, uint32_t>> items) {
     i = j;
   }
   if (keys_ == 0) min_len_ = 0;
+  pool_.append(16, '\0');  // EqualPadded reads 16 bytes from a key's start
 }
 
 void CodeIndex::Build(std::vector<std::pair<uint64_t, uint32_t>> items) {

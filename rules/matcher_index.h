@@ -124,7 +124,16 @@ class StringIndex {
   bool Find(const char* p, uint32_t n, const uint32_t** begin, const uint32_t** end) const {
     if (keys_ == 0) return false;
     const uint64_t h = HashBytes(p, n);
-    return MayContain(h) && FindHashed(p, n, h, begin, end);
+    if (!MayContain(h)) return false;
+    for (uint64_t i = h & mask_;; i = (i + 1) & mask_) {
+      const Slot& s = slots_[i];
+      if (s.end == 0) return false;
+      if (s.hash == h && s.key_len == n && std::memcmp(pool_.data() + s.key_off, p, n) == 0) {
+        *begin = values_.data() + s.begin;
+        *end = values_.data() + s.end;
+        return true;
+      }
+    }
   }
   // The same in two steps, for callers that hash many tokens at once
   // (HashBytes or HashPadded of the key): a small bit filter (fits in L1)
@@ -136,12 +145,15 @@ class StringIndex {
   }
   // Starts loading the slot a FindHashed(.., h, ..) probes first.
   void Prefetch(uint64_t h) const { earshot::PrefetchForRead(&slots_[h & mask_]); }
+  // `h` is HashPadded(p, n), and 16 bytes from p are readable: keys of up
+  // to 16 bytes are compared with two masked loads instead of a memcmp call
+  // (the pool keeps 16 bytes of padding too).
   bool FindHashed(const char* p, uint32_t n, uint64_t h, const uint32_t** begin,
                   const uint32_t** end) const {
     for (uint64_t i = h & mask_;; i = (i + 1) & mask_) {
       const Slot& s = slots_[i];
       if (s.end == 0) return false;
-      if (s.hash == h && s.key_len == n && std::memcmp(pool_.data() + s.key_off, p, n) == 0) {
+      if (s.hash == h && s.key_len == n && EqualPadded(pool_.data() + s.key_off, p, n)) {
         *begin = values_.data() + s.begin;
         *end = values_.data() + s.end;
         return true;
@@ -150,6 +162,15 @@ class StringIndex {
   }
 
  private:
+  static bool EqualPadded(const char* a, const char* b, uint32_t n) {
+    if (n > 16) return std::memcmp(a, b, n) == 0;
+    uint64_t a0, a1, b0, b1;
+    std::memcpy(&a0, a, 8);
+    std::memcpy(&a1, a + 8, 8);
+    std::memcpy(&b0, b, 8);
+    std::memcpy(&b1, b + 8, 8);
+    return (((a0 ^ b0) & kPadMasks.lo[n]) | ((a1 ^ b1) & kPadMasks.hi[n])) == 0;
+  }
   struct Slot {
     uint64_t hash = 0;
     uint32_t key_off = 0, key_len = 0;
