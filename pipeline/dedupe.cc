@@ -54,12 +54,44 @@ bool Deduper::SeenOrInsert(uint64_t fp, int64_t bucket) {
   }
   ++cached_->second;
   if (used_ * 4 > slots_.size() * 3) {
-    // Compact away expired slots; grow when live entries need the room.
+    // Grow when live entries need the room; otherwise drop the expired
+    // slots in place (a rehash into a new table would hold both).
     size_t n = slots_.size();
     while (live_ * 2 > n) n *= 2;
-    Rehash(n);
+    if (n > slots_.size()) Rehash(n);
+    else PurgeExpired();
   }
   return false;
+}
+
+void Deduper::PurgeExpired() {
+  const size_t n = slots_.size();
+  const size_t mask = n - 1;
+  // Cluster by cluster (maximal runs of used slots), from just after an
+  // empty slot so that none wraps past the start: the cluster is emptied
+  // and its live entries put back. Every entry's home is inside its
+  // cluster, so they land inside it again.
+  size_t start = 0;
+  while (slots_[start].fp != 0) start = (start + 1) & mask;  // used_ < n: there is one
+  std::vector<Slot>& live = purge_scratch_;
+  for (size_t k = 1; k < n;) {
+    size_t i = (start + k) & mask;
+    if (slots_[i].fp == 0) {
+      ++k;
+      continue;
+    }
+    live.clear();
+    for (; slots_[i].fp != 0; i = (i + 1) & mask, ++k) {
+      if (IsLive(slots_[i])) live.push_back(slots_[i]);
+      else --used_;
+      slots_[i] = Slot{};
+    }
+    for (const Slot& s : live) {
+      size_t j = s.fp & mask;
+      while (slots_[j].fp != 0) j = (j + 1) & mask;
+      slots_[j] = s;
+    }
+  }
 }
 
 void Deduper::ExpireBefore(int64_t min_bucket) {

@@ -4,7 +4,7 @@
 //
 // Entries are 64-bit fingerprints in an open-addressing table, each tagged
 // with its event-time bucket; buckets older than the horizon expire lazily
-// (their slots are reused) and the table is compacted when it fills. When the
+// (their slots are reused) and purged in place when the table fills. When the
 // number of live entries would exceed `max_entries`, the oldest buckets are
 // evicted early (the effective horizon shrinks) and counted in evictions().
 // Memory: 16 bytes a slot, at most ~2.7x max_entries slots.
@@ -56,6 +56,7 @@ class Deduper {
   };
   bool IsLive(const Slot& s) const { return s.fp != 0 && s.bucket >= min_bucket_; }
   void Rehash(size_t new_size);
+  void PurgeExpired();  // drops expired slots in place
   void EvictOldest();
 
   size_t max_entries_;
@@ -67,6 +68,7 @@ class Deduper {
   // Most inserts go to the newest bucket: remember its entry.
   int64_t cached_bucket_ = INT64_MIN;
   std::map<int64_t, size_t>::iterator cached_;
+  std::vector<Slot> purge_scratch_;  // one cluster's live entries
   uint64_t evictions_ = 0;
   uint64_t reported_evictions_ = 0;
 };

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 
 namespace earshot {
@@ -57,6 +58,37 @@ TEST(DeduperTest, ExactWithManyEntriesAndChurn) {
     d.ExpireBefore(round - 2);  // keep 3 rounds live
   }
   EXPECT_LE(d.live_entries(), 15000u);
+}
+
+// Expired entries are purged in place once the table fills (no growth at
+// a steady live count): every live id is still found, no expired one is.
+TEST(DeduperTest, InPlacePurgeKeepsExactlyTheLiveEntries) {
+  Deduper d(1 << 20);
+  constexpr int kPerBucket = 3000;
+  constexpr int kLiveBuckets = 4;
+  size_t slots_after_warmup = 0;
+  for (int bucket = 0; bucket < 60; ++bucket) {
+    d.ExpireBefore(bucket - kLiveBuckets + 1);
+    for (int i = 0; i < kPerBucket; ++i) {
+      const std::string id = std::to_string(bucket * kPerBucket + i);
+      ASSERT_FALSE(d.SeenOrInsert(DedupeFingerprint("x", id), bucket)) << id;
+    }
+    if (bucket == 10) slots_after_warmup = d.capacity_slots();
+    // Every id of the live buckets is a duplicate; the bucket before is gone.
+    for (int b = std::max(0, bucket - kLiveBuckets + 1); b <= bucket; ++b) {
+      for (int i = 0; i < kPerBucket; i += 97) {
+        ASSERT_TRUE(d.SeenOrInsert(DedupeFingerprint("x", std::to_string(b * kPerBucket + i)), bucket));
+      }
+    }
+    if (bucket >= kLiveBuckets) {
+      const int gone = bucket - kLiveBuckets;
+      d.ExpireBefore(bucket - kLiveBuckets + 1);
+      EXPECT_FALSE(d.SeenOrInsert(DedupeFingerprint("x", std::to_string(gone * kPerBucket + 1)),
+                                  bucket))
+          << "bucket " << gone << " should have expired";
+    }
+  }
+  EXPECT_EQ(d.capacity_slots(), slots_after_warmup);  // steady state: purged, not grown
 }
 
 TEST(DeduperTest, ZeroCapacityDisablesDedupe) {
