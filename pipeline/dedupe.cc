@@ -104,6 +104,11 @@ void Deduper::ExpireBefore(int64_t min_bucket) {
   }
 }
 
+void Deduper::set_max_entries(size_t max_entries) {
+  max_entries_ = max_entries;
+  while (live_ > max_entries_ && !per_bucket_.empty()) EvictOldest();
+}
+
 void Deduper::EvictOldest() {
   if (per_bucket_.empty()) return;
   evictions_ += per_bucket_.begin()->second;

@@ -38,6 +38,8 @@ class Deduper {
 
   // Expires every bucket older than `min_bucket`.
   void ExpireBefore(int64_t min_bucket);
+  // Changes the cap; the oldest buckets are evicted (counted) down to it.
+  void set_max_entries(size_t max_entries);
 
   size_t live_entries() const { return live_; }
   uint64_t evictions() const { return evictions_; }

@@ -212,8 +212,17 @@ Processor::PartitionState* Processor::Partition(std::string_view topic, int32_t 
              .emplace(key, std::make_unique<PartitionState>(config_.windows,
                                                             config_.limits.max_dedupe_entries))
              .first;
+    ShareDedupeCap();
   }
   return it->second.get();
+}
+
+void Processor::ShareDedupeCap() {
+  // limits.max_dedupe_entries bounds the process, not each partition.
+  const size_t cap = config_.limits.max_dedupe_entries;
+  if (cap == 0 || partitions_.empty()) return;
+  const size_t each = std::max<size_t>(1, cap / partitions_.size());
+  for (auto& [key, part] : partitions_) part->dedupe.set_max_entries(each);
 }
 
 void Processor::OnAssigned(const std::vector<PartitionKey>& partitions) {
@@ -223,11 +232,13 @@ void Processor::OnAssigned(const std::vector<PartitionKey>& partitions) {
     partitions_[p] =
         std::make_unique<PartitionState>(config_.windows, config_.limits.max_dedupe_entries);
   }
+  ShareDedupeCap();
 }
 
 void Processor::OnRevoked(const std::vector<PartitionKey>& partitions) {
   std::lock_guard<std::mutex> lock(mu_);
   for (const auto& p : partitions) partitions_.erase(p);
+  ShareDedupeCap();
 }
 
 int64_t Processor::NowLocked() const {

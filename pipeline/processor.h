@@ -99,6 +99,7 @@ class Processor : public PartitionListener {
 
   void ApplyPendingRules();  // pipeline thread, state lock held
   PartitionState* Partition(std::string_view topic, int32_t partition);
+  void ShareDedupeCap();  // state lock held: limits.max_dedupe_entries split over partitions
   uint32_t InternBrand(const std::string& category, const std::string& brand);
   uint32_t InternTopic(const std::string& topic);
   uint32_t PlatformIndex(std::string_view platform) const;

@@ -282,5 +282,36 @@ TEST_F(ProcessorTest, DedupeEvictionsPastTheCapAreCounted) {
   EXPECT_EQ(proc_->outcome_count(Outcome::kDuplicate), 0u);
 }
 
+// limits.max_dedupe_entries bounds the process: partitions share it.
+TEST_F(ProcessorTest, DedupeCapIsSharedByThePartitions) {
+  config_.limits.max_dedupe_entries = 40;
+  auto p = Processor::Create(config_, &clock_, registry_ = std::make_shared<prometheus::Registry>(), nullptr);
+  ASSERT_TRUE(p.ok());
+  proc_ = std::move(p).value();
+  proc_->SetRules(Compile(kRules));
+  const int64_t now = clock_.NowMillis();
+  auto entries = [&] {
+    for (const auto& f : registry_->Collect()) {
+      if (f.name == "earshot_dedupe_entries") return f.metric[0].gauge.value;
+    }
+    return -1.0;
+  };
+  // Four partitions, 30 ids each in six buckets (ten-minute steps here).
+  for (int32_t part = 0; part < 4; ++part) {
+    std::vector<std::string> evs;
+    for (int i = 0; i < 30; ++i) {
+      evs.push_back(Ev(std::to_string(part) + "-" + std::to_string(i), "twitter", "nike",
+                       now - 55 * kMin + i * 2 * kMin));
+    }
+    Feed(evs, false, part);
+  }
+  EXPECT_LE(entries(), 40);
+  EXPECT_GT(entries(), 20);  // each partition keeps its share
+  // Two partitions revoked: the other two may use the whole cap again.
+  proc_->OnRevoked({{"t", 2}, {"t", 3}});
+  Feed({Ev("0-new", "twitter", "nike", now)}, false, 0);
+  EXPECT_LE(entries(), 40);
+}
+
 }  // namespace
 }  // namespace earshot
