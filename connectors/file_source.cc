@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -30,7 +31,11 @@
 namespace earshot {
 namespace {
 
-constexpr size_t kReadChunk = 4 << 20;  // one read() of up to 4 MiB
+// One read() of up to 256 KiB, and at most one a Poll once lines are in
+// hand: a batch's bytes then are still in the cache when they are decoded
+// (the kernel's copy into a 4 MiB buffer went to memory, and was a tenth of
+// a replay).
+constexpr size_t kReadChunk = 256 << 10;
 // How often a follower looks at its files again while waiting: appended data
 // and rotations are found by polling the files, not by inotify, so this is
 // the worst-case latency of a tailed line.
@@ -251,6 +256,7 @@ class FileSource : public Source {
     if (f->eof) return 0;
     size_t n = TakeLines(f, batch, max);
     while (n < max) {
+      if (n > 0 && f->regular) return n;  // see kReadChunk
       if (f->end == f->cap) {
         if (f->emitted) return n;  // records point into the buffer: next Poll
         Compact(f);
@@ -261,7 +267,7 @@ class FileSource : public Source {
         int r = ::poll(&p, 1, 0);
         if (r <= 0) return n;  // no data on the pipe yet
       }
-      ssize_t got = ::read(f->fd, f->buf.get() + f->end, f->cap - f->end);
+      ssize_t got = ::read(f->fd, f->buf.get() + f->end, std::min(f->cap - f->end, kReadChunk));
       if (got < 0) {
         if (errno == EINTR) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) return n;
