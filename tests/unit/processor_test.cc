@@ -55,11 +55,7 @@ class ProcessorTest : public ::testing::Test {
     config_.windows = {{"5m", 5 * kMin, kMin}, {"1h", 60 * kMin, 10 * kMin}};
     config_.platforms = {"twitter", "instagram"};
     clock_.Set(kT0 + 120 * kMin);
-    registry_ = std::make_shared<prometheus::Registry>();
-    auto p = Processor::Create(config_, &clock_, registry_, nullptr);
-    ASSERT_TRUE(p.ok()) << p.message();
-    proc_ = std::move(p).value();
-    proc_->SetRules(Compile(kRules));
+    Recreate();
   }
 
   void Feed(const std::vector<std::string>& payloads, bool rebuild = false, int32_t partition = 0) {
@@ -74,6 +70,24 @@ class ProcessorTest : public ::testing::Test {
       batch.push_back(r);
     }
     proc_->ProcessBatch("file", batch);
+  }
+
+  // A new processor (and registry) for config_, with kRules.
+  void Recreate() {
+    registry_ = std::make_shared<prometheus::Registry>();
+    auto p = Processor::Create(config_, &clock_, registry_, nullptr);
+    ASSERT_TRUE(p.ok()) << p.message();
+    proc_ = std::move(p).value();
+    proc_->SetRules(Compile(kRules));
+  }
+  // The value of the unlabelled operational metric `name` (-1: none).
+  double Operational(const std::string& name) {
+    for (const auto& f : registry_->Collect()) {
+      if (f.name != name || f.metric.empty()) continue;
+      return f.type == prometheus::MetricType::Counter ? f.metric[0].counter.value
+                                                       : f.metric[0].gauge.value;
+    }
+    return -1;
   }
 
   // name{labels} -> value, from CollectResults.
@@ -187,10 +201,7 @@ TEST_F(ProcessorTest, UnknownPlatformsBecomeOther) {
 TEST_F(ProcessorTest, ConfiguredPlatformsOfEveryLengthAreTheirOwn) {
   const std::string long_name(40, 'p');  // longer than the by-length index
   config_.platforms = {"x1", "twitter", "tumblr", "tiktok", long_name, long_name + "q"};
-  auto p = Processor::Create(config_, &clock_, registry_ = std::make_shared<prometheus::Registry>(), nullptr);
-  ASSERT_TRUE(p.ok());
-  proc_ = std::move(p).value();
-  proc_->SetRules(Compile(kRules));
+  ASSERT_NO_FATAL_FAILURE(Recreate());
   const int64_t now = clock_.NowMillis();
   Feed({Ev("1", "tiktok", "nike", now), Ev("2", long_name + "q", "nike", now),
         Ev("3", long_name, "nike", now), Ev("4", "tumblr", "nike", now), Ev("5", "tiktoc", "nike", now),
@@ -206,10 +217,7 @@ TEST_F(ProcessorTest, ConfiguredPlatformsOfEveryLengthAreTheirOwn) {
 
 TEST_F(ProcessorTest, EventClockUsesTheLargestEventTime) {
   config_.clock = ClockMode::kEvent;
-  auto p = Processor::Create(config_, &clock_, registry_ = std::make_shared<prometheus::Registry>(), nullptr);
-  ASSERT_TRUE(p.ok());
-  proc_ = std::move(p).value();
-  proc_->SetRules(Compile(kRules));
+  ASSERT_NO_FATAL_FAILURE(Recreate());
   Feed({Ev("1", "twitter", "nike", kT0), Ev("2", "twitter", "nike", kT0 + 30 * kMin),
         Ev("3", "twitter", "nike", kT0 + 2 * kMin)});
   EXPECT_EQ(proc_->NowMillis(), kT0 + 30 * kMin);
@@ -237,10 +245,7 @@ namespace {
 
 TEST_F(ProcessorTest, SeriesPastTheCapAreDroppedAndCounted) {
   config_.limits.max_series = 2;
-  auto p = Processor::Create(config_, &clock_, registry_ = std::make_shared<prometheus::Registry>(), nullptr);
-  ASSERT_TRUE(p.ok());
-  proc_ = std::move(p).value();
-  proc_->SetRules(Compile(kRules));
+  ASSERT_NO_FATAL_FAILURE(Recreate());
   int64_t now = clock_.NowMillis();
   Feed({Ev("1", "twitter", "nike", now), Ev("2", "instagram", "nike", now),
         Ev("3", "twitter", "adidas", now), Ev("4", "twitter", "nike", now)});
@@ -248,10 +253,7 @@ TEST_F(ProcessorTest, SeriesPastTheCapAreDroppedAndCounted) {
   EXPECT_EQ((r["earshot_mentions_total{category=sneakers,brand=nike,platform=twitter,}"]), 2);
   EXPECT_EQ((r["earshot_mentions_total{category=sneakers,brand=nike,platform=instagram,}"]), 1);
   EXPECT_EQ(r.count("earshot_mentions_total{category=sneakers,brand=adidas,platform=twitter,}"), 0u);
-  double overflow = 0;
-  for (const auto& f : registry_->Collect())
-    if (f.name == "earshot_series_overflow_total") overflow = f.metric[0].counter.value;
-  EXPECT_EQ(overflow, 1);
+  EXPECT_EQ(Operational("earshot_series_overflow_total"), 1);
 }
 
 }  // namespace
@@ -262,21 +264,13 @@ namespace {
 
 TEST_F(ProcessorTest, DedupeEvictionsPastTheCapAreCounted) {
   config_.limits.max_dedupe_entries = 2;
-  auto p = Processor::Create(config_, &clock_, registry_ = std::make_shared<prometheus::Registry>(), nullptr);
-  ASSERT_TRUE(p.ok());
-  proc_ = std::move(p).value();
-  proc_->SetRules(Compile(kRules));
+  ASSERT_NO_FATAL_FAILURE(Recreate());
   int64_t now = clock_.NowMillis();
   // Three 15-minute dedupe buckets (the 1h window's step is 10m here).
   Feed({Ev("1", "twitter", "nike", now - 40 * kMin), Ev("2", "twitter", "nike", now - 20 * kMin),
         Ev("3", "twitter", "nike", now)});
-  double evictions = -1, entries = -1;
-  for (const auto& f : registry_->Collect()) {
-    if (f.name == "earshot_dedupe_evictions_total") evictions = f.metric[0].counter.value;
-    if (f.name == "earshot_dedupe_entries") entries = f.metric[0].gauge.value;
-  }
-  EXPECT_EQ(evictions, 1);
-  EXPECT_EQ(entries, 2);
+  EXPECT_EQ(Operational("earshot_dedupe_evictions_total"), 1);
+  EXPECT_EQ(Operational("earshot_dedupe_entries"), 2);
   // The evicted id is no longer a duplicate: the horizon shrank, visibly.
   Feed({Ev("1", "twitter", "nike", now - 40 * kMin)});
   EXPECT_EQ(proc_->outcome_count(Outcome::kDuplicate), 0u);
@@ -285,17 +279,9 @@ TEST_F(ProcessorTest, DedupeEvictionsPastTheCapAreCounted) {
 // limits.max_dedupe_entries bounds the process: partitions share it.
 TEST_F(ProcessorTest, DedupeCapIsSharedByThePartitions) {
   config_.limits.max_dedupe_entries = 40;
-  auto p = Processor::Create(config_, &clock_, registry_ = std::make_shared<prometheus::Registry>(), nullptr);
-  ASSERT_TRUE(p.ok());
-  proc_ = std::move(p).value();
-  proc_->SetRules(Compile(kRules));
+  ASSERT_NO_FATAL_FAILURE(Recreate());
   const int64_t now = clock_.NowMillis();
-  auto entries = [&] {
-    for (const auto& f : registry_->Collect()) {
-      if (f.name == "earshot_dedupe_entries") return f.metric[0].gauge.value;
-    }
-    return -1.0;
-  };
+  auto entries = [&] { return Operational("earshot_dedupe_entries"); };
   // Four partitions, 30 ids each in six buckets (ten-minute steps here).
   for (int32_t part = 0; part < 4; ++part) {
     std::vector<std::string> evs;
