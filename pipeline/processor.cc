@@ -360,7 +360,6 @@ void Processor::ProcessBatch(std::string_view source, const std::vector<Record>&
   {
     std::lock_guard<std::mutex> lock(mu_);
     ApplyPendingRules();
-    const size_t P = platform_names_.size();
     const int64_t wall_now = wall_->NowMillis();
     const bool event_clock = config_.clock == ClockMode::kEvent;
     const WindowSpec& longest_spec = config_.windows[longest_window_];
@@ -374,8 +373,8 @@ void Processor::ProcessBatch(std::string_view source, const std::vector<Record>&
     for (size_t ri = 0; ri < batch.size(); ++ri) {
       const Record& rec = batch[ri];
       if (ri + 1 < batch.size()) {
-        // The next payload is usually in memory, not in the cache (a file
-        // source reads megabytes at a time): start loading it now.
+        // The next payload is often not in the cache yet (librdkafka's and
+        // the file source's buffers are larger than it): start loading it.
         const std::string_view next = batch[ri + 1].payload;
         for (size_t off = 0; off < next.size() && off < kPayloadPrefetchBytes; off += 64) {
           PrefetchForRead(next.data() + off);

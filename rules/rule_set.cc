@@ -13,10 +13,16 @@
 //     such characters) -- equivalent to an Aho-Corasick pass for these
 //     short literals, with less machinery;
 //   - regexes: one RE2::Set, run only when there are regexes;
-//   - raw literals: the same code-point index, over the original text.
-// Match: normalize once, tokenize once, probe, then evaluate only the rules
-// that reference a hit atom plus the few that can fire with no atom hit
-// (found at compile time by a three-valued evaluation).
+//   - raw literals: the same code-point index, over the original text;
+//   - CompileOptions::vocabulary (the sentiment lexicon's words): tagged
+//     values in the term index, reported as MatchScratch::vocabulary_hits.
+// Match: normalize once; tokenize once (rules/tokenizer.h), probing the
+// no-space runs as they come and collecting the spaced tokens; hash and
+// filter all spaced tokens in one branch-free loop, then probe the term
+// index for those through the filter; evaluate only the rules that
+// reference a hit atom plus the few that can fire with no atom hit (found at
+// compile time by a three-valued evaluation). A rule that is a plain OR of
+// its atoms fires without evaluation.
 //
 // Word boundaries (lead's decision): a term matches where its normalized
 // form is bounded by non-word characters or the text edge; the boundary

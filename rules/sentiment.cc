@@ -381,9 +381,6 @@ class Lexicon : public SentimentLexicon {
     return st.sum;
   }
 
- public:
-
- private:
   static std::string_view Trim(std::string_view s) {
     size_t b = s.find_first_not_of(" \t");
     if (b == std::string_view::npos) return {};
