@@ -282,9 +282,10 @@ char* FormatUint(char* p, uint64_t v) {
   return std::to_chars(p, p + kMaxValueChars, v).ptr;
 }
 
-// As prometheus-cpp spells the special values; otherwise the shortest text
-// that parses back to `v`, %g-style (fixed unless the exponent is < -4 or
-// large), e.g. 0.25, 0.3333333333333333, 0.30000000000000004, 1e-05.
+// As prometheus::TextSerializer writes a value (an ostream with precision
+// digits10 + 1, i.e. %.16g): special values spelled its way, otherwise 16
+// significant digits, trailing zeros dropped, e.g. 0.25, 0.3333333333333333,
+// 1e-05. Byte-identical to the text the daemon served through prometheus-cpp.
 char* FormatDouble(char* p, double v) {
   if (std::isnan(v)) return ChunkWriter::Put(p, "Nan");
   if (std::isinf(v)) return ChunkWriter::Put(p, v < 0 ? "-Inf" : "+Inf");
@@ -292,7 +293,7 @@ char* FormatDouble(char* p, double v) {
     *p = '0';
     return p + 1;
   }
-  return std::to_chars(p, p + kMaxValueChars, v, std::chars_format::general).ptr;
+  return std::to_chars(p, p + kMaxValueChars, v, std::chars_format::general, 16).ptr;
 }
 
 void AppendEscapedLabelValue(std::string_view v, std::string* out) {

@@ -8,8 +8,8 @@
 // each line is assembled from label fragments escaped once per snapshot.
 //
 // Values: counters and window gauges are integers and are written exactly;
-// ratios are written as the shortest decimal that parses back to the same
-// double (prometheus::TextSerializer writes %.16g, which can be 1 ulp off).
+// ratios are written as prometheus::TextSerializer writes them (%.16g), so
+// the text is byte-identical to what prometheus-cpp would serve.
 
 #include <cstdint>
 #include <cstdio>

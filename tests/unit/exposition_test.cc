@@ -1,5 +1,5 @@
 // WriteResultsText on hand-made snapshots: label escaping, exact integers
-// past 2^53, shortest ratios, chunking of a large exposition, and nothing at
+// past 2^53, ratios as %.16g, chunking of a large exposition, and nothing at
 // all for an empty state. results_text_test.cc covers a real processor.
 #include "pipeline/exposition.h"
 
@@ -76,17 +76,6 @@ void Split(const std::string& text, std::string* series, std::vector<std::string
   }
 }
 
-// `got` (ours) spells the values TextSerializer spells `want`: the same
-// doubles printed with %.16g.
-void ExpectSameValues(const std::vector<std::string>& got, const std::vector<std::string>& want) {
-  ASSERT_EQ(got.size(), want.size());
-  for (size_t i = 0; i < got.size(); ++i) {
-    char buf[64];
-    std::snprintf(buf, sizeof(buf), "%.16g", std::strtod(got[i].c_str(), nullptr));
-    ASSERT_EQ(buf, want[i]) << "value " << i << ": " << got[i];
-  }
-}
-
 TEST(ExpositionTest, EmptyStateWritesNothing) {
   ResultsSnapshot s;
   s.window_names = {"5m", "1h"};
@@ -109,13 +98,13 @@ TEST(ExpositionTest, EscapesLabelValuesAsTextSerializer) {
   Split(Text(s), &got_series, &got_values);
   Split(Serialized(s), &want_series, &want_values);
   EXPECT_EQ(got_series, want_series);
-  ExpectSameValues(got_values, want_values);
+  EXPECT_EQ(got_values, want_values);
   EXPECT_NE(got_series.find(R"(brand="say \"hi\"")"), std::string::npos);
   EXPECT_NE(got_series.find(R"(brand="back\\slash")"), std::string::npos);
   EXPECT_NE(got_series.find(R"(brand="new\nline")"), std::string::npos);
 }
 
-TEST(ExpositionTest, IntegersAreExactAndRatiosShortest) {
+TEST(ExpositionTest, IntegersAreExactAndRatiosAsTextSerializer) {
   ResultsSnapshot s = MakeSnapshot(3, 3);
   s.totals[0].v.v[kReach] = (1ULL << 60) + 1;  // not a double: TextSerializer rounds it
   s.totals[2].v.v[kReach] = 0;
@@ -127,17 +116,30 @@ TEST(ExpositionTest, IntegersAreExactAndRatiosShortest) {
   EXPECT_TRUE(has(R"(earshot_reach_total{category="cat0",brand="brand1",platform="twitter"} 0)"));
   EXPECT_TRUE(has(R"(earshot_share_of_voice_ratio{window="5m",category="cat0",brand="brand0",)"
                   R"(platform="twitter",basis="mentions"} 0.3333333333333333)"));
-  // Every value parses back to exactly the double of ResultFamilies().
+  // Every other value is the %.16g of the double of ResultFamilies(), as
+  // prometheus::TextSerializer writes it.
   std::string series;
   std::vector<std::string> values;
   Split(text, &series, &values);
-  std::vector<double> got, exact;
-  for (const auto& v : values) got.push_back(std::strtod(v.c_str(), nullptr));
+  std::vector<std::string> want;
   for (const auto& f : ResultFamilies(s)) {
-    for (const auto& m : f.metric)
-      exact.push_back(f.type == prometheus::MetricType::Counter ? m.counter.value : m.gauge.value);
+    for (const auto& m : f.metric) {
+      char buf[64];
+      std::snprintf(buf, sizeof(buf), "%.16g",
+                    f.type == prometheus::MetricType::Counter ? m.counter.value : m.gauge.value);
+      want.push_back(buf);
+    }
   }
-  EXPECT_EQ(got, exact);
+  ASSERT_EQ(values.size(), want.size());
+  size_t big = 0;
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (values[i] == "1152921504606846977") {
+      ++big;
+      continue;
+    }
+    EXPECT_EQ(values[i], want[i]) << i;
+  }
+  EXPECT_EQ(big, 1u);
 }
 
 TEST(ExpositionTest, LargeStateStreamsInChunksOfAboutOneMiB) {
@@ -163,7 +165,7 @@ TEST(ExpositionTest, LargeStateStreamsInChunksOfAboutOneMiB) {
   Split(sink.all, &got_series, &got_values);
   Split(Serialized(s), &want_series, &want_values);
   EXPECT_EQ(got_series, want_series);
-  ExpectSameValues(got_values, want_values);
+  EXPECT_EQ(got_values, want_values);
 }
 
 }  // namespace
