@@ -236,7 +236,11 @@ int CmdReplay(const Args& args) {
   // Streamed: the exposition of a large rule set is hundreds of MB.
   FileExpositionSink out(stdout);
   (*daemon)->WriteExposition(&out);
-  std::fflush(stdout);
+  if (int err = out.Finish(); err != 0) {
+    std::cerr << "earshot: replay: writing the exposition to stdout: " << std::strerror(err)
+              << "\n";
+    return 1;
+  }
   return rc;
 }
 

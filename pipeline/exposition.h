@@ -11,6 +11,7 @@
 // ratios are written as prometheus::TextSerializer writes them (%.16g), so
 // the text is byte-identical to what prometheus-cpp would serve.
 
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -47,12 +48,20 @@ class FileExpositionSink : public ExpositionSink {
  public:
   explicit FileExpositionSink(std::FILE* f) : f_(f) {}
   void Write(std::string_view chunk) override {
-    if (ok_ && std::fwrite(chunk.data(), 1, chunk.size(), f_) != chunk.size()) ok_ = false;
+    if (error_ == 0 && std::fwrite(chunk.data(), 1, chunk.size(), f_) != chunk.size()) {
+      error_ = errno != 0 ? errno : EIO;
+    }
+  }
+  // Flushes; returns 0, or the errno of the first failed write (a full disk,
+  // a closed pipe), after which the later chunks were dropped.
+  int Finish() {
+    if (error_ == 0 && std::fflush(f_) != 0) error_ = errno != 0 ? errno : EIO;
+    return error_;
   }
 
  private:
   std::FILE* f_;
-  bool ok_ = true;
+  int error_ = 0;
 };
 
 // The result state at one instant, as plain data (no locks, no processor

@@ -1,8 +1,9 @@
 """The CLI commands: check, test, explain, replay, generate (DESIGN section 7)."""
 import json
 import os
+import subprocess
 
-from conftest import SRC, parse_metrics, run
+from conftest import BIN, SRC, parse_metrics, run
 
 RULES = os.path.join(SRC, "deploy", "rules")
 
@@ -69,6 +70,15 @@ def test_replay_reads_stdin_and_prints_the_exposition():
     assert m['earshot_events_total{outcome="invalid",source="file"}'] == 1
     assert m['earshot_mentions_total{brand="nike",category="sneakers",platform="twitter"}'] == 1
     assert m['earshot_share_of_voice_ratio{basis="mentions",brand="adidas",category="sneakers",platform="all",window="5m"}'] == 0.5
+
+
+def test_replay_fails_when_the_exposition_cannot_be_written():
+    line = json.dumps({"id": "1", "platform": "twitter", "text": "nike", "created_at": 1767225600000})
+    with open("/dev/full", "wb") as full:
+        r = subprocess.run([BIN, "replay", "--rules", RULES, "-"], input=(line + "\n").encode(),
+                           stdout=full, stderr=subprocess.PIPE, timeout=60)
+    assert r.returncode == 1
+    assert "writing the exposition to stdout: No space left on device" in r.stderr.decode()
 
 
 def test_generate_writes_valid_canonical_events():
