@@ -129,21 +129,15 @@ __attribute__((target("ssse3"))) bool IsValidUtf8Ssse3(const unsigned char* p, s
 }
 
 __attribute__((target("ssse3"))) const char* ScanValidUtf8Ssse3(const char* p, bool* valid) {
-  // kUpTo + 16 - k: k 0xFF bytes, then zeros.
-  alignas(16) static constexpr unsigned char kUpTo[32] = {
-      0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
   Utf8Ssse3 check;
   for (;; p += 16) {
     const __m128i in = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    const __m128i max_control = _mm_set1_epi8(0x1F);
-    const auto stop = static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(
-        _mm_or_si128(_mm_cmpeq_epi8(in, _mm_set1_epi8('"')), _mm_cmpeq_epi8(in, _mm_set1_epi8('\\'))),
-        _mm_cmpeq_epi8(_mm_max_epu8(in, max_control), max_control))));
+    const unsigned stop = StopMask<false>(in);
     if (stop != 0) {
       const int k = __builtin_ctz(stop);
       // The bytes from the stop on count as NULs: ASCII, which ends any
       // sequence still open, an error as it should be.
-      check.Check(_mm_and_si128(in, _mm_loadu_si128(reinterpret_cast<const __m128i*>(kUpTo + 16 - k))));
+      check.Check(_mm_and_si128(in, _mm_loadu_si128(reinterpret_cast<const __m128i*>(kPrefixMask + 16 - k))));
       *valid = check.NoError() && check.Complete();
       return p + k;
     }
@@ -352,7 +346,7 @@ const char* ScanValidUtf8(const char* p, bool* valid) {
   if (HasSsse3()) return ScanValidUtf8Ssse3(p, valid);
 #endif
   const char* stop = p;
-  while (*stop != '"' && *stop != '\\' && static_cast<unsigned char>(*stop) >= 0x20) ++stop;
+  while (!IsStop<false>(*stop)) ++stop;
   *valid = IsValidUtf8Scalar(std::string_view(p, static_cast<size_t>(stop - p)));
   return stop;
 }

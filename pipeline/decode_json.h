@@ -21,6 +21,50 @@
 
 namespace earshot::decode_internal {
 
+// The 8 bytes at `p` as a little-endian word: byte 0 is bits 0-7.
+inline uint64_t LoadLe64(const char* p) {
+  uint64_t w;
+  std::memcpy(&w, p, 8);
+  if constexpr (std::endian::native == std::endian::big) w = __builtin_bswap64(w);
+  return w;
+}
+
+// Nonzero bytes where `w`'s bytes are not '0'..'9': high nibble not 3, or a
+// carry out of the low one when 6 is added. A carry out of a byte only
+// makes later bytes wrong, never the lowest non-digit.
+inline uint64_t NonDigitBytes(uint64_t w) {
+  return ((w & 0xF0F0F0F0F0F0F0F0ull) ^ 0x3030303030303030ull) |
+         (((w + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) ^ 0x3030303030303030ull);
+}
+
+// kPrefixMask + 16 - k (k in 0..16): 16 bytes of which the first k are 0xFF.
+alignas(16) inline constexpr unsigned char kPrefixMask[32] = {
+    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
+
+// A "stop" ends a run of literal JSON string contents: a quote, a backslash
+// or a control byte (which includes the NUL padding). With kHigh, bytes
+// >= 0x80 count too (the fast reader's first look at a string, so the common
+// ASCII string needs no UTF-8 bookkeeping).
+#if defined(__SSE2__)
+// A bit for each byte of `s` that is a stop.
+template <bool kHigh>
+unsigned StopMask(__m128i s) {
+  const __m128i special =
+      _mm_or_si128(_mm_cmpeq_epi8(s, _mm_set1_epi8('"')), _mm_cmpeq_epi8(s, _mm_set1_epi8('\\')));
+  // Compared as signed, bytes >= 0x80 are negative: one test finds them and
+  // the control bytes.
+  const __m128i control =
+      kHigh ? _mm_cmplt_epi8(s, _mm_set1_epi8(0x20))
+            : _mm_cmpeq_epi8(_mm_max_epu8(s, _mm_set1_epi8(0x1F)), _mm_set1_epi8(0x1F));
+  return static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(special, control)));
+}
+#endif
+template <bool kHigh>
+bool IsStop(char c) {
+  const auto u = static_cast<unsigned char>(c);
+  return c == '"' || c == '\\' || u < 0x20 || (kHigh && u >= 0x80);
+}
+
 enum class NumStatus : uint8_t { kOk, kSyntax, kNegative, kNonIntegral, kOverflow };
 
 // Converts the JSON number text `raw` (e.g. "12", "12.0", "1e3", "-5",
@@ -36,17 +80,12 @@ NumStatus ParseDecimal(std::string_view raw, int scale10, bool truncate, uint64_
 inline NumStatus ParseCount(std::string_view raw, uint64_t* out) {
   const size_t n = raw.size();
   if (n - 1 < 8 && (raw[0] != '0' || n == 1)) {
-    uint64_t w;
-    std::memcpy(&w, raw.data(), 8);  // little-endian or not, byte 0 is raw[0]
-    if constexpr (std::endian::native == std::endian::big) w = __builtin_bswap64(w);
+    uint64_t w = LoadLe64(raw.data());
     // The digits to the top bytes (raw[0] the highest in significance is
     // the lowest in memory: byte 8 - n), '0's below them.
     const unsigned shift = 8 * static_cast<unsigned>(8 - n);
     w = (w << shift) | (0x3030303030303030ull & ((uint64_t{1} << shift) - 1));
-    // Every byte in '0'..'9': high nibble 3, and no carry out of the low one
-    // when 6 is added.
-    if (((w & 0xF0F0F0F0F0F0F0F0ull) | (((w + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) >> 4)) ==
-        0x3333333333333333ull) {
+    if (NonDigitBytes(w) == 0) {
       w -= 0x3030303030303030ull;
       w = ((w * 10) + (w >> 8)) & 0x00FF00FF00FF00FFull;  // pairs of digits
       w = ((w * 100) + (w >> 16)) & 0x0000FFFF0000FFFFull;  // groups of four
@@ -200,6 +239,13 @@ class Extractor {
   // when no wanted path is below it.
   int ContainerNode(int node) const { return node >= 0 && !trie_->is_leaf(node) ? node : -1; }
 
+  // An open container on the path.
+  struct Frame {
+    int node;  // trie node to look children up in, -1 when no wanted path is below it
+    bool is_array;
+    uint64_t index;  // the next element's index (arrays)
+  };
+
   // RapidJSON Handler concept (numbers arrive as RawNumber).
   bool Null() { return Scalar(Kind::kNull, {}); }
   bool Bool(bool b) { return Scalar(b ? Kind::kTrue : Kind::kFalse, {}); }
@@ -231,12 +277,6 @@ class Extractor {
   }
 
  private:
-  struct Frame {
-    int node;  // trie node of this container, -1 when no wanted path is below it
-    bool is_array;
-    uint64_t index;  // next element index (arrays)
-  };
-
   int NextNode() {
     Frame& f = frames_.back();  // the document's own frame when no container is open
     if (!f.is_array) return pending_;

@@ -19,7 +19,6 @@
 #include <rapidjson/reader.h>
 
 #include <algorithm>
-#include <bit>
 #include <array>
 #include <cstring>
 #include <string>
@@ -55,11 +54,11 @@ namespace {
 
 using Result = std::optional<InvalidReason>;
 
-// No kParseValidateEncodingFlag: RapidJSON then validates string bytes one
-// at a time (~20 instructions a byte); decode_internal::IsValidUtf8 checks the
-// whole payload with the same rules, skipping ASCII 8 bytes at a time, for
-// about a sixth of the decode's instructions. kParseIterativeFlag: no
-// recursion, so nesting depth cannot overflow the stack.
+// For the documents the fast reader (pipeline/json_reader.h) declines. No
+// kParseValidateEncodingFlag: RapidJSON would validate string bytes one at a
+// time (~20 instructions a byte); decode_internal::IsValidUtf8 checks the
+// whole payload with the same rules, 16 bytes a step. kParseIterativeFlag:
+// no recursion, so nesting depth cannot overflow the stack.
 constexpr unsigned kParseFlags = rapidjson::kParseInsituFlag | rapidjson::kParseIterativeFlag |
                                  rapidjson::kParseNumbersAsStringsFlag;
 
@@ -112,16 +111,13 @@ void ShiftLetters(std::string_view s, char first, char delta) {
   size_t n = s.size();
   if (n == 0) return;  // an absent field: data() is null
 #if defined(__SSE2__)
-  // kUpTo[16 - k .. 32 - k) has k 0xFF bytes then zeros.
-  alignas(16) static constexpr unsigned char kUpTo[32] = {
-      0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
   for (;; p += 16, n -= 16) {
     const size_t k = n < 16 ? n : 16;
     const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
     const __m128i offset = _mm_sub_epi8(v, _mm_set1_epi8(first));  // a letter: 0..25
     const __m128i letter =
         _mm_cmpeq_epi8(_mm_max_epu8(offset, _mm_set1_epi8(25)), _mm_set1_epi8(25));
-    const __m128i in_s = _mm_loadu_si128(reinterpret_cast<const __m128i*>(kUpTo + 16 - k));
+    const __m128i in_s = _mm_loadu_si128(reinterpret_cast<const __m128i*>(decode_internal::kPrefixMask + 16 - k));
     const __m128i add = _mm_and_si128(_mm_and_si128(letter, in_s), _mm_set1_epi8(delta));
     _mm_storeu_si128(reinterpret_cast<__m128i*>(p), _mm_add_epi8(v, add));
     if (n <= 16) return;
@@ -154,14 +150,6 @@ std::string_view NormalizePlatform(std::string_view s) {
   return s;
 }
 
-// The first 8 bytes at `p` as a little-endian word.
-uint64_t Word(const char* p) {
-  uint64_t w;
-  std::memcpy(&w, p, 8);
-  if constexpr (std::endian::native == std::endian::big) w = __builtin_bswap64(w);
-  return w;
-}
-
 constexpr uint64_t Pack(std::string_view name) {
   uint64_t w = 0;
   for (size_t i = name.size(); i-- > 0;) w = (w << 8) | static_cast<unsigned char>(name[i]);
@@ -190,7 +178,7 @@ std::optional<EventType> ParseEventType(std::string_view s) {
                                      {7, Pack("comment"), EventType::kComment},
                                      {0, 0, EventType::kPost}};
   const Name& name = kNames[(s.size() + static_cast<unsigned char>(s[1])) & 7];
-  const uint64_t word = Word(s.data()) & (~0ull >> (8 * (8 - s.size())));
+  const uint64_t word = decode_internal::LoadLe64(s.data()) & (~0ull >> (8 * (8 - s.size())));
   if (s.size() != name.size || word != name.word) return std::nullopt;
   return name.type;
 }

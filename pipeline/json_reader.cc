@@ -1,7 +1,6 @@
 #include "pipeline/json_reader.h"
 
 #include <algorithm>
-#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <string_view>
@@ -9,6 +8,8 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+
+#include "rules/normalizer.h"
 
 namespace earshot::decode_internal {
 namespace {
@@ -30,31 +31,10 @@ char* SkipWhitespace(char* p) {
   return p;
 }
 
-// A "stop" ends a run of literal string contents: a quote, a backslash or
-// a control byte (which includes the NUL padding). The first look at a
-// string also stops at bytes >= 0x80 (kHigh), so the common ASCII string
-// needs no UTF-8 bookkeeping; the others take ReadStringSlow.
+// Stops (decode_json.h) end a string's literal runs; the first look at a
+// string also stops at bytes >= 0x80, and those strings take ReadStringSlow.
 #if defined(__SSE2__)
 __m128i Load16(const char* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
-
-// A bit for each byte of `s` that is a stop (or, with kHigh, >= 0x80).
-template <bool kHigh>
-unsigned StopMask(__m128i s) {
-  const __m128i special =
-      _mm_or_si128(_mm_cmpeq_epi8(s, _mm_set1_epi8('"')), _mm_cmpeq_epi8(s, _mm_set1_epi8('\\')));
-  // Compared as signed, bytes >= 0x80 are negative: one test finds them and
-  // the control bytes.
-  const __m128i control =
-      kHigh ? _mm_cmplt_epi8(s, _mm_set1_epi8(0x20))
-            : _mm_cmpeq_epi8(_mm_max_epu8(s, _mm_set1_epi8(0x1F)), _mm_set1_epi8(0x1F));
-  return static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(special, control)));
-}
-#else
-template <bool kHigh>
-bool IsStop(char c) {
-  const auto u = static_cast<unsigned char>(c);
-  return c == '"' || c == '\\' || u < 0x20 || (kHigh && u >= 0x80);
-}
 #endif
 
 // Moves the literal bytes (>= 0x80 too) from `p` up to the next stop down to
@@ -135,15 +115,7 @@ class Blocks {
 // past that byte (the NUL padding stops it).
 char* SkipDigits(char* p) {
   for (;; p += 8) {
-    uint64_t w;
-    std::memcpy(&w, p, 8);
-    if constexpr (std::endian::native == std::endian::big) w = __builtin_bswap64(w);
-    // Nonzero bytes where w's are not '0'..'9': high nibble not 3, or a carry
-    // out of the low one when 6 is added. A carry out of a byte only makes
-    // later bytes wrong, never the first non-digit.
-    const uint64_t other = ((w & 0xF0F0F0F0F0F0F0F0ull) ^ 0x3030303030303030ull) |
-                           (((w + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) ^
-                            0x3030303030303030ull);
+    const uint64_t other = NonDigitBytes(LoadLe64(p));
     if (other != 0) return p + __builtin_ctzll(other) / 8;
   }
 }
@@ -167,25 +139,6 @@ bool Hex4(const char* p, unsigned* out) {
   }
   *out = v;
   return true;
-}
-
-char* EncodeUtf8(unsigned cp, char* o) {
-  if (cp < 0x80) {
-    *o++ = static_cast<char>(cp);  // including U+0000, as RapidJSON
-  } else if (cp < 0x800) {
-    *o++ = static_cast<char>(0xC0 | (cp >> 6));
-    *o++ = static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    *o++ = static_cast<char>(0xE0 | (cp >> 12));
-    *o++ = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    *o++ = static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    *o++ = static_cast<char>(0xF0 | (cp >> 18));
-    *o++ = static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    *o++ = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    *o++ = static_cast<char>(0x80 | (cp & 0x3F));
-  }
-  return o;
 }
 
 // Decodes the escape at `p` (a backslash) to `*out`; returns the byte after
@@ -217,7 +170,7 @@ char* Unescape(char* p, char** out) {
         p += 6;
         cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
       }
-      *out = EncodeUtf8(cp, *out);
+      *out = rules::EncodeUtf8(cp, *out);  // U+0000 too, as RapidJSON
       return p;
     }
     default:
@@ -240,9 +193,10 @@ char* Unescape(char* p, char** out) {
       *len = static_cast<unsigned>(p - s);
       return p + 1;
     }
-    // An escape (or a control byte) follows: the loop below, which checks
-    // the whole string again.
+    // An escape (or a control byte) follows: the loop below.
   }
+  // [s, p) is ASCII or was checked, ending on a whole character.
+  char* const unchecked = p;
   char* out = p;  // the contents end here
   while (*p == '\\') {
     p = Unescape(p, &out);
@@ -254,8 +208,8 @@ char* Unescape(char* p, char** out) {
   // wants ASCII), so checking these checks the document. The unescaped
   // string is valid UTF-8 exactly when its source text is: escapes become
   // whole characters (lone surrogates were declined), which can neither
-  // complete nor break a sequence around them.
-  if (!IsValidUtf8(std::string_view(s, static_cast<size_t>(out - s)))) return nullptr;
+  // complete nor break a sequence around them. So is [unchecked, out).
+  if (!IsValidUtf8(std::string_view(unchecked, static_cast<size_t>(out - unchecked)))) return nullptr;
   *len = static_cast<unsigned>(out - s);
   return p + 1;
 }
@@ -310,11 +264,7 @@ bool ReadJsonObject(char* begin, char* end, Extractor* ex) {
   // The path is tracked here, as Extractor's SAX methods track it for
   // RapidJSON: the innermost open container in registers (`top`), the outer
   // ones in `outer`.
-  struct Container {
-    int node;        // trie node to look children up in, -1 for none
-    bool is_array;
-    uint64_t index;  // the next element's index (arrays)
-  };
+  using Container = Extractor::Frame;
   Container outer[kMaxDepth];
   Container top{-1, false, 0};
   const PathTrie& trie = ex->trie();

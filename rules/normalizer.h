@@ -33,6 +33,8 @@ bool IsNoSpaceScript(char32_t cp);    // Han, Hiragana, Katakana, Thai, Lao, Khm
 // Decodes one UTF-8 code point at s[*i], advancing *i; invalid bytes decode
 // as U+FFFD and advance by one.
 char32_t DecodeUtf8(std::string_view s, size_t* i);
+// Writes the UTF-8 of `cp` (up to 4 bytes) at `out`; returns the end.
+char* EncodeUtf8(char32_t cp, char* out);
 void AppendUtf8(char32_t cp, std::string* out);
 
 }  // namespace earshot::rules
