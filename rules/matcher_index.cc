@@ -43,8 +43,6 @@ void StringIndex::Build(std::vector<std::pair<std::string, uint32_t>> items) {
   while (filter_bits < distinct * 16 && filter_bits < (uint64_t{1} << 20)) filter_bits <<= 1;
   filter_.assign(filter_bits / 64, 0);
   filter_mask_ = filter_bits - 1;
-  min_len_ = UINT32_MAX;
-  max_len_ = 0;
   // values_[0] is a dummy so that a used slot always has end > 0.
   values_.push_back(0);
   for (size_t i = 0; i < items.size();) {
@@ -61,15 +59,12 @@ void StringIndex::Build(std::vector<std::pair<std::string, uint32_t>> items) {
     pool_ += key;
     uint64_t fb = (s.hash >> 32) & filter_mask_;
     filter_[fb >> 6] |= uint64_t{1} << (fb & 63);
-    min_len_ = std::min<uint32_t>(min_len_, s.key_len);
-    max_len_ = std::max<uint32_t>(max_len_, s.key_len);
     uint64_t k = s.hash & mask_;
     while (slots_[k].end != 0) k = (k + 1) & mask_;
     slots_[k] = s;
     ++keys_;
     i = j;
   }
-  if (keys_ == 0) min_len_ = 0;
   pool_.append(16, '\0');  // EqualPadded reads 16 bytes from a key's start
 }
 
@@ -77,14 +72,11 @@ void CodeIndex::Build(std::vector<std::pair<uint64_t, uint32_t>> items) {
   const size_t distinct = SortByKey(&items);
   slots_.clear();
   values_.clear();
-  std::vector<uint64_t> firsts;
-  for (const auto& [key, value] : items) firsts.push_back(key >> 21);
-  std::sort(firsts.begin(), firsts.end());
-  firsts.erase(std::unique(firsts.begin(), firsts.end()), firsts.end());
-  uint32_t log2_bits = 10;  // 1,024 bits at least, 16 per distinct first code point
-  while ((uint64_t{1} << log2_bits) < firsts.size() * 16 && log2_bits < 20) ++log2_bits;
-  first_.assign((size_t{1} << log2_bits) / 64, 0);
-  first_shift_ = 64 - log2_bits;
+  size_t firsts = 0;  // distinct first code points: sorted keys group them
+  for (size_t i = 0; i < items.size(); ++i) {
+    firsts += i == 0 || (items[i].first >> 21) != (items[i - 1].first >> 21);
+  }
+  first_.Reset(firsts);
   keys_ = 0;
   uint64_t size = TableSize(distinct);
   slots_.assign(size, Slot{});
@@ -96,8 +88,7 @@ void CodeIndex::Build(std::vector<std::pair<uint64_t, uint32_t>> items) {
     while (j < items.size() && items[j].first == items[i].first) values_.push_back(items[j++].second);
     Slot s;
     s.key = items[i].first;
-    const uint32_t fb = FirstBit(static_cast<char32_t>(s.key >> 21));
-    first_[fb >> 6] |= uint64_t{1} << (fb & 63);
+    first_.Add(s.key >> 21);
     s.begin = begin;
     s.end = static_cast<uint32_t>(values_.size());
     uint64_t k = HashU64(s.key) & mask_;

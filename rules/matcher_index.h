@@ -21,7 +21,8 @@ namespace earshot::rules::internal {
 // its end, little-endian. HashBytes reads exactly the key (any buffer);
 // HashPadded computes the same value with two loads and two masks, no
 // branch on the length, but reads 16 bytes from p, so the caller must
-// guarantee that much (MatchScratch keeps its normalized text padded).
+// guarantee that much (the matcher's FindAtoms reserves it behind the
+// normalized text).
 
 inline uint64_t MixWords(uint64_t a, uint64_t b, size_t n) {
   uint64_t h = (a ^ 0xD6E8FEB86659FD93ULL) * 0x9E3779B97F4A7C15ULL;
@@ -116,24 +117,13 @@ class StringIndex {
       for (uint32_t v = s.begin; v < s.end; ++v) fn(key, values_[v]);
     }
   }
-  uint32_t min_len() const { return min_len_; }
-  uint32_t max_len() const { return max_len_; }
 
   // The values stored under the key p[0..n), as [*begin, *end); false if none.
-  // The values stored under the key p[0..n), as [*begin, *end); false if none.
   bool Find(const char* p, uint32_t n, const uint32_t** begin, const uint32_t** end) const {
-    if (keys_ == 0) return false;
     const uint64_t h = HashBytes(p, n);
-    if (!MayContain(h)) return false;
-    for (uint64_t i = h & mask_;; i = (i + 1) & mask_) {
-      const Slot& s = slots_[i];
-      if (s.end == 0) return false;
-      if (s.hash == h && s.key_len == n && std::memcmp(pool_.data() + s.key_off, p, n) == 0) {
-        *begin = values_.data() + s.begin;
-        *end = values_.data() + s.end;
-        return true;
-      }
-    }
+    if (!MayContain(h)) return false;  // also for an empty index: its filter is all zero
+    return Probe(
+        h, n, [&](const char* key) { return std::memcmp(key, p, n) == 0; }, begin, end);
   }
   // The same in two steps, for callers that hash many tokens at once
   // (HashBytes or HashPadded of the key): a small bit filter (fits in L1)
@@ -150,18 +140,24 @@ class StringIndex {
   // (the pool keeps 16 bytes of padding too).
   bool FindHashed(const char* p, uint32_t n, uint64_t h, const uint32_t** begin,
                   const uint32_t** end) const {
+    return Probe(
+        h, n, [&](const char* key) { return EqualPadded(key, p, n); }, begin, end);
+  }
+
+ private:
+  // Linear probing from h's slot for the key of length n that `eq` accepts.
+  template <typename Eq>
+  bool Probe(uint64_t h, uint32_t n, Eq eq, const uint32_t** begin, const uint32_t** end) const {
     for (uint64_t i = h & mask_;; i = (i + 1) & mask_) {
       const Slot& s = slots_[i];
       if (s.end == 0) return false;
-      if (s.hash == h && s.key_len == n && EqualPadded(pool_.data() + s.key_off, p, n)) {
+      if (s.hash == h && s.key_len == n && eq(pool_.data() + s.key_off)) {
         *begin = values_.data() + s.begin;
         *end = values_.data() + s.end;
         return true;
       }
     }
   }
-
- private:
   static bool EqualPadded(const char* a, const char* b, uint32_t n) {
     if (n > 16) return std::memcmp(a, b, n) == 0;
     uint64_t a0, a1, b0, b1;
@@ -183,7 +179,35 @@ class StringIndex {
   std::vector<uint32_t> values_;
   uint64_t mask_ = 0;
   size_t keys_ = 0;
-  uint32_t min_len_ = 0, max_len_ = 0;
+};
+
+// A one-hash bit filter over uint64 keys, ~16 bits a key within 1,024 and
+// 2^20 bits (so it stays in L1 or L2): MayContain is false for most keys
+// never added, and always true for those added.
+class BitFilter {
+ public:
+  // Empties the filter, sized for `n` keys.
+  void Reset(size_t n) {
+    uint32_t log2_bits = 10;
+    while ((uint64_t{1} << log2_bits) < n * 16 && log2_bits < 20) ++log2_bits;
+    bits_.assign((size_t{1} << log2_bits) / 64, 0);
+    shift_ = 64 - log2_bits;
+  }
+  void Add(uint64_t key) {
+    const uint32_t b = Bit(key);
+    bits_[b >> 6] |= uint64_t{1} << (b & 63);
+  }
+  bool MayContain(uint64_t key) const {
+    const uint32_t b = Bit(key);
+    return (bits_[b >> 6] >> (b & 63)) & 1;
+  }
+
+ private:
+  uint32_t Bit(uint64_t key) const {
+    return static_cast<uint32_t>((key * 0x9E3779B97F4A7C15ULL) >> shift_);
+  }
+  std::vector<uint64_t> bits_ = std::vector<uint64_t>(1, 0);  // empty: rejects everything
+  uint32_t shift_ = 64 - 6;                                  // 64 - log2(bits)
 };
 
 // A read-only multimap from uint64 keys to uint32 values.
@@ -194,10 +218,7 @@ class CodeIndex {
   // False when no key's first code point can be `c1`: a bit test in a
   // filter of ~16 bits a distinct first code point (a few KiB at most, so
   // it stays in L1 while no-space text is scanned code point by code point).
-  bool MayStartWith(char32_t c1) const {
-    const uint32_t b = FirstBit(c1);
-    return (first_[b >> 6] >> (b & 63)) & 1;
-  }
+  bool MayStartWith(char32_t c1) const { return first_.MayContain(c1); }
   bool Find(uint64_t key, const uint32_t** begin, const uint32_t** end) const {
     if (keys_ == 0) return false;
     for (uint64_t i = HashU64(key) & mask_;; i = (i + 1) & mask_) {
@@ -216,12 +237,8 @@ class CodeIndex {
     uint64_t key = 0;
     uint32_t begin = 0, end = 0;
   };
-  uint32_t FirstBit(char32_t c1) const {
-    return static_cast<uint32_t>((static_cast<uint64_t>(c1) * 0x9E3779B97F4A7C15ULL) >> first_shift_);
-  }
   std::vector<Slot> slots_;
-  std::vector<uint64_t> first_ = std::vector<uint64_t>(1, 0);  // by FirstBit(c1); empty: none
-  uint32_t first_shift_ = 64 - 6;                              // 64 - log2(bits in first_)
+  BitFilter first_;  // the keys' first code points
   std::vector<uint32_t> values_;
   uint64_t mask_ = 0;
   size_t keys_ = 0;

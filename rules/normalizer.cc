@@ -312,8 +312,7 @@ NormalizeInfo TablePath(std::string_view in, size_t ascii_prefix, std::string* o
   const uint8_t* flags = t.flags.data();
   const uint32_t* map = t.map.data();
   const uint32_t* enc = t.enc.data();
-  const char* p = in.data();
-  const auto* up = reinterpret_cast<const unsigned char*>(p);
+  const auto* up = reinterpret_cast<const unsigned char*>(in.data());
   size_t n = in.size();
   // A simple code point maps to one code point, at most 1.5x its UTF-8 size
   // (U+023A, 2 bytes, folds to U+2C65, 3 bytes). Invariant of the loop:
@@ -335,10 +334,11 @@ NormalizeInfo TablePath(std::string_view in, size_t ascii_prefix, std::string* o
       ++i;
       continue;
     }
-    if constexpr (!kOffsets) {
+    {
       // Runs of well-formed two- and three-byte sequences whose code points
       // map through the table (Arabic, Cyrillic, CJK, kana, Thai, ...): one
-      // decode and one table load each, without leaving the loop.
+      // decode, one table load and one 4-byte store each (the invariant
+      // leaves at least 4 bytes of room at w), without leaving the loop.
       const size_t run_start = i;
       while (i + 1 < n) {
         c = up[i];
@@ -358,27 +358,18 @@ NormalizeInfo TablePath(std::string_view in, size_t ascii_prefix, std::string* o
         const uint32_t e = enc[cp];
         if (e == kEncOther) break;
         std::memcpy(o + w, &e, 4);
-        w += (e >> 24) & 3;
+        const size_t out_len = (e >> 24) & 3;
+        if constexpr (kOffsets) offsets->resize(offsets->size() + out_len, static_cast<uint32_t>(i));
+        w += out_len;
         if (e & kEncNoSpace) info.has_nospace_script = true;
         i += len;
       }
       if (i != run_start) continue;
     }
+    // What the run declined: an invalid or four-byte sequence, or a code
+    // point the table does not encode.
     size_t start = i;
     char32_t cp = internal::DecodeUtf8Fast(in, &i);
-    if (cp < 0x10000) {
-      // The common case: one table load, one 4-byte store (the loop's
-      // invariant leaves at least 4 bytes of room at w).
-      const uint32_t e = enc[cp];
-      if (e != kEncOther) {
-        std::memcpy(o + w, &e, 4);
-        const size_t len = (e >> 24) & 3;
-        if constexpr (kOffsets) offsets->resize(offsets->size() + len, static_cast<uint32_t>(start));
-        w += len;
-        if (e & kEncNoSpace) info.has_nospace_script = true;
-        continue;
-      }
-    }
     if (cp == 0xFFFD && i - start != 3) info.had_invalid_utf8 = true;
     uint32_t m;
     if (cp < 0x10000) {

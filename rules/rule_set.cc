@@ -229,8 +229,6 @@ struct FieldSpec {
 };
 
 struct Rule {
-  bool is_topic = false;
-  uint32_t index = 0;  // in brands_ or topics_
   std::string label;   // "brand sneakers/nike" / "topic pricing"
   uint32_t root = 0;
   uint32_t terms_node = kNone, exclude_node = kNone, platform_node = kNone, lang_node = kNone,
@@ -879,7 +877,6 @@ bool Compiler::Run(const RuleSetDef& def) {
     rs_->categories_.push_back(c.name);
     for (const auto& b : c.brands) {
       Rule r;
-      r.index = static_cast<uint32_t>(rs_->brands_.size());
       r.label = "brand " + c.name + "/" + b.name;
       rs_->brands_.push_back(RuleSet::Brand{c.name, b.name, ci});
       CompileRule(b, &r);
@@ -889,8 +886,6 @@ bool Compiler::Run(const RuleSetDef& def) {
   }
   for (const auto& t : def.topics) {
     Rule r;
-    r.is_topic = true;
-    r.index = static_cast<uint32_t>(rs_->topics_.size());
     r.label = "topic " + t.name;
     rs_->topics_.push_back(t.name);
     CompileRule(t, &r);
@@ -1095,7 +1090,7 @@ void RuleSetImpl::OnPrefixes(std::string_view text, size_t b, size_t e, uint32_t
 // no-space run, or at the start of another token (left edge implied).
 void RuleSetImpl::OnNoSpacePos(std::string_view text, size_t s, char32_t cp1, size_t next,
                                uint32_t widx, MatchScratch::Impl& im) const {
-  if (!nospace_.MayStartWith(cp1)) return;
+  // The callers have tested nospace_.MayStartWith(cp1).
   char32_t cp2 = 0;
   if (next < text.size()) {
     size_t j = next;
@@ -1156,6 +1151,9 @@ void RuleSetImpl::FindRaw(std::string_view text, MatchScratch::Impl& im) const {
 
 void RuleSetImpl::FindAtoms(const MatchInput& in, const NormalizeInfo& info,
                             MatchScratch* scratch, MatchScratch::Impl& im) const {
+  // HashPadded and the 8-byte literal compare read up to 16 bytes from a
+  // token's start: keep them allocated.
+  scratch->normalized.reserve(scratch->normalized.size() + 16);
   const std::string_view text = scratch->normalized;
   // Phase 1, the tokenizer: spaced tokens are collected; no-space runs are
   // probed as they come (literals with a no-space first word may start at
@@ -1329,8 +1327,6 @@ void RuleSetImpl::Match(const MatchInput& in, MatchScratch* scratch, MatchOutput
   MatchScratch::Impl& im = Prepare(scratch);
   im.record_all = false;
   NormalizeInfo info = Normalize(in.text, &scratch->normalized);
-  // HashPadded reads up to 16 bytes from a token's start: keep them allocated.
-  scratch->normalized.reserve(scratch->normalized.size() + 16);
   scratch->has_nospace_script = info.has_nospace_script;
   scratch->ascii = info.ascii;
   FindAtoms(in, info, scratch, im);
@@ -1425,7 +1421,6 @@ std::string RuleSetImpl::Explain(const MatchInput& in) const {
   im.record_all = true;
   std::vector<uint32_t> offsets;
   NormalizeInfo info = Normalize(in.text, &scratch.normalized, &offsets);
-  scratch.normalized.reserve(scratch.normalized.size() + 16);  // for HashPadded
   FindAtoms(in, info, &scratch, im);
   std::string_view norm = scratch.normalized;
 

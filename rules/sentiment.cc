@@ -68,11 +68,6 @@ constexpr int kNegationReach = 3;  // words after a negator whose sign flips
 constexpr double kPositiveThreshold = 1.0;
 constexpr double kNegativeThreshold = -1.0;
 
-struct SvHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
-
 struct Phrase {
   std::vector<std::string> rest;  // the words after the first
   double score;
@@ -93,9 +88,6 @@ struct NoSpaceTerm {
 
 bool IsArabicLetter(char32_t cp) { return cp >= 0x0620 && cp <= 0x064A; }
 
-// An ASCII byte that neither scores nor ends a clause (space, quote, ...).
-bool IsPlainGapByte(char c);
-
 bool IsClauseMark(char32_t cp) {
   switch (cp) {
     case '.': case ',': case '!': case '?': case ';': case ':':
@@ -111,6 +103,7 @@ bool IsClauseMark(char32_t cp) {
   }
 }
 
+// An ASCII byte that neither scores nor ends a clause (space, quote, ...).
 bool IsPlainGapByte(char c) {
   const unsigned char u = static_cast<unsigned char>(c);
   return u < 0x80 && !IsClauseMark(u);
@@ -125,7 +118,6 @@ bool IsEmojiModifier(char32_t cp) {
 // the article); tried, longest first, only when the whole word is unknown.
 constexpr std::string_view kArabicPrefixes[] = {"وال", "بال", "فال", "كال", "لل", "ال",
                                                 "و",   "ف",   "ب",   "ل"};
-constexpr const std::string_view (&ArabicPrefixes())[10] { return kArabicPrefixes; }
 
 class Lexicon : public SentimentLexicon {
  public:
@@ -527,8 +519,14 @@ class Lexicon : public SentimentLexicon {
       }
     }
     nospace_.clear();
-    single_filter_.Build(keys, true);
-    pair_filter_.Build(keys, false);
+    // One filter for the one-code-point entries (second = 0), one for the others.
+    size_t singles = 0;
+    for (const auto& [key, list] : keys) singles += (key & 0x1FFFFF) == 0;
+    single_filter_.Reset(singles);
+    pair_filter_.Reset(keys.size() - singles);
+    for (const auto& [key, list] : keys) {
+      ((key & 0x1FFFFF) == 0 ? single_filter_ : pair_filter_).Add(key);
+    }
     nospace_index_.Build(std::move(keys));
     keys.clear();
     emoji_scores_.clear();
@@ -569,7 +567,7 @@ class Lexicon : public SentimentLexicon {
     });
     std::sort(arabic.begin(), arabic.end());
     std::unordered_set<std::string> seen(vocabulary_.begin(), vocabulary_.end());
-    for (const auto& prefix : ArabicPrefixes()) {
+    for (const auto& prefix : kArabicPrefixes) {
       for (const auto& [key, entry] : arabic) {
         std::string word = std::string(prefix) + key;
         if (Find(word) != &entries_[entry] || !seen.insert(word).second) continue;
@@ -591,7 +589,7 @@ class Lexicon : public SentimentLexicon {
         (word.size() == 6 || IsArabicLeadByte(word[6]))) {
       return false;
     }
-    for (const auto& prefix : ArabicPrefixes()) {
+    for (const auto& prefix : kArabicPrefixes) {
       if (word.size() >= prefix.size() + 4 && word[1] == prefix[1] && word[0] == prefix[0] &&
           word.compare(0, prefix.size(), prefix) == 0 && !IsArabicLeadByte(word[prefix.size()])) {
         return true;
@@ -620,7 +618,7 @@ class Lexicon : public SentimentLexicon {
     if (word.size() >= 6 && (static_cast<unsigned char>(word[0]) & 0xFE) == 0xD8) {
       size_t i = 0;
       if (!IsArabicLetter(DecodeUtf8(word, &i))) return nullptr;
-      for (const auto& prefix : ArabicPrefixes()) {
+      for (const auto& prefix : kArabicPrefixes) {
         if (word.size() >= prefix.size() + 4 && word[1] == prefix[1] && word[0] == prefix[0] &&
             word.compare(0, prefix.size(), prefix) == 0) {
           if (const Entry* e = Lookup(word.substr(prefix.size()))) return e;
@@ -685,8 +683,8 @@ class Lexicon : public SentimentLexicon {
       size_t after = next;  // where the code point after c2 starts
       const char32_t c2 = next < word.size() ? internal::DecodeUtf8Fast(word, &after) : 0;
       const NoSpaceTerm* t = nullptr;
-      if (c2 != 0 && pair_filter_.MayContain(c1, c2)) t = longest(internal::CodeKey(c1, c2), at);
-      if (t == nullptr && single_filter_.MayContain(c1, 0)) {
+      if (c2 != 0 && pair_filter_.MayContain(internal::CodeKey(c1, c2))) t = longest(internal::CodeKey(c1, c2), at);
+      if (t == nullptr && single_filter_.MayContain(internal::CodeKey(c1, 0))) {
         t = longest(internal::CodeKey(c1, 0), at);
       }
       if (t == nullptr) {
@@ -705,37 +703,8 @@ class Lexicon : public SentimentLexicon {
 
   // A bit filter on (first, second code point) of the no-space entries:
   // ~16 bits an entry, so a few hundred bytes for the shipped lexicons.
-  class PairFilter {
-   public:
-    // From the nospace_index_ keys; `singles`: the one-code-point entries
-    // (second = 0), else the others.
-    void Build(const std::vector<std::pair<uint64_t, uint32_t>>& keys, bool singles) {
-      size_t n = 0;
-      for (const auto& [key, list] : keys) n += ((key & 0x1FFFFF) == 0) == singles;
-      shift_ = 64 - 10;  // 1,024 bits at least
-      while ((uint64_t{1} << (64 - shift_)) < n * 16 && shift_ > 64 - 20) --shift_;
-      bits_.assign((size_t{1} << (64 - shift_)) / 64, 0);
-      for (const auto& [key, list] : keys) {
-        if (((key & 0x1FFFFF) == 0) != singles) continue;
-        const uint32_t b = Bit(key);
-        bits_[b >> 6] |= uint64_t{1} << (b & 63);
-      }
-    }
-    bool MayContain(char32_t c1, char32_t c2) const {
-      const uint32_t b = Bit(internal::CodeKey(c1, c2));
-      return (bits_[b >> 6] >> (b & 63)) & 1;
-    }
-
-   private:
-    uint32_t Bit(uint64_t key) const {
-      return static_cast<uint32_t>((key * 0x9E3779B97F4A7C15ULL) >> shift_);
-    }
-    std::vector<uint64_t> bits_ = std::vector<uint64_t>(1, 0);
-    uint32_t shift_ = 64 - 6;
-  };
-
   // While parsing; Finish() moves them into the tables below.
-  std::unordered_map<std::string, Entry, SvHash, std::equal_to<>> words_;
+  std::unordered_map<std::string, Entry> words_;
   std::unordered_map<char32_t, double> emoji_;
   std::unordered_map<char32_t, std::vector<NoSpaceTerm>> nospace_;
   size_t nospace_count_ = 0;
@@ -744,7 +713,7 @@ class Lexicon : public SentimentLexicon {
   internal::StringIndex word_index_;                     // word -> entries_
   std::vector<std::vector<NoSpaceTerm>> nospace_lists_;  // by first two code points
   internal::CodeIndex nospace_index_;  // CodeKey(first, second or 0) -> nospace_lists_
-  PairFilter pair_filter_, single_filter_;
+  internal::BitFilter pair_filter_, single_filter_;  // of nospace_index_'s keys
   std::vector<double> emoji_scores_;
   internal::CodeIndex emoji_index_;                      // code point -> emoji_scores_
   std::vector<std::string> vocabulary_;     // CompileOptions::vocabulary

@@ -12,7 +12,7 @@
 // (about one instruction a byte) and their words cut out of the bit mask,
 // without a branch per byte; other blocks go code point by code point
 // through the character table. The visitor is called inline (a template),
-// so looking tokens up costs no call per token. Thread-safe (pure).
+// so handing it a token costs no call. Thread-safe (pure).
 
 #include <algorithm>
 #include <cstdint>
