@@ -146,7 +146,8 @@ void BM_Scrape(benchmark::State& state) {
   size_t series = 0;
   {
     std::string text;
-    p->AppendResultsText(&text);
+    StringExpositionSink sink(&text);
+    p->WriteResultsText(&sink);
     for (size_t pos = 0; pos < text.size(); pos = text.find('\n', pos) + 1) {
       if (text[pos] != '#') ++series;  // not a HELP or TYPE line
     }
@@ -172,7 +173,8 @@ void BM_Scrape(benchmark::State& state) {
       benchmark::DoNotOptimize(sink.bytes);
     } else {
       std::string text;
-      p->AppendResultsText(&text);
+      StringExpositionSink sink(&text);
+      p->WriteResultsText(&sink);
       benchmark::DoNotOptimize(text.size());
     }
   }
@@ -182,7 +184,7 @@ void BM_Scrape(benchmark::State& state) {
         static_cast<double>(lock_ns) / 1e6 / static_cast<double>(state.iterations());
   }
 }
-// Second argument: 0 = AppendResultsText (one string), 1 = CollectResults +
+// Second argument: 0 = WriteResultsText into one string, 1 = CollectResults +
 // TextSerializer, 2 = TakeSnapshot only, 3 = WriteResultsText to a sink that
 // drops the chunks (as `earshot replay > /dev/null`).
 BENCHMARK(BM_Scrape)

@@ -24,18 +24,15 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Passes exposition chunks on as pieces of an HTTP body; once the client is
-// gone the rest is dropped. Not thread-safe.
+// Passes exposition chunks on as pieces of an HTTP body (the writer drops
+// them once the client is gone). Not thread-safe.
 class HttpBodySink : public ExpositionSink {
  public:
   explicit HttpBodySink(const HttpBodyWriter& write) : write_(write) {}
-  void Write(std::string_view chunk) override {
-    if (ok_) ok_ = write_(chunk);
-  }
+  void Write(std::string_view chunk) override { write_(chunk); }
 
  private:
   const HttpBodyWriter& write_;
-  bool ok_ = true;
 };
 
 }  // namespace

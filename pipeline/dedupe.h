@@ -7,7 +7,9 @@
 // (their slots are reused) and purged in place when the table fills. When the
 // number of live entries would exceed `max_entries`, the oldest buckets are
 // evicted early (the effective horizon shrinks) and counted in evictions().
-// Memory: 16 bytes a slot, at most ~2.7x max_entries slots.
+// Memory: 16 bytes a slot; the table is a power of two that grows to at
+// least twice the live entries, so below 4x max_entries slots (2.1x at the
+// round caps 1M and 8M).
 // Not thread-safe.
 
 #include <cstddef>

@@ -12,7 +12,7 @@ namespace {
 
 using prometheus::MetricType;
 
-constexpr int kSentimentCount = 3;
+using rules::kSentimentCount;
 
 const char* const kTotalNames[kBasisCount] = {"earshot_mentions_total", "earshot_reach_total",
                                               "earshot_engagement_total", "earshot_views_total"};
@@ -434,14 +434,12 @@ class TextSink : public ResultSink {
   // HELP and TYPE before a family's first series (empty families are left out).
   void Header() {
     header_written_ = true;
+    // The help texts are constants without '\\' or a newline: written as
+    // they are, as TextSerializer writes them.
     std::string h = "# HELP ";
     h += name_;
     h += ' ';
-    for (const char* c = help_; *c; ++c) {
-      if (*c == '\\') h += "\\\\";
-      else if (*c == '\n') h += "\\n";
-      else h += *c;
-    }
+    h += help_;
     h += "\n# TYPE ";
     h += name_;
     h += type_ == MetricType::Counter ? " counter\n" : " gauge\n";

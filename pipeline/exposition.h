@@ -9,7 +9,8 @@
 //
 // Values: counters and window gauges are integers and are written exactly;
 // ratios are written as prometheus::TextSerializer writes them (%.16g), so
-// the text is byte-identical to what prometheus-cpp would serve.
+// the text is byte-identical to what prometheus-cpp would serve, up to
+// integers of 10^16 and more (TextSerializer: 1e+16; here every digit).
 
 #include <cerrno>
 #include <cstdint>
@@ -22,6 +23,7 @@
 #include <prometheus/metric_family.h>
 
 #include "pipeline/window_state.h"
+#include "rules/sentiment.h"
 
 namespace earshot {
 
@@ -72,10 +74,11 @@ struct ResultsSnapshot {
     std::string name;
     std::vector<uint32_t> brand_ids;  // the current rule set's brands, in rule order
   };
-  struct Totals {
+  // One cache line: the processor's own counters are these (hot path).
+  struct alignas(64) Totals {
     Values v;
-    uint64_t sentiment[3] = {0, 0, 0};  // by rules::Sentiment
-    bool present = false;               // the series exists (was ever counted)
+    uint64_t sentiment[rules::kSentimentCount] = {};  // by rules::Sentiment
+    bool present = false;                            // the series exists (was ever counted)
   };
   struct TopicCount {
     uint32_t topic;

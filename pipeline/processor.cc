@@ -57,8 +57,8 @@ std::string ToLowerAscii(std::string_view s) {
 struct Processor::PartitionState {
   std::vector<HoppingWindow> windows;
   Deduper dedupe;
-  PartitionState(const std::vector<WindowSpec>& specs, size_t max_dedupe)
-      : dedupe(max_dedupe) {
+  // The dedupe cap is set by ShareDedupeCap (0, dedupe off, until then).
+  explicit PartitionState(const std::vector<WindowSpec>& specs) : dedupe(0) {
     for (const auto& s : specs) windows.emplace_back(s);
   }
 };
@@ -208,10 +208,7 @@ Processor::PartitionState* Processor::Partition(std::string_view topic, int32_t 
   PartitionKey key{std::string(topic), partition};
   auto it = partitions_.find(key);
   if (it == partitions_.end()) {
-    it = partitions_
-             .emplace(key, std::make_unique<PartitionState>(config_.windows,
-                                                            config_.limits.max_dedupe_entries))
-             .first;
+    it = partitions_.emplace(key, std::make_unique<PartitionState>(config_.windows)).first;
     ShareDedupeCap();
   }
   return it->second.get();
@@ -219,6 +216,8 @@ Processor::PartitionState* Processor::Partition(std::string_view topic, int32_t 
 
 void Processor::ShareDedupeCap() {
   // limits.max_dedupe_entries bounds the process, not each partition.
+  // An even split: a quiet partition keeps its share while busy ones evict
+  // (a budget shared by age across partitions would not). 0: dedupe off.
   const size_t cap = config_.limits.max_dedupe_entries;
   if (cap == 0 || partitions_.empty()) return;
   const size_t each = std::max<size_t>(1, cap / partitions_.size());
@@ -229,8 +228,7 @@ void Processor::OnAssigned(const std::vector<PartitionKey>& partitions) {
   std::lock_guard<std::mutex> lock(mu_);
   for (const auto& p : partitions) {
     // Fresh state: a rebuild replays the partition's recent history into it.
-    partitions_[p] =
-        std::make_unique<PartitionState>(config_.windows, config_.limits.max_dedupe_entries);
+    partitions_[p] = std::make_unique<PartitionState>(config_.windows);
   }
   ShareDedupeCap();
 }
@@ -254,12 +252,10 @@ int64_t Processor::NowMillis() const {
 }
 
 void Processor::ExpireLocked(int64_t now) {
-  const HoppingWindow* longest = nullptr;
   for (auto& [key, part] : partitions_) {
     for (auto& w : part->windows) w.Expire(now);
-    longest = &part->windows[longest_window_];
-    part->dedupe.ExpireBefore(FloorDiv(longest->WindowStartMillis(now),
-                                       config_.windows[longest_window_].step_ms));
+    // Dedupe buckets are the longest window's: its entries leave with it.
+    part->dedupe.ExpireBefore(part->windows[longest_window_].FirstBucket(now));
   }
 }
 
@@ -398,9 +394,7 @@ void Processor::ProcessBatch(std::string_view source, const std::vector<Record>&
       if (!bad) {
         if (ev.has_created_at) event_ms = ev.created_at_ms;
         else if (rec.timestamp_ms >= 0) event_ms = rec.timestamp_ms;
-        else event_ms = config_.clock == ClockMode::kEvent && max_event_ms_ == INT64_MIN
-                            ? wall_now
-                            : (config_.clock == ClockMode::kEvent ? now : wall_now);
+        else event_ms = event_clock && max_event_ms_ != INT64_MIN ? max_event_ms_ : wall_now;
         if (event_ms > wall_now + config_.max_future_skew_ms) bad = InvalidReason::kFutureTimestamp;
       }
       if (bad) {
@@ -411,7 +405,7 @@ void Processor::ProcessBatch(std::string_view source, const std::vector<Record>&
         }
         continue;
       }
-      if (config_.clock == ClockMode::kEvent && event_ms > max_event_ms_) {
+      if (event_clock && event_ms > max_event_ms_) {
         max_event_ms_ = event_ms;
         now = event_ms;
       }
@@ -562,23 +556,16 @@ ResultsSnapshot Processor::TakeSnapshot(int64_t* lock_held_ns) const {
   for (const auto& w : config_.windows) s.window_names.push_back(w.name);
   s.platform_names = platform_names_;
 
-  // The window sums go into maps that already hold every (brand, platform)
-  // key, built here outside the lock, so SumInto only adds into existing
-  // slots. Maps that grow under the lock made most of its hold time (70-95
-  // ms of ~100 at 10,000 brands): fresh pages, rehashing, and SumInto's
-  // slot-order inserts clustering in a map still smaller than its source.
-  // Zero entries mean the same as absent ones to everything below.
+  // The window sums are added straight into the dense tables, allocated and
+  // zeroed here outside the lock for the brands known now (fresh pages
+  // under the lock, and maps growing there, made most of its hold time:
+  // 70-95 ms of ~100 at 10,000 brands).
   size_t brands_hint;
   {
     std::lock_guard<std::mutex> lock(mu_);
     brands_hint = brand_names_.size();
   }
-  std::vector<SeriesMap> sums(W);
-  if (W > 0) {
-    for (uint32_t b = 0; b < brands_hint; ++b)
-      for (uint32_t p = 0; p < P; ++p) sums[0][MakeSeriesKey(b, p)];
-    for (size_t w = 1; w < W; ++w) sums[w] = sums[0];
-  }
+  s.windows.assign(W, std::vector<Values>(brands_hint * P));
   std::shared_ptr<const rules::RuleSet> rules;
   std::vector<uint32_t> brand_ids;
   FlatMap<uint64_t> topic_totals;
@@ -590,16 +577,18 @@ ResultsSnapshot Processor::TakeSnapshot(int64_t* lock_held_ns) const {
     brand_ids = brand_ids_;
     s.brand_names = brand_names_;
     s.topic_names = topic_names_;
-    for (const auto& [key, part] : partitions_) {
-      for (size_t w = 0; w < part->windows.size(); ++w) part->windows[w].SumInto(now, &sums[w]);
+    const size_t B = brand_names_.size();
+    for (size_t w = 0; w < W; ++w) {
+      std::vector<Values>& dense = s.windows[w];
+      dense.resize(B * P);  // brands added since the hint
+      for (const auto& [key, part] : partitions_) {
+        part->windows[w].ForEachInWindow(now, [&](SeriesKey key, const Values& v) {
+          const uint32_t b = SeriesBrand(key), p = SeriesPlatform(key);
+          if (b < B && p < P) dense[static_cast<size_t>(b) * P + p].Add(v);
+        });
+      }
     }
-    s.totals.resize(totals_.size());
-    for (size_t i = 0; i < totals_.size(); ++i) {
-      ResultsSnapshot::Totals& t = s.totals[i];
-      t.v = totals_[i].v;
-      std::copy(std::begin(totals_[i].sentiment), std::end(totals_[i].sentiment), t.sentiment);
-      t.present = totals_[i].present;
-    }
+    s.totals = totals_;
     topic_totals = topic_totals_;  // one copy of the slots; sorted below
     if (lock_held_ns != nullptr) {
       *lock_held_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -610,15 +599,6 @@ ResultsSnapshot Processor::TakeSnapshot(int64_t* lock_held_ns) const {
 
   s.categories = GroupByCategory(rules.get(), brand_ids);
   const size_t B = s.brand_names.size();
-  s.windows.resize(W);
-  for (size_t w = 0; w < W; ++w) {
-    s.windows[w].resize(B * P);
-    for (const auto& [key, v] : sums[w]) {
-      const uint32_t b = SeriesBrand(key), p = SeriesPlatform(key);
-      if (b < B && p < P) s.windows[w][static_cast<size_t>(b) * P + p] = v;
-    }
-    sums[w] = SeriesMap();  // free as we go
-  }
   // Ascending (topic, brand, platform): a counting sort by (topic, brand),
   // then an insertion sort that moves each series at most past the few
   // platforms of its group. Linear; std::sort took ~14 ms for 316k series.
@@ -660,11 +640,6 @@ std::vector<prometheus::MetricFamily> Processor::CollectResults() const {
 
 void Processor::WriteResultsText(ExpositionSink* sink) const {
   earshot::WriteResultsText(TakeSnapshot(), sink);
-}
-
-void Processor::AppendResultsText(std::string* out) const {
-  StringExpositionSink sink(out);
-  WriteResultsText(&sink);
 }
 
 StatusOr<std::string> Processor::ShareOfVoiceJson(const std::string& window_name,

@@ -34,30 +34,24 @@ void HoppingWindow::Add(int64_t now_ms, int64_t event_ms, SeriesKey key, const V
   if (index >= sum_first_ && index <= sum_last_) sum_[key].Add(v);
 }
 
-void HoppingWindow::SumBuckets(int64_t first, int64_t last, SeriesMap* out) const {
-  for (auto it = buckets_.lower_bound(first); it != buckets_.end() && it->first <= last; ++it) {
-    for (const auto& [key, v] : it->second) (*out)[key].Add(v);
-  }
-}
-
 void HoppingWindow::AdvanceSum(int64_t now_ms) {
   // The running sum stops before T's own bucket, which takes nearly every Add:
   // the hot path then updates one map, and a scrape adds that bucket itself.
   const int64_t first = FirstBucket(now_ms);
   const int64_t last = FloorDiv(now_ms, spec_.step_ms) - 1;
   if (first == sum_first_ && last == sum_last_) return;
+  auto add = [this](SeriesKey key, const Values& v) { sum_[key].Add(v); };
   if (first < sum_first_ || first > sum_last_ || last < sum_last_) {
     // Backwards (a wall clock step) or no overlap: start over.
     sum_.clear();
-    SumBuckets(first, last, &sum_);
+    ForEachInBuckets(first, last, add);
   } else {
     // Forwards: subtract the buckets that left, add the ones that entered.
-    for (auto it = buckets_.lower_bound(sum_first_); it != buckets_.end() && it->first < first; ++it) {
-      for (const auto& [key, v] : it->second) sum_[key].Sub(v);
-    }
-    SumBuckets(sum_last_ + 1, last, &sum_);
-    // Series whose values all left stay as zeros (SumInto skips them): at
-    // most one entry per series ever seen, and no scan of the sum per step.
+    ForEachInBuckets(sum_first_, first - 1, [this](SeriesKey key, const Values& v) { sum_[key].Sub(v); });
+    ForEachInBuckets(sum_last_ + 1, last, add);
+    // Series whose values all left stay as zeros (ForEachInWindow skips
+    // them): at most one entry per series ever seen, and no scan of the sum
+    // per step.
   }
   sum_first_ = first;
   sum_last_ = last;
@@ -73,19 +67,6 @@ void HoppingWindow::Expire(int64_t now_ms) {
     }
     buckets_.erase(buckets_.begin());
   }
-}
-
-void HoppingWindow::SumInto(int64_t now_ms, SeriesMap* out) const {
-  int64_t first = FirstBucket(now_ms);
-  int64_t last = FloorDiv(now_ms, spec_.step_ms);
-  if (first != sum_first_ || last - 1 != sum_last_) {
-    SumBuckets(first, last, out);
-    return;
-  }
-  for (const auto& [key, v] : sum_) {
-    if (!v.zero()) (*out)[key].Add(v);
-  }
-  SumBuckets(last, last, out);
 }
 
 void HoppingWindow::RetainBrands(const std::vector<bool>& keep) {

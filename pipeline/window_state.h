@@ -101,9 +101,15 @@ class HoppingWindow {
   // Drops buckets that have left the window at `now_ms` and moves the
   // running sum to the window at `now_ms`.
   void Expire(int64_t now_ms);
-  // Adds the window's values at `now_ms` into `*out` (from the running sum
-  // when `now_ms` is in the step of the last Expire()).
-  void SumInto(int64_t now_ms, SeriesMap* out) const;
+  // Calls add(key, values) for the window's values at `now_ms`, a series
+  // possibly more than once (from the running sum when `now_ms` is in the
+  // step of the last Expire(), plus T's own bucket).
+  template <typename AddFn>
+  void ForEachInWindow(int64_t now_ms, AddFn&& add) const;
+  // Adds the window's values at `now_ms` into `*out`.
+  void SumInto(int64_t now_ms, SeriesMap* out) const {
+    ForEachInWindow(now_ms, [out](SeriesKey key, const Values& v) { (*out)[key].Add(v); });
+  }
   // Removes series whose brand is not kept.
   void RetainBrands(const std::vector<bool>& keep_brand_id);
   size_t bucket_count() const { return buckets_.size(); }
@@ -112,7 +118,13 @@ class HoppingWindow {
   WindowSpec spec_;
   int64_t buckets_per_window_;
   void AdvanceSum(int64_t now_ms);
-  void SumBuckets(int64_t first, int64_t last, SeriesMap* out) const;
+  // Calls add(key, values) for each series of each bucket in [first, last].
+  template <typename AddFn>
+  void ForEachInBuckets(int64_t first, int64_t last, AddFn&& add) const {
+    for (auto it = buckets_.lower_bound(first); it != buckets_.end() && it->first <= last; ++it) {
+      for (const auto& [key, v] : it->second) add(key, v);
+    }
+  }
 
   StepIndex event_step_;  // bucket index of an event time
   StepIndex now_step_;    // step index of T
@@ -126,5 +138,19 @@ class HoppingWindow {
   int64_t last_index_ = INT64_MIN;
   SeriesMap* last_bucket_ = nullptr;
 };
+
+template <typename AddFn>
+void HoppingWindow::ForEachInWindow(int64_t now_ms, AddFn&& add) const {
+  const int64_t first = FirstBucket(now_ms);
+  const int64_t last = FloorDiv(now_ms, spec_.step_ms);
+  if (first != sum_first_ || last - 1 != sum_last_) {
+    ForEachInBuckets(first, last, add);
+    return;
+  }
+  for (const auto& [key, v] : sum_) {
+    if (!v.zero()) add(key, v);
+  }
+  ForEachInBuckets(last, last, add);
+}
 
 }  // namespace earshot

@@ -15,6 +15,7 @@
 namespace earshot::rules {
 
 enum class Sentiment { kPositive, kNeutral, kNegative };
+inline constexpr int kSentimentCount = 3;
 const char* SentimentName(Sentiment s);  // "positive" | "neutral" | "negative"
 
 class SentimentLexicon {

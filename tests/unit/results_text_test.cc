@@ -1,4 +1,4 @@
-// Processor::AppendResultsText against CollectResults() + TextSerializer
+// Processor::WriteResultsText against CollectResults() + TextSerializer
 // (empty families left out), on a few thousand synthetic events over several
 // rule categories, topics and windows: the same series in the same order,
 // grouped the same way, with the same values spelled the same way (%.16g):
@@ -120,13 +120,14 @@ class ResultsTextTest : public ::testing::Test {
     std::ostringstream want;
     prometheus::TextSerializer().Serialize(want, nonempty);
     want_ = want.str();
-    proc_->AppendResultsText(&got_);
+    StringExpositionSink sink(&got_);
+    proc_->WriteResultsText(&sink);
   }
 
   std::unique_ptr<Processor> proc_;
   std::map<std::string, double> exact_;  // series -> value, from CollectResults()
   std::string want_;                     // CollectResults() + TextSerializer
-  std::string got_;                      // AppendResultsText
+  std::string got_;                      // WriteResultsText
 };
 
 TEST_F(ResultsTextTest, SameSeriesAndValuesAsTextSerializer) {
