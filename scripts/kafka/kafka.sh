@@ -33,6 +33,24 @@ JAVA="${JAVA:-java}"
 
 die() { echo "kafka.sh: $*" >&2; exit 1; }
 
+# A failed step explains itself: what failed, the command line that failed,
+# and the tail of each log it wrote.
+fail_with() {
+  local what="$1" cmdline="$2"
+  shift 2
+  {
+    echo "kafka.sh: $what"
+    echo "kafka.sh: command: $cmdline"
+    local log
+    for log in "$@"; do
+      [ -s "$log" ] || continue
+      echo "kafka.sh: last 40 lines of $log:"
+      tail -n 40 "$log" | sed 's/^/  | /'
+    done
+  } >&2
+  exit 1
+}
+
 need_java() {
   command -v "$JAVA" >/dev/null 2>&1 || die "java not found (install openjdk-17-jre-headless: scripts/install-deps.sh)"
   local v
@@ -68,13 +86,6 @@ fetch() {
 
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-
-java_cmd() {
-  # Small heap, fast start: this broker only serves tests.
-  "$JAVA" -Xms128m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
-    -Djava.awt.headless=true -Dlog4j2.configurationFile="$1/log4j2.properties" \
-    -Dkafka.logs.dir="$1" -cp "$LIBS/*" "${@:2}"
 }
 
 write_config() {
@@ -218,18 +229,31 @@ start() {
     scram=(--add-scram "SCRAM-SHA-512=[name=${SCRAM_USER},password=${SCRAM_PASSWORD}]")
   fi
   if [ ! -f "$dir/data/meta.properties" ]; then
-    local cid
-    cid="$(python3 -c 'import base64,uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')"
-    java_cmd "$dir" kafka.tools.StorageTool format -t "$cid" -c "$dir/server.properties" \
-      --ignore-formatted ${scram[@]+"${scram[@]}"} >"$dir/format.log" 2>&1 || { cat "$dir/format.log" >&2; die "formatting KRaft storage failed"; }
+    # URL-safe base64 of a random UUID, as Kafka's Uuid.randomUuid() makes
+    # it; it starts with "-" in 1 of 64 draws, so it is passed as
+    # --cluster-id=ID, never as a separate argument (the storage tool's
+    # parser would read "-Xyz..." as an option). EARSHOT_KAFKA_CLUSTER_ID
+    # fixes it (tests/integration/test_kafka_script.py).
+    local cid="${EARSHOT_KAFKA_CLUSTER_ID:-}"
+    [ -n "$cid" ] || cid="$(python3 -c 'import base64,uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')"
+    local format=("$JAVA" -Xms128m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1
+                  -Djava.awt.headless=true -Dlog4j2.configurationFile="$dir/log4j2.properties"
+                  -Dkafka.logs.dir="$dir" -cp "$LIBS/*" kafka.tools.StorageTool format
+                  --cluster-id="$cid" -c "$dir/server.properties" --ignore-formatted
+                  ${scram[@]+"${scram[@]}"})
+    "${format[@]}" >"$dir/format.log" 2>&1 ||
+      fail_with "formatting KRaft storage failed" "$(printf '%q ' "${format[@]}")" "$dir/format.log"
   fi
   : >"$dir/server.log"
-  # setsid: the broker survives the shell and can be signalled on its own.
-  setsid bash -c "exec $(printf '%q ' "$JAVA") -Xms128m -Xmx512m -XX:+UseSerialGC \
+  local cmd
+  cmd="exec $(printf '%q ' "$JAVA") -Xms128m -Xmx512m -XX:+UseSerialGC \
       -XX:TieredStopAtLevel=1 -Djava.awt.headless=true \
       -Dlog4j2.configurationFile=$(printf '%q' "$dir/log4j2.properties") \
       -Dkafka.logs.dir=$(printf '%q' "$dir") -cp $(printf '%q' "$LIBS/*") kafka.Kafka \
-      $(printf '%q' "$dir/server.properties")" </dev/null >"$dir/server.out" 2>&1 &
+      $(printf '%q' "$dir/server.properties")"
+  echo "$cmd" >"$dir/cmdline"  # for the failure messages of `wait`
+  # setsid: the broker survives the shell and can be signalled on its own.
+  setsid bash -c "$cmd" </dev/null >"$dir/server.out" 2>&1 &
   echo $! >"$dir/pid"
   echo "127.0.0.1:${bport}" >"$dir/bootstrap"
   cat "$dir/bootstrap"
@@ -240,16 +264,18 @@ wait_ready() {
   local deadline=$((SECONDS + secs))
   local bport
   read -r bport _ <"$dir/ports"
+  local cmdline
+  cmdline="$(cat "$dir/cmdline" 2>/dev/null || echo "(unknown: $dir/cmdline is missing)")"
   while [ $SECONDS -lt $deadline ]; do
-    alive "$dir" || { tail -50 "$dir/server.out" "$dir/server.log" >&2 || true; die "broker in $dir exited during start-up"; }
+    alive "$dir" || fail_with "broker in $dir exited during start-up" "$cmdline" \
+      "$dir/server.out" "$dir/server.log"
     if grep -q "Kafka Server started" "$dir/server.log" 2>/dev/null &&
        (exec 3<>"/dev/tcp/127.0.0.1/$bport") 2>/dev/null; then
       return 0
     fi
     sleep 0.2
   done
-  tail -50 "$dir/server.log" >&2 || true
-  die "broker in $dir not ready after ${secs}s"
+  fail_with "broker in $dir not ready after ${secs}s" "$cmdline" "$dir/server.out" "$dir/server.log"
 }
 
 stop() {
