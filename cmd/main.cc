@@ -19,11 +19,12 @@
 #include "base/clock.h"
 #include "base/duration.h"
 #include "base/log.h"
+#include "base/platform.h"
 #include "cmd/daemon.h"
 #include "connectors/kafka_producer.h"
 #include "pipeline/config.h"
 #include "pipeline/exposition.h"
-#include "pipeline/synth.h"
+#include "connectors/synth.h"
 #include "rules/loader.h"
 #include "rules/rule_set.h"
 #include "rules/rule_tests.h"
@@ -40,9 +41,10 @@ commands:
                                     the same pipeline over files with clock: event; prints the metrics
   check    [--config FILE] [RULES]...
                                     validate config and rules (exit 1 with compiler-style errors)
-  test     RULES...                 run the rule files' tests:
-  explain  --rules PATH [--platform P] [--lang L] [--author A] [--country C] TEXT
-                                    show how a text is normalized and matched
+  test     [--config FILE] [RULES]...
+                                    run the rule files' tests: (with the config's platforms)
+  explain  [--config FILE] --rules PATH [--platform P] [--lang L] [--author A] [--country C] TEXT
+                                    show how a text is normalized and matched (TEXT "-": stdin)
   generate [--rate N] [--count N] [--seed S] [--kafka BROKERS --topic T]
                                     synthetic events to stdout (JSONL) or Kafka
   version                           print the version
@@ -285,18 +287,36 @@ int CmdCheck(const Args& args) {
   return 0;
 }
 
+// The deployment `test` and `explain` run as: the config given with
+// --config (its platforms, and its rule paths when none are given on the
+// command line), else the defaults.
+bool LoadDeployment(const Args& args, Config* config) {
+  return LoadConfigOrDefault(args.Get("config"), config);
+}
+
 int CmdTest(const Args& args) {
-  if (args.positional.empty()) return Usage("test: no rule files given");
+  Config config;
+  if (!LoadDeployment(args, &config)) return 1;
+  std::vector<std::string> paths = args.positional.empty() && args.Has("config")
+                                       ? config.rules.paths
+                                       : args.positional;
+  if (paths.empty()) return Usage("test: no rule files given (pass RULES or --config)");
   rules::RuleSetDef def;
   std::shared_ptr<const rules::RuleSet> rs;
-  Config defaults;
-  if (!LoadAndCompile(args.positional, defaults.platforms, &def, &rs)) return 1;
-  rules::RuleTestSummary sum = rules::RunRuleTests(def, *rs, std::cout, args.Has("verbose"));
+  if (!LoadAndCompile(paths, config.platforms, &def, &rs)) return 1;
+  const PlatformTable platforms(config.platforms);
+  rules::RuleTestSummary sum =
+      rules::RunRuleTests(def, *rs, platforms, std::cout, args.Has("verbose"));
   return sum.failed == 0 ? 0 : 1;
 }
 
 int CmdExplain(const Args& args) {
-  if (!args.Has("rules")) return Usage("explain: --rules PATH is required");
+  Config config;
+  if (!LoadDeployment(args, &config)) return 1;
+  std::vector<std::string> paths =
+      args.Has("rules") ? args.All("rules") : (args.Has("config") ? config.rules.paths
+                                                                  : std::vector<std::string>{});
+  if (paths.empty()) return Usage("explain: --rules PATH (or --config FILE) is required");
   if (args.positional.empty()) return Usage("explain: no TEXT given");
   std::string text;
   for (size_t i = 0; i < args.positional.size(); ++i) {
@@ -308,21 +328,16 @@ int CmdExplain(const Args& args) {
   }
   rules::RuleSetDef def;
   std::shared_ptr<const rules::RuleSet> rs;
-  Config defaults;
-  if (!LoadAndCompile(args.All("rules"), defaults.platforms, &def, &rs)) return 1;
-  std::string platform = args.Get("platform", "");
-  for (auto& c : platform) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (platform == "x") platform = "twitter";
-  else if (platform == "fb") platform = "facebook";
-  else if (platform == "ig") platform = "instagram";
-  else if (platform == "yt") platform = "youtube";
-  rules::MatchInput in;
-  std::string lang = args.Get("lang"), author = args.Get("author"), country = args.Get("country");
-  in.text = text;
-  in.platform = platform;
-  in.lang = lang;
-  in.author = author;
-  in.country = country;
+  if (!LoadAndCompile(paths, config.platforms, &def, &rs)) return 1;
+  const std::string platform = args.Get("platform"), lang = args.Get("lang"),
+                    author = args.Get("author"), country = args.Get("country");
+  const PlatformTable platforms(config.platforms);
+  const rules::MatchInput in =
+      rules::ToMatchInput({text, platform, lang, author, country}, platforms);
+  if (!platform.empty() && in.platform != CanonicalPlatformName(platform)) {
+    std::cout << "platform: " << platform << " counts as \"" << in.platform
+              << "\" (not in the configured platforms)\n";
+  }
   std::cout << rs->Explain(in);
   return 0;
 }
@@ -412,8 +427,8 @@ int main(int argc, char** argv) {
   if (cmd == "run") known = {"config", "rules"};
   else if (cmd == "replay") known = {"config", "rules", "format"};
   else if (cmd == "check") known = {"config"};
-  else if (cmd == "test") known = {"verbose"};
-  else if (cmd == "explain") known = {"rules", "platform", "lang", "author", "country"};
+  else if (cmd == "test") known = {"config", "verbose"};
+  else if (cmd == "explain") known = {"config", "rules", "platform", "lang", "author", "country"};
   else if (cmd == "generate") known = {"rate", "count", "seed", "kafka", "topic"};
   else return Usage("unknown command \"" + cmd + "\"");
   Args args = ParseArgs(argc, argv, 2, known, {"verbose"});

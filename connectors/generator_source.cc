@@ -19,7 +19,7 @@
 #include <condition_variable>
 #include <mutex>
 
-#include "pipeline/synth.h"
+#include "connectors/synth.h"
 
 namespace earshot {
 namespace {

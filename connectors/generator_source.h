@@ -1,6 +1,6 @@
 #pragma once
 // The synthetic generator as a Source (source.type: generator): canonical
-// JSON events from pipeline/synth.h at `rate` events per second of the
+// JSON events from connectors/synth.h at `rate` events per second of the
 // injected clock (created_at = the clock's now), one partition.
 
 #include <memory>

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "connectors/kafka_common.h"
-#include "pipeline/synth.h"
+#include "connectors/synth.h"
 
 namespace earshot {
 namespace {

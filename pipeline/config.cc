@@ -1,5 +1,7 @@
 #include "pipeline/config.h"
 
+#include "base/platform.h"
+
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -231,8 +233,8 @@ bool ParseConfig(const std::string& yaml_text, const std::string& file, Config* 
     if (auto v = AsStringList(root["platforms"], file, "platforms", d)) {
       std::set<std::string> seen;
       out->platforms.clear();
-      for (auto p : *v) {
-        for (auto& c : p) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      for (const auto& name : *v) {
+        const std::string p = CanonicalPlatformName(name);
         if (p.empty() || p == "all" || p == "other") {
           d->Error(LocOf(root["platforms"], file),
                    "platforms: \"" + p + "\" is reserved (\"other\" is implicit, \"all\" is the "

@@ -25,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/platform.h"
 #include "pipeline/decode_json.h"
 #include "pipeline/json_reader.h"
 
@@ -142,12 +143,7 @@ bool Is(std::string_view s, const char (&lit)[N]) {
 // Lower-cases `s` in place and resolves the DESIGN aliases.
 std::string_view NormalizePlatform(std::string_view s) {
   LowerAscii(s);
-  if (s.size() > 2) return s;  // no alias is longer
-  if (Is(s, "x")) return "twitter";
-  if (Is(s, "fb")) return "facebook";
-  if (Is(s, "ig")) return "instagram";
-  if (Is(s, "yt")) return "youtube";
-  return s;
+  return ResolvePlatformAlias(s);
 }
 
 constexpr uint64_t Pack(std::string_view name) {

@@ -9,6 +9,8 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "base/strings.h"
+
 namespace earshot {
 
 const char* OutcomeName(Outcome o) {
@@ -46,12 +48,6 @@ const std::vector<double>& LatencyBuckets() {
   return b;
 }
 
-std::string ToLowerAscii(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 }  // namespace
 
 struct Processor::PartitionState {
@@ -82,20 +78,11 @@ Processor::Processor(const Config& config, const Clock* wall,
       wall_(wall),
       registry_(std::move(registry)),
       sentiment_(std::move(sentiment)),
-      decoder_(std::move(decoder)) {
+      decoder_(std::move(decoder)),
+      platforms_(config_.platforms) {
   for (size_t i = 0; i < config_.windows.size(); ++i) {
     if (config_.windows[i].size_ms > config_.windows[longest_window_].size_ms) longest_window_ = i;
   }
-  platform_names_ = config_.platforms;
-  platform_names_.push_back("other");
-  for (uint32_t i = 0; i < platform_names_.size(); ++i) {
-    platform_index_[platform_names_[i]] = i;
-    const size_t len = platform_names_[i].size();
-    // "other" itself maps to other anyway; the last list holds every longer name.
-    if (i + 1 < platform_names_.size() && len > 0)
-      platforms_by_length_[std::min(len, kPlatformLengths - 1)].push_back(i);
-  }
-
   events_family_ = &prometheus::BuildCounter()
                         .Name("earshot_events_total")
                         .Help("Events (input lines or messages) by source and outcome: invalid, "
@@ -152,7 +139,7 @@ uint32_t Processor::InternBrand(const std::string& category, const std::string& 
   auto [it, inserted] = brand_interner_.emplace(key, static_cast<uint32_t>(brand_names_.size()));
   if (inserted) {
     brand_names_.emplace_back(category, brand);
-    size_t p = platform_names_.size();
+    size_t p = platforms_.size();
     totals_.resize(brand_names_.size() * p);
   }
   return it->second;
@@ -185,23 +172,6 @@ void Processor::ApplyPendingRules() {
   for (auto& [key, part] : partitions_) {
     for (auto& w : part->windows) w.RetainBrands(keep);
   }
-}
-
-uint32_t Processor::PlatformIndex(std::string_view platform) const {
-  // A dozen short names: the candidates of the right length and first byte,
-  // then one compare (a tree of string compares, or a memcmp per name, costs
-  // more than the rest of the event's bookkeeping).
-  const uint32_t other = static_cast<uint32_t>(platform_names_.size() - 1);
-  if (platform.empty()) return other;
-  const auto& candidates = platforms_by_length_[std::min(platform.size(), kPlatformLengths - 1)];
-  for (uint32_t i : candidates) {
-    const std::string& name = platform_names_[i];
-    if (name.size() == platform.size() && name[0] == platform[0] &&
-        std::memcmp(name.data(), platform.data(), name.size()) == 0) {
-      return i;
-    }
-  }
-  return other;
 }
 
 Processor::PartitionState* Processor::Partition(std::string_view topic, int32_t partition) {
@@ -270,7 +240,7 @@ void Processor::EnsureSourceCounters(std::string_view source) {
 }
 
 void Processor::PrefetchUpdate(const Update& u) const {
-  const size_t P = platform_names_.size();
+  const size_t P = platforms_.size();
   const uint32_t* ids = update_ids_.data();
   for (uint32_t i = u.brands_begin; i < u.topics_begin; ++i) {
     const size_t idx = static_cast<size_t>(ids[i]) * P + u.platform;
@@ -289,7 +259,7 @@ void Processor::ApplyUpdates() {
   // How many updates ahead of the one applied its state is prefetched: a
   // few hundred nanoseconds, enough for a miss to memory.
   constexpr size_t kAhead = 6;
-  const size_t P = platform_names_.size();
+  const size_t P = platforms_.size();
   const size_t n = updates_.size();
   const uint32_t* ids = update_ids_.data();
   for (size_t k = 0; k < n && k < kAhead; ++k) PrefetchUpdate(updates_[k]);
@@ -409,7 +379,10 @@ void Processor::ProcessBatch(std::string_view source, const std::vector<Record>&
         max_event_ms_ = event_ms;
         now = event_ms;
       }
-      const uint32_t platform = PlatformIndex(ev.platform);
+      // The matcher's input, and the platform the event counts under.
+      uint32_t platform;
+      const rules::MatchInput in = rules::ToMatchInput(
+          {ev.text, ev.platform, ev.lang, ev.author_handle, ev.country}, platforms_, &platform);
       // Dedupe within the longest window, keyed by event-time bucket. The
       // table probe is a cache miss: it is started here and made after
       // matching (matching a duplicate is wasted, but duplicates are rare).
@@ -427,12 +400,6 @@ void Processor::ProcessBatch(std::string_view source, const std::vector<Record>&
 
       match_.clear();
       if (rules_ != nullptr) {
-        rules::MatchInput in;
-        in.text = ev.text;
-        in.platform = platform_names_[platform];
-        in.lang = ev.lang;
-        in.author = ev.author_handle;
-        in.country = ev.country;
         rules_->Match(in, &scratch_, &match_);
       }
       if (part->dedupe.SeenOrInsert(fingerprint, dedupe_bucket)) {
@@ -550,11 +517,11 @@ std::vector<ResultsSnapshot::Category> GroupByCategory(const rules::RuleSet* rul
 }  // namespace
 
 ResultsSnapshot Processor::TakeSnapshot(int64_t* lock_held_ns) const {
-  const uint32_t P = static_cast<uint32_t>(platform_names_.size());
+  const uint32_t P = static_cast<uint32_t>(platforms_.size());
   const size_t W = config_.windows.size();
   ResultsSnapshot s;
   for (const auto& w : config_.windows) s.window_names.push_back(w.name);
-  s.platform_names = platform_names_;
+  s.platform_names = platforms_.names();
 
   // The window sums are added straight into the dense tables, allocated and
   // zeroed here outside the lock for the brands known now (fresh pages
@@ -652,12 +619,14 @@ StatusOr<std::string> Processor::ShareOfVoiceJson(const std::string& window_name
       if (config_.windows[i].name == window_name) w = i;
     if (w == config_.windows.size()) return Status::Error("unknown window \"" + window_name + "\"");
   }
-  std::string platform = platform_name.empty() ? "all" : ToLowerAscii(platform_name);
+  std::string platform = platform_name.empty() ? "all" : AsciiLowered(platform_name);
   int64_t pidx = -1;  // -1 = all
   if (platform != "all") {
-    auto it = platform_index_.find(platform);
-    if (it == platform_index_.end()) return Status::Error("unknown platform \"" + platform + "\"");
-    pidx = it->second;
+    const uint32_t p = platforms_.Index(platform);
+    if (platforms_.Name(p) != CanonicalPlatformName(platform)) {
+      return Status::Error("unknown platform \"" + platform + "\"");
+    }
+    pidx = p;
   }
   int basis = -1;
   std::string bname = basis_name.empty() ? "mentions" : basis_name;
@@ -693,7 +662,7 @@ StatusOr<std::string> Processor::ShareOfVoiceJson(const std::string& window_name
   j.EndArray();
   j.Key("platforms");
   j.StartArray();
-  for (const auto& p : platform_names_) j.String(p.c_str());
+  for (const auto& p : platforms_.names()) j.String(p.c_str());
   j.EndArray();
   j.Key("bases");
   j.StartArray();
@@ -706,7 +675,7 @@ StatusOr<std::string> Processor::ShareOfVoiceJson(const std::string& window_name
     double total = 0;
     for (uint32_t id : c.brand_ids) {
       double x = 0;
-      for (size_t p = 0; p < platform_names_.size(); ++p) {
+      for (size_t p = 0; p < platforms_.size(); ++p) {
         if (pidx >= 0 && static_cast<int64_t>(p) != pidx) continue;
         x += static_cast<double>(s.window(w, id, static_cast<uint32_t>(p)).v[basis]);
       }

@@ -28,12 +28,13 @@
 #include <prometheus/registry.h>
 
 #include "base/clock.h"
+#include "base/platform.h"
 #include "base/status.h"
-#include "connectors/source.h"
 #include "pipeline/config.h"
 #include "pipeline/decoder.h"
 #include "pipeline/dedupe.h"
 #include "pipeline/exposition.h"
+#include "pipeline/record.h"
 #include "pipeline/flat_map.h"
 #include "pipeline/window_state.h"
 #include "rules/rule_set.h"
@@ -101,7 +102,6 @@ class Processor : public PartitionListener {
   void ShareDedupeCap();  // state lock held: limits.max_dedupe_entries split over partitions
   uint32_t InternBrand(const std::string& category, const std::string& brand);
   uint32_t InternTopic(const std::string& topic);
-  uint32_t PlatformIndex(std::string_view platform) const;
   int64_t NowLocked() const;
   void ExpireLocked(int64_t now);
   void EnsureSourceCounters(std::string_view source);
@@ -113,11 +113,7 @@ class Processor : public PartitionListener {
   std::unique_ptr<Decoder> decoder_;
   InvalidRecordHook invalid_hook_;
   size_t longest_window_ = 0;  // index into config_.windows
-  std::vector<std::string> platform_names_;  // configured + "other"
-  std::map<std::string, uint32_t, std::less<>> platform_index_;
-  // Indexes into platform_names_ by name length (the last: that length or more).
-  static constexpr size_t kPlatformLengths = 32;
-  std::vector<uint32_t> platforms_by_length_[kPlatformLengths];
+  const PlatformTable platforms_;  // configured + "other"
 
   // Pending rule set (set from any thread).
   mutable std::mutex rules_mu_;

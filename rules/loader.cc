@@ -18,6 +18,8 @@
 #include <set>
 #include <sstream>
 
+#include "base/platform.h"
+#include "base/strings.h"
 #include "base/yaml_util.h"
 #include "rules/query.h"
 
@@ -36,22 +38,6 @@ const std::vector<std::string> kEventKeys = {"text", "platform", "lang",       "
                                              "country", "id",     "created_at", "type",
                                              "url",  "engagement"};
 const std::vector<std::string> kAuthorKeys = {"handle", "id", "followers"};
-
-std::string AsciiLower(std::string s) {
-  for (char& c : s) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return s;
-}
-
-std::string CanonicalPlatform(std::string p) {
-  p = AsciiLower(std::move(p));
-  if (p == "x") return "twitter";
-  if (p == "fb") return "facebook";
-  if (p == "ig") return "instagram";
-  if (p == "yt") return "youtube";
-  return p;
-}
 
 void Dedupe(std::vector<std::string>* v) {
   std::vector<std::string> out;
@@ -336,10 +322,10 @@ class FileLoader {
       ok &= !query_failed;
     }
     if (const YAML::Node p = n["platforms"]) {
-      for (auto& s : StringList(p, "platforms")) r->platforms.push_back(CanonicalPlatform(s));
+      for (auto& s : StringList(p, "platforms")) r->platforms.push_back(CanonicalPlatformName(s));
     }
     if (const YAML::Node l = n["languages"]) {
-      for (auto& s : StringList(l, "languages")) r->languages.push_back(AsciiLower(s));
+      for (auto& s : StringList(l, "languages")) r->languages.push_back(AsciiLowered(s));
     }
     Dedupe(&r->platforms);
     Dedupe(&r->languages);
@@ -383,10 +369,10 @@ class FileLoader {
         diags_.Error(LocOf(event, file_), "event is missing \"text\"");
       }
       if (const YAML::Node p = event["platform"]) {
-        if (auto s = AsString(p, file_, "platform", &diags_)) tc->platform = CanonicalPlatform(*s);
+        if (auto s = AsString(p, file_, "platform", &diags_)) tc->platform = CanonicalPlatformName(*s);
       }
       if (const YAML::Node l = event["lang"]) {
-        if (auto s = AsString(l, file_, "lang", &diags_)) tc->lang = AsciiLower(*s);
+        if (auto s = AsString(l, file_, "lang", &diags_)) tc->lang = AsciiLowered(*s);
       }
       if (const YAML::Node c = event["country"]) {
         if (auto s = AsString(c, file_, "country", &diags_)) tc->country = *s;

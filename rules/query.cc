@@ -21,6 +21,9 @@
 #include <string>
 #include <vector>
 
+#include "base/platform.h"
+#include "base/strings.h"
+
 namespace earshot::rules {
 namespace {
 
@@ -42,13 +45,6 @@ struct Token {
 
 bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 bool IsAsciiLetter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-
-std::string AsciiLower(std::string s) {
-  for (char& c : s) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return s;
-}
 
 // Collapses runs of whitespace to one space and trims: a phrase written
 // across lines of a block scalar means the same as on one line.
@@ -243,24 +239,20 @@ class Lexer {
     }
     if (name == "lang") {
       t->field = FieldKind::kLang;
-      t->text = AsciiLower(value);
+      t->text = AsciiLowered(value);
     } else if (name == "platform") {
       t->field = FieldKind::kPlatform;
-      t->text = AsciiLower(value);
-      if (t->text == "x") t->text = "twitter";
-      if (t->text == "fb") t->text = "facebook";
-      if (t->text == "ig") t->text = "instagram";
-      if (t->text == "yt") t->text = "youtube";
+      t->text = CanonicalPlatformName(value);
     } else if (name == "author") {
       t->field = FieldKind::kAuthor;
       if (value[0] == '@') value.erase(0, 1);
       if (value.empty()) {
         return Fail(t->loc, "empty value for field \"author:\"", "write author:nike or author:@nike");
       }
-      t->text = AsciiLower(value);
+      t->text = AsciiLowered(value);
     } else {
       t->field = FieldKind::kCountry;
-      t->text = AsciiLower(value);
+      t->text = AsciiLowered(value);
     }
     return true;
   }

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "base/diagnostics.h"
+#include "base/platform.h"
 #include "rules/model.h"
 
 namespace earshot::rules {
@@ -41,11 +42,26 @@ struct CompileOptions {
 // The fields of an event that rules can look at.
 struct MatchInput {
   std::string_view text;      // original UTF-8 text
-  std::string_view platform;  // canonical platform name ("twitter", ..., "other")
+  std::string_view platform;  // a name of the PlatformTable ("twitter", ..., "other")
   std::string_view lang;      // "" when absent
   std::string_view author;    // author handle, "" when absent
   std::string_view country;   // "" when absent
 };
+
+// An event's fields as they arrive: from the decoder, a rule file's test
+// case or `earshot explain`'s flags. `platform` in any case, maybe an alias
+// or a platform outside the configured list.
+struct EventFields {
+  std::string_view text, platform, lang, author, country;
+};
+
+// What Match() sees for an event: its platform mapped onto `platforms`
+// (case and aliases folded, a name outside the list -> "other", an empty
+// one too). The one place this mapping happens: the processor, `explain`
+// and rule-file tests all call it, so they agree on every event. When
+// given, *platform_index gets the platform's index in `platforms`.
+MatchInput ToMatchInput(const EventFields& event, const PlatformTable& platforms,
+                        uint32_t* platform_index = nullptr);
 
 // Indices into RuleSet::brands() / topics(), ascending, no duplicates.
 struct MatchOutput {

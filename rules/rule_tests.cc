@@ -77,7 +77,8 @@ std::string LocString(const SourceLoc& loc) {
 
 }  // namespace
 
-RuleTestSummary RunRuleTests(const RuleSetDef& def, const RuleSet& rules, std::ostream& out,
+RuleTestSummary RunRuleTests(const RuleSetDef& def, const RuleSet& rules,
+                             const PlatformTable& platforms, std::ostream& out,
                              bool verbose) {
   RuleTestSummary summary;
   std::set<std::string> known_brands, known_topics;
@@ -87,12 +88,8 @@ RuleTestSummary RunRuleTests(const RuleSetDef& def, const RuleSet& rules, std::o
   MatchScratch scratch;
   MatchOutput result;
   for (const auto& tc : def.tests) {
-    MatchInput in;
-    in.text = tc.text;
-    in.platform = tc.platform.empty() ? std::string_view("other") : std::string_view(tc.platform);
-    in.lang = tc.lang;
-    in.author = tc.author;
-    in.country = tc.country;
+    const MatchInput in =
+        ToMatchInput({tc.text, tc.platform, tc.lang, tc.author, tc.country}, platforms);
     result.clear();
     rules.Match(in, &scratch, &result);
 

@@ -8,7 +8,9 @@
 //   12 passed, 1 failed
 // `+` lines name what fired but was not expected, `-` lines what was expected
 // but did not fire. A case without `brands:` does not check brands; likewise
-// `topics:`. An event without `platform` is matched as platform "other".
+// `topics:`. Each case's event goes through ToMatchInput with the
+// deployment's platforms, as the daemon's events do (an event without
+// `platform`, or with one outside the list, is matched as "other").
 // Stateless; safe to call from any thread with its own `out`.
 
 #include <ostream>
@@ -26,7 +28,7 @@ struct RuleTestSummary {
 // Runs every case of `def.tests` against `rules` (compiled from `def`).
 // `verbose` adds each passing case's text and, for a failing case, the
 // matcher's explanation (RuleSet::Explain).
-RuleTestSummary RunRuleTests(const RuleSetDef& def, const RuleSet& rules, std::ostream& out,
-                             bool verbose);
+RuleTestSummary RunRuleTests(const RuleSetDef& def, const RuleSet& rules,
+                             const PlatformTable& platforms, std::ostream& out, bool verbose);
 
 }  // namespace earshot::rules

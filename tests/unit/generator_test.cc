@@ -1,4 +1,4 @@
-// The synthesizer (pipeline/synth.h) and the generator source
+// The synthesizer (connectors/synth.h) and the generator source
 // (connectors/generator_source.h).
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
@@ -14,7 +14,7 @@
 
 #include "base/clock.h"
 #include "connectors/generator_source.h"
-#include "pipeline/synth.h"
+#include "connectors/synth.h"
 
 namespace earshot {
 namespace {

@@ -18,7 +18,7 @@
 #include "base/clock.h"
 #include "base/diagnostics.h"
 #include "pipeline/processor.h"
-#include "pipeline/synth.h"
+#include "connectors/synth.h"
 #include "rules/loader.h"
 #include "rules/rule_set.h"
 #include "rules/sentiment.h"

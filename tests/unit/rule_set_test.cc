@@ -110,7 +110,10 @@ struct Event {
 std::vector<std::string> Fired(const RuleSet& rs, const Event& ev) {
   MatchScratch scratch;
   MatchOutput out;
-  rs.Match(MatchInput{ev.text, ev.platform, ev.lang, ev.author, ev.country}, &scratch, &out);
+  static const PlatformTable platforms({"twitter", "facebook", "instagram", "reddit", "youtube",
+                                        "tiktok", "linkedin", "tumblr", "news", "blogs", "forums"});
+  rs.Match(ToMatchInput({ev.text, ev.platform, ev.lang, ev.author, ev.country}, platforms),
+           &scratch, &out);
   std::vector<std::string> names;
   for (uint32_t b : out.brands) {
     names.push_back(rs.brands()[b].category + "/" + rs.brands()[b].name);

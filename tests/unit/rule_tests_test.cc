@@ -10,6 +10,9 @@
 namespace earshot::rules {
 namespace {
 
+const PlatformTable kPlatforms({"twitter", "facebook", "instagram", "reddit", "youtube",
+                                "tiktok", "linkedin", "tumblr", "news", "blogs", "forums"});
+
 struct Loaded {
   RuleSetDef def;
   std::shared_ptr<const RuleSet> rules;
@@ -31,7 +34,7 @@ TEST(RuleTestsTest, ReportsPassesFailuresAndDiffs) {
   Loaded l = Load(kRunner);
   ASSERT_NE(l.rules, nullptr);
   std::ostringstream out;
-  RuleTestSummary s = RunRuleTests(l.def, *l.rules, out, /*verbose=*/false);
+  RuleTestSummary s = RunRuleTests(l.def, *l.rules, kPlatforms, out, /*verbose=*/false);
   EXPECT_EQ(s.passed, 2);
   EXPECT_EQ(s.failed, 2);
   const std::string& f = kRunner;
@@ -54,7 +57,7 @@ TEST(RuleTestsTest, VerboseAddsTextAndExplanation) {
   Loaded l = Load(kRunner);
   ASSERT_NE(l.rules, nullptr);
   std::ostringstream out;
-  RunRuleTests(l.def, *l.rules, out, /*verbose=*/true);
+  RunRuleTests(l.def, *l.rules, kPlatforms, out, /*verbose=*/true);
   EXPECT_NE(out.str().find("PASS " + kRunner + ":12:5 \"Coke is cheap\"\n"), std::string::npos)
       << out.str();
   EXPECT_NE(out.str().find("\n    | "), std::string::npos) << out.str();
@@ -77,7 +80,7 @@ TEST(RuleTestsTest, LongTextsAreShortened) {
   auto rules = RuleSet::Compile(def, CompileOptions{}, &d);
   ASSERT_NE(rules, nullptr) << d.ToString();
   std::ostringstream out;
-  RuleTestSummary s = RunRuleTests(def, *rules, out, false);
+  RuleTestSummary s = RunRuleTests(def, *rules, kPlatforms, out, false);
   EXPECT_EQ(s.failed, 1);
   EXPECT_EQ(out.str(), "FAIL t.yaml:3:5 \"" + std::string(60, 'a') + "...\"\n" +
                            "  brands: expected [] got [c/b]\n  + c/b\n0 passed, 1 failed\n");
@@ -89,7 +92,7 @@ TEST(RuleTestsTest, NoTests) {
   auto rules = RuleSet::Compile(def, CompileOptions{}, &d);
   ASSERT_NE(rules, nullptr) << d.ToString();
   std::ostringstream out;
-  RuleTestSummary s = RunRuleTests(def, *rules, out, false);
+  RuleTestSummary s = RunRuleTests(def, *rules, kPlatforms, out, false);
   EXPECT_EQ(s.passed + s.failed, 0);
   EXPECT_EQ(out.str(), "0 passed, 0 failed\n");
 }
@@ -99,7 +102,7 @@ TEST(RuleTestsTest, ShippedRuleFilesPass) {
   Loaded l = Load(std::string(EARSHOT_SOURCE_DIR) + "/deploy/rules");
   ASSERT_NE(l.rules, nullptr);
   std::ostringstream out;
-  RuleTestSummary s = RunRuleTests(l.def, *l.rules, out, /*verbose=*/true);
+  RuleTestSummary s = RunRuleTests(l.def, *l.rules, kPlatforms, out, /*verbose=*/true);
   EXPECT_EQ(s.failed, 0) << out.str();
   EXPECT_GE(s.passed, 40);
 }
@@ -111,7 +114,7 @@ TEST(RuleTestsTest, ShippedRuleFilesPassOneByOne) {
     Loaded l = Load(std::string(EARSHOT_SOURCE_DIR) + "/deploy/rules/" + f + ".yaml");
     ASSERT_NE(l.rules, nullptr) << f;
     std::ostringstream out;
-    RuleTestSummary s = RunRuleTests(l.def, *l.rules, out, false);
+    RuleTestSummary s = RunRuleTests(l.def, *l.rules, kPlatforms, out, false);
     EXPECT_EQ(s.failed, 0) << f << "\n" << out.str();
   }
 }

@@ -18,7 +18,7 @@
 //
 // Speed: everything is table-driven and written straight into the caller's
 // string; no allocation per event once `out` has grown (> 1M events/s).
-#include "pipeline/synth.h"
+#include "connectors/synth.h"
 
 #include <array>
 #include <charconv>

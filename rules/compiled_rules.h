@@ -1,0 +1,220 @@
+#pragma once
+// Internal to the rules library: the compiled form of a rule set, shared by
+// the compiler (rules/compiler.cc), which builds it, and the matcher
+// (rules/matcher.cc), which runs it. RuleSet (rules/rule_set.h) is the
+// public interface; RuleSetImpl is its one implementation.
+//
+// Every term, exclude, regex, filter and query of every brand and topic is
+// one boolean expression (Node) over "atoms": distinct terms (Pattern),
+// regexes and raw literals. The atoms are indexed for a single pass over an
+// event's text; a rule is evaluated only when one of its atoms hit, or when
+// it can fire with none (found at compile time).
+//
+// Immutable after compilation, so thread-safe to share; per-thread working
+// state lives in MatchScratch::Impl (rules/matcher.cc).
+
+#include <re2/re2.h>
+#include <re2/set.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rules/matcher_chars.h"
+#include "rules/matcher_index.h"
+#include "rules/normalizer.h"
+#include "rules/rule_set.h"
+
+namespace earshot::rules::internal {
+
+inline constexpr uint32_t kNone = 0xFFFFFFFF;
+// Values of the term index with this bit are vocabulary words, not atoms.
+inline constexpr uint32_t kVocabularyTag = 0x80000000;
+// Term index values carry what OnExactHits needs beside the atom id, so a
+// hit reads no Atom or Pattern for the common one-word term.
+inline constexpr uint32_t kAtomBits = 24;
+inline constexpr uint32_t kAtomMask = (1u << kAtomBits) - 1;
+inline constexpr uint32_t kTagShift = kAtomBits;             // 2 bits: 0, 1 '#', 2 '@'
+inline constexpr uint32_t kMultiWord = 1u << (kAtomBits + 2);  // more words to verify
+inline constexpr uint32_t kPositions = 1u << (kAtomBits + 3);  // needs_positions
+inline constexpr int64_t kFar = INT64_MAX;
+
+// Decodes the code point at s[*i], advancing *i (ASCII fast).
+
+// Decodes the code point at p[i] (ASCII fast).
+inline char32_t CpAt(std::string_view s, size_t* i) {
+  unsigned char c = static_cast<unsigned char>(s[*i]);
+  if (c < 0x80) {
+    ++*i;
+    return c;
+  }
+  return internal::DecodeUtf8Fast(s, i);
+}
+
+// The code point ending just before byte `pos` (pos > 0).
+inline char32_t CpBefore(std::string_view s, size_t pos) {
+  size_t b = pos - 1;
+  while (b > 0 && pos - b < 4 && (static_cast<unsigned char>(s[b]) & 0xC0) == 0x80) --b;
+  size_t i = b;
+  return DecodeUtf8(s, &i);
+}
+// ---------------------------------------------------------------------------
+// Compiled forms.
+
+// A term after normalization, split into words.
+struct Pattern {
+  std::vector<std::string> words;
+  std::vector<uint8_t> gap_optional;  // [i]: words i-1 and i may touch (a no-space edge)
+  char tag = 0;                       // '#' or '@': must directly precede the first word
+  bool prefix = false;                // the last word is a prefix
+  bool first_nospace = false;         // the first word has a no-space-script char
+  bool last_nospace = false;          // the last char of the last word is no-space-script
+  char32_t cp1 = 0, cp2 = 0;          // first code points of words[0] (cp2 = 0: only one)
+};
+
+// A raw (exact-case, original text) literal.
+struct RawLiteral {
+  std::string text;
+  bool first_boundary = false;  // the first char is a word char outside no-space scripts
+  bool last_boundary = false;
+  char32_t cp1 = 0, cp2 = 0;
+};
+
+enum class AtomKind : uint8_t { kTerm, kRegex, kRaw };
+
+struct Atom {
+  AtomKind kind = AtomKind::kTerm;
+  std::string display;  // as written, for explain
+  uint32_t index = 0;   // into patterns_ / regexes_ / raws_
+  bool needs_positions = false;
+};
+
+enum class Op : uint8_t { kTrue, kAtom, kNear, kField, kAnd, kOr, kNot };
+
+struct Node {
+  Op op = Op::kTrue;
+  uint32_t arg = 0;  // atom, near or field index
+  uint32_t cbegin = 0, cend = 0;  // children in child_ids_
+  std::string text;  // the construct as a query, for explain
+};
+
+struct NearSpec {
+  std::vector<uint32_t> a, b;
+  int64_t distance = 0;
+  bool ordered = false;
+};
+
+struct FieldSpec {
+  FieldKind kind = FieldKind::kLang;
+  std::vector<std::string> values;  // lower case; author without '@'; platform canonical
+};
+
+struct Rule {
+  std::string label;   // "brand sneakers/nike" / "topic pricing"
+  uint32_t root = 0;
+  uint32_t terms_node = kNone, exclude_node = kNone, platform_node = kNone, lang_node = kNone,
+           query_node = kNone;
+  std::vector<uint32_t> positive_atoms;  // for "fired (...)"
+  std::vector<uint32_t> exclude_atoms;
+  std::vector<std::string> platforms, languages;
+};
+
+enum class Tri { kFalse, kTrue, kUnknown };
+
+class Compiler;
+
+class RuleSetImpl final : public RuleSet {
+ public:
+  const std::vector<std::string>& categories() const override { return categories_; }
+  const std::vector<Brand>& brands() const override { return brands_; }
+  const std::vector<std::string>& topics() const override { return topics_; }
+  Stats stats() const override { return stats_; }
+  void Match(const MatchInput& in, MatchScratch* scratch, MatchOutput* out) const override;
+  std::string Explain(const MatchInput& in) const override;
+
+ private:
+  friend class Compiler;
+
+  MatchScratch::Impl& Prepare(MatchScratch* scratch) const;
+  void FindAtoms(const MatchInput& in, const NormalizeInfo& info, MatchScratch* scratch,
+                 MatchScratch::Impl& im) const;
+  void OnExactHits(std::string_view text, size_t b, size_t e, uint32_t widx, const uint32_t* vb,
+                   const uint32_t* ve, MatchScratch::Impl& im) const;
+  void OnPrefixes(std::string_view text, size_t b, size_t e, uint32_t widx,
+                  MatchScratch::Impl& im) const;
+  void OnNoSpacePos(std::string_view text, size_t s, char32_t cp1, size_t next, uint32_t widx,
+                    MatchScratch::Impl& im) const;
+  void FindRaw(std::string_view text, MatchScratch::Impl& im) const;
+  bool Verify(const Pattern& p, std::string_view text, size_t pos, size_t from, size_t* end,
+              uint32_t* adv) const;
+  void Hit(MatchScratch::Impl& im, uint32_t atom, uint32_t b, uint32_t e, uint32_t wb, uint32_t we,
+           bool positions) const;
+  void Hit(MatchScratch::Impl& im, uint32_t atom, uint32_t b, uint32_t e, uint32_t wb,
+           uint32_t we) const;
+  void CollectCandidates(MatchScratch::Impl& im) const;
+  bool Eval(uint32_t node, const MatchInput& in, const MatchScratch::Impl& im) const;
+  int64_t NearBest(const NearSpec& s, const MatchScratch::Impl& im) const;
+  bool FieldMatches(const FieldSpec& f, const MatchInput& in) const;
+  bool Hit(const MatchScratch::Impl& im, uint32_t atom) const;
+  std::string WhyFalse(uint32_t node, const MatchInput& in, const MatchScratch::Impl& im) const;
+  std::string WhyNotFired(const Rule& r, const MatchInput& in, const MatchScratch::Impl& im) const;
+
+  uint64_t id_ = 0;
+  const uint8_t* flags_ = nullptr;
+  std::vector<std::string> categories_;
+  std::vector<Brand> brands_;
+  std::vector<std::string> topics_;
+  Stats stats_;
+
+  std::vector<Atom> atoms_;
+  std::vector<Pattern> patterns_;
+  std::vector<RawLiteral> raws_;
+  std::vector<std::unique_ptr<RE2>> regexes_;  // per regex atom, for explain
+  std::vector<uint32_t> regex_atom_;           // set index -> atom
+  std::unique_ptr<RE2::Set> regex_set_;
+
+  StringIndex exact_;   // first word -> term atoms
+  StringIndex prefix_;  // single-word prefix -> term atoms
+  std::vector<uint32_t> prefix_lens_;
+  // Bit (b0 << 8 | b1) is set when some prefix key starts with bytes b0 b1:
+  // most tokens skip the prefix look-ups entirely.
+  std::vector<uint64_t> prefix_start_;
+  CodeIndex nospace_;  // first code points -> term atoms with a no-space first word
+  // The first min(8, size) bytes of a no-space literal's first word (by atom).
+  struct LiteralHead {
+    uint64_t bytes = 0;
+    uint32_t len = 0;
+  };
+  std::vector<LiteralHead> literal_heads_;
+  bool nospace_single_ = false;       // some key has cp2 = 0
+  bool nospace_token_start_ = false;  // some such term starts with a non-no-space char
+  CodeIndex raw_index_;
+  bool raw_single_ = false;
+
+  std::vector<Node> nodes_;
+  std::vector<uint32_t> child_ids_;
+  std::vector<NearSpec> nears_;
+  std::vector<FieldSpec> fields_;
+  std::vector<Rule> rules_;  // brands, then topics
+  std::vector<uint32_t> atom_rules_begin_, atom_rules_;  // CSR: atom -> rules
+  std::vector<uint32_t> always_rules_;                    // can fire with no atom hit
+  // What Match() reads per candidate rule, packed: nodes_ without their
+  // explain texts, each rule's root, and whether the rule is a plain OR of
+  // its atoms (so being a candidate -- an atom of it hit -- means it fired).
+  struct EvalNode {
+    Op op;
+    uint32_t arg, cbegin, cend;
+  };
+  std::vector<EvalNode> eval_nodes_;
+  std::vector<uint32_t> rule_root_;
+  std::vector<uint8_t> rule_any_atom_;
+  uint32_t brand_rules_ = 0;  // rules_[0, brand_rules_) are brands, the rest topics
+  uint64_t vocabulary_id_ = 0;
+};
+
+// The text of an expression as a query (for explain and error messages).
+std::string ExprToString(const Expr& e);
+
+}  // namespace earshot::rules::internal

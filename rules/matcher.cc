@@ -1,0 +1,594 @@
+// The one-pass matcher (DESIGN section 3): runs the compiled form of
+// rules/compiled_rules.h over one event.
+//
+// Match: normalize once; tokenize once (rules/tokenizer.h), probing the
+// no-space runs as they come and collecting the spaced tokens; hash and
+// filter all spaced tokens in one branch-free loop, then probe the term
+// index for those through the filter; evaluate only the rules that
+// reference a hit atom plus the few that can fire with no atom hit. A rule
+// that is a plain OR of its atoms fires without evaluation.
+//
+// Word boundaries: a term matches where its normalized form is bounded by
+// non-word characters or the text edge; the boundary condition at an edge
+// is waived when EITHER the term's edge character OR the adjacent text
+// character is a no-space-script character. So `ナイキ` matches in
+// `ナイキの靴` and `nike` in `我爱nike鞋`, but `nike` never in `nikelab`. The
+// tokenizer realizes this by splitting runs of word characters also where
+// no-space-script characters meet other characters.
+#include <algorithm>
+#include <climits>
+#include <cstring>
+#include <tuple>
+
+#include "base/strings.h"
+#include "rules/compiled_rules.h"
+#include "rules/tokenizer.h"
+
+namespace earshot::rules {
+
+namespace {
+struct Occ {
+  uint32_t begin, end;    // bytes in the normalized text (original text for raw)
+  uint32_t wbegin, wend;  // word indexes (NEAR)
+  uint32_t next;          // next occurrence of the same atom, or kNone
+};
+}  // namespace
+
+// Per-thread working state, sized for one RuleSet (re-sized when used with
+// another). Stamps with a generation counter avoid clearing per event.
+struct MatchScratch::Impl {
+  uint64_t set_id = 0;
+  uint32_t gen = 0;
+  bool record_all = false;  // explain: keep every occurrence
+  std::vector<uint32_t> atom_stamp, occ_head, rule_stamp;
+  std::vector<uint32_t> hits, cands;
+  std::vector<Occ> occs;
+  std::vector<int> re_matches;
+  std::vector<VocabularyHit>* vocabulary_hits = nullptr;  // the owning MatchScratch's
+  std::vector<internal::TokenSpan> tokens;  // the spaced tokens of the text
+  std::vector<uint64_t> hashes;             // HashPadded of each token
+  std::vector<uint32_t> passed;             // tokens through the term index's filter
+};
+
+MatchInput ToMatchInput(const EventFields& e, const PlatformTable& platforms,
+                        uint32_t* platform_index) {
+  const uint32_t p = platforms.Index(e.platform);
+  if (platform_index != nullptr) *platform_index = p;
+  return MatchInput{e.text, platforms.Name(p), e.lang, e.author, e.country};
+}
+
+namespace internal {
+
+bool RuleSetImpl::Hit(const MatchScratch::Impl& im, uint32_t atom) const {
+  return im.atom_stamp[atom] == im.gen;
+}
+
+// ---------------------------------------------------------------------------
+// Matching.
+
+MatchScratch::Impl& RuleSetImpl::Prepare(MatchScratch* scratch) const {
+  if (!scratch->impl) scratch->impl = std::make_shared<MatchScratch::Impl>();
+  MatchScratch::Impl& im = *scratch->impl;
+  if (im.set_id != id_) {
+    im.set_id = id_;
+    im.atom_stamp.assign(atoms_.size(), 0);
+    im.occ_head.assign(atoms_.size(), kNone);
+    im.rule_stamp.assign(rules_.size(), 0);
+    im.gen = 0;
+  }
+  if (++im.gen == 0) {
+    std::fill(im.atom_stamp.begin(), im.atom_stamp.end(), 0);
+    std::fill(im.rule_stamp.begin(), im.rule_stamp.end(), 0);
+    im.gen = 1;
+  }
+  im.hits.clear();
+  im.cands.clear();
+  im.occs.clear();
+  im.vocabulary_hits = &scratch->vocabulary_hits;
+  scratch->vocabulary_hits.clear();
+  scratch->vocabulary_id = vocabulary_id_;
+  return im;
+}
+
+void RuleSetImpl::Hit(MatchScratch::Impl& im, uint32_t atom, uint32_t b, uint32_t e, uint32_t wb,
+                      uint32_t we) const {
+  Hit(im, atom, b, e, wb, we, atoms_[atom].needs_positions);
+}
+
+// `positions`: the atom's needs_positions, when the caller has it at hand.
+void RuleSetImpl::Hit(MatchScratch::Impl& im, uint32_t atom, uint32_t b, uint32_t e, uint32_t wb,
+                      uint32_t we, bool positions) const {
+  if (im.atom_stamp[atom] != im.gen) {
+    im.atom_stamp[atom] = im.gen;
+    im.occ_head[atom] = kNone;
+    im.hits.push_back(atom);
+  }
+  if (im.record_all || positions) {
+    im.occs.push_back(Occ{b, e, wb, we, im.occ_head[atom]});
+    im.occ_head[atom] = static_cast<uint32_t>(im.occs.size() - 1);
+  }
+}
+
+// Matches words[from..] of `p` at byte `pos` of the normalized text: for
+// from == 0, pos is where the first word must start; for from == 1, pos is
+// just after the first word. On success *end is the match's end and *adv the
+// number of word runs it advanced.
+bool RuleSetImpl::Verify(const Pattern& p, std::string_view text, size_t pos, size_t from,
+                         size_t* end, uint32_t* adv) const {
+  const size_t n = text.size();
+  uint32_t words = 0;
+  for (size_t w = from; w < p.words.size(); ++w) {
+    if (w > 0) {
+      size_t q = pos;
+      while (q < n) {
+        size_t j = q;
+        char32_t cp = CpAt(text, &j);
+        if (CharFlags(flags_, cp) & kCharWord) break;
+        q = j;
+      }
+      if (q == pos) {
+        if (!p.gap_optional[w]) return false;
+      } else {
+        ++words;
+      }
+      pos = q;
+    }
+    const std::string& word = p.words[w];
+    if (n - pos < word.size() || std::memcmp(text.data() + pos, word.data(), word.size()) != 0) {
+      return false;
+    }
+    pos += word.size();
+  }
+  if (!p.prefix && pos < n && !p.last_nospace) {
+    size_t j = pos;
+    uint8_t f = CharFlags(flags_, CpAt(text, &j));
+    if ((f & kCharWord) && !(f & kCharNoSpace)) return false;
+  }
+  *end = pos;
+  *adv = words;
+  return true;
+}
+
+void RuleSetImpl::OnExactHits(std::string_view text, size_t b, size_t e, uint32_t widx,
+                              const uint32_t* vb, const uint32_t* ve,
+                              MatchScratch::Impl& im) const {
+  const char* p = text.data();
+  for (; vb != ve; ++vb) {
+    const uint32_t v = *vb;
+    if (v & kVocabularyTag) {
+      im.vocabulary_hits->push_back(VocabularyHit{widx, v & ~kVocabularyTag});
+      continue;
+    }
+    const uint32_t atom = v & kAtomMask;
+    const uint32_t tag = (v >> kTagShift) & 3;
+    if (tag != 0 && (b == 0 || p[b - 1] != (tag == 1 ? '#' : '@'))) continue;
+    if (!(v & kMultiWord)) {
+      Hit(im, atom, b, e, widx, widx, (v & kPositions) != 0);
+    } else {
+      size_t end;
+      uint32_t adv;
+      if (Verify(patterns_[atoms_[atom].index], text, e, 1, &end, &adv)) {
+        Hit(im, atom, b, end, widx, widx + adv, (v & kPositions) != 0);
+      }
+    }
+  }
+}
+
+void RuleSetImpl::OnPrefixes(std::string_view text, size_t b, size_t e, uint32_t widx,
+                             MatchScratch::Impl& im) const {
+  const uint32_t len = static_cast<uint32_t>(e - b);
+  const char* p = text.data();
+  const uint32_t *vb, *ve;
+  for (uint32_t l : prefix_lens_) {
+    if (l > len) break;
+    if (l < len && (static_cast<unsigned char>(p[b + l]) & 0xC0) == 0x80) continue;
+    if (!prefix_.Find(p + b, l, &vb, &ve)) continue;
+    for (; vb != ve; ++vb) {
+      const Pattern& pat = patterns_[atoms_[*vb].index];
+      if (pat.tag && (b == 0 || p[b - 1] != pat.tag)) continue;
+      Hit(im, *vb, b, e, widx, widx);
+    }
+  }
+}
+
+// A position where a literal with a no-space first word may start: inside a
+// no-space run, or at the start of another token (left edge implied).
+void RuleSetImpl::OnNoSpacePos(std::string_view text, size_t s, char32_t cp1, size_t next,
+                               uint32_t widx, MatchScratch::Impl& im) const {
+  // The callers have tested nospace_.MayStartWith(cp1).
+  char32_t cp2 = 0;
+  if (next < text.size()) {
+    size_t j = next;
+    cp2 = CpAt(text, &j);
+  }
+  internal::ForEachLiteral(nospace_, nospace_single_, cp1, cp2, [&](uint32_t atom) {
+    // Most candidates differ within their first 8 bytes: compare those
+    // (the text is padded) before touching the pattern.
+    const LiteralHead& head = literal_heads_[atom];
+    uint64_t at;
+    std::memcpy(&at, text.data() + s, 8);
+    if ((at & internal::kPadMasks.lo[head.len]) != head.bytes) return;
+    const Pattern& pat = patterns_[atoms_[atom].index];
+    if (pat.tag && (s == 0 || text[s - 1] != pat.tag)) return;
+    size_t end;
+    uint32_t adv;
+    if (Verify(pat, text, s, 0, &end, &adv)) Hit(im, atom, s, end, widx, widx + adv);
+  });
+}
+
+void RuleSetImpl::FindRaw(std::string_view text, MatchScratch::Impl& im) const {
+  const size_t n = text.size();
+  size_t i = 0;
+  char32_t prev = 0;
+  bool has_prev = false;
+  while (i < n) {
+    size_t s = i;
+    char32_t cp1 = CpAt(text, &i);
+    char32_t cp2 = 0;
+    if (i < n) {
+      size_t j = i;
+      cp2 = CpAt(text, &j);
+    }
+    if (!raw_index_.MayStartWith(cp1)) {
+      prev = cp1;
+      has_prev = true;
+      continue;
+    }
+    uint8_t pf = has_prev ? CharFlags(flags_, prev) : 0;
+    bool left_open = !has_prev || !(pf & kCharWord) || (pf & kCharNoSpace);
+    internal::ForEachLiteral(raw_index_, raw_single_, cp1, cp2, [&](uint32_t atom) {
+      const RawLiteral& r = raws_[atoms_[atom].index];
+      if (r.first_boundary && !left_open) return;
+      if (n - s < r.text.size() || std::memcmp(text.data() + s, r.text.data(), r.text.size()) != 0)
+        return;
+      size_t e = s + r.text.size();
+      if (r.last_boundary && e < n) {
+        size_t j = e;
+        uint8_t f = CharFlags(flags_, CpAt(text, &j));
+        if ((f & kCharWord) && !(f & kCharNoSpace)) return;
+      }
+      Hit(im, atom, static_cast<uint32_t>(s), static_cast<uint32_t>(e), kNone, kNone);
+    });
+    prev = cp1;
+    has_prev = true;
+  }
+}
+
+void RuleSetImpl::FindAtoms(const MatchInput& in, const NormalizeInfo& info,
+                            MatchScratch* scratch, MatchScratch::Impl& im) const {
+  // HashPadded and the 8-byte literal compare read up to 16 bytes from a
+  // token's start: keep them allocated.
+  scratch->normalized.reserve(scratch->normalized.size() + 16);
+  const std::string_view text = scratch->normalized;
+  // Phase 1, the tokenizer: spaced tokens are collected; no-space runs are
+  // probed as they come (literals with a no-space first word may start at
+  // any code point of one).
+  struct Probes {
+    const RuleSetImpl& rs;
+    MatchScratch::Impl& im;
+    std::string_view text;
+    bool nospace;
+    [[gnu::always_inline]] void Spaced(uint32_t b, uint32_t e, uint32_t w) {
+      im.tokens.push_back(internal::TokenSpan{b, e, w});
+    }
+    void NoSpace(uint32_t pos, char32_t cp, size_t next, uint32_t w) {
+      if (nospace && rs.nospace_.MayStartWith(cp)) rs.OnNoSpacePos(text, pos, cp, next, w, im);
+    }
+  };
+  const bool nospace = info.has_nospace_script && !nospace_.empty();
+  im.tokens.clear();
+  Probes probes{*this, im, text, nospace};
+  internal::Tokenize(text, &scratch->words, probes);
+  const auto& tokens = im.tokens;
+  const char* p = text.data();
+  if (!exact_.empty()) {
+    // Phase 2: hash and filter every token. The iterations are independent
+    // and free of branches on the data (HashPadded: the text is padded), so
+    // they overlap; most tokens end here.
+    const size_t n = tokens.size();
+    im.hashes.resize(n);
+    im.passed.resize(n);
+    size_t passed = 0;
+    for (size_t i = 0; i < n; ++i) {
+      const uint64_t h = internal::HashPadded(p + tokens[i].begin, tokens[i].end - tokens[i].begin);
+      im.hashes[i] = h;
+      im.passed[passed] = static_cast<uint32_t>(i);
+      passed += exact_.MayContain(h);
+    }
+    // Their slots (most are real hits) are cache misses: start them all,
+    // so they overlap, before phase 3 probes the tokens in text order.
+    for (size_t k = 0; k < passed; ++k) exact_.Prefetch(im.hashes[im.passed[k]]);
+    for (size_t k = 0; k < passed; ++k) {
+      const internal::TokenSpan& t = tokens[im.passed[k]];
+      const uint32_t *vb, *ve;
+      if (exact_.FindHashed(p + t.begin, t.end - t.begin, im.hashes[im.passed[k]], &vb, &ve)) {
+        OnExactHits(text, t.begin, t.end, t.word, vb, ve, im);
+      }
+    }
+  }
+  if (!prefix_lens_.empty()) {
+    for (const internal::TokenSpan& t : tokens) {
+      const unsigned bit = (static_cast<unsigned char>(p[t.begin]) << 8) |
+                           (t.end - t.begin > 1 ? static_cast<unsigned char>(p[t.begin + 1]) : 0u);
+      if (prefix_start_[bit >> 6] & (uint64_t{1} << (bit & 63))) {
+        OnPrefixes(text, t.begin, t.end, t.word, im);
+      }
+    }
+  }
+  if (nospace && nospace_token_start_) {
+    // Literals like "nike東京" start with another character: at spaced tokens.
+    for (const internal::TokenSpan& t : tokens) {
+      size_t next = t.begin;
+      const char32_t cp = CpAt(text, &next);
+      if (nospace_.MayStartWith(cp)) OnNoSpacePos(text, t.begin, cp, next, t.word, im);
+    }
+  }
+  if (regex_set_) {
+    im.re_matches.clear();
+    regex_set_->Match(text, &im.re_matches);
+    for (int r : im.re_matches) Hit(im, regex_atom_[r], 0, 0, kNone, kNone);
+  }
+  if (!raws_.empty()) FindRaw(in.text, im);
+}
+
+void RuleSetImpl::CollectCandidates(MatchScratch::Impl& im) const {
+  for (uint32_t a : im.hits) {
+    for (uint32_t k = atom_rules_begin_[a]; k < atom_rules_begin_[a + 1]; ++k) {
+      uint32_t r = atom_rules_[k];
+      if (im.rule_stamp[r] != im.gen) {
+        im.rule_stamp[r] = im.gen;
+        im.cands.push_back(r);
+      }
+    }
+  }
+  for (uint32_t r : always_rules_) {
+    if (im.rule_stamp[r] != im.gen) {
+      im.rule_stamp[r] = im.gen;
+      im.cands.push_back(r);
+    }
+  }
+  std::sort(im.cands.begin(), im.cands.end());
+}
+
+int64_t RuleSetImpl::NearBest(const NearSpec& s, const MatchScratch::Impl& im) const {
+  int64_t best = kFar;
+  for (uint32_t a : s.a) {
+    if (!Hit(im, a)) continue;
+    for (uint32_t oa = im.occ_head[a]; oa != kNone; oa = im.occs[oa].next) {
+      const Occ& x = im.occs[oa];
+      for (uint32_t b : s.b) {
+        if (!Hit(im, b)) continue;
+        for (uint32_t ob = im.occ_head[b]; ob != kNone; ob = im.occs[ob].next) {
+          const Occ& y = im.occs[ob];
+          if (x.begin == y.begin && x.end == y.end) continue;  // the same occurrence
+          if (s.ordered && !(x.begin < y.begin)) continue;
+          const Occ& first = x.begin <= y.begin ? x : y;
+          const Occ& second = x.begin <= y.begin ? y : x;
+          int64_t d = static_cast<int64_t>(second.wbegin) - static_cast<int64_t>(first.wend) - 1;
+          if (d < 0) d = 0;
+          best = std::min(best, d);
+        }
+      }
+    }
+  }
+  return best;
+}
+
+bool RuleSetImpl::FieldMatches(const FieldSpec& f, const MatchInput& in) const {
+  std::string_view v;
+  switch (f.kind) {
+    case FieldKind::kLang:
+      v = in.lang;
+      break;
+    case FieldKind::kCountry:
+      v = in.country;
+      break;
+    case FieldKind::kPlatform:
+      v = in.platform;
+      break;
+    case FieldKind::kAuthor:
+      v = in.author;
+      if (!v.empty() && v.front() == '@') v.remove_prefix(1);
+      break;
+  }
+  if (v.empty()) return false;
+  for (const auto& value : f.values) {
+    if (EqualsIgnoreAsciiCase(v, value)) return true;
+  }
+  return false;
+}
+
+bool RuleSetImpl::Eval(uint32_t id, const MatchInput& in, const MatchScratch::Impl& im) const {
+  const EvalNode& n = eval_nodes_[id];
+  switch (n.op) {
+    case Op::kTrue:
+      return true;
+    case Op::kAtom:
+      return Hit(im, n.arg);
+    case Op::kNear: {
+      const NearSpec& s = nears_[n.arg];
+      return NearBest(s, im) <= s.distance;
+    }
+    case Op::kField:
+      return FieldMatches(fields_[n.arg], in);
+    case Op::kAnd:
+      for (uint32_t i = n.cbegin; i < n.cend; ++i) {
+        if (!Eval(child_ids_[i], in, im)) return false;
+      }
+      return true;
+    case Op::kOr:
+      for (uint32_t i = n.cbegin; i < n.cend; ++i) {
+        if (Eval(child_ids_[i], in, im)) return true;
+      }
+      return false;
+    case Op::kNot:
+      return !Eval(child_ids_[n.cbegin], in, im);
+  }
+  return false;
+}
+
+void RuleSetImpl::Match(const MatchInput& in, MatchScratch* scratch, MatchOutput* out) const {
+  out->clear();
+  MatchScratch::Impl& im = Prepare(scratch);
+  im.record_all = false;
+  NormalizeInfo info = Normalize(in.text, &scratch->normalized);
+  scratch->has_nospace_script = info.has_nospace_script;
+  scratch->ascii = info.ascii;
+  FindAtoms(in, info, scratch, im);
+  CollectCandidates(im);
+  for (uint32_t r : im.cands) {
+    if (!rule_any_atom_[r] && !Eval(rule_root_[r], in, im)) continue;
+    if (r < brand_rules_) out->brands.push_back(r);
+    else out->topics.push_back(r - brand_rules_);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Explain.
+
+std::string Quote(std::string_view s) {
+  std::string r = "\"";
+  for (char c : s) {
+    if (c == '\n') {
+      r += "\\n";
+      continue;
+    }
+    r += c;
+  }
+  return r + "\"";
+}
+
+std::string AtomLabel(const Atom& a) {
+  switch (a.kind) {
+    case AtomKind::kTerm:
+      return "term " + Quote(a.display);
+    case AtomKind::kRegex:
+      return "regex " + Quote(a.display);
+    case AtomKind::kRaw:
+      return "raw " + Quote(a.display);
+  }
+  return "?";
+}
+
+std::string RuleSetImpl::WhyFalse(uint32_t id, const MatchInput& in,
+                                  const MatchScratch::Impl& im) const {
+  const Node& n = nodes_[id];
+  switch (n.op) {
+    case Op::kAnd:
+      for (uint32_t i = n.cbegin; i < n.cend; ++i) {
+        if (!Eval(child_ids_[i], in, im)) return WhyFalse(child_ids_[i], in, im);
+      }
+      return n.text + " failed";
+    case Op::kNot:
+      return n.text + " failed";
+    case Op::kNear: {
+      int64_t best = NearBest(nears_[n.arg], im);
+      if (best == kFar) return n.text + ": operands not found together";
+      return n.text + ": closest distance " + std::to_string(best) + " words";
+    }
+    case Op::kField: {
+      const FieldSpec& f = fields_[n.arg];
+      std::string_view v = f.kind == FieldKind::kLang      ? in.lang
+                           : f.kind == FieldKind::kCountry ? in.country
+                           : f.kind == FieldKind::kAuthor  ? in.author
+                                                           : in.platform;
+      return n.text + " does not match " + (v.empty() ? std::string("(none)") : Quote(v));
+    }
+    default:
+      return n.text + " not matched";
+  }
+}
+
+std::string RuleSetImpl::WhyNotFired(const Rule& r, const MatchInput& in,
+                                     const MatchScratch::Impl& im) const {
+  if (r.terms_node != kNone && !Eval(r.terms_node, in, im)) return "no term matched";
+  if (r.exclude_node != kNone) {
+    for (uint32_t a : r.exclude_atoms) {
+      if (Hit(im, a)) return "excluded by " + Quote(atoms_[a].display);
+    }
+  }
+  if (r.platform_node != kNone && !Eval(r.platform_node, in, im)) {
+    std::string_view p = in.platform;
+    return "platform filter [" + Join(r.platforms, ", ") + "] does not include " +
+           (p.empty() ? std::string("(none)") : std::string(p));
+  }
+  if (r.lang_node != kNone && !Eval(r.lang_node, in, im)) {
+    return "language filter [" + Join(r.languages, ", ") + "] does not include " +
+           (in.lang.empty() ? std::string("(no lang)") : std::string(in.lang));
+  }
+  if (r.query_node != kNone && !Eval(r.query_node, in, im)) return WhyFalse(r.query_node, in, im);
+  return "did not match";
+}
+
+std::string RuleSetImpl::Explain(const MatchInput& in) const {
+  MatchScratch scratch;
+  MatchScratch::Impl& im = Prepare(&scratch);
+  im.record_all = true;
+  std::vector<uint32_t> offsets;
+  NormalizeInfo info = Normalize(in.text, &scratch.normalized, &offsets);
+  FindAtoms(in, info, &scratch, im);
+  std::string_view norm = scratch.normalized;
+
+  struct Line {
+    uint32_t begin, end, atom;
+  };
+  std::vector<Line> lines;
+  for (uint32_t a : im.hits) {
+    const Atom& atom = atoms_[a];
+    if (atom.kind == AtomKind::kRegex) {
+      re2::StringPiece m;
+      if (regexes_[atom.index]->Match(norm, 0, norm.size(), RE2::UNANCHORED, &m, 1)) {
+        uint32_t b = static_cast<uint32_t>(m.data() - norm.data());
+        uint32_t e = b + static_cast<uint32_t>(m.size());
+        lines.push_back({offsets[b], offsets[e], a});
+      }
+      continue;
+    }
+    for (uint32_t o = im.occ_head[a]; o != kNone; o = im.occs[o].next) {
+      const Occ& occ = im.occs[o];
+      if (atom.kind == AtomKind::kRaw) {
+        lines.push_back({occ.begin, occ.end, a});
+      } else {
+        lines.push_back({offsets[occ.begin], offsets[occ.end], a});
+      }
+    }
+  }
+  std::sort(lines.begin(), lines.end(), [](const Line& x, const Line& y) {
+    return std::tie(x.begin, x.end, x.atom) < std::tie(y.begin, y.end, y.atom);
+  });
+  std::string out = "normalized: " + std::string(norm) + "\n";
+  if (lines.empty()) out += "  (no term, regex or raw hits)\n";
+  for (const Line& l : lines) {
+    out += "  " + AtomLabel(atoms_[l.atom]) + " at bytes " + std::to_string(l.begin) + "-" +
+           std::to_string(l.end) + " (" + Quote(in.text.substr(l.begin, l.end - l.begin)) + ")\n";
+  }
+  CollectCandidates(im);
+  std::string fired, not_fired;
+  for (uint32_t r : im.cands) {
+    const Rule& rule = rules_[r];
+    bool had_hit = false;
+    std::vector<std::string> why;
+    for (uint32_t a : rule.positive_atoms) {
+      if (Hit(im, a)) why.push_back(AtomLabel(atoms_[a]));
+    }
+    for (uint32_t a : im.hits) {
+      if (std::find(atom_rules_.begin() + atom_rules_begin_[a],
+                    atom_rules_.begin() + atom_rules_begin_[a + 1], r) !=
+          atom_rules_.begin() + atom_rules_begin_[a + 1]) {
+        had_hit = true;
+      }
+    }
+    if (Eval(rule.root, in, im)) {
+      fired += "fired: " + rule.label + " (" + (why.empty() ? "no term needed" : Join(why, ", ")) +
+               ")\n";
+    } else if (had_hit) {
+      not_fired += "not fired: " + rule.label + ": " + WhyNotFired(rule, in, im) + "\n";
+    }
+  }
+  if (fired.empty()) fired = "no rule fired\n";
+  return out + fired + not_fired;
+}
+
+
+}  // namespace internal
+}  // namespace earshot::rules
