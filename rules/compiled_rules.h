@@ -133,6 +133,7 @@ class RuleSetImpl final : public RuleSet {
   Stats stats() const override { return stats_; }
   void Match(const MatchInput& in, MatchScratch* scratch, MatchOutput* out) const override;
   std::string Explain(const MatchInput& in) const override;
+  std::string FiredBy(const MatchInput& in, uint32_t brand) const override;
 
  private:
   friend class Compiler;

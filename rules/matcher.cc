@@ -590,5 +590,22 @@ std::string RuleSetImpl::Explain(const MatchInput& in) const {
 }
 
 
+std::string RuleSetImpl::FiredBy(const MatchInput& in, uint32_t brand) const {
+  if (brand >= brand_rules_) return "";
+  MatchScratch scratch;
+  MatchScratch::Impl& im = Prepare(&scratch);
+  im.record_all = false;
+  const NormalizeInfo info = Normalize(in.text, &scratch.normalized);
+  FindAtoms(in, info, &scratch, im);
+  const Rule& rule = rules_[brand];
+  if (!Eval(rule.root, in, im)) return "";
+  std::vector<std::string> why;
+  if (rule.query_node != kNone) why.push_back("query " + Quote(nodes_[rule.query_node].text));
+  for (uint32_t a : rule.positive_atoms) {
+    if (Hit(im, a)) why.push_back(AtomLabel(atoms_[a]));
+  }
+  return why.empty() ? "no term needed" : Join(why, ", ");
+}
+
 }  // namespace internal
 }  // namespace earshot::rules

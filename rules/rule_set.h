@@ -136,6 +136,13 @@ class RuleSet {
   // atom hit with its byte offsets in the original text, each rule that
   // fired and why, and for rules with a hit that did not fire, what failed.
   virtual std::string Explain(const MatchInput& in) const = 0;
+
+  // What made brand `brand` (an index into brands()) fire on `in`, in
+  // Explain()'s words: the query when the brand has one, then the terms,
+  // regexes and raw literals of it that hit, e.g. `term "nike"`; "" when
+  // the brand does not fire. Costs a match of its own (for samples of
+  // changed events and diffs, not the hot path).
+  virtual std::string FiredBy(const MatchInput& in, uint32_t brand) const = 0;
 };
 
 }  // namespace earshot::rules

@@ -861,3 +861,28 @@ TEST(DifferentialTest, LongMixedTextsAgreeWithReference) {
 
 }  // namespace
 }  // namespace earshot::rules
+
+namespace earshot::rules {
+namespace {
+
+TEST(RuleSetTest, FiredByNamesWhatFired) {
+  RuleDef nike = Rule("nike", {"nike", "just do it"});
+  RuleDef adidas = Rule("adidas");
+  adidas.query = Expr{ExprKind::kAnd,
+                      "",
+                      FieldKind::kLang,
+                      0,
+                      false,
+                      {Expr{ExprKind::kTerm, "adidas"}, Expr{ExprKind::kTerm, "shoes"}}};
+  auto rs = MustCompile(OneCategory({nike, adidas}));
+  static const PlatformTable platforms({"twitter"});
+  auto in = [&](const char* text) { return ToMatchInput({text, "twitter"}, platforms); };
+  EXPECT_EQ(rs->FiredBy(in("Just do it, Nike"), 0), "term \"nike\", term \"just do it\"");
+  EXPECT_EQ(rs->FiredBy(in("adidas shoes"), 1), "query \"adidas AND shoes\", term \"adidas\", term \"shoes\"");
+  EXPECT_EQ(rs->FiredBy(in("adidas only"), 1), "");
+  EXPECT_EQ(rs->FiredBy(in("nothing"), 0), "");
+  EXPECT_EQ(rs->FiredBy(in("nike"), 7), "");
+}
+
+}  // namespace
+}  // namespace earshot::rules
