@@ -9,6 +9,8 @@
 #include <thread>
 
 #include <prometheus/gauge.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 #include <prometheus/text_serializer.h>
 
 #include "base/log.h"
@@ -16,6 +18,7 @@
 #include "connectors/generator_source.h"
 #include "connectors/kafka_source.h"
 #include "connectors/web_assets.h"
+#include "rules/normalizer.h"
 #include "rules/sentiment.h"
 
 namespace earshot {
@@ -34,6 +37,25 @@ class HttpBodySink : public ExpositionSink {
  private:
   const HttpBodyWriter& write_;
 };
+
+// `{"error": message}` with `status`, written by RapidJSON: any bytes of the
+// message (a query parameter echoed back, say) come out as valid JSON.
+HttpResponse JsonError(int status, std::string_view message) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  w.StartObject();
+  w.Key("error");
+  const std::string valid = rules::ToValidUtf8(message);
+  w.String(valid.data(), static_cast<rapidjson::SizeType>(valid.size()));
+  w.EndObject();
+  return HttpResponse{status, "application/json", std::string(buf.GetString(), buf.GetSize())};
+}
+
+// A JSON API answer: the body, or a 400 with the error.
+HttpResponse JsonResponse(const StatusOr<std::string>& body) {
+  if (!body.ok()) return JsonError(400, body.message());
+  return HttpResponse{200, "application/json", *body};
+}
 
 }  // namespace
 
@@ -195,21 +217,7 @@ void Daemon::RegisterHttpHandlers() {
       return it == req.query.end() ? std::string() : it->second;
     };
     auto body = processor_->ShareOfVoiceJson(get("window"), get("platform"), get("basis"));
-    HttpResponse r;
-    r.content_type = "application/json";
-    if (!body.ok()) {
-      r.status = 400;
-      std::string msg = body.message();
-      std::string esc;
-      for (char c : msg) {
-        if (c == '"' || c == '\\') esc.push_back('\\');
-        esc.push_back(c);
-      }
-      r.body = "{\"error\":\"" + esc + "\"}";
-    } else {
-      r.body = *body;
-    }
-    return r;
+    return JsonResponse(body);
   });
   http_->Handle("/", [](const HttpRequest&) {
     return HttpResponse{200, "text/html; charset=utf-8", std::string(IndexHtml())};

@@ -36,5 +36,8 @@ char32_t DecodeUtf8(std::string_view s, size_t* i);
 // Writes the UTF-8 of `cp` (up to 4 bytes) at `out`; returns the end.
 char* EncodeUtf8(char32_t cp, char* out);
 void AppendUtf8(char32_t cp, std::string* out);
+// `s` with every invalid UTF-8 sequence replaced by U+FFFD (for echoing
+// untrusted bytes into JSON or logs).
+std::string ToValidUtf8(std::string_view s);
 
 }  // namespace earshot::rules

@@ -69,4 +69,16 @@ void AppendUtf8(char32_t cp, std::string* out) {
   out->append(buf, static_cast<size_t>(EncodeUtf8(cp, buf) - buf));
 }
 
+std::string ToValidUtf8(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    const size_t start = i;
+    const char32_t cp = DecodeUtf8(s, &i);
+    if (cp == 0xFFFD && i - start != 3) AppendUtf8(cp, &out);
+    else out.append(s, start, i - start);
+  }
+  return out;
+}
+
 }  // namespace earshot::rules
