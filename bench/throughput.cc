@@ -13,6 +13,7 @@
 // Usage: throughput [--brands 10,100,1000,10000] [--events N] [--seed S]
 //                   [--cache DIR] [--repeat R] [--memory-hours H --memory-rate R]
 //                   [--memory-full] [--dedupe-cap N] [--write-only] [--pipeline-only]
+//                   [--script mixed|latin|arabic|japanese]
 
 #include <malloc.h>
 #include <sys/resource.h>
@@ -89,7 +90,15 @@ struct Options {
   bool pipeline_only = false;  // skip the stage runs (for profiling the pipeline)
   bool memory_full = false;  // memory run: memory_rate for all of memory_hours
   bool write_only = false;  // write cache/rules-B/ and cache/events-B.jsonl, then exit
+  Script script = Script::kMixed;  // the workload's script (bench/workload.h)
 };
+
+// The cache names of a workload: "B" for the mixed one (as before), else
+// "<script>-B".
+std::string WorkloadName(const Options& opt, int brands) {
+  return opt.script == Script::kMixed ? std::to_string(brands)
+                                      : std::string(ScriptName(opt.script)) + "-" + std::to_string(brands);
+}
 
 // Runs `fn` `repeat` times and keeps the fastest CPU time (least disturbed by
 // other load on the machine).
@@ -203,8 +212,9 @@ Row RunOne(const Options& opt, int brands) {
   WorkloadSpec spec;
   spec.brands = brands;
   spec.seed = opt.seed;
+  spec.script = opt.script;
   Workload w(spec);
-  std::string dir = opt.cache + "/rules-" + std::to_string(brands);
+  std::string dir = opt.cache + "/rules-" + WorkloadName(opt, brands);
   if (!w.WriteRules(dir)) {
     std::fprintf(stderr, "throughput: cannot write %s\n", dir.c_str());
     std::exit(1);
@@ -239,15 +249,12 @@ Row RunOne(const Options& opt, int brands) {
   rules::MatchOutput out;
   size_t matched = 0;
   auto lex = rules::SentimentLexicon::BuiltIn();
+  const PlatformTable platforms(config.platforms);
   auto match_all = [&](bool sentiment) {
     for (auto line : lines) {
       if ((*decoder)->Decode(line, &ev)) continue;
-      rules::MatchInput in;
-      in.text = ev.text;
-      in.platform = ev.platform;
-      in.lang = ev.lang;
-      in.author = ev.author_handle;
-      in.country = ev.country;
+      const rules::MatchInput in = rules::ToMatchInput(
+          {ev.text, ev.platform, ev.lang, ev.author_handle, ev.country}, platforms);
       out.clear();
       rules->Match(in, &scratch, &out);
       matched += out.brands.size();
@@ -392,13 +399,14 @@ int Main(int argc, char** argv) {
     else if (a == "--write-only") opt.write_only = true;
     else if (a == "--memory-full") opt.memory_full = true;
     else if (a == "--pipeline-only") opt.pipeline_only = true;
+    else if (a == "--script" && ParseScript(v, &opt.script)) ++i;
     else {
       std::fprintf(stderr,
                    "usage: throughput [--brands 10,100,1000,10000] [--events N] [--seed S] "
                    "[--cache DIR] [--repeat R] [--memory-hours H] [--memory-rate R] [--memory-full] "
                    "[--dedupe-cap N] "
                    "[--write-only] "
-                   "[--pipeline-only]\n");
+                   "[--pipeline-only] [--script mixed|latin|arabic|japanese]\n");
       return 2;
     }
   }
@@ -409,10 +417,11 @@ int Main(int argc, char** argv) {
       WorkloadSpec spec;
       spec.brands = b;
       spec.seed = opt.seed;
+      spec.script = opt.script;
       Workload w(spec);
       std::string base = opt.cache + "/";
-      if (!w.WriteRules(base + "rules-" + std::to_string(b)) ||
-          !w.WriteEvents(base + "events-" + std::to_string(b) + ".jsonl", opt.events)) {
+      if (!w.WriteRules(base + "rules-" + WorkloadName(opt, b)) ||
+          !w.WriteEvents(base + "events-" + WorkloadName(opt, b) + ".jsonl", opt.events)) {
         std::fprintf(stderr, "throughput: cannot write into %s\n", opt.cache.c_str());
         return 1;
       }

@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "rules/literal_automaton.h"
 #include "rules/matcher_chars.h"
 #include "rules/matcher_index.h"
 #include "rules/normalizer.h"
@@ -147,6 +148,8 @@ class RuleSetImpl final : public RuleSet {
                   MatchScratch::Impl& im) const;
   void OnNoSpacePos(std::string_view text, size_t s, char32_t cp1, size_t next, uint32_t widx,
                     MatchScratch::Impl& im) const;
+  void OnNoSpaceRun(std::string_view text, size_t b, size_t e, uint32_t widx,
+                    MatchScratch::Impl& im) const;
   void FindRaw(std::string_view text, MatchScratch::Impl& im) const;
   bool Verify(const Pattern& p, std::string_view text, size_t pos, size_t from, size_t* end,
               uint32_t* adv) const;
@@ -182,7 +185,13 @@ class RuleSetImpl final : public RuleSet {
   // Bit (b0 << 8 | b1) is set when some prefix key starts with bytes b0 b1:
   // most tokens skip the prefix look-ups entirely.
   std::vector<uint64_t> prefix_start_;
-  CodeIndex nospace_;  // first code points -> term atoms with a no-space first word
+  // Term atoms whose first word is all no-space-script characters (ナイキ,
+  // 耐克): found by one scan of each no-space run.
+  LiteralAutomaton literals_;
+  // Those whose first word mixes them with others (nike東京, ナイキ2):
+  // first code points -> atoms, probed at each code point of a run and at
+  // the start of spaced tokens.
+  CodeIndex nospace_;
   // The first min(8, size) bytes of a no-space literal's first word (by atom).
   struct LiteralHead {
     uint64_t bytes = 0;

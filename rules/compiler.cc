@@ -71,6 +71,14 @@ std::string FieldName(FieldKind f) {
   return "?";
 }
 
+// Every code point of `word` is of a no-space script.
+bool AllNoSpace(std::string_view word, const uint8_t* flags) {
+  for (size_t i = 0; i < word.size();) {
+    if (!(CharFlags(flags, CpAt(word, &i)) & kCharNoSpace)) return false;
+  }
+  return !word.empty();
+}
+
 }  // namespace
 
 std::string ExprToString(const Expr& e) {
@@ -512,14 +520,16 @@ bool Compiler::AnyAtomFires(const Rule& rule) const {
 }
 
 void Compiler::BuildIndexes() {
-  std::vector<std::pair<std::string, uint32_t>> exact, prefix;
+  std::vector<std::pair<std::string, uint32_t>> exact, prefix, literals;
   std::vector<std::pair<uint64_t, uint32_t>> nospace, raw;
   rs_->literal_heads_.assign(rs_->atoms_.size(), {});
   for (uint32_t a = 0; a < rs_->atoms_.size(); ++a) {
     const Atom& atom = rs_->atoms_[a];
     if (atom.kind == AtomKind::kTerm) {
       const Pattern& p = rs_->patterns_[atom.index];
-      if (p.first_nospace) {
+      if (p.first_nospace && AllNoSpace(p.words[0], rs_->flags_)) {
+        literals.emplace_back(p.words[0], a);
+      } else if (p.first_nospace) {
         nospace.emplace_back(CodeKey(p.cp1, p.cp2), a);
         auto& head = rs_->literal_heads_[a];
         head.len = static_cast<uint32_t>(std::min<size_t>(p.words[0].size(), 8));
@@ -564,6 +574,7 @@ void Compiler::BuildIndexes() {
                           rs_->prefix_lens_.end());
   rs_->exact_.Build(std::move(exact));
   rs_->prefix_.Build(std::move(prefix));
+  rs_->literals_.Build(literals);
   rs_->nospace_.Build(std::move(nospace));
   rs_->raw_index_.Build(std::move(raw));
 }

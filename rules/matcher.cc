@@ -216,6 +216,31 @@ void RuleSetImpl::OnNoSpacePos(std::string_view text, size_t s, char32_t cp1, si
   });
 }
 
+// A no-space-script run, bytes [b, e) of word `widx`: the literals that are
+// all no-space script by one automaton scan, the mixed ones by probes at
+// each code point.
+void RuleSetImpl::OnNoSpaceRun(std::string_view text, size_t b, size_t e, uint32_t widx,
+                               MatchScratch::Impl& im) const {
+  if (!literals_.empty()) literals_.Scan(text, b, e, [&](size_t end, uint32_t atom, uint32_t bytes) {
+    const size_t s = end - bytes;
+    const Pattern& pat = patterns_[atoms_[atom].index];
+    if (pat.tag && (s == 0 || text[s - 1] != pat.tag)) return;
+    // The first word is found; Verify checks the words after it (a phrase)
+    // and the right edge.
+    size_t match_end;
+    uint32_t adv;
+    if (Verify(pat, text, end, 1, &match_end, &adv)) {
+      Hit(im, atom, static_cast<uint32_t>(s), static_cast<uint32_t>(match_end), widx, widx + adv);
+    }
+  });
+  if (nospace_.empty()) return;
+  for (size_t i = b; i < e;) {
+    const size_t pos = i;
+    const char32_t cp = CpAt(text, &i);
+    if (nospace_.MayStartWith(cp)) OnNoSpacePos(text, pos, cp, i, widx, im);
+  }
+}
+
 void RuleSetImpl::FindRaw(std::string_view text, MatchScratch::Impl& im) const {
   const size_t n = text.size();
   size_t i = 0;
@@ -271,11 +296,11 @@ void RuleSetImpl::FindAtoms(const MatchInput& in, const NormalizeInfo& info,
     [[gnu::always_inline]] void Spaced(uint32_t b, uint32_t e, uint32_t w) {
       im.tokens.push_back(internal::TokenSpan{b, e, w});
     }
-    void NoSpace(uint32_t pos, char32_t cp, size_t next, uint32_t w) {
-      if (nospace && rs.nospace_.MayStartWith(cp)) rs.OnNoSpacePos(text, pos, cp, next, w, im);
+    void NoSpace(uint32_t b, uint32_t e, uint32_t w) {
+      if (nospace) rs.OnNoSpaceRun(text, b, e, w, im);
     }
   };
-  const bool nospace = info.has_nospace_script && !nospace_.empty();
+  const bool nospace = info.has_nospace_script && (!literals_.empty() || !nospace_.empty());
   im.tokens.clear();
   Probes probes{*this, im, text, nospace};
   internal::Tokenize(text, &scratch->words, probes);
