@@ -2,6 +2,7 @@
 /api/v1/shadow, a broken candidate reported and kept out, SIGHUP, and the
 candidate edited while events flow without any live series changing."""
 import json
+import shutil
 import signal
 import subprocess
 import threading
@@ -131,7 +132,12 @@ def test_shadow_series_and_api(tmp_path, daemon_factory):
     assert brands["reebok"]["in_live"] is False and brands["reebok"]["live_share"] is None
     assert brands["puma"]["in_candidate"] is False and brands["puma"]["removed"] == 1
     assert d.get("/api/v1/shadow?window=2h")[0] == 400
-    assert d.get("/metrics")[0] == 200
+    # The exposition with the shadow families is valid for Prometheus.
+    promtool = shutil.which("promtool")
+    assert promtool, "promtool (Debian package prometheus) is required"
+    check = subprocess.run([promtool, "check", "metrics"], input=d.get("/metrics")[1].encode(),
+                           capture_output=True)
+    assert check.returncode == 0, check.stdout.decode() + check.stderr.decode()
 
 
 def test_without_shadow_config_the_api_is_404(tmp_path, daemon_factory):
