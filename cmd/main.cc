@@ -46,7 +46,7 @@ commands:
                                     run the rule files' tests: (with the config's platforms)
   explain  [--config FILE] --rules PATH [--platform P] [--lang L] [--author A] [--country C] TEXT
                                     show how a text is normalized and matched (TEXT "-": stdin)
-  diff     [--config FILE] --rules LIVE --candidate CANDIDATE [--json] [--since DURATION] [FILE|-]...
+  diff     [--config FILE] --rules LIVE --candidate CAND [--json] [--since DUR] [FILE|-]...
                                     what a rule change would change, per brand (exit 0 none, 1 some,
                                     2 error); --since 24h reads the config's Kafka topics instead
   generate [--rate N] [--count N] [--seed S] [--kafka BROKERS --topic T]

@@ -185,9 +185,15 @@ class KafkaHistorySource final : public Source {
                              "]: " + RdKafka::err2str(rc));
           break;
         }
+        if (times[i]->err() != RdKafka::ERR_NO_ERROR) {
+          st = Status::Error("kafka: offset for times of " + topic + "[" +
+                             std::to_string(r.partition) +
+                             "]: " + RdKafka::err2str(times[i]->err()));
+          break;
+        }
         r.end = high;
         // -1 (OFFSET_END): no message at or after since_ms.
-        const int64_t at = times[i]->err() == RdKafka::ERR_NO_ERROR ? times[i]->offset() : -1;
+        const int64_t at = times[i]->offset();
         r.start = at < 0 ? high : std::max(at, low);
         out->push_back(r);
       }

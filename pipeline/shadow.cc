@@ -130,7 +130,9 @@ void ShadowState::BeginBatch(const std::shared_ptr<const rules::RuleSet>& live) 
   if (swapped) {
     candidate_ids_.clear();
     if (candidate_ != nullptr) {
-      for (const auto& b : candidate_->brands()) candidate_ids_.push_back(Intern(b.category, b.name));
+      for (const auto& b : candidate_->brands()) {
+        candidate_ids_.push_back(Intern(b.category, b.name));
+      }
     }
     // Brands the new candidate lacks leave its windows; the others keep state.
     std::vector<bool> keep(names_.size(), false);
@@ -227,7 +229,8 @@ void ShadowState::Classify(const ShadowEvent& e, const std::vector<uint32_t>& li
 void ShadowState::Changed(const ShadowEvent& e, Partition* part, uint32_t id, int change,
                           const rules::RuleSet& set, uint32_t rule_brand) {
   if (e.counted) {
-    ShadowSnapshot::Totals& t = totals_[static_cast<size_t>(id) * platform_names_.size() + e.platform];
+    const size_t P = platform_names_.size();
+    ShadowSnapshot::Totals& t = totals_[static_cast<size_t>(id) * P + e.platform];
     const uint8_t bit = static_cast<uint8_t>(2 << change);
     if ((t.present & bit) != 0 || TakeSeries()) {
       t.present |= bit;
@@ -312,7 +315,9 @@ void ShadowState::Copy(int64_t now, const std::vector<uint32_t>& live_brand_ids,
     const Ring* ring = rings_[r].get();
     if (ring == nullptr) continue;
     const size_t n = ring->slots.size();
-    for (size_t k = 1; k <= ring->count; ++k) s->samples[r].push_back(ring->slots[(ring->next + n - k) % n]);
+    for (size_t k = 1; k <= ring->count; ++k) {
+      s->samples[r].push_back(ring->slots[(ring->next + n - k) % n]);  // newest first
+    }
   }
 }
 
@@ -469,7 +474,8 @@ void WriteShadowText(const ShadowSnapshot& s, ExpositionSink* sink) {
       for (size_t p = 0; p < P; ++p) {
         double sum = 0;
         for (size_t i = 0; i < n; ++i) {
-          const double x = static_cast<double>(s.candidate_windows[w][cat.brand_ids[i] * P + p].v[kMentions]);
+          const double x =
+              static_cast<double>(s.candidate_windows[w][cat.brand_ids[i] * P + p].v[kMentions]);
           vals[i] = x;
           all[i] += x;
           sum += x;
@@ -540,7 +546,8 @@ std::vector<ShadowBrandRow> BuildShadowRows(const ShadowSnapshot& s, size_t w) {
       r.live_total = sum([&](size_t i) { return s.live_totals[i]; }, id);
     }
     if (r.in_candidate) {
-      r.candidate_window = sum([&](size_t i) { return s.candidate_windows[w][i].v[kMentions]; }, id);
+      r.candidate_window =
+          sum([&](size_t i) { return s.candidate_windows[w][i].v[kMentions]; }, id);
       r.candidate_total = sum([&](size_t i) { return s.totals[i].candidate; }, id);
     }
     r.added_window = sum([&](size_t i) { return s.changed_windows[w][i].v[kAdded]; }, id);
