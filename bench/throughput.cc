@@ -12,8 +12,10 @@
 //
 // Usage: throughput [--brands 10,100,1000,10000] [--events N] [--seed S]
 //                   [--cache DIR] [--repeat R] [--memory-hours H --memory-rate R]
-//                   [--memory-full] [--dedupe-cap N] [--write-only] [--pipeline-only]
-//                   [--script mixed|latin|arabic|japanese]
+//                   [--memory-full] [--memory-shadow] [--dedupe-cap N] [--write-only]
+//                   [--pipeline-only] [--script mixed|latin|arabic|japanese]
+// --memory-shadow: the memory run with shadow rules, a candidate as large as
+// the live set (the same rules), as docs/performance.md "Shadow rules" reports.
 
 #include <malloc.h>
 #include <sys/resource.h>
@@ -89,6 +91,7 @@ struct Options {
   size_t dedupe_cap = 1000000;  // limits.max_dedupe_entries for the memory run
   bool pipeline_only = false;  // skip the stage runs (for profiling the pipeline)
   bool memory_full = false;  // memory run: memory_rate for all of memory_hours
+  bool memory_shadow = false;  // memory run: the same rules as a shadow candidate too
   bool write_only = false;  // write cache/rules-B/ and cache/events-B.jsonl, then exit
   Script script = Script::kMixed;  // the workload's script (bench/workload.h)
 };
@@ -314,6 +317,7 @@ Row RunOne(const Options& opt, int brands) {
 void RunMemory(const Options& opt) {
   Config config = BenchConfig();
   config.limits.max_dedupe_entries = opt.dedupe_cap;
+  if (opt.memory_shadow) config.shadow.paths = {opt.cache + "/rules-1000"};
   WorkloadSpec spec;
   spec.brands = 1000;
   spec.seed = opt.seed;
@@ -329,6 +333,7 @@ void RunMemory(const Options& opt) {
   auto p = Processor::Create(config, WallClock::Get(), std::make_shared<prometheus::Registry>(),
                              rules::SentimentLexicon::BuiltIn());
   (*p)->SetRules(rules);
+  if (opt.memory_shadow) (*p)->SetShadowRules(rules);
   const double rss0 = CurrentRssMiB();
   const int64_t end_ms = spec.start_ms + static_cast<int64_t>(opt.memory_hours * 3600e3);
   const int64_t full_rate_from = end_ms - std::min<int64_t>(3600000, end_ms - spec.start_ms);
@@ -358,9 +363,10 @@ void RunMemory(const Options& opt) {
   size_t bytes = Scrape(**p, &series);
   double scrape_ms = Seconds(s0, Clk::now()) * 1e3;
   std::printf(
-      "\nmemory: 1000 brands x %zu platforms x %zu windows, %.1f h of event time (last hour at "
+      "\nmemory: 1000 brands x %zu platforms x %zu windows%s, %.1f h of event time (last hour at "
       "%.0f/s, before at %.0f/s): %zu events, %.0f s wall, %.0f s CPU incl. generation\n",
-      config.platforms.size(), config.windows.size(), opt.memory_hours, opt.memory_rate,
+      config.platforms.size(), config.windows.size(),
+      opt.memory_shadow ? " + an equal shadow candidate" : "", opt.memory_hours, opt.memory_rate,
       opt.memory_full ? opt.memory_rate : opt.memory_rate / 10, total, Seconds(t0, Clk::now()),
       cpu);
   std::printf("  RSS %.1f MiB at the end (%.1f MiB after malloc_trim; %.1f MiB before the "
@@ -398,13 +404,14 @@ int Main(int argc, char** argv) {
     else if (a == "--dedupe-cap") opt.dedupe_cap = std::strtoull(v, nullptr, 10), ++i;
     else if (a == "--write-only") opt.write_only = true;
     else if (a == "--memory-full") opt.memory_full = true;
+    else if (a == "--memory-shadow") opt.memory_shadow = true;
     else if (a == "--pipeline-only") opt.pipeline_only = true;
     else if (a == "--script" && ParseScript(v, &opt.script)) ++i;
     else {
       std::fprintf(stderr,
                    "usage: throughput [--brands 10,100,1000,10000] [--events N] [--seed S] "
                    "[--cache DIR] [--repeat R] [--memory-hours H] [--memory-rate R] [--memory-full] "
-                   "[--dedupe-cap N] "
+                   "[--memory-shadow] [--dedupe-cap N] "
                    "[--write-only] "
                    "[--pipeline-only] [--script mixed|latin|arabic|japanese]\n");
       return 2;

@@ -21,6 +21,7 @@
 #include "base/log.h"
 #include "base/platform.h"
 #include "cmd/daemon.h"
+#include "cmd/diff.h"
 #include "connectors/kafka_producer.h"
 #include "pipeline/config.h"
 #include "pipeline/exposition.h"
@@ -45,6 +46,9 @@ commands:
                                     run the rule files' tests: (with the config's platforms)
   explain  [--config FILE] --rules PATH [--platform P] [--lang L] [--author A] [--country C] TEXT
                                     show how a text is normalized and matched (TEXT "-": stdin)
+  diff     [--config FILE] --rules LIVE --candidate CAND [--json] [--since DUR] [FILE|-]...
+                                    what a rule change would change, per brand (exit 0 none, 1 some,
+                                    2 error); --since 24h reads the config's Kafka topics instead
   generate [--rate N] [--count N] [--seed S] [--kafka BROKERS --topic T]
                                     synthetic events to stdout (JSONL) or Kafka
   version                           print the version
@@ -190,7 +194,9 @@ int CmdRun(const Args& args) {
     std::cerr << "earshot: " << daemon.message() << "\n";
     return 1;
   }
-  signals.Start(daemon->get(), config.rules.reload != RulesConfig::Reload::kOff);
+  const bool shadow_on_hup =
+      !config.shadow.paths.empty() && config.shadow.reload != RulesConfig::Reload::kOff;
+  signals.Start(daemon->get(), config.rules.reload != RulesConfig::Reload::kOff || shadow_on_hup);
   int port = (*daemon)->http_port();
   LogInfo("earshot " EARSHOT_VERSION " listening on :" + std::to_string(port) +
           "  (dashboard http://localhost:" + std::to_string(port) +
@@ -224,6 +230,7 @@ int CmdReplay(const Args& args) {
   }
   config.clock = ClockMode::kEvent;
   config.rules.reload = RulesConfig::Reload::kOff;
+  config.shadow.reload = RulesConfig::Reload::kOff;
   DaemonOptions opts;
   opts.serve_http = false;
   opts.exit_at_end = true;
@@ -284,6 +291,14 @@ int CmdCheck(const Args& args) {
   std::cout << "ok: " << def.files.size() << " files, " << st.categories << " categories, "
             << st.brands << " brands, " << st.topics << " topics, " << st.terms << " terms, "
             << st.regexes << " regexes, " << st.queries << " queries\n";
+  // Shadow rules (DESIGN section 10): the candidate set must load too.
+  if (!config.shadow.paths.empty()) {
+    rules::RuleSetDef cdef;
+    std::shared_ptr<const rules::RuleSet> crs;
+    if (!LoadAndCompile(config.shadow.paths, config.platforms, &cdef, &crs)) return 1;
+    std::cout << "ok: shadow rules: " << cdef.files.size() << " files, "
+              << crs->stats().brands << " brands\n";
+  }
   return 0;
 }
 
@@ -340,6 +355,18 @@ int CmdExplain(const Args& args) {
   }
   std::cout << rs->Explain(in);
   return 0;
+}
+
+int CmdDiff(const Args& args) {
+  DiffOptions o;
+  o.config = args.Get("config");
+  o.rules = args.All("rules");
+  o.candidate = args.All("candidate");
+  o.since = args.Get("since");
+  o.format = args.Get("format");
+  o.json = args.Has("json");
+  o.inputs = args.positional;
+  return RunDiff(o, std::cout, std::cerr);
 }
 
 int CmdGenerate(const Args& args) {
@@ -430,9 +457,11 @@ int main(int argc, char** argv) {
   else if (cmd == "test") known = {"config", "verbose"};
   else if (cmd == "explain") known = {"config", "rules", "platform", "lang", "author", "country"};
   else if (cmd == "generate") known = {"rate", "count", "seed", "kafka", "topic"};
+  else if (cmd == "diff") known = {"config", "rules", "candidate", "json", "since", "format"};
   else return Usage("unknown command \"" + cmd + "\"");
-  Args args = ParseArgs(argc, argv, 2, known, {"verbose"});
+  Args args = ParseArgs(argc, argv, 2, known, {"verbose", "json"});
   if (!args.error.empty()) return Usage(args.error);
+  if (cmd == "diff") return CmdDiff(args);
   if (cmd == "run") return CmdRun(args);
   if (cmd == "replay") return CmdReplay(args);
   if (cmd == "check") return CmdCheck(args);

@@ -100,6 +100,28 @@ void ParseSource(const YAML::Node& n, const std::string& file, const std::string
   }
 }
 
+// `rules:` and `shadow:`: {paths, reload}. `what` names the section in errors.
+void ParseRulePaths(const YAML::Node& r, const std::string& file, const std::string& dir,
+                    const std::string& what, RulesConfig* out, Diagnostics* d) {
+  if (!CheckKeys(r, {"paths", "reload"}, file, what, d)) return;
+  if (r["paths"]) {
+    if (auto v = AsStringList(r["paths"], file, "paths", d, true)) {
+      out->paths.clear();
+      for (const auto& p : *v) out->paths.push_back(Resolve(dir, p));
+    }
+  }
+  if (r["reload"]) {
+    if (auto v = AsString(r["reload"], file, "reload", d)) {
+      if (*v == "watch") out->reload = RulesConfig::Reload::kWatch;
+      else if (*v == "signal") out->reload = RulesConfig::Reload::kSignal;
+      else if (*v == "off") out->reload = RulesConfig::Reload::kOff;
+      else
+        d->Error(LocOf(r["reload"], file), what + ".reload: unknown mode \"" + *v + "\"",
+                 "one of: watch, signal, off");
+    }
+  }
+}
+
 void ParseWindows(const YAML::Node& n, const std::string& file, std::vector<WindowSpec>* out,
                   Diagnostics* d) {
   if (!n.IsSequence() || n.size() == 0) {
@@ -162,7 +184,7 @@ bool ParseConfig(const std::string& yaml_text, const std::string& file, Config* 
   if (root.IsNull()) return true;  // an empty file: all defaults
   if (!CheckKeys(root,
                  {"source", "format", "mapping", "rules", "windows", "clock", "max_future_skew",
-                  "platforms", "http", "limits", "dead_letter", "sentiment"},
+                  "platforms", "http", "limits", "dead_letter", "sentiment", "shadow"},
                  file, "config", d)) {
     return false;
   }
@@ -195,25 +217,13 @@ bool ParseConfig(const std::string& yaml_text, const std::string& file, Config* 
   if (out->decoder.format == Format::kMapping && out->decoder.mapping.empty()) {
     d->Error(LocOf(root["format"], file), "format: mapping needs a `mapping:` section");
   }
-  if (const YAML::Node& r = root["rules"]) {
-    if (CheckKeys(r, {"paths", "reload"}, file, "rules", d)) {
-      if (r["paths"]) {
-        if (auto v = AsStringList(r["paths"], file, "paths", d, true)) {
-          out->rules.paths.clear();
-          for (const auto& p : *v) out->rules.paths.push_back(Resolve(dir, p));
-        }
-      }
-      if (r["reload"]) {
-        if (auto v = AsString(r["reload"], file, "reload", d)) {
-          if (*v == "watch") out->rules.reload = RulesConfig::Reload::kWatch;
-          else if (*v == "signal") out->rules.reload = RulesConfig::Reload::kSignal;
-          else if (*v == "off") out->rules.reload = RulesConfig::Reload::kOff;
-          else
-            d->Error(LocOf(r["reload"], file), "rules.reload: unknown mode \"" + *v + "\"",
-                     "one of: watch, signal, off");
-        }
-      }
-    }
+  if (const YAML::Node& r = root["rules"]) ParseRulePaths(r, file, dir, "rules", &out->rules, d);
+  // Shadow rules (DESIGN section 10): the same shape as `rules`; paths required.
+  if (const YAML::Node& sh = root["shadow"]) {
+    ParseRulePaths(sh, file, dir, "shadow", &out->shadow, d);
+    if (sh.IsMap() && out->shadow.paths.empty())
+      d->Error(LocOf(sh, file), "shadow.paths: at least one candidate rule path is required",
+               "e.g. shadow: {paths: [rules.candidate/], reload: watch}");
   }
   if (root["windows"]) ParseWindows(root["windows"], file, &out->windows, d);
   if (root["clock"]) {

@@ -93,6 +93,10 @@ struct Config {
   LimitsConfig limits;
   DeadLetterConfig dead_letter;
   SentimentConfig sentiment;
+  // Shadow rules (DESIGN section 10, docs/shadow.md): a candidate rule set
+  // classified beside the live one and counted apart; loaded, validated and
+  // reloaded like `rules`. No paths: no candidate.
+  RulesConfig shadow;
 
   int64_t longest_window_ms() const;
 };

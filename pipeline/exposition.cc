@@ -480,4 +480,13 @@ std::vector<prometheus::MetricFamily> ResultFamilies(const ResultsSnapshot& s) {
   return out;
 }
 
+std::string PrometheusLabel(std::string_view name, std::string_view value) {
+  return LabelPair(name, value);
+}
+
+void AppendPrometheusValue(double v, std::string* out) {
+  char buf[kMaxValueChars];
+  out->append(buf, FormatDouble(buf, v));
+}
+
 }  // namespace earshot

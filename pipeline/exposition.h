@@ -115,4 +115,11 @@ void WriteResultsText(const ResultsSnapshot& s, ExpositionSink* sink);
 // ~1 KB and several allocations a series, for tests and small states.
 std::vector<prometheus::MetricFamily> ResultFamilies(const ResultsSnapshot& s);
 
+// --- For other result writers (the shadow series, pipeline/shadow.cc) ---
+// `name="value"`, the value escaped as the text format wants.
+std::string PrometheusLabel(std::string_view name, std::string_view value);
+// Appends a sample value as the result series write it (%.16g, as
+// TextSerializer; Nan, +Inf, -Inf).
+void AppendPrometheusValue(double v, std::string* out);
+
 }  // namespace earshot

@@ -119,6 +119,10 @@ Processor::Processor(const Config& config, const Clock* wall,
                          .Help("(platform, id) pairs remembered for dedupe, over all partitions.")
                          .Register(*registry_)
                          .Add({});
+  if (!config_.shadow.paths.empty()) {
+    shadow_ = std::make_unique<ShadowState>(config_.windows, platforms_, config_.limits.max_series,
+                                            kShadowSamplesPerChange, registry_.get());
+  }
 }
 
 Processor::~Processor() = default;
@@ -200,12 +204,14 @@ void Processor::OnAssigned(const std::vector<PartitionKey>& partitions) {
     // Fresh state: a rebuild replays the partition's recent history into it.
     partitions_[p] = std::make_unique<PartitionState>(config_.windows);
   }
+  if (shadow_ != nullptr) shadow_->OnAssigned(partitions);
   ShareDedupeCap();
 }
 
 void Processor::OnRevoked(const std::vector<PartitionKey>& partitions) {
   std::lock_guard<std::mutex> lock(mu_);
   for (const auto& p : partitions) partitions_.erase(p);
+  if (shadow_ != nullptr) shadow_->OnRevoked(partitions);
   ShareDedupeCap();
 }
 
@@ -227,6 +233,7 @@ void Processor::ExpireLocked(int64_t now) {
     // Dedupe buckets are the longest window's: its entries leave with it.
     part->dedupe.ExpireBefore(part->windows[longest_window_].FirstBucket(now));
   }
+  if (shadow_ != nullptr) shadow_->Expire(now);
 }
 
 void Processor::EnsureSourceCounters(std::string_view source) {
@@ -326,6 +333,8 @@ void Processor::ProcessBatch(std::string_view source, const std::vector<Record>&
   {
     std::lock_guard<std::mutex> lock(mu_);
     ApplyPendingRules();
+    if (shadow_ != nullptr) shadow_->BeginBatch(rules_);
+    ShadowState::Partition* shadow_part = nullptr;
     const int64_t wall_now = wall_->NowMillis();
     const bool event_clock = config_.clock == ClockMode::kEvent;
     const WindowSpec& longest_spec = config_.windows[longest_window_];
@@ -352,6 +361,7 @@ void Processor::ProcessBatch(std::string_view source, const std::vector<Record>&
       if (timed) t0 = std::chrono::steady_clock::now();
       if (part == nullptr || rec.partition != part_number || rec.topic != part_topic) {
         part = Partition(rec.topic, rec.partition);
+        if (shadow_ != nullptr) shadow_part = shadow_->GetPartition(rec.topic, rec.partition);
         part_topic = rec.topic;
         part_number = rec.partition;
       }
@@ -410,6 +420,11 @@ void Processor::ProcessBatch(std::string_view source, const std::vector<Record>&
       if (!rec.rebuild) {
         Outcome o = late ? Outcome::kLate : (matched ? Outcome::kMatched : Outcome::kUnmatched);
         ++outcome_counts[static_cast<int>(o)];
+      }
+      // Shadow rules: the same decoded, deduplicated event through the candidate.
+      if (shadow_ != nullptr) {
+        shadow_->Classify({&in, ev.id, now, event_ms, platform, !rec.rebuild, late}, match_.brands,
+                          shadow_part);
       }
       // The counters and windows are random accesses into megabytes of
       // state: the update is queued and applied below, a few events behind
@@ -712,6 +727,72 @@ StatusOr<std::string> Processor::ShareOfVoiceJson(const std::string& window_name
   j.EndArray();
   j.EndObject();
   return std::string(buf.GetString(), buf.GetSize());
+}
+
+// ---------------------------------------------------------------------------
+// Shadow rules (DESIGN section 10): the state is pipeline/shadow.cc's; these
+// take its snapshot under the state lock, with the live side it is shown
+// beside.
+
+void Processor::SetShadowRules(std::shared_ptr<const rules::RuleSet> candidate) {
+  if (shadow_ != nullptr) shadow_->SetRules(std::move(candidate));
+}
+
+std::shared_ptr<const rules::RuleSet> Processor::shadow_rules() const {
+  return shadow_ != nullptr ? shadow_->pending_rules() : nullptr;
+}
+
+ShadowSnapshot Processor::TakeShadowSnapshot(bool full) const {
+  ShadowSnapshot s;
+  if (shadow_ == nullptr) return s;
+  const size_t P = platforms_.size();
+  const size_t W = config_.windows.size();
+  // The dense tables are allocated outside the lock, as in TakeSnapshot.
+  size_t hint;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    hint = shadow_->brand_count();
+  }
+  s.candidate_windows.assign(W, std::vector<Values>(hint * P));
+  s.changed_windows.assign(W, std::vector<Values>(hint * P));
+  if (full) {
+    s.live_windows.assign(W, std::vector<uint64_t>(hint * P));
+    s.live_totals.assign(hint * P, 0);
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  const int64_t now = NowLocked();
+  shadow_->Copy(now, brand_ids_, full, &s);
+  if (!full) return s;
+  for (size_t w = 0; w < W; ++w) {
+    for (const auto& [key, part] : partitions_) {
+      part->windows[w].ForEachInWindow(now, [&](SeriesKey k, const Values& v) {
+        s.AddLiveWindow(w, SeriesBrand(k), SeriesPlatform(k), v.v[kMentions]);
+      });
+    }
+  }
+  for (size_t i = 0; i < totals_.size(); ++i) {
+    if (totals_[i].present) {
+      s.AddLiveTotal(static_cast<uint32_t>(i / P), static_cast<uint32_t>(i % P),
+                     totals_[i].v.v[kMentions]);
+    }
+  }
+  return s;
+}
+
+void Processor::WriteShadowText(ExpositionSink* sink) const {
+  if (shadow_ != nullptr) earshot::WriteShadowText(TakeShadowSnapshot(false), sink);
+}
+
+StatusOr<std::string> Processor::ShadowJson(const std::string& window_name) const {
+  if (shadow_ == nullptr) return Status::Error("no shadow rules configured (shadow.paths)");
+  size_t w = 0;
+  if (!window_name.empty()) {
+    w = config_.windows.size();
+    for (size_t i = 0; i < config_.windows.size(); ++i)
+      if (config_.windows[i].name == window_name) w = i;
+    if (w == config_.windows.size()) return Status::Error("unknown window \"" + window_name + "\"");
+  }
+  return earshot::ShadowJson(TakeShadowSnapshot(true), w, wall_->NowMillis());
 }
 
 }  // namespace earshot

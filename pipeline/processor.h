@@ -36,6 +36,7 @@
 #include "pipeline/exposition.h"
 #include "pipeline/record.h"
 #include "pipeline/flat_map.h"
+#include "pipeline/shadow.h"
 #include "pipeline/window_state.h"
 #include "rules/rule_set.h"
 #include "rules/sentiment.h"
@@ -85,6 +86,22 @@ class Processor : public PartitionListener {
   // The JSON body of /api/v1/share-of-voice, or an error for a bad parameter.
   StatusOr<std::string> ShareOfVoiceJson(const std::string& window, const std::string& platform,
                                          const std::string& basis) const;
+  // --- Shadow rules (DESIGN section 10; pipeline/shadow.h) ---
+  // Only with config.shadow.paths; otherwise has_shadow() is false and
+  // these do nothing. SetShadowRules is thread-safe (null: no candidate)
+  // and takes effect at the next batch boundary; the rest are snapshots.
+  bool has_shadow() const { return shadow_ != nullptr; }
+  void SetShadowRules(std::shared_ptr<const rules::RuleSet> candidate);
+  std::shared_ptr<const rules::RuleSet> shadow_rules() const;
+  // The shadow state now; `full` adds the live set's window mentions and
+  // mentions_total by shadow brand, and the samples (for the API and diff).
+  ShadowSnapshot TakeShadowSnapshot(bool full) const;
+  // The shadow result series (WriteShadowText).
+  void WriteShadowText(ExpositionSink* sink) const;
+  // The JSON body of /api/v1/shadow, or an error for a bad parameter.
+  StatusOr<std::string> ShadowJson(const std::string& window) const;
+  // --- end shadow rules ---
+
   // Events seen per outcome, over all sources (for tests and replay).
   uint64_t outcome_count(Outcome o) const;
   // The current T of DESIGN section 5.
@@ -178,6 +195,9 @@ class Processor : public PartitionListener {
   void ApplyUpdates();  // state lock held
   std::vector<Update> updates_;
   std::vector<uint32_t> update_ids_;
+
+  // Shadow rules: null without config.shadow.paths. Guarded by mu_.
+  std::unique_ptr<ShadowState> shadow_;
 };
 
 }  // namespace earshot

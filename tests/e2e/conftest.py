@@ -49,6 +49,12 @@ EARSHOT_METRICS = {
     "earshot_event_processing_seconds_bucket", "earshot_event_processing_seconds_sum",
     "earshot_event_processing_seconds_count", "earshot_build_info",
 }
+# DESIGN section 10: only with shadow rules configured (docs/shadow.md).
+EARSHOT_SHADOW_METRICS = {
+    "earshot_shadow_mentions_total", "earshot_shadow_window_mentions",
+    "earshot_shadow_share_of_voice_ratio", "earshot_shadow_changed_total",
+    "earshot_shadow_rules_loaded", "earshot_shadow_last_reload_successful",
+}
 RULES_YAML = """\
 category: sneakers
 brands:

@@ -2,6 +2,7 @@
 daemon computed (per platform and overall, with leaders), shows a clear empty
 state, and is self-contained. Screenshots go to tests/artifacts/."""
 
+import json
 import re
 import subprocess
 import tempfile
@@ -10,7 +11,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from conftest import (ARTIFACTS, E2E_BRANDS, SOURCE_DIR, chromium_args, http_get)
+from conftest import (ARTIFACTS, E2E_BRANDS, RULES_YAML, SOURCE_DIR, chromium_args, earshot_bin,
+                      free_port, http_get, stop, wait_for, write_events)
 from fake_api import FakeApi
 
 PAGE = SOURCE_DIR / "connectors" / "web" / "index.html"
@@ -151,6 +153,107 @@ def test_page_platform_leaders_and_selectors(chromium):
     assert [o.text() for o in selects["window"].children] == ["5m", "1h", "24h"]
     assert [o.text() for o in selects["basis"].children] == ["mentions", "reach", "engagement", "views"]
     assert "reach in the last 1h" in dom.text()
+
+
+# --- The candidate view (shadow rules, docs/shadow.md) ----------------------
+# The candidate drops post 2 from nike (an exclude) and counts puma's posts
+# for a new brand, reebok: live nike 7, adidas 6, puma 1 (50.0%, 42.9%,
+# 7.1%); candidate nike 6, adidas 6, reebok 1 (46.2%, 46.2%, 7.7%).
+CANDIDATE_YAML = """\
+category: sneakers
+brands:
+  - name: nike
+    terms: [nike, "#nike"]
+    exclude: ["post 2"]
+  - name: adidas
+    terms: [adidas]
+  - name: reebok
+    terms: [puma]
+"""
+
+
+@pytest.fixture(scope="module")
+def shadow_daemon(tmp_path_factory):
+    """`earshot run` with the e2e events, the sneakers rules and a candidate."""
+    d = tmp_path_factory.mktemp("shadow")
+    (d / "rules").mkdir()
+    (d / "rules" / "sneakers.yaml").write_text(RULES_YAML)
+    (d / "candidate").mkdir()
+    (d / "candidate" / "sneakers.yaml").write_text(CANDIDATE_YAML)
+    events = write_events(d / "events.jsonl")
+    port = free_port()
+    (d / "earshot.yaml").write_text(f"""\
+source: {{type: file, file: {{paths: [events.jsonl], follow: true}}}}
+rules: {{paths: [rules/]}}
+shadow: {{paths: [candidate/]}}
+windows:
+  - {{name: 5m, size: 5m, step: 10s}}
+  - {{name: 1h, size: 1h, step: 1m}}
+platforms: [twitter, instagram, reddit]
+http: {{listen: "127.0.0.1:{port}"}}
+""")
+    log = d / "earshot.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([earshot_bin(), "run", "--config", str(d / "earshot.yaml")],
+                                cwd=d, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        def counted():
+            status, body = http_get(url + "/api/v1/shadow?window=5m")
+            if status != 200:
+                return False
+            cats = json.loads(body)["categories"]
+            return sum(c["live_total"] for c in cats) == 14 and sum(
+                c["candidate_total"] for c in cats) == 13
+        wait_for("the shadow to count every event", counted, timeout=30, proc=proc, log=log)
+        yield url
+    finally:
+        stop(proc)
+
+
+def test_candidate_view_shows_live_and_candidate_side_by_side(shadow_daemon, chromium):
+    dom = render(chromium, shadow_daemon + "/#view=candidate&window=5m",
+                 screenshot=ARTIFACTS / "live_page_candidate.png")
+    cards = dom.find_all(lambda n: n.attrs.get("data-view") == "candidate")
+    assert [c.attrs["data-category"] for c in cards] == ["sneakers"]
+    card = cards[0]
+    sets = {r.attrs["data-set"]: r for r in card.find_all(lambda n: "data-set" in n.attrs)}
+    assert set(sets) == {"live", "candidate"}
+    assert "nike 50.0%" in sets["live"].text()
+    assert "adidas 46.2%" in sets["candidate"].text()  # a tie with nike: by name
+    segs = lambda r: [s.attrs["data-brand"] for s in r.find_all(lambda n: n.attrs.get("class") == "seg")]
+    assert segs(sets["live"]) == ["nike", "adidas", "puma"]
+    assert segs(sets["candidate"]) == ["adidas", "nike", "reebok"]
+    table = {tr.attrs["data-brand"]: tr.text()
+             for tr in card.find_all(lambda n: n.tag == "tr" and "data-brand" in n.attrs)}
+    assert set(table) == {"adidas", "nike", "puma", "reebok"}
+    for brand, want in {"nike": ["50.0%", "46.2%", "−3.8 pts", "−1"],
+                        "adidas": ["42.9%", "46.2%", "+3.3 pts"],
+                        "puma": ["(dropped)", "7.1%", "−1"],
+                        "reebok": ["(new)", "7.7%", "+1"]}.items():
+        for w in want:
+            assert w in table[brand], (brand, w, table[brand])
+    # The changed posts, under their brand.
+    changes = {ul.attrs["data-brand"]: ul for ul in card.find_all(
+        lambda n: n.tag == "ul" and "data-brand" in n.attrs)}
+    assert set(changes) == {"nike", "puma", "reebok"}
+    nike = [(li.attrs["data-change"], li.text()) for li in changes["nike"].children]
+    assert len(nike) == 1 and nike[0][0] == "removed"
+    assert "Loving my new Nike shoes, post 2" in nike[0][1] and 'term "nike"' in nike[0][1]
+    reebok = [(li.attrs["data-change"], li.text()) for li in changes["reebok"].children]
+    assert reebok[0][0] == "added" and "post 9" in reebok[0][1] and 'term "puma"' in reebok[0][1]
+    view = dom.find_all(lambda n: n.attrs.get("id") == "view-wrap")[0]
+    assert "hidden" not in view.attrs
+
+
+def test_view_selector_is_hidden_without_shadow_rules(chromium):
+    with FakeApi({"sneakers": {"nike": {"twitter": 2}}}, ["twitter"]) as api:
+        dom = render(chromium, api.url + "/#view=candidate")
+    view = dom.find_all(lambda n: n.attrs.get("id") == "view-wrap")[0]
+    assert "hidden" in view.attrs
+    # It falls back to share of voice.
+    assert dom.find_all(lambda n: n.attrs.get("data-category") == "sneakers")
+    assert not dom.find_all(lambda n: n.attrs.get("data-view") == "candidate")
 
 
 def test_page_is_self_contained():

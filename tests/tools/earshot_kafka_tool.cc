@@ -4,9 +4,10 @@
 //   earshot-kafka-tool create BROKERS TOPIC PARTITIONS
 //       create the topic (ok if it exists) and wait until every partition
 //       has a leader
-//   earshot-kafka-tool produce BROKERS TOPIC FILE [--raw] [--partition P]
+//   earshot-kafka-tool produce BROKERS TOPIC FILE [--raw] [--partition P] [--timestamp-ms MS]
 //       one message per line of FILE ("-" = stdin), keyed by the JSON "id"
-//       (no key when there is none); --raw sends the whole file as one message
+//       (no key when there is none); --raw sends the whole file as one message;
+//       --timestamp-ms gives every message that CreateTime (default: now)
 //   earshot-kafka-tool consume BROKERS TOPIC --count N [--timeout-ms T]
 //       read all partitions from the beginning (no group) until N messages;
 //       prints one JSON object per message: topic, partition, offset, key,
@@ -139,7 +140,7 @@ void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* m, void*) {
 }
 
 int Produce(const std::string& brokers, const std::string& topic, const std::string& path,
-            bool raw, int partition) {
+            bool raw, int partition, int64_t timestamp_ms) {
   rd_kafka_conf_t* conf = Conf(brokers);
   char err[512];
   rd_kafka_conf_set(conf, "linger.ms", "5", err, sizeof(err));
@@ -164,7 +165,8 @@ int Produce(const std::string& brokers, const std::string& topic, const std::str
           rk, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
           RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
           RD_KAFKA_V_VALUE(const_cast<char*>(m.data()), m.size()),
-          RD_KAFKA_V_KEY(key.empty() ? nullptr : key.data(), key.size()), RD_KAFKA_V_END);
+          RD_KAFKA_V_KEY(key.empty() ? nullptr : key.data(), key.size()),
+          RD_KAFKA_V_TIMESTAMP(timestamp_ms), RD_KAFKA_V_END);
       if (e == RD_KAFKA_RESP_ERR_NO_ERROR) break;
       if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) Die(std::string("produce: ") + rd_kafka_err2str(e));
       rd_kafka_poll(rk, 100);
@@ -337,7 +339,8 @@ int EndOffsets(const std::string& brokers, const std::string& topic) {
 [[noreturn]] void Usage() {
   std::fprintf(stderr,
                "usage: earshot-kafka-tool create BROKERS TOPIC PARTITIONS\n"
-               "       earshot-kafka-tool produce BROKERS TOPIC FILE [--raw] [--partition P]\n"
+               "       earshot-kafka-tool produce BROKERS TOPIC FILE [--raw] [--partition P]"
+               " [--timestamp-ms MS]\n"
                "       earshot-kafka-tool consume BROKERS TOPIC --count N [--timeout-ms T]\n"
                "       earshot-kafka-tool committed BROKERS GROUP TOPIC\n"
                "       earshot-kafka-tool end-offsets BROKERS TOPIC\n");
@@ -354,16 +357,19 @@ int main(int argc, char** argv) {
   if (cmd == "produce" && args.size() >= 4) {
     bool raw = false;
     int partition = RD_KAFKA_PARTITION_UA;
+    int64_t timestamp_ms = 0;  // 0: now
     for (size_t i = 4; i < args.size(); ++i) {
       if (args[i] == "--raw") {
         raw = true;
+      } else if (args[i] == "--timestamp-ms" && i + 1 < args.size()) {
+        timestamp_ms = std::atoll(args[++i].c_str());
       } else if (args[i] == "--partition" && i + 1 < args.size()) {
         partition = std::atoi(args[++i].c_str());
       } else {
         Usage();
       }
     }
-    return Produce(args[1], args[2], args[3], raw, partition);
+    return Produce(args[1], args[2], args[3], raw, partition, timestamp_ms);
   }
   if (cmd == "consume") {
     long count = -1;
