@@ -58,16 +58,20 @@ const std::map<std::string, std::string>& ConsumerDefaults() {
 // client-final-message (fixed by confluentinc/librdkafka PR 4895). Brokers
 // that check the nonce strictly, Kafka 4.x among them, reject every such
 // login even with the right password, and the broker's answer reads like a
-// wrong password. The hint names the real cause when it may apply.
-std::string ScramVersionHint(const std::map<std::string, std::string>& properties) {
-  constexpr int kFirstFixedVersion = 0x02060100;  // 2.6.1 (0xMMmmrrpp, pp = pre-release)
-  if (RdKafka::version() >= kFirstFixedVersion) return "";
-  bool scram = false;
+// wrong password. CMake refuses such a librdkafka unless
+// EARSHOT_ALLOW_OLD_RDKAFKA is on; then the hint names the real cause.
+constexpr int kScramFixedVersion = 0x02060100;  // 2.6.1 (0xMMmmrrpp, pp = pre-release)
+
+bool UsesScram(const std::map<std::string, std::string>& properties) {
   for (const char* key : {"sasl.mechanisms", "sasl.mechanism"}) {
     auto it = properties.find(key);
-    if (it != properties.end() && it->second.find("SCRAM") != std::string::npos) scram = true;
+    if (it != properties.end() && it->second.find("SCRAM") != std::string::npos) return true;
   }
-  if (!scram) return "";
+  return false;
+}
+
+std::string ScramVersionHint(const std::map<std::string, std::string>& properties) {
+  if (RdKafka::version() >= kScramFixedVersion || !UsesScram(properties)) return "";
   return " (if the password is right: librdkafka " + RdKafka::version_str() +
          " predates the SCRAM fix of 2.6.1, and Kafka 4.x brokers reject its SCRAM logins; "
          "use librdkafka >= 2.6.1 or another SASL mechanism)";
@@ -779,6 +783,23 @@ StatusOr<std::unique_ptr<Source>> MakeKafkaSource(const KafkaSourceOptions& opti
   // The guarantee: an offset is stored only after its record was applied.
   if (Status s = SetKafkaProperty(conf.get(), "enable.auto.offset.store", "false"); !s.ok()) {
     return s;
+  }
+  for (const std::string& name : cfg.inline_secrets) {
+    KafkaLog("property " + name +
+                 " is written inline in the config file; keep secrets out of it with a "
+                 "reference: " + name + ": \"${file:/run/secrets/kafka-" +
+                 (name.find("password") != std::string::npos ? "password" : "secret") +
+                 "}\" or \"${env:NAME}\" (docs/kafka.md)",
+             LogLevel::kWarn);
+  }
+  // Only a build configured with -DEARSHOT_ALLOW_OLD_RDKAFKA=ON gets here
+  // with an old librdkafka; say at once what its SCRAM logins will meet.
+  if (UsesScram(cfg.properties) && RdKafka::version() < kScramFixedVersion) {
+    KafkaLog("librdkafka " + RdKafka::version_str() +
+                 " predates the SCRAM fix of 2.6.1: Kafka 4.x brokers reject its SCRAM logins "
+                 "even with the right password; use librdkafka >= 2.6.1 "
+                 "(scripts/install-deps.sh) or another SASL mechanism",
+             LogLevel::kWarn);
   }
   std::unique_ptr<Source> src = std::make_unique<KafkaSource>(options, std::move(conf));
   return src;
