@@ -23,10 +23,6 @@ using SteadyClock = std::chrono::steady_clock;
 
 constexpr int kQueryTimeoutMs = 10000;   // committed() / offsetsForTimes() in a rebalance
 constexpr int kCommitTimeoutMs = 10000;  // synchronous commits (revoke, close)
-// librdkafka < 2.3.0 aborts when a cooperative-sticky consumer that has
-// joined but not yet been assigned is destroyed (issue 4312). Close() waits
-// this long for the first assignment before it gives up on a clean close.
-constexpr int kFirstAssignmentWaitMs = 10000;
 constexpr int kProbeIntervalMs = 2000;  // metadata probe while disconnected
 constexpr int kMaxConsumeWaitMs = 100;  // bounds how long RequestStop() takes to be seen
 
@@ -91,18 +87,15 @@ struct PartitionState {
 // i.e. on that same thread; only connected_ and stop_ cross threads.
 class KafkaSource;
 
-// librdkafka keeps pointers to its callbacks for the client's lifetime. The
-// source forwards them through this object so that a client left alive on
-// purpose (the issue 4312 path in Close()) never calls into a destroyed
-// source: Close() detaches it and leaks it together with the client.
-// Log events arrive on librdkafka's own threads and are handled without
-// touching the source; everything else is served by consume().
+// librdkafka keeps pointers to its callbacks for the client's lifetime; this
+// object outlives the client and forwards to the source. Log events arrive
+// on librdkafka's own threads and are handled without touching the source;
+// everything else is served by the consume calls in Poll() and Close().
 class Callbacks final : public RdKafka::RebalanceCb,
                         public RdKafka::EventCb,
                         public RdKafka::OffsetCommitCb {
  public:
   explicit Callbacks(KafkaSource* owner) : owner_(owner) {}
-  void Detach() { owner_.store(nullptr); }
   void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
                     std::vector<RdKafka::TopicPartition*>& partitions) override;
   void event_cb(RdKafka::Event& event) override;
@@ -110,7 +103,7 @@ class Callbacks final : public RdKafka::RebalanceCb,
                         std::vector<RdKafka::TopicPartition*>& offsets) override;
 
  private:
-  std::atomic<KafkaSource*> owner_;
+  KafkaSource* const owner_;
 };
 
 class KafkaSource final : public Source {
@@ -258,26 +251,10 @@ class KafkaSource final : public Source {
     held_.clear();
     if (!consumer_) return;
     closing_ = true;
-    if (!ever_rebalanced_ && connected_.load()) {
-      // Work around librdkafka issue 4312: give the group join in flight a
-      // bounded chance to finish, so the consumer can be closed normally.
-      const auto deadline = SteadyClock::now() + std::chrono::milliseconds(kFirstAssignmentWaitMs);
-      while (!ever_rebalanced_ && SteadyClock::now() < deadline) {
-        std::unique_ptr<RdKafka::Message> msg(consumer_->consume(kMaxConsumeWaitMs));
-      }
-    }
-    if (!ever_rebalanced_) {
-      // Destroying it now could abort the process (issue 4312). Nothing was
-      // assigned, so nothing is to commit: leave the handle to process exit;
-      // the broker drops the member after session.timeout.ms.
-      KafkaLog(
-          "no partition assignment yet; leaving the consumer without close() "
-          "(librdkafka issue 4312 workaround)");
-      callbacks_->Detach();
-      (void)callbacks_.release();
-      (void)consumer_.release();
-      return;
-    }
+    // No special case before the first assignment any more: librdkafka
+    // < 2.3.0 aborted when a cooperative-sticky consumer was closed while its
+    // first join was in flight (issue 4312); earshot now requires >= 2.6.1
+    // (KafkaSourceITest.CloseDuringFirstJoinDoesNotAbort).
     CommitStoredSync(AllAssigned());
     RdKafka::ErrorCode rc = consumer_->close();  // serves the final revoke
     if (rc != RdKafka::ERR_NO_ERROR) KafkaLog("close: " + RdKafka::err2str(rc));
@@ -385,7 +362,6 @@ class KafkaSource final : public Source {
 
   void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
                     std::vector<RdKafka::TopicPartition*>& partitions) {
-    ever_rebalanced_ = true;
     // An assignment needs the coordinator; a revoke can be local (lost
     // assignment during an outage) and says nothing about connectivity.
     if (err == RdKafka::ERR__ASSIGN_PARTITIONS) SetConnected(true, "");
@@ -700,7 +676,6 @@ class KafkaSource final : public Source {
   std::atomic<bool> stop_{false};
   bool fatal_ = false;
   bool closing_ = false;
-  bool ever_rebalanced_ = false;
   bool auth_failed_ = false;
   bool ever_connected_ = false;
   bool told_cannot_connect_ = false;
@@ -722,14 +697,7 @@ class KafkaSource final : public Source {
 
 void Callbacks::rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
                              std::vector<RdKafka::TopicPartition*>& partitions) {
-  KafkaSource* owner = owner_.load();
-  if (owner != nullptr) {
-    owner->rebalance_cb(consumer, err, partitions);
-  } else if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
-    delete consumer->incremental_assign(partitions);
-  } else {
-    delete consumer->incremental_unassign(partitions);
-  }
+  owner_->rebalance_cb(consumer, err, partitions);
 }
 
 void Callbacks::event_cb(RdKafka::Event& event) {
@@ -741,14 +709,12 @@ void Callbacks::event_cb(RdKafka::Event& event) {
     }
     return;
   }
-  KafkaSource* owner = owner_.load();
-  if (owner != nullptr) owner->event_cb(event);
+  owner_->event_cb(event);
 }
 
 void Callbacks::offset_commit_cb(RdKafka::ErrorCode err,
                                  std::vector<RdKafka::TopicPartition*>& offsets) {
-  KafkaSource* owner = owner_.load();
-  if (owner != nullptr) owner->offset_commit_cb(err, offsets);
+  owner_->offset_commit_cb(err, offsets);
 }
 
 }  // namespace

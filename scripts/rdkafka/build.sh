@@ -35,7 +35,7 @@ PREFIX="$CACHE/librdkafka"
 MIN_VERSION="2.6.1"
 # Bump when the configure flags or the install layout change: a prefix built
 # by another recipe is rebuilt.
-RECIPE=1
+RECIPE=2
 CONFIGURE_FLAGS=(--no-download --enable-ssl --enable-gssapi --enable-curl --enable-zlib
                  --enable-zstd --enable-lz4-ext)
 
@@ -106,7 +106,11 @@ dpkg --compare-versions "$upstream" ge "$MIN_VERSION" ||
 
 echo "rdkafka/build.sh: building librdkafka $version into $PREFIX (make -j$(nproc))" >&2
 cd "$work/src"
-./configure --prefix="$PREFIX" "${CONFIGURE_FLAGS[@]}" >"$work/configure.log" 2>&1 ||
+# RUNPATH $ORIGIN: librdkafka++.so.1 finds the librdkafka.so.1 beside it,
+# never the system's (a binary's own run path does not apply to the
+# dependencies of its libraries). Written for make and then the shell.
+LDFLAGS='-Wl,-rpath,\$$ORIGIN' \
+  ./configure --prefix="$PREFIX" "${CONFIGURE_FLAGS[@]}" >"$work/configure.log" 2>&1 ||
   { tail -n 40 "$work/configure.log" >&2; die "configure failed (log above)"; }
 # `libs` builds only src/ (C) and src-cpp/ (C++): no examples, tests or docs.
 make -j"$(nproc)" libs >"$work/make.log" 2>&1 ||
@@ -121,6 +125,10 @@ built="$stage$PREFIX"
 rm -f "$built"/lib/*.a "$built"/lib/pkgconfig/*-static.pc
 [ -f "$built/lib/librdkafka.so.1" ] && [ -f "$built/lib/librdkafka++.so.1" ] ||
   die "the build produced no librdkafka.so.1 / librdkafka++.so.1"
+for lib in librdkafka.so.1 librdkafka++.so.1; do
+  readelf -d "$built/lib/$lib" | grep -q 'RUNPATH.*\[\$ORIGIN\]' ||
+    die "$lib has no RUNPATH \$ORIGIN"
+done
 got="$(PKG_CONFIG_PATH="$built/lib/pkgconfig" pkg-config --modversion rdkafka)"
 [ "$got" = "$upstream" ] || die "built version $got, expected $upstream"
 {
