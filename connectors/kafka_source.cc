@@ -735,6 +735,8 @@ StatusOr<std::unique_ptr<Source>> MakeKafkaSource(const KafkaSourceOptions& opti
   if (Status s = SetKafkaProperty(conf.get(), "group.id", cfg.group_id); !s.ok()) return s;
   for (const auto& [k, v] : ConsumerDefaults()) {
     if (cfg.properties.count(k) != 0) continue;
+    // Unknown before 2.1.0 (reachable with -DEARSHOT_ALLOW_OLD_RDKAFKA=ON).
+    if (k == "fetch.queue.backoff.ms" && RdKafka::version() < 0x02010000) continue;
     if (Status s = SetKafkaProperty(conf.get(), k, v); !s.ok()) return s;
   }
   for (const auto& [k, v] : cfg.properties) {
