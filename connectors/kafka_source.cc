@@ -259,8 +259,9 @@ class KafkaSource final : public Source {
     closing_ = true;
     // No special case before the first assignment any more: librdkafka
     // < 2.3.0 aborted when a cooperative-sticky consumer was closed while its
-    // first join was in flight (issue 4312); earshot now requires >= 2.6.1
-    // (KafkaSourceITest.CloseDuringFirstJoinDoesNotAbort).
+    // first join was in flight (issue 4312); earshot requires >= 2.6.1
+    // (KafkaSourceITest.CloseDuringFirstJoinDoesNotAbort). A build with
+    // EARSHOT_ALLOW_OLD_RDKAFKA on an older one can abort here.
     CommitStoredSync(AllAssigned());
     RdKafka::ErrorCode rc = consumer_->close();  // serves the final revoke
     if (rc != RdKafka::ERR_NO_ERROR) KafkaLog("close: " + RdKafka::err2str(rc));
