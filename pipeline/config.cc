@@ -32,13 +32,14 @@ bool IsSecretProperty(const std::string& name) {
   return ends_with(".password") || ends_with(".secret") || name == "ssl.key.pem";
 }
 
-// Expands the references in a Kafka property value: ${file:PATH} (the file's
-// content, one trailing newline dropped; a relative PATH is taken from the
-// config file's directory) and ${env:NAME} (the environment variable); `$${`
-// is a literal `${`. Any other `${...}`, a file that cannot be read, an unset
-// or empty variable is an error at `loc`. Sets *has_reference when the value
-// used one.
-constexpr size_t kMaxReferencedFileBytes = 1 << 20;
+constexpr size_t kMaxReferencedFileBytes = 1 << 20;  // a secret, a PEM key: small
+
+// Expands the references in a Kafka property value (docs/kafka.md):
+// ${file:PATH} (the file's content, one trailing newline dropped; a relative
+// PATH is taken from the config file's directory) and ${env:NAME} (the
+// environment variable); `$${` is a literal `${`. Any other `${...}`, a file
+// that cannot be read, an unset or empty variable is an error at `loc`.
+// Sets *has_reference when the value used one.
 
 std::optional<std::string> ExpandReferences(const std::string& value, const std::string& dir,
                                             const std::string& key, const SourceLoc& loc,
