@@ -22,7 +22,6 @@ namespace {
 using SteadyClock = std::chrono::steady_clock;
 
 constexpr int kQueryTimeoutMs = 10000;   // committed() / offsetsForTimes() in a rebalance
-constexpr int kCommitTimeoutMs = 10000;  // synchronous commits (revoke, close)
 constexpr int kProbeIntervalMs = 2000;  // metadata probe while disconnected
 constexpr int kMaxConsumeWaitMs = 100;  // bounds how long RequestStop() takes to be seen
 
