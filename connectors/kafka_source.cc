@@ -630,17 +630,27 @@ class KafkaSource final : public Source {
     auto brokers = doc.FindMember("brokers");
     if (brokers != doc.MemberEnd() && brokers->value.IsObject()) {
       bool any_up = false;
+      bool any_broker = false;
       for (const auto& b : brokers->value.GetObject()) {
         if (!b.value.IsObject()) continue;
         auto id = b.value.FindMember("nodeid");
         auto state = b.value.FindMember("state");
         if (id != b.value.MemberEnd() && id->value.IsInt() && id->value.GetInt() >= 0 &&
-            state != b.value.MemberEnd() && state->value.IsString() &&
-            std::string_view(state->value.GetString()) == "UP") {
-          any_up = true;
+            state != b.value.MemberEnd() && state->value.IsString()) {
+          any_broker = true;
+          if (std::string_view(state->value.GetString()) == "UP") any_up = true;
         }
       }
-      if (any_up && !auth_failed_) SetConnected(true, "");
+      if (any_up && !auth_failed_) {
+        SetConnected(true, "");
+      } else if (any_broker && !any_up && connected_.load()) {
+        // librdkafka raises ALL_BROKERS_DOWN only if, when a broker first
+        // goes down, every other one is down already; a group coordinator
+        // that is lost only later leaves it unsaid (seen with 2.8.0 when a
+        // single broker stops). The statistics tell it either way.
+        errors_["broker_down"]->Increment();
+        SetConnected(false, "all brokers down: no broker connection is up");
+      }
     }
     auto topics = doc.FindMember("topics");
     if (topics == doc.MemberEnd() || !topics->value.IsObject()) return;
