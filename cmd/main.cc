@@ -1,6 +1,7 @@
 // earshot: one binary, several commands (DESIGN section 7). A thin main:
 // argument parsing and wiring only.
 
+#include <librdkafka/rdkafka.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -51,7 +52,7 @@ commands:
                                     2 error); --since 24h reads the config's Kafka topics instead
   generate [--rate N] [--count N] [--seed S] [--kafka BROKERS --topic T]
                                     synthetic events to stdout (JSONL) or Kafka
-  version                           print the version
+  version                           print the version, and the librdkafka version it runs with
 )";
 
 int Usage(const std::string& error = "") {
@@ -444,6 +445,9 @@ int main(int argc, char** argv) {
   std::string cmd = argv[1];
   if (cmd == "version" || cmd == "--version") {
     std::printf("earshot %s\n", EARSHOT_VERSION);
+    // The library loaded at run time, which is what decides SCRAM support
+    // (docs/kafka.md), not the headers earshot was compiled with.
+    std::printf("librdkafka %s\n", rd_kafka_version_str());
     return 0;
   }
   if (cmd == "help" || cmd == "--help" || cmd == "-h") {

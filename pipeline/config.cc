@@ -1,12 +1,16 @@
 #include "pipeline/config.h"
 
-#include "base/platform.h"
-
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <set>
+#include <string_view>
 
+#include "base/platform.h"
 #include "base/yaml_util.h"
 
 namespace earshot {
@@ -19,7 +23,113 @@ std::string Resolve(const std::string& base_dir, const std::string& p) {
   return (fs::path(base_dir) / p).lexically_normal().string();
 }
 
-void ParseKafka(const YAML::Node& n, const std::string& file, KafkaConfig* k, Diagnostics* d) {
+// Librdkafka properties that hold a secret: given inline, they draw a warning
+// at start-up (KafkaConfig::inline_secrets).
+bool IsSecretProperty(const std::string& name) {
+  auto ends_with = [&](std::string_view tail) {
+    return name.size() >= tail.size() && name.compare(name.size() - tail.size(), tail.size(),
+                                                      tail) == 0;
+  };
+  return ends_with(".password") || ends_with(".secret") || name == "ssl.key.pem";
+}
+
+constexpr size_t kMaxReferencedFileBytes = 1 << 20;  // a secret, a PEM key: small
+
+// Expands the references in a Kafka property value (docs/kafka.md):
+// ${file:PATH} (the file's content, one trailing newline dropped; a relative
+// PATH is taken from the config file's directory) and ${env:NAME} (the
+// environment variable); `$${` is a literal `${`. Any other `${...}`, a file
+// that cannot be read, an unset or empty variable is an error at `loc`.
+// Sets *has_reference when the value used one.
+
+std::optional<std::string> ExpandReferences(const std::string& value, const std::string& dir,
+                                            const std::string& key, const SourceLoc& loc,
+                                            Diagnostics* d, bool* has_reference) {
+  std::string out;
+  bool ok = true;
+  size_t i = 0;
+  while (i < value.size()) {
+    size_t at = value.find('$', i);
+    if (at == std::string::npos) {
+      out.append(value, i);
+      break;
+    }
+    out.append(value, i, at - i);
+    if (value.compare(at, 3, "$${") == 0) {
+      out += "${";
+      i = at + 3;
+      continue;
+    }
+    if (value.compare(at, 2, "${") != 0) {
+      out += '$';
+      i = at + 1;
+      continue;
+    }
+    size_t close = value.find('}', at + 2);
+    if (close == std::string::npos) {
+      d->Error(loc, key + ": unterminated \"${\"",
+               "write ${file:/path} or ${env:NAME}, or $${ for a literal ${");
+      return std::nullopt;
+    }
+    const std::string ref = value.substr(at + 2, close - at - 2);
+    const std::string shown = "${" + ref + "}";
+    i = close + 1;
+    *has_reference = true;
+    if (ref.rfind("env:", 0) == 0) {
+      const std::string name = ref.substr(4);
+      const char* v = name.empty() ? nullptr : std::getenv(name.c_str());
+      if (v == nullptr || *v == '\0') {
+        d->Error(loc, key + ": " + shown + ": environment variable " +
+                          (name.empty() ? std::string("name is empty")
+                                        : name + (v == nullptr ? " is not set" : " is empty")));
+        ok = false;
+        continue;
+      }
+      out += v;
+    } else if (ref.rfind("file:", 0) == 0) {
+      const std::string path = Resolve(dir, ref.substr(5));
+      std::error_code ec;
+      fs::file_status st = fs::status(path, ec);
+      std::string why;
+      if (ref.size() == 5) {
+        why = "the path is empty";
+      } else if (ec) {
+        why = "cannot read " + path + ": " + ec.message();
+      } else if (!fs::is_regular_file(st)) {
+        why = path + " is not a regular file";
+      } else if (fs::file_size(path, ec) > kMaxReferencedFileBytes) {
+        why = path + " is larger than 1 MiB";
+      }
+      std::string content;
+      if (why.empty()) {
+        std::ifstream in(path, std::ios::binary);
+        if (!in) {
+          why = "cannot read " + path + ": " + std::strerror(errno);
+        } else {
+          content.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+          if (!content.empty() && content.back() == '\n') content.pop_back();
+          if (!content.empty() && content.back() == '\r') content.pop_back();
+          if (content.empty()) why = path + " is empty";
+        }
+      }
+      if (!why.empty()) {
+        d->Error(loc, key + ": " + shown + ": " + why);
+        ok = false;
+        continue;
+      }
+      out += content;
+    } else {
+      d->Error(loc, key + ": unknown reference " + shown,
+               "write ${file:/path} or ${env:NAME}, or $${ for a literal ${");
+      ok = false;
+    }
+  }
+  if (!ok) return std::nullopt;
+  return out;
+}
+
+void ParseKafka(const YAML::Node& n, const std::string& file, const std::string& dir,
+                KafkaConfig* k, Diagnostics* d) {
   if (!CheckKeys(n, {"brokers", "topics", "group_id", "properties"}, file, "source.kafka", d))
     return;
   if (n["brokers"]) {
@@ -44,7 +154,13 @@ void ParseKafka(const YAML::Node& n, const std::string& file, KafkaConfig* k, Di
     for (const auto& kv : p) {
       auto key = AsString(kv.first, file, "properties key", d);
       auto val = AsString(kv.second, file, "properties value", d);
-      if (key && val) k->properties[*key] = *val;
+      if (!key || !val) continue;
+      bool has_reference = false;
+      auto expanded =
+          ExpandReferences(*val, dir, *key, LocOf(kv.second, file), d, &has_reference);
+      if (!expanded) continue;
+      k->properties[*key] = *expanded;
+      if (!has_reference && IsSecretProperty(*key)) k->inline_secrets.push_back(*key);
     }
   }
 }
@@ -62,7 +178,7 @@ void ParseSource(const YAML::Node& n, const std::string& file, const std::string
                  "one of: kafka, file, generator");
     }
   }
-  if (n["kafka"]) ParseKafka(n["kafka"], file, &s->kafka, d);
+  if (n["kafka"]) ParseKafka(n["kafka"], file, dir, &s->kafka, d);
   if (const YAML::Node& f = n["file"]) {
     if (CheckKeys(f, {"paths", "follow"}, file, "source.file", d)) {
       if (f["paths"]) {

@@ -17,7 +17,12 @@ struct KafkaConfig {
   std::string brokers = "localhost:9092";
   std::vector<std::string> topics = {"social.posts"};
   std::string group_id = "earshot";
-  std::map<std::string, std::string> properties;  // passed through to librdkafka
+  // Passed through to librdkafka, with ${file:PATH} and ${env:NAME}
+  // references already expanded (docs/kafka.md).
+  std::map<std::string, std::string> properties;
+  // Secret properties (sasl.password, ssl.key.password, ...) written in the
+  // config file itself rather than as a reference; the source warns at start.
+  std::vector<std::string> inline_secrets;
 };
 
 struct FileSourceConfig {

@@ -419,7 +419,7 @@ void RuleSetImpl::FindAtoms(const MatchInput& in, const NormalizeInfo& info,
   if (has_proclitic_terms_ && !info.ascii) FindPeeled(text, *scratch, nospace, im);
   if (regex_set_) {
     im.re_matches.clear();
-    regex_set_->Match(text, &im.re_matches);
+    regex_set_->Match(re2::StringPiece(text.data(), text.size()), &im.re_matches);
     for (int r : im.re_matches) Hit(im, regex_atom_[r], 0, 0, kNone, kNone);
   }
   if (!raws_.empty()) FindRaw(in.text, im);
@@ -632,7 +632,8 @@ std::string RuleSetImpl::Explain(const MatchInput& in) const {
     const Atom& atom = atoms_[a];
     if (atom.kind == AtomKind::kRegex) {
       re2::StringPiece m;
-      if (regexes_[atom.index]->Match(norm, 0, norm.size(), RE2::UNANCHORED, &m, 1)) {
+      if (regexes_[atom.index]->Match(re2::StringPiece(norm.data(), norm.size()), 0, norm.size(),
+                                      RE2::UNANCHORED, &m, 1)) {
         uint32_t b = static_cast<uint32_t>(m.data() - norm.data());
         uint32_t e = b + static_cast<uint32_t>(m.size());
         lines.push_back({offsets[b], offsets[e], a, ""});
