@@ -566,7 +566,7 @@ void Compiler::BuildIndexes() {
     const Atom& atom = rs_->atoms_[a];
     if (atom.kind == AtomKind::kTerm) {
       const Pattern& p = rs_->patterns_[atom.index];
-      if (p.first_nospace && AllNoSpace(p.words[0], rs_->flags_)) {
+      if (p.first_nospace && opt_.literal_automaton && AllNoSpace(p.words[0], rs_->flags_)) {
         literals.emplace_back(p.words[0], a);
       } else if (p.first_nospace) {
         if (p.proclitic != kProcliticNone) rs_->has_proclitic_terms_ = true;
