@@ -219,6 +219,13 @@ void Daemon::RegisterHttpHandlers() {
     auto body = processor_->ShareOfVoiceJson(get("window"), get("platform"), get("basis"));
     return JsonResponse(body);
   });
+  // Signals (DESIGN section 11): the last closed pane's spikes and trending hashtags.
+  http_->Handle("/api/v1/signals", [this](const HttpRequest&) {
+    if (!config_.signals.enabled) {
+      return JsonError(404, "signals are off (signals: {enabled: false} in the config)");
+    }
+    return JsonResponse(processor_->SignalsJson());
+  });
   http_->Handle("/", [](const HttpRequest&) {
     return HttpResponse{200, "text/html; charset=utf-8", std::string(IndexHtml())};
   });

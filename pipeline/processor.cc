@@ -53,6 +53,7 @@ const std::vector<double>& LatencyBuckets() {
 struct Processor::PartitionState {
   std::vector<HoppingWindow> windows;
   Deduper dedupe;
+  Signals::PartitionPtr signals;  // open signal panes' counts (created on first use)
   // The dedupe cap is set by ShareDedupeCap (0, dedupe off, until then).
   explicit PartitionState(const std::vector<WindowSpec>& specs) : dedupe(0) {
     for (const auto& s : specs) windows.emplace_back(s);
@@ -119,6 +120,9 @@ Processor::Processor(const Config& config, const Clock* wall,
                          .Help("(platform, id) pairs remembered for dedupe, over all partitions.")
                          .Register(*registry_)
                          .Add({});
+  if (config_.signals.enabled) {
+    signals_ = std::make_unique<Signals>(config_.signals, platforms_.names());
+  }
 }
 
 Processor::~Processor() = default;
@@ -166,6 +170,7 @@ void Processor::ApplyPendingRules() {
     for (const auto& b : rules_->brands()) brand_ids_.push_back(InternBrand(b.category, b.name));
     for (const auto& t : rules_->topics()) topic_ids_.push_back(InternTopic(t));
   }
+  if (signals_ != nullptr) signals_->SetBrands(brand_ids_, brand_names_);
   // Brands removed by the new rules leave the windows; the others keep state.
   std::vector<bool> keep(brand_names_.size(), false);
   for (uint32_t id : brand_ids_) keep[id] = true;
@@ -379,6 +384,8 @@ void Processor::ProcessBatch(std::string_view source, const std::vector<Record>&
         max_event_ms_ = event_ms;
         now = event_ms;
       }
+      // Signal panes close as T passes them, before this event is counted.
+      if (signals_ != nullptr && signals_->Due(now)) signals_->Advance(now);
       // The matcher's input, and the platform the event counts under.
       uint32_t platform;
       const rules::MatchInput in = rules::ToMatchInput(
@@ -438,6 +445,13 @@ void Processor::ProcessBatch(std::string_view source, const std::vector<Record>&
         }
         u.topics_end = static_cast<uint32_t>(update_ids_.size());
         updates_.push_back(u);
+        // Signals: the event counts in its pane (as in the windows).
+        if (signals_ != nullptr && !late && u.brands_begin != u.topics_begin) {
+          if (part->signals == nullptr) part->signals = signals_->NewPartition();
+          signals_->Add(part->signals.get(), now, event_ms, platform,
+                        update_ids_.data() + u.brands_begin, u.topics_begin - u.brands_begin,
+                        ev.id, scratch_);
+        }
       }
       if (timed && !rec.rebuild) {
         samples.push_back(
@@ -464,6 +478,7 @@ void Processor::ProcessBatch(std::string_view source, const std::vector<Record>&
       latency_sum += secs * kLatencySampleEvery;
     }
     ExpireLocked(NowLocked());
+    if (signals_ != nullptr && signals_->Due(NowLocked())) signals_->Advance(NowLocked());
     for (int o = 0; o < kOutcomeCount; ++o) outcomes_[o] += outcome_counts[o];
     overflow = series_overflow_;
     series_overflow_ = 0;
@@ -488,6 +503,16 @@ void Processor::ProcessBatch(std::string_view source, const std::vector<Record>&
     latency_->ObserveMultiple(latency_buckets, latency_sum);
   }
   for (const auto& [rec, reason] : invalid_records) invalid_hook_(*rec, reason);
+}
+
+StatusOr<std::string> Processor::SignalsJson() const {
+  std::shared_ptr<const SignalsView> view;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (signals_ == nullptr) return Status::Error("signals are off (signals: {enabled: false})");
+    view = signals_->view();
+  }
+  return SignalsViewJson(*view);
 }
 
 uint64_t Processor::outcome_count(Outcome o) const {
@@ -556,6 +581,7 @@ ResultsSnapshot Processor::TakeSnapshot(int64_t* lock_held_ns) const {
       }
     }
     s.totals = totals_;
+    if (signals_ != nullptr) s.spikes = signals_->gauges();
     topic_totals = topic_totals_;  // one copy of the slots; sorted below
     if (lock_held_ns != nullptr) {
       *lock_held_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
