@@ -49,6 +49,10 @@ EARSHOT_METRICS = {
     "earshot_event_processing_seconds_bucket", "earshot_event_processing_seconds_sum",
     "earshot_event_processing_seconds_count", "earshot_build_info",
 }
+# DESIGN section 11 (docs/signals.md): present once a signals pane has closed
+# (5 minutes and more into a run), so not expected on a fresh daemon.
+SIGNAL_METRICS = {"earshot_spike_score", "earshot_spike_baseline", "earshot_spike_active",
+                  "earshot_spikes_total"}
 RULES_YAML = """\
 category: sneakers
 brands:
