@@ -13,6 +13,7 @@
 // Usage: throughput [--brands 10,100,1000,10000] [--events N] [--seed S]
 //                   [--cache DIR] [--repeat R] [--memory-hours H --memory-rate R]
 //                   [--memory-full] [--dedupe-cap N] [--write-only] [--pipeline-only]
+//                   [--no-signals]
 
 #include <malloc.h>
 #include <sys/resource.h>
@@ -89,6 +90,7 @@ struct Options {
   bool pipeline_only = false;  // skip the stage runs (for profiling the pipeline)
   bool memory_full = false;  // memory run: memory_rate for all of memory_hours
   bool write_only = false;  // write cache/rules-B/ and cache/events-B.jsonl, then exit
+  bool signals = true;      // --no-signals: signals: {enabled: false} (docs/signals.md)
 };
 
 // Runs `fn` `repeat` times and keeps the fastest CPU time (least disturbed by
@@ -145,9 +147,12 @@ std::vector<Record> Records(const std::vector<std::string_view>& lines) {
   return recs;
 }
 
+bool g_signals = true;  // Options::signals
+
 Config BenchConfig() {
   Config c;
   c.clock = ClockMode::kEvent;  // as `earshot replay`
+  c.signals.enabled = g_signals;
   return c;
 }
 
@@ -392,16 +397,18 @@ int Main(int argc, char** argv) {
     else if (a == "--write-only") opt.write_only = true;
     else if (a == "--memory-full") opt.memory_full = true;
     else if (a == "--pipeline-only") opt.pipeline_only = true;
+    else if (a == "--no-signals") opt.signals = false;
     else {
       std::fprintf(stderr,
                    "usage: throughput [--brands 10,100,1000,10000] [--events N] [--seed S] "
                    "[--cache DIR] [--repeat R] [--memory-hours H] [--memory-rate R] [--memory-full] "
                    "[--dedupe-cap N] "
                    "[--write-only] "
-                   "[--pipeline-only]\n");
+                   "[--pipeline-only] [--no-signals]\n");
       return 2;
     }
   }
+  g_signals = opt.signals;
   ::mkdir(opt.cache.c_str(), 0755);
   if (opt.write_only) {
     // Inputs for `earshot replay --rules DIR FILE` (scripts/bench.sh).

@@ -53,16 +53,18 @@ void MergeSketches(const std::vector<const SpaceSaving*>& sketches, size_t capac
                    std::vector<Counted>* out) {
   out->clear();
   if (sketches.size() == 1) {
-    for (const auto& e : *sketches[0]) out->push_back({e.key, e.count, e.owner, e.label});
+    sketches[0]->ForEach([&](const SpaceSaving::Item& e) {
+      out->push_back({e.key, e.count, e.owner, e.label});
+    });
     return;
   }
   std::unordered_map<uint64_t, size_t> at;
   for (const SpaceSaving* s : sketches) {
-    for (const auto& e : *s) {
+    s->ForEach([&](const SpaceSaving::Item& e) {
       auto [it, inserted] = at.try_emplace(e.key, out->size());
       if (inserted) out->push_back({e.key, e.count, e.owner, e.label});
       else (*out)[it->second].count += e.count;
-    }
+    });
   }
   if (out->size() > capacity) {
     std::nth_element(out->begin(), out->begin() + static_cast<std::ptrdiff_t>(capacity),
@@ -139,39 +141,46 @@ void SpaceSaving::Reset(size_t capacity) {
   capacity_ = capacity;
   total_ = 0;
   size_ = 0;
+  heap_built_ = false;
   heap_.clear();
   for (Slot& s : index_) s.entry_plus_one = 0;
 }
 
 size_t SpaceSaving::SlotOf(uint64_t key) const { return Mix(key) & (index_.size() - 1); }
 
-const SpaceSaving::Entry* SpaceSaving::Find(uint64_t key) const {
+SpaceSaving::Slot* SpaceSaving::Probe(uint64_t key) {
   if (index_.empty()) return nullptr;
   const size_t mask = index_.size() - 1;
   for (size_t i = SlotOf(key);; i = (i + 1) & mask) {
-    const Slot& s = index_[i];
+    Slot& s = index_[i];
     if (s.entry_plus_one == 0) return nullptr;
-    if (s.key == key) return &entries_[s.entry_plus_one - 1];
+    if (s.key == key) return &s;
   }
 }
 
-void SpaceSaving::IndexInsert(uint64_t key, uint32_t entry) {
+std::optional<SpaceSaving::Item> SpaceSaving::Find(uint64_t key) const {
+  const Slot* s = const_cast<SpaceSaving*>(this)->Probe(key);
+  if (s == nullptr) return std::nullopt;
+  return ItemOf(*s);
+}
+
+void SpaceSaving::IndexInsert(uint64_t key, uint32_t entry, uint32_t count) {
   if ((size_ + 1) * 2 > index_.size()) {
-    // Grow (at most half full): rebuilt from the entries.
-    std::vector<Slot> bigger(index_.empty() ? 16 : index_.size() * 2, Slot{0, 0});
-    index_.swap(bigger);
-    for (size_t e = 0; e < size_; ++e) {
-      if (e == entry) continue;
-      const size_t mask = index_.size() - 1;
-      size_t i = SlotOf(entries_[e].key);
+    // Grow (at most half full): the slots move to their new homes.
+    std::vector<Slot> old(index_.empty() ? 16 : index_.size() * 2, Slot{0, 0, 0});
+    index_.swap(old);
+    const size_t mask = index_.size() - 1;
+    for (const Slot& s : old) {
+      if (s.entry_plus_one == 0) continue;
+      size_t i = SlotOf(s.key);
       while (index_[i].entry_plus_one != 0) i = (i + 1) & mask;
-      index_[i] = Slot{entries_[e].key, static_cast<uint32_t>(e + 1)};
+      index_[i] = s;
     }
   }
   const size_t mask = index_.size() - 1;
   size_t i = SlotOf(key);
   while (index_[i].entry_plus_one != 0) i = (i + 1) & mask;
-  index_[i] = Slot{key, entry + 1};
+  index_[i] = Slot{key, entry + 1, count};
 }
 
 void SpaceSaving::IndexErase(uint64_t key) {
@@ -210,50 +219,49 @@ void SpaceSaving::SiftDown(size_t i) {
   }
 }
 
-void SpaceSaving::SiftUp(size_t i) {
-  while (i > 0) {
-    const size_t parent = (i - 1) / 2;
-    if (!Less(heap_[i], heap_[parent])) return;
-    Swap(i, parent);
-    i = parent;
+void SpaceSaving::BuildHeap() {
+  // The counts move from the index slots to the entries, where the heap
+  // can compare them.
+  for (const Slot& s : index_) {
+    if (s.entry_plus_one != 0) entries_[s.entry_plus_one - 1].count = s.count;
   }
+  heap_.resize(size_);
+  pos_.resize(size_);
+  for (size_t e = 0; e < size_; ++e) {
+    heap_[e] = static_cast<uint32_t>(e);
+    pos_[e] = static_cast<uint32_t>(e);
+  }
+  for (size_t i = size_ / 2; i-- > 0;) SiftDown(i);
+  heap_built_ = true;
 }
 
 void SpaceSaving::Add(uint64_t key, std::string_view label, uint32_t owner) {
   if (capacity_ == 0) return;
   ++total_;
-  if (!index_.empty()) {
-    const size_t mask = index_.size() - 1;
-    for (size_t i = SlotOf(key);; i = (i + 1) & mask) {
-      const Slot& s = index_[i];
-      if (s.entry_plus_one == 0) break;
-      if (s.key == key) {
-        const uint32_t e = s.entry_plus_one - 1;
-        ++entries_[e].count;
-        SiftDown(pos_[e]);
-        return;
-      }
+  if (Slot* s = Probe(key)) {
+    if (!heap_built_) {
+      ++s->count;
+    } else {
+      const uint32_t e = s->entry_plus_one - 1;
+      ++entries_[e].count;
+      SiftDown(pos_[e]);
     }
+    return;
   }
   if (size_ < capacity_) {
-    const uint32_t e = static_cast<uint32_t>(size_++);
-    if (entries_.size() < size_) {
-      entries_.emplace_back();
-      pos_.push_back(0);
-    }
+    const uint32_t e = static_cast<uint32_t>(size_);
+    if (entries_.size() <= e) entries_.emplace_back();
     Entry& en = entries_[e];
     en.key = key;
-    en.count = 1;
     en.error = 0;
     en.owner = owner;
     en.label.assign(label);
-    IndexInsert(key, e);
-    heap_.push_back(e);
-    pos_[e] = static_cast<uint32_t>(heap_.size() - 1);
-    SiftUp(heap_.size() - 1);
+    IndexInsert(key, e, 1);
+    ++size_;
     return;
   }
   // Full: the key replaces the one with the smallest count.
+  if (!heap_built_) BuildHeap();
   const uint32_t e = heap_[0];
   Entry& en = entries_[e];
   IndexErase(en.key);
@@ -262,7 +270,7 @@ void SpaceSaving::Add(uint64_t key, std::string_view label, uint32_t owner) {
   en.key = key;
   en.owner = owner;
   en.label.assign(label);
-  IndexInsert(key, e);
+  IndexInsert(key, e, 0);
   SiftDown(0);
 }
 
@@ -344,34 +352,33 @@ struct Signals::Pane {
   std::vector<Sample> samples;   // the first kSamples events of each series
   std::string ids;
   // Per category id: its hashtags, and (hashtag, brand) pairs.
-  std::vector<std::unique_ptr<SpaceSaving>> tags, brand_tags;
+  std::vector<SpaceSaving> tags, brand_tags;  // empty ones (capacity 0) until used
   std::vector<uint32_t> used;     // category ids with sketches in use
   std::vector<uint8_t> in_use;    // by category id
 
-  SpaceSaving& Sketch(std::vector<std::unique_ptr<SpaceSaving>>& v, uint32_t c, size_t capacity) {
-    if (c >= v.size()) v.resize(c + 1);
-    if (v[c] == nullptr) v[c] = std::make_unique<SpaceSaving>(capacity);
-    return *v[c];
-  }
   void Use(uint32_t c, size_t capacity) {
     if (c < in_use.size() && in_use[c]) return;
-    if (c >= in_use.size()) in_use.resize(c + 1, 0);
+    if (c >= in_use.size()) {
+      in_use.resize(c + 1, 0);
+      tags.resize(c + 1);
+      brand_tags.resize(c + 1);
+    }
     in_use[c] = 1;
     used.push_back(c);
-    Sketch(tags, c, capacity);
-    Sketch(brand_tags, c, capacity);
+    tags[c].Reset(capacity);
+    brand_tags[c].Reset(capacity);
   }
-  const SpaceSaving* Tags(uint32_t c) const { return c < tags.size() ? tags[c].get() : nullptr; }
+  const SpaceSaving* Tags(uint32_t c) const { return c < tags.size() ? &tags[c] : nullptr; }
   const SpaceSaving* BrandTags(uint32_t c) const {
-    return c < brand_tags.size() ? brand_tags[c].get() : nullptr;
+    return c < brand_tags.size() ? &brand_tags[c] : nullptr;
   }
-  void Reset(size_t capacity) {
+  void Reset() {
     std::fill(counts.begin(), counts.end(), 0);
     samples.clear();
     ids.clear();
     for (uint32_t c : used) {
-      tags[c]->Reset(capacity);
-      brand_tags[c]->Reset(capacity);
+      tags[c].Reset(0);
+      brand_tags[c].Reset(0);
       in_use[c] = 0;
     }
     used.clear();
@@ -570,10 +577,10 @@ void Signals::Add(Partition* part, int64_t now, int64_t event_ms, uint32_t platf
     pane->Use(c, capacity);
   }
   for (const auto& [key, tag] : tags_) {
-    for (uint32_t c : cats_) pane->tags[c]->Add(key, tag);
+    for (uint32_t c : cats_) pane->tags[c].Add(key, tag);
     for (size_t i = 0; i < brand_count; ++i) {
       const uint32_t c = CategoryOf(brands[i]);
-      if (c != kNoCategory) pane->brand_tags[c]->Add(PairKey(key, brands[i]), tag, brands[i]);
+      if (c != kNoCategory) pane->brand_tags[c].Add(PairKey(key, brands[i]), tag, brands[i]);
     }
   }
 }
@@ -664,9 +671,8 @@ void Signals::ClosePane(int64_t k) {
     UpdateSeries(series_[static_cast<size_t>(b) * (P_ + 1) + P_], all);
   }
   Publish(k, panes);
-  const size_t capacity = static_cast<size_t>(config_.trending_capacity);
   for (auto& pane : owned) {
-    pane->Reset(capacity);
+    pane->Reset();
     free_panes_.push_back(std::move(pane));
   }
 }

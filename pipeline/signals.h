@@ -30,9 +30,12 @@
 // Not thread-safe: the processor calls it under its state lock. The views it
 // hands out (SignalsView, SpikeGauge) are plain values.
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <iterator>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -75,16 +78,22 @@ uint64_t HashtagKey(std::string_view hashtag);
 // characters, the '#' at the text's start or after a non-word character,
 // taken with its '#'. `words` are the text's maximal runs of word
 // characters (rules::MatchScratch::words after Match()).
+// Cost: a memchr over the text; then per '#', a binary search of the words.
 template <typename Fn>
 void ForEachHashtag(std::string_view text, const std::vector<rules::WordSpan>& words, Fn&& fn) {
-  if (text.empty() || std::memchr(text.data(), '#', text.size()) == nullptr) return;
-  uint32_t prev_end = UINT32_MAX;  // end of the previous word
-  for (const rules::WordSpan& w : words) {
-    const uint32_t hash = w.begin - 1;  // where the '#' would be
-    if (w.begin > 0 && text[hash] == '#' && (hash == 0 || prev_end != hash)) {
-      fn(text.substr(hash, w.end - hash));
-    }
-    prev_end = w.end;
+  const char* const base = text.data();
+  const char* end = base + text.size();
+  for (const char* p = text.empty() ? nullptr : static_cast<const char*>(std::memchr(base, '#', text.size()));
+       p != nullptr; p = static_cast<const char*>(std::memchr(p + 1, '#', static_cast<size_t>(end - p - 1)))) {
+    const uint32_t at = static_cast<uint32_t>(p - base);
+    // The first word starting after the '#': it must start right after it,
+    // and no word may end at the '#' (a word character before it).
+    auto w = std::upper_bound(words.begin(), words.end(), at,
+                              [](uint32_t pos, const rules::WordSpan& x) { return pos < x.begin; });
+    if (w == words.end() || w->begin != at + 1) continue;
+    if (w != words.begin() && std::prev(w)->end == at) continue;
+    fn(text.substr(at, w->end - at));
+    if (p + 1 >= end) break;
   }
 }
 
@@ -97,17 +106,21 @@ std::string_view CutUtf8(std::string_view s, size_t max_bytes);
 // c). Exact while no more than `capacity` distinct keys were added; past
 // that every count overestimates by at most its error <= N/capacity (N: the
 // adds), and every key counted more than N/capacity times is monitored.
-// Add costs O(log capacity) (a min-heap by count), one probe of an
-// open-addressing index; memory is fixed by the capacity once grown.
-// Not thread-safe.
+//
+// Cost: until the summary fills up, an Add is one probe of an
+// open-addressing index whose slot also holds the count (one cache line for
+// a key already there). When it fills, a min-heap by count is built, and an
+// Add then costs O(log capacity). Memory is fixed by the capacity once
+// grown; Reset keeps it. Not thread-safe.
 class SpaceSaving {
  public:
-  struct Entry {
-    uint64_t key = 0;
-    uint64_t count = 0;
-    uint64_t error = 0;   // the count the key inherited when it entered
-    uint32_t owner = 0;   // a caller's tag (a brand id), set when it entered
-    std::string label;    // the hashtag
+  // A monitored key, as ForEach and Find report it.
+  struct Item {
+    uint64_t key;
+    uint64_t count;
+    uint64_t error;         // the count the key inherited when it entered
+    uint32_t owner;         // a caller's tag (a brand id), set when it entered
+    std::string_view label; // the hashtag; valid until the next Add or Reset
   };
 
   explicit SpaceSaving(size_t capacity = 0) { Reset(capacity); }
@@ -120,32 +133,54 @@ class SpaceSaving {
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
   uint64_t total() const { return total_; }  // N: every Add
-  // The monitored keys, unordered.
-  const Entry* begin() const { return entries_.data(); }
-  const Entry* end() const { return entries_.data() + size_; }
-  const Entry* Find(uint64_t key) const;
+  // Calls fn(const Item&) for every monitored key, in no particular order.
+  template <typename Fn>
+  void ForEach(Fn&& fn) const;
+  std::optional<Item> Find(uint64_t key) const;
 
  private:
   struct Slot {
     uint64_t key;
     uint32_t entry_plus_one;  // 0: empty
+    uint32_t count;           // the key's count until the heap is built
+  };
+  struct Entry {
+    uint64_t key = 0;
+    uint64_t count = 0;  // once the heap is built
+    uint64_t error = 0;
+    uint32_t owner = 0;
+    std::string label;
   };
   size_t SlotOf(uint64_t key) const;
-  void IndexInsert(uint64_t key, uint32_t entry);
+  Slot* Probe(uint64_t key);  // the key's slot, or null
+  void IndexInsert(uint64_t key, uint32_t entry, uint32_t count);
   void IndexErase(uint64_t key);
+  void BuildHeap();
   void SiftDown(size_t pos);
-  void SiftUp(size_t pos);
   bool Less(uint32_t a, uint32_t b) const { return entries_[a].count < entries_[b].count; }
   void Swap(size_t i, size_t j);
+  Item ItemOf(const Slot& s) const {
+    const Entry& e = entries_[s.entry_plus_one - 1];
+    return {e.key, heap_built_ ? e.count : s.count, e.error, e.owner, e.label};
+  }
 
   size_t capacity_ = 0;
   size_t size_ = 0;
   uint64_t total_ = 0;
   std::vector<Entry> entries_;  // [0, size_) in use; the rest keep their label buffers
+  bool heap_built_ = false;     // counts live in entries_, heap_ and pos_ are valid
   std::vector<uint32_t> heap_;  // entry indices, a min-heap by count
   std::vector<uint32_t> pos_;   // entry index -> position in heap_
   std::vector<Slot> index_;     // power of two, at most half full
 };
+
+template <typename Fn>
+void SpaceSaving::ForEach(Fn&& fn) const {
+  if (size_ == 0) return;
+  for (const Slot& s : index_) {
+    if (s.entry_plus_one != 0) fn(ItemOf(s));
+  }
+}
 
 // ---------------------------------------------------------------------------
 // Results

@@ -256,8 +256,8 @@ TEST(SpaceSaving, ExactUnderCapacity) {
   }
   EXPECT_EQ(ss.size(), truth.size());
   for (const auto& [key, n] : truth) {
-    const SpaceSaving::Entry* e = ss.Find(key);
-    ASSERT_NE(e, nullptr) << key;
+    const auto e = ss.Find(key);
+    ASSERT_TRUE(e.has_value()) << key;
     EXPECT_EQ(e->count, n);
     EXPECT_EQ(e->error, 0u);
     EXPECT_EQ(e->label, "#k" + std::to_string(key));
@@ -281,16 +281,16 @@ TEST(SpaceSaving, ErrorBoundsAboveCapacity) {
   EXPECT_EQ(ss.size(), k);
   EXPECT_EQ(ss.total(), static_cast<uint64_t>(n));
   uint64_t sum = 0;
-  for (const auto& e : ss) {
+  ss.ForEach([&](const SpaceSaving::Item& e) {
     sum += e.count;
     const uint64_t t = truth[e.key];
     EXPECT_LE(t, e.count) << e.key;                // never under
     EXPECT_LE(e.count - e.error, t) << e.key;      // count - error is a lower bound
     EXPECT_LE(e.error, static_cast<uint64_t>(n) / k) << e.key;
-  }
+  });
   EXPECT_EQ(sum, static_cast<uint64_t>(n));  // the counts always sum to N
   for (const auto& [key, t] : truth) {
-    if (t > static_cast<uint64_t>(n) / k) EXPECT_NE(ss.Find(key), nullptr) << key << " " << t;
+    if (t > static_cast<uint64_t>(n) / k) EXPECT_TRUE(ss.Find(key).has_value()) << key << " " << t;
   }
 }
 
@@ -299,7 +299,7 @@ TEST(SpaceSaving, ResetKeepsWorking) {
   for (uint64_t key : {1, 2, 3, 4, 4, 5, 1}) ss.Add(key, "x");
   ss.Reset(3);
   EXPECT_TRUE(ss.empty());
-  EXPECT_EQ(ss.Find(4), nullptr);
+  EXPECT_FALSE(ss.Find(4).has_value());
   for (uint64_t key : {9, 9, 8}) ss.Add(key, "y");
   EXPECT_EQ(ss.Find(9)->count, 2u);
   EXPECT_EQ(ss.Find(8)->count, 1u);
