@@ -405,7 +405,11 @@ class Signals::Partition {
  public:
   explicit Partition(Signals* owner) : owner_(owner) {}
   ~Partition() {
-    for (auto& p : panes_) owner_->free_panes_.push_back(std::move(p));
+    // The open panes' counts go with the partition; the buffers are reused.
+    for (auto& p : panes_) {
+      p->Reset();
+      owner_->free_panes_.push_back(std::move(p));
+    }
     owner_->Unregister(this);
   }
 

@@ -521,8 +521,12 @@ TEST_F(SignalsTest, DroppedPartitionTakesItsCountsAlong) {
   Event(20, 20, {0}, 0, "", "p2", part2_.get());
   Event(21, 21, {0}, 0, "", "p2", part2_.get());
   part2_.reset();  // revoked before pane 0 closed
+  // A partition assigned next gets a recycled pane: empty.
+  part2_ = sig_->NewPartition();
+  Event(22, 22, {0}, 0, "", "p3", part2_.get());
   AdvanceTo(70);
-  EXPECT_DOUBLE_EQ(Gauge(0, 0)->score, 2.0);
+  EXPECT_DOUBLE_EQ(Gauge(0, 0)->score, 3.0);
+  part2_.reset();
   // With both partitions the pane is their sum.
   Make();
   part2_ = sig_->NewPartition();
@@ -691,13 +695,15 @@ class SignalsProcessorTest : public ::testing::Test {
     proc_ = std::move(p).value();
     proc_->SetRules(CompileRules("category: sneakers\nbrands:\n  - {name: nike, terms: [nike]}\n"));
   }
-  void Feed(const std::vector<std::string>& payloads) {
+  void Feed(const std::vector<std::string>& payloads, bool rebuild = false, int32_t partition = 0) {
     storage_.push_back(payloads);
     std::vector<Record> batch;
     for (const auto& p : storage_.back()) {
       Record r;
       r.payload = p;
       r.topic = "t";
+      r.partition = partition;
+      r.rebuild = rebuild;
       batch.push_back(r);
     }
     proc_->ProcessBatch("file", batch);
@@ -765,6 +771,27 @@ TEST_F(SignalsProcessorTest, CountsAsTheWindowsDoAndExports) {
   EXPECT_NE(text.find("earshot_spike_active{category=\"sneakers\",brand=\"nike\",platform=\"all\"} 1\n"),
             std::string::npos)
       << text;
+}
+
+TEST_F(SignalsProcessorTest, RevokedPartitionsTakeTheirOpenPanesAlongAndRebuildsRecount) {
+  Create();
+  // Pane 0: 2 nike on partition 0, 1 on partition 1.
+  const std::vector<std::string> p0 = {Ev("a", "nike", kT0 + 1000), Ev("b", "nike", kT0 + 2000)};
+  Feed(p0, false, 0);
+  Feed({Ev("c", "nike", kT0 + 3000)}, false, 1);
+  // Partition 0 moves away and comes back: its state is rebuilt from the
+  // source (rebuild records: windows only, and the open pane).
+  proc_->OnRevoked({PartitionKey{"t", 0}});
+  proc_->OnAssigned({PartitionKey{"t", 0}});
+  Feed(p0, /*rebuild=*/true, 0);
+  Feed({Ev("d", "nike", kT0 + 70000)}, false, 1);  // T = 70 s: pane 0 closes with x = 3
+  const std::string tw = "{category=sneakers,brand=nike,platform=twitter,}";
+  EXPECT_DOUBLE_EQ(Spikes()["earshot_spike_score" + tw], 3.0);
+  // Revoked and not rebuilt: partition 1's open pane (1 event) goes with it.
+  proc_->OnRevoked({PartitionKey{"t", 1}});
+  Feed({Ev("e", "nike", kT0 + 71000), Ev("f", "nike", kT0 + 130000)}, false, 0);
+  // Pane 1 had d (partition 1, revoked) and e: x = 1. z = (1 - 1.5) / sqrt(2.25 + 1.5 + 1).
+  EXPECT_DOUBLE_EQ(Spikes()["earshot_spike_score" + tw], -0.5 / std::sqrt(4.75));
 }
 
 TEST_F(SignalsProcessorTest, OffMeansNoSeriesAndNoApi) {
