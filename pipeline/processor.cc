@@ -561,6 +561,7 @@ ResultsSnapshot Processor::TakeSnapshot(int64_t* lock_held_ns) const {
   std::shared_ptr<const rules::RuleSet> rules;
   std::vector<uint32_t> brand_ids;
   FlatMap<uint64_t> topic_totals;
+  std::shared_ptr<const std::vector<SpikeGauge>> spikes;  // signals: copied below
   {
     std::lock_guard<std::mutex> lock(mu_);
     const auto t0 = std::chrono::steady_clock::now();
@@ -581,7 +582,7 @@ ResultsSnapshot Processor::TakeSnapshot(int64_t* lock_held_ns) const {
       }
     }
     s.totals = totals_;
-    if (signals_ != nullptr) s.spikes = signals_->gauges();
+    if (signals_ != nullptr) spikes = signals_->gauges();
     topic_totals = topic_totals_;  // one copy of the slots; sorted below
     if (lock_held_ns != nullptr) {
       *lock_held_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -590,6 +591,7 @@ ResultsSnapshot Processor::TakeSnapshot(int64_t* lock_held_ns) const {
     }
   }
 
+  if (spikes != nullptr) s.spikes = *spikes;
   s.categories = GroupByCategory(rules.get(), brand_ids);
   const size_t B = s.brand_names.size();
   // Ascending (topic, brand, platform): a counting sort by (topic, brand),

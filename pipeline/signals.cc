@@ -452,6 +452,7 @@ Signals::Signals(const SignalsConfig& config, std::vector<std::string> platforms
       P_(static_cast<uint32_t>(platforms_.size())),
       alpha_(SignalsAlpha(config.pane_ms, config.half_life_ms)),
       pane_of_(config.pane_ms),
+      gauges_(std::make_shared<std::vector<SpikeGauge>>()),
       view_(std::make_shared<SignalsView>()) {}
 
 Signals::~Signals() = default;
@@ -803,14 +804,16 @@ void Signals::Publish(int64_t k, const std::vector<Pane*>& panes) {
 }
 
 void Signals::RebuildGauges() {
-  gauges_.clear();
+  auto g = std::make_shared<std::vector<SpikeGauge>>();
+  g->reserve(gauges_ != nullptr ? gauges_->size() : 0);
   for (uint32_t b : current_brands_) {
     for (uint32_t p = 0; p <= P_; ++p) {
       const Series& s = series_[static_cast<size_t>(b) * (P_ + 1) + p];
       if (!s.seen) continue;
-      gauges_.push_back(SpikeGauge{b, p, s.z, s.baseline, s.spikes, s.active});
+      g->push_back(SpikeGauge{b, p, s.z, s.baseline, s.spikes, s.active});
     }
   }
+  gauges_ = std::move(g);
 }
 
 }  // namespace earshot

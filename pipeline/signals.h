@@ -265,8 +265,9 @@ class Signals {
            const rules::MatchScratch& scratch);
 
   // The gauges of every series seen (the current rules' brands), by brand
-  // id then platform ("all" last).
-  const std::vector<SpikeGauge>& gauges() const { return gauges_; }
+  // id then platform ("all" last): an immutable value replaced when a pane
+  // closes, so a scrape copies a pointer under the lock, not the series.
+  std::shared_ptr<const std::vector<SpikeGauge>> gauges() const { return gauges_; }
   // The last closed pane (a shared immutable value: cheap to copy out).
   std::shared_ptr<const SignalsView> view() const { return view_; }
   // The first pane that has not closed (for tests); INT64_MIN before any
@@ -318,7 +319,7 @@ class Signals {
   std::vector<std::unique_ptr<Pane>> free_panes_;
   std::vector<Series> series_;                                 // brand * (P + 1) + platform
   std::vector<std::unordered_map<uint64_t, KeptTag>> kept_;    // per category id
-  std::vector<SpikeGauge> gauges_;
+  std::shared_ptr<const std::vector<SpikeGauge>> gauges_;
   std::shared_ptr<const SignalsView> view_;
 
   // Per-event scratch.

@@ -354,7 +354,7 @@ class SignalsTest : public ::testing::Test {
     if (sig_->Due(t)) sig_->Advance(t);
   }
   const SpikeGauge* Gauge(uint32_t brand, uint32_t platform) const {
-    for (const auto& g : sig_->gauges())
+    for (const auto& g : *sig_->gauges())
       if (g.brand == brand && g.platform == platform) return &g;
     return nullptr;
   }
@@ -370,7 +370,7 @@ class SignalsTest : public ::testing::Test {
 TEST_F(SignalsTest, NothingBeforeTheFirstPaneCloses) {
   Nike(4, 1);
   AdvanceTo(69.999);
-  EXPECT_TRUE(sig_->gauges().empty());
+  EXPECT_TRUE(sig_->gauges()->empty());
   EXPECT_FALSE(sig_->view()->closed);
   EXPECT_EQ(SignalsViewJson(*sig_->view()),
             R"({"pane_start":null,"spikes":[],"trending":[{"category":"cola","hashtags":[]},)"
@@ -499,7 +499,7 @@ TEST_F(SignalsTest, SeriesStartWithTheirFirstPaneAndAllSumsPlatforms) {
   EXPECT_DOUBLE_EQ(Gauge(1, 3)->score, 1.0);
   // Gauges: by brand id, then platform, "all" last.
   std::vector<std::pair<uint32_t, uint32_t>> order;
-  for (const auto& g : sig_->gauges()) order.emplace_back(g.brand, g.platform);
+  for (const auto& g : *sig_->gauges()) order.emplace_back(g.brand, g.platform);
   EXPECT_EQ(order, (std::vector<std::pair<uint32_t, uint32_t>>{
                        {0, 0}, {0, 1}, {0, 3}, {1, 2}, {1, 3}}));
 }
