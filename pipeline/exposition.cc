@@ -403,7 +403,8 @@ class TextSink : public ResultSink {
     for (const auto& t : s.topic_names)
       topic_prefix_.push_back(f_.Add(std::string(kTopicName) + "{" + LabelPair("topic", t) + ","));
     sentiment_prefix_ = f_.Add(std::string(kSentimentName) + "{");
-    for (int f = 0; f < kSpikeFamilies; ++f) spike_prefix_[f] = f_.Add(std::string(kSpikeNames[f]) + "{");
+    for (int f = 0; f < kSpikeFamilies; ++f)
+      spike_prefix_[f] = f_.Add(std::string(kSpikeNames[f]) + "{");
     for (size_t p = 0; p <= P; ++p) {
       const std::string platform =
           "," + LabelPair("platform", p == P ? "all" : s.platform_names[p]);

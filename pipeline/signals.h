@@ -82,9 +82,13 @@ uint64_t HashtagKey(std::string_view hashtag);
 template <typename Fn>
 void ForEachHashtag(std::string_view text, const std::vector<rules::WordSpan>& words, Fn&& fn) {
   const char* const base = text.data();
-  const char* end = base + text.size();
-  for (const char* p = text.empty() ? nullptr : static_cast<const char*>(std::memchr(base, '#', text.size()));
-       p != nullptr; p = static_cast<const char*>(std::memchr(p + 1, '#', static_cast<size_t>(end - p - 1)))) {
+  const char* const end = base + text.size();
+  auto next_hash = [end](const char* from) {
+    return from >= end ? nullptr
+                       : static_cast<const char*>(
+                             std::memchr(from, '#', static_cast<size_t>(end - from)));
+  };
+  for (const char* p = next_hash(base); p != nullptr; p = next_hash(p + 1)) {
     const uint32_t at = static_cast<uint32_t>(p - base);
     // The first word starting after the '#': it must start right after it,
     // and no word may end at the '#' (a word character before it).
@@ -93,7 +97,6 @@ void ForEachHashtag(std::string_view text, const std::vector<rules::WordSpan>& w
     if (w == words.end() || w->begin != at + 1) continue;
     if (w != words.begin() && std::prev(w)->end == at) continue;
     fn(text.substr(at, w->end - at));
-    if (p + 1 >= end) break;
   }
 }
 

@@ -221,7 +221,8 @@ TEST(SignalsHashtags, FromTheMatchersNormalizedTextAndWords) {
   auto tags = [&](const std::string& text) {
     rs->Match({text, "twitter", "", "", ""}, &scratch, &out);
     std::vector<std::string> got;
-    ForEachHashtag(scratch.normalized, scratch.words, [&](std::string_view h) { got.emplace_back(h); });
+    ForEachHashtag(scratch.normalized, scratch.words,
+                   [&](std::string_view h) { got.emplace_back(h); });
     return got;
   };
   // Case folded and NFKC (the fullwidth ＃ and letters become ASCII).
@@ -329,7 +330,8 @@ class SignalsTest : public ::testing::Test {
   void Make() {
     part_.reset();
     part2_.reset();
-    sig_ = std::make_unique<Signals>(config_, std::vector<std::string>{"twitter", "instagram", "other"});
+    sig_ = std::make_unique<Signals>(config_,
+                                     std::vector<std::string>{"twitter", "instagram", "other"});
     sig_->SetBrands({0, 1, 2}, names_);
     part_ = sig_->NewPartition();
   }
@@ -572,7 +574,8 @@ TEST_F(SignalsTest, SpikeCauseHashtagsAndSamples) {
   EXPECT_DOUBLE_EQ(all.score, 9.0);
   EXPECT_DOUBLE_EQ(all.baseline, 0.0);
   // nike's events: #airmax 6 (once per event), #nike 3, #sale 2, #zoom 2, #both 1.
-  EXPECT_EQ(all.hashtags, (std::vector<std::string>{"#airmax", "#nike", "#sale", "#zoom", "#both"}));
+  EXPECT_EQ(all.hashtags,
+            (std::vector<std::string>{"#airmax", "#nike", "#sale", "#zoom", "#both"}));
   EXPECT_EQ(all.samples, (std::vector<std::string>{"e0", "e1", "e2"}));
   const auto& tw = view->spikes[1];
   EXPECT_EQ(tw.platform, "twitter");
@@ -715,7 +718,8 @@ class SignalsProcessorTest : public ::testing::Test {
       for (const auto& m : f.metric) {
         std::string key = f.name + "{";
         for (const auto& l : m.label) key += l.name + "=" + l.value + ",";
-        out[key + "}"] = f.type == prometheus::MetricType::Counter ? m.counter.value : m.gauge.value;
+        out[key + "}"] =
+            f.type == prometheus::MetricType::Counter ? m.counter.value : m.gauge.value;
       }
     }
     return out;
@@ -734,7 +738,8 @@ TEST_F(SignalsProcessorTest, CountsAsTheWindowsDoAndExports) {
         Ev("2", "nothing", kT0 + 3000)});
   // Pane 1: 5 nike with #nike; T = 65 s closes nothing yet, 70 s closes pane 0.
   std::vector<std::string> burst;
-  for (int i = 0; i < 5; ++i) burst.push_back(Ev("b" + std::to_string(i), "#nike wow", kT0 + 65000 + i * 1000));
+  for (int i = 0; i < 5; ++i)
+    burst.push_back(Ev("b" + std::to_string(i), "#nike wow", kT0 + 65000 + i * 1000));
   Feed(burst);
   // A late event (older than the 1h window): in no window, in no pane.
   Feed({Ev("late", "nike", kT0 - 2 * 3600 * kSec)});
@@ -768,8 +773,9 @@ TEST_F(SignalsProcessorTest, CountsAsTheWindowsDoAndExports) {
   StringExpositionSink sink(&text);
   proc_->WriteResultsText(&sink);
   EXPECT_NE(text.find("# TYPE earshot_spikes_total counter\n"), std::string::npos);
-  EXPECT_NE(text.find("earshot_spike_active{category=\"sneakers\",brand=\"nike\",platform=\"all\"} 1\n"),
-            std::string::npos)
+  EXPECT_NE(
+      text.find("earshot_spike_active{category=\"sneakers\",brand=\"nike\",platform=\"all\"} 1\n"),
+      std::string::npos)
       << text;
 }
 
