@@ -13,7 +13,7 @@
 // Usage: throughput [--brands 10,100,1000,10000] [--events N] [--seed S]
 //                   [--cache DIR] [--repeat R] [--memory-hours H --memory-rate R]
 //                   [--memory-full] [--memory-shadow] [--dedupe-cap N] [--write-only]
-//                   [--pipeline-only] [--script mixed|latin|arabic|japanese]
+//                   [--pipeline-only] [--script mixed|latin|arabic|japanese] [--no-signals]
 // --memory-shadow: the memory run with shadow rules, a candidate as large as
 // the live set (the same rules), as docs/performance.md "Shadow rules" reports.
 
@@ -94,6 +94,7 @@ struct Options {
   bool memory_shadow = false;  // memory run: the same rules as a shadow candidate too
   bool write_only = false;  // write cache/rules-B/ and cache/events-B.jsonl, then exit
   Script script = Script::kMixed;  // the workload's script (bench/workload.h)
+  bool signals = true;      // --no-signals: signals: {enabled: false} (docs/signals.md)
 };
 
 // The cache names of a workload: "B" for the mixed one (as before), else
@@ -157,9 +158,12 @@ std::vector<Record> Records(const std::vector<std::string_view>& lines) {
   return recs;
 }
 
+bool g_signals = true;  // Options::signals
+
 Config BenchConfig() {
   Config c;
   c.clock = ClockMode::kEvent;  // as `earshot replay`
+  c.signals.enabled = g_signals;
   return c;
 }
 
@@ -407,16 +411,18 @@ int Main(int argc, char** argv) {
     else if (a == "--memory-shadow") opt.memory_shadow = true;
     else if (a == "--pipeline-only") opt.pipeline_only = true;
     else if (a == "--script" && ParseScript(v, &opt.script)) ++i;
+    else if (a == "--no-signals") opt.signals = false;
     else {
       std::fprintf(stderr,
                    "usage: throughput [--brands 10,100,1000,10000] [--events N] [--seed S] "
                    "[--cache DIR] [--repeat R] [--memory-hours H] [--memory-rate R] [--memory-full] "
                    "[--memory-shadow] [--dedupe-cap N] "
                    "[--write-only] "
-                   "[--pipeline-only] [--script mixed|latin|arabic|japanese]\n");
+                   "[--pipeline-only] [--script mixed|latin|arabic|japanese] [--no-signals]\n");
       return 2;
     }
   }
+  g_signals = opt.signals;
   ::mkdir(opt.cache.c_str(), 0755);
   if (opt.write_only) {
     // Inputs for `earshot replay --rules DIR FILE` (scripts/bench.sh).

@@ -1,6 +1,7 @@
 #include "pipeline/config.h"
 
 #include <cerrno>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -281,6 +282,71 @@ void ParseWindows(const YAML::Node& n, const std::string& file, std::vector<Wind
   }
 }
 
+// signals: (DESIGN section 11). Absent: the defaults; {enabled: false}: off.
+void ParseSignals(const YAML::Node& n, const std::string& file, SignalsConfig* s, Diagnostics* d) {
+  if (n.IsNull()) return;
+  if (!CheckKeys(n,
+                 {"enabled", "pane", "delay", "half_life", "threshold", "min_count", "min_history",
+                  "trending"},
+                 file, "signals", d)) {
+    return;
+  }
+  if (n["enabled"]) {
+    if (auto v = AsBool(n["enabled"], file, "signals.enabled", d)) s->enabled = *v;
+  }
+  auto duration = [&](const YAML::Node& node, const char* key, int64_t* out) {
+    if (!node) return;
+    const std::string name = std::string("signals.") + key;
+    if (auto v = AsDurationMillis(node, file, name, d)) {
+      if (*v <= 0) d->Error(LocOf(node, file), name + ": must be a positive duration");
+      else *out = *v;
+    }
+  };
+  duration(n["pane"], "pane", &s->pane_ms);
+  duration(n["delay"], "delay", &s->delay_ms);
+  duration(n["half_life"], "half_life", &s->half_life_ms);
+  if (const YAML::Node& t = n["threshold"]) {
+    std::optional<double> v;
+    if (t.IsScalar()) {
+      try {
+        v = t.as<double>();
+      } catch (const YAML::Exception&) {
+      }
+    }
+    if (!v) d->Error(LocOf(t, file), "signals.threshold: expected a number");
+    else if (!std::isfinite(*v) || *v <= 0)
+      d->Error(LocOf(t, file), "signals.threshold: must be a number above 0",
+               "the z-score that raises a spike, e.g. 4");
+    else s->threshold = *v;
+  }
+  // An integer in [lo, hi].
+  auto integer = [&](const YAML::Node& node, const std::string& name, int64_t lo, int64_t hi,
+                     int64_t* out) {
+    if (!node) return;
+    if (auto v = AsInt(node, file, name, d)) {
+      if (*v < lo || *v > hi)
+        d->Error(LocOf(node, file), name + ": must be between " + std::to_string(lo) + " and " +
+                                        std::to_string(hi));
+      else *out = *v;
+    }
+  };
+  integer(n["min_count"], "signals.min_count", 0, INT32_MAX, &s->min_count);
+  integer(n["min_history"], "signals.min_history", 0, INT32_MAX, &s->min_history);
+  if (const YAML::Node& t = n["trending"]) {
+    if (CheckKeys(t, {"top", "capacity", "min_count"}, file, "signals.trending", d)) {
+      integer(t["top"], "signals.trending.top", 1, 1000000, &s->trending_top);
+      integer(t["capacity"], "signals.trending.capacity", 1, 1000000, &s->trending_capacity);
+      integer(t["min_count"], "signals.trending.min_count", 0, INT32_MAX, &s->trending_min_count);
+      if (s->trending_capacity < s->trending_top) {
+        d->Error(LocOf(t["capacity"] ? t["capacity"] : t, file),
+                 "signals.trending.capacity: must be at least trending.top (" +
+                     std::to_string(s->trending_top) + ")",
+                 "the trending list is drawn from the capacity hashtags counted per pane");
+      }
+    }
+  }
+}
+
 }  // namespace
 
 int64_t Config::longest_window_ms() const {
@@ -300,7 +366,8 @@ bool ParseConfig(const std::string& yaml_text, const std::string& file, Config* 
   if (root.IsNull()) return true;  // an empty file: all defaults
   if (!CheckKeys(root,
                  {"source", "format", "mapping", "rules", "windows", "clock", "max_future_skew",
-                  "platforms", "http", "limits", "dead_letter", "sentiment", "shadow"},
+                  "platforms", "http", "limits", "dead_letter", "sentiment", "shadow",
+                  "signals"},
                  file, "config", d)) {
     return false;
   }
@@ -442,6 +509,7 @@ bool ParseConfig(const std::string& yaml_text, const std::string& file, Config* 
       }
     }
   }
+  if (root["signals"]) ParseSignals(root["signals"], file, &out->signals, d);
   return d->errors().size() == before;
 }
 

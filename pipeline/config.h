@@ -77,6 +77,22 @@ struct SentimentConfig {
   std::vector<std::string> lexicons;  // lexicon files or directories; empty = built-in
 };
 
+// Signals (DESIGN section 11, pipeline/signals.h): mention spikes against an
+// exponentially weighted baseline, and trending hashtags, per tumbling
+// event-time pane.
+struct SignalsConfig {
+  bool enabled = true;
+  int64_t pane_ms = 5 * 60 * 1000;             // tumbling event-time panes
+  int64_t delay_ms = 60 * 1000;                // pane k closes when T >= (k+1)*pane + delay
+  int64_t half_life_ms = 6 * 3600 * 1000LL;    // of the baseline's exponential weighting
+  double threshold = 4;                        // z that raises a spike
+  int64_t min_count = 20;                      // mentions a pane needs to raise one
+  int64_t min_history = 12;                    // closed panes a series needs first
+  int64_t trending_top = 10;                   // trending.top
+  int64_t trending_capacity = 1000;            // trending.capacity: hashtags per category
+  int64_t trending_min_count = 5;              // trending.min_count
+};
+
 enum class ClockMode { kWall, kEvent };
 
 struct Config {
@@ -102,6 +118,7 @@ struct Config {
   // classified beside the live one and counted apart; loaded, validated and
   // reloaded like `rules`. No paths: no candidate.
   RulesConfig shadow;
+  SignalsConfig signals;
 
   int64_t longest_window_ms() const;
 };

@@ -22,6 +22,7 @@
 
 #include <prometheus/metric_family.h>
 
+#include "pipeline/signals.h"
 #include "pipeline/window_state.h"
 #include "rules/sentiment.h"
 
@@ -97,6 +98,9 @@ struct ResultsSnapshot {
   // nothing is in the window).
   std::vector<std::vector<Values>> windows;
   std::vector<TopicCount> topics;  // ascending by (topic, brand_plus_one, platform)
+  // Signals: the spike gauges of every series seen, by brand id then
+  // platform (platform == platform_count() is "all"); empty when off.
+  std::vector<SpikeGauge> spikes;
 
   size_t platform_count() const { return platform_names.size(); }
   const Values& window(size_t w, uint32_t brand, uint32_t platform) const {

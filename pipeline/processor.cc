@@ -53,6 +53,7 @@ const std::vector<double>& LatencyBuckets() {
 struct Processor::PartitionState {
   std::vector<HoppingWindow> windows;
   Deduper dedupe;
+  Signals::PartitionPtr signals;  // open signal panes' counts (created on first use)
   // The dedupe cap is set by ShareDedupeCap (0, dedupe off, until then).
   explicit PartitionState(const std::vector<WindowSpec>& specs) : dedupe(0) {
     for (const auto& s : specs) windows.emplace_back(s);
@@ -123,6 +124,9 @@ Processor::Processor(const Config& config, const Clock* wall,
     shadow_ = std::make_unique<ShadowState>(config_.windows, platforms_, config_.limits.max_series,
                                             kShadowSamplesPerChange, registry_.get());
   }
+  if (config_.signals.enabled) {
+    signals_ = std::make_unique<Signals>(config_.signals, platforms_.names());
+  }
 }
 
 Processor::~Processor() = default;
@@ -170,6 +174,7 @@ void Processor::ApplyPendingRules() {
     for (const auto& b : rules_->brands()) brand_ids_.push_back(InternBrand(b.category, b.name));
     for (const auto& t : rules_->topics()) topic_ids_.push_back(InternTopic(t));
   }
+  if (signals_ != nullptr) signals_->SetBrands(brand_ids_, brand_names_);
   // Brands removed by the new rules leave the windows; the others keep state.
   std::vector<bool> keep(brand_names_.size(), false);
   for (uint32_t id : brand_ids_) keep[id] = true;
@@ -389,6 +394,8 @@ void Processor::ProcessBatch(std::string_view source, const std::vector<Record>&
         max_event_ms_ = event_ms;
         now = event_ms;
       }
+      // Signal panes close as T passes them, before this event is counted.
+      if (signals_ != nullptr && signals_->Due(now)) signals_->Advance(now);
       // The matcher's input, and the platform the event counts under.
       uint32_t platform;
       const rules::MatchInput in = rules::ToMatchInput(
@@ -453,6 +460,13 @@ void Processor::ProcessBatch(std::string_view source, const std::vector<Record>&
         }
         u.topics_end = static_cast<uint32_t>(update_ids_.size());
         updates_.push_back(u);
+        // Signals: the event counts in its pane (as in the windows).
+        if (signals_ != nullptr && !late && u.brands_begin != u.topics_begin) {
+          if (part->signals == nullptr) part->signals = signals_->NewPartition();
+          signals_->Add(part->signals.get(), now, event_ms, platform,
+                        update_ids_.data() + u.brands_begin, u.topics_begin - u.brands_begin,
+                        ev.id, scratch_);
+        }
       }
       if (timed && !rec.rebuild) {
         samples.push_back(
@@ -479,6 +493,7 @@ void Processor::ProcessBatch(std::string_view source, const std::vector<Record>&
       latency_sum += secs * kLatencySampleEvery;
     }
     ExpireLocked(NowLocked());
+    if (signals_ != nullptr && signals_->Due(NowLocked())) signals_->Advance(NowLocked());
     for (int o = 0; o < kOutcomeCount; ++o) outcomes_[o] += outcome_counts[o];
     overflow = series_overflow_;
     series_overflow_ = 0;
@@ -503,6 +518,16 @@ void Processor::ProcessBatch(std::string_view source, const std::vector<Record>&
     latency_->ObserveMultiple(latency_buckets, latency_sum);
   }
   for (const auto& [rec, reason] : invalid_records) invalid_hook_(*rec, reason);
+}
+
+StatusOr<std::string> Processor::SignalsJson() const {
+  std::shared_ptr<const SignalsView> view;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (signals_ == nullptr) return Status::Error("signals are off (signals: {enabled: false})");
+    view = signals_->view();
+  }
+  return SignalsViewJson(*view);
 }
 
 uint64_t Processor::outcome_count(Outcome o) const {
@@ -551,6 +576,7 @@ ResultsSnapshot Processor::TakeSnapshot(int64_t* lock_held_ns) const {
   std::shared_ptr<const rules::RuleSet> rules;
   std::vector<uint32_t> brand_ids;
   FlatMap<uint64_t> topic_totals;
+  std::shared_ptr<const std::vector<SpikeGauge>> spikes;  // signals: copied below
   {
     std::lock_guard<std::mutex> lock(mu_);
     const auto t0 = std::chrono::steady_clock::now();
@@ -571,6 +597,7 @@ ResultsSnapshot Processor::TakeSnapshot(int64_t* lock_held_ns) const {
       }
     }
     s.totals = totals_;
+    if (signals_ != nullptr) spikes = signals_->gauges();
     topic_totals = topic_totals_;  // one copy of the slots; sorted below
     if (lock_held_ns != nullptr) {
       *lock_held_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -579,6 +606,7 @@ ResultsSnapshot Processor::TakeSnapshot(int64_t* lock_held_ns) const {
     }
   }
 
+  if (spikes != nullptr) s.spikes = *spikes;
   s.categories = GroupByCategory(rules.get(), brand_ids);
   const size_t B = s.brand_names.size();
   // Ascending (topic, brand, platform): a counting sort by (topic, brand),

@@ -37,6 +37,7 @@
 #include "pipeline/record.h"
 #include "pipeline/flat_map.h"
 #include "pipeline/shadow.h"
+#include "pipeline/signals.h"
 #include "pipeline/window_state.h"
 #include "rules/rule_set.h"
 #include "rules/sentiment.h"
@@ -102,6 +103,10 @@ class Processor : public PartitionListener {
   StatusOr<std::string> ShadowJson(const std::string& window) const;
   // --- end shadow rules ---
 
+  // The JSON body of /api/v1/signals (pipeline/signals.h: the last closed
+  // pane's active spikes and trending hashtags), or an error when signals
+  // are off. Holds the state lock only to copy a pointer.
+  StatusOr<std::string> SignalsJson() const;
   // Events seen per outcome, over all sources (for tests and replay).
   uint64_t outcome_count(Outcome o) const;
   // The current T of DESIGN section 5.
@@ -147,6 +152,9 @@ class Processor : public PartitionListener {
   std::vector<std::pair<std::string, std::string>> brand_names_;  // id -> (category, brand)
   std::map<std::string, uint32_t> topic_interner_;
   std::vector<std::string> topic_names_;
+  // Signals (DESIGN section 11); null when off. Declared before partitions_,
+  // whose states hold its per-partition pane counts, so it outlives them.
+  std::unique_ptr<Signals> signals_;
   std::map<PartitionKey, std::unique_ptr<PartitionState>> partitions_;
   int64_t max_event_ms_ = INT64_MIN;
   // Monotonic result counters.

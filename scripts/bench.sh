@@ -113,6 +113,35 @@ awk -v n="$REPLAY_EVENTS" '
       printf "| %s | %.2f | %.0f | %.0f | %.0f%% | %.0f |\n", v, best, n / best, n / med, 100 * base / best, rss[v] / 1024 }
   }' "$sh/runs"
 # --- end shadow rules ----------------------------------------------------------
+# Signals (docs/signals.md) are on by default, so the figures above include
+# them; the same 1,000-brand replay with them off, runs interleaved with
+# runs on.
+echo
+echo "== 1c. signals on vs off: the 1,000-brand replay, $REPEAT runs each, interleaved"
+echo "| signals | CPU s, best | events/s by CPU, best | median | max RSS MiB |"
+echo "|---|---|---|---|---|"
+sigdir=$(mktemp -d)
+printf 'signals: {enabled: false}\n' >"$sigdir/off.yaml"
+printf 'signals: {enabled: true}\n' >"$sigdir/on.yaml"
+f=$CACHE/events-1000-$SEED-$REPLAY_EVENTS.jsonl
+for _ in $(seq "$REPEAT"); do
+  for m in off on; do
+    echo "$m $("${PIN[@]}" /usr/bin/time -f '%U %S %e %M' "$BIN/cmd/earshot" replay \
+                --config "$sigdir/$m.yaml" --rules "$CACHE/rules-1000" "$f" 2>&1 >/dev/null | tail -1)"
+  done
+done | awk -v n="$REPLAY_EVENTS" '
+  { k = $1; c = $2 + $3; cnt[k]++; cpu[k, cnt[k]] = c; if ($5 > rss[k]) rss[k] = $5 }
+  END {
+    for (m = 0; m < 2; ++m) {
+      k = m == 0 ? "off" : "on"
+      best[k] = cpu[k, 1]
+      for (i = 1; i <= cnt[k]; ++i) { s[i] = cpu[k, i]; if (s[i] < best[k]) best[k] = s[i] }
+      for (i = 1; i <= cnt[k]; ++i) for (j = i + 1; j <= cnt[k]; ++j) if (s[j] < s[i]) { t = s[i]; s[i] = s[j]; s[j] = t }
+      med[k] = s[int((cnt[k] + 1) / 2)]
+      printf "| %s | %.2f | %.0f | %.0f | %.0f |\n", k, best[k], n / best[k], n / med[k], rss[k] / 1024
+    }
+    printf "on / off: %.1f%% (best), %.1f%% (median)\n", 100 * best["off"] / best["on"], 100 * med["off"] / med["on"] }'
+rm -rf "$sigdir"
 
 echo
 echo "== 2. stages (bench/throughput)"

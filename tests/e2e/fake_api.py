@@ -38,9 +38,11 @@ def share_of_voice(counts, window, platform, basis, platforms):
 
 
 class FakeApi:
-    """Serves / and /api/v1/share-of-voice on 127.0.0.1 (port 0 = free)."""
+    """Serves / and /api/v1/share-of-voice on 127.0.0.1 (port 0 = free), and
+    /api/v1/signals with the body `signals` when given (else 404, as a
+    daemon with signals off answers)."""
 
-    def __init__(self, counts, platforms, port=0):
+    def __init__(self, counts, platforms, port=0, signals=None):
         api = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -63,6 +65,8 @@ class FakeApi:
                         return
                     body = share_of_voice(api.counts, window, platform, basis, api.platforms)
                     self._send(200, "application/json", json.dumps(body).encode())
+                elif url.path == "/api/v1/signals" and api.signals is not None:
+                    self._send(200, "application/json", json.dumps(api.signals).encode())
                 else:
                     self._send(404, "text/plain", b"not found")
 
@@ -73,7 +77,7 @@ class FakeApi:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self.counts, self.platforms = counts, platforms
+        self.counts, self.platforms, self.signals = counts, platforms, signals
         self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"

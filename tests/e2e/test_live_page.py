@@ -1,6 +1,7 @@
 """The live page at `/` in headless Chromium: it renders the shares the
 daemon computed (per platform and overall, with leaders), shows a clear empty
-state, and is self-contained. Screenshots go to tests/artifacts/."""
+state, shows the Signals strip (active spikes with their cause, trending
+hashtags), and is self-contained. Screenshots go to tests/artifacts/."""
 
 import json
 import re
@@ -123,6 +124,11 @@ def test_page_renders_daemon_shares(daemon, chromium):
         assert brand in table, table
         assert pct(counts["all"][brand], total) in table[brand], table[brand]
     assert "Waiting for events" not in dom.text()
+    # The Signals strip is there, with every category's trending line.
+    strip = dom.find_all(lambda n: n.attrs.get("id") == "signals")
+    assert len(strip) == 1 and "hidden" not in strip[0].attrs, "no Signals strip"
+    assert "Signals" in strip[0].text() and "Trending hashtags" in strip[0].text()
+    assert strip[0].find_all(lambda n: n.attrs.get("data-trending") == "sneakers")
 
 
 def test_page_empty_state(chromium):
@@ -256,6 +262,65 @@ def test_view_selector_is_hidden_without_shadow_rules(chromium):
     assert not dom.find_all(lambda n: n.attrs.get("data-view") == "candidate")
 
 
+# /api/v1/signals (docs/api.md) as the golden case signals_burst has it, plus
+# a spike with an id that looks like markup.
+SIGNALS = {
+    "pane_start": 1767261840000,
+    "spikes": [
+        {"category": "sneakers", "brand": "nike", "platform": "all", "count": 17,
+         "baseline": 1.875, "score": 8.577462580600864, "hashtags": ["#airmaxday", "#running"],
+         "samples": ["p13", "p14", "p15"]},
+        {"category": "sneakers", "brand": "nike", "platform": "twitter", "count": 12,
+         "baseline": 1.875, "score": 5.741937760567521, "hashtags": ["#airmaxday", "#running"],
+         "samples": ["p13", "<b>p14</b>", "p15"]},
+    ],
+    "trending": [
+        {"category": "cola", "hashtags": []},
+        {"category": "sneakers", "hashtags": [
+            {"hashtag": "#airmaxday", "count": 16, "score": 16},
+            {"hashtag": "#running", "count": 4, "score": 2.1676323804986635}]},
+    ],
+}
+
+
+def test_page_signals_strip(chromium):
+    counts = {"sneakers": {"nike": {"twitter": 12, "instagram": 5}, "adidas": {"instagram": 1}},
+              "cola": {"coke": {"twitter": 2}}}
+    with FakeApi(counts, ["twitter", "instagram"], signals=SIGNALS) as api:
+        dom = render(chromium, api.url + "/", screenshot=ARTIFACTS / "live_page_signals.png")
+    strip = dom.find_all(lambda n: n.attrs.get("id") == "signals")
+    assert len(strip) == 1 and "hidden" not in strip[0].attrs
+    assert "pane from 10:04 UTC" in strip[0].text()
+    spikes = {n.attrs["data-spike"]: n.text() for n in dom.find_all(lambda n: "data-spike" in n.attrs)}
+    assert list(spikes) == ["sneakers/nike/all", "sneakers/nike/twitter"]  # as the API orders them
+    all_ = spikes["sneakers/nike/all"]
+    for part in ("nike", "z 8.6", "17 mentions, baseline 1.9", "cause: #airmaxday #running",
+                 "samples: p13, p14, p15"):
+        assert part in all_, (part, all_)
+    # Free text stays text: the id that looks like markup is not markup.
+    assert "<b>p14</b>" in spikes["sneakers/nike/twitter"]
+    assert not strip[0].find_all(lambda n: n.tag == "b" and n.text() == "p14")
+    trending = {n.attrs["data-trending"]: n.text()
+                for n in dom.find_all(lambda n: "data-trending" in n.attrs)}
+    assert "#airmaxday 16" in trending["sneakers"] and "#running 4" in trending["sneakers"]
+    assert trending["sneakers"].index("#airmaxday") < trending["sneakers"].index("#running")
+    assert "nothing trending" in trending["cola"]
+    # The share-of-voice cards still render beside it.
+    assert dom.find_all(lambda n: n.attrs.get("data-category") == "sneakers")
+
+
+def test_page_signals_quiet_and_off(chromium):
+    quiet = {"pane_start": None, "spikes": [], "trending": [{"category": "sneakers", "hashtags": []}]}
+    with FakeApi({"sneakers": {"nike": {"twitter": 1}}}, ["twitter"], signals=quiet) as api:
+        dom = render(chromium, api.url + "/")
+    strip = dom.find_all(lambda n: n.attrs.get("id") == "signals")[0]
+    assert "no pane has closed yet" in strip.text() and "No active spikes." in strip.text()
+    with FakeApi({"sneakers": {"nike": {"twitter": 1}}}, ["twitter"]) as api:  # 404: signals off
+        dom = render(chromium, api.url + "/")
+    strip = dom.find_all(lambda n: n.attrs.get("id") == "signals")[0]
+    assert "hidden" in strip.attrs and not strip.text()
+
+
 def test_page_is_self_contained():
     html = PAGE.read_text()
     assert not re.search(r"<(script|link|img|iframe)[^>]+(src|href)\s*=", html, re.I), \
@@ -263,6 +328,7 @@ def test_page_is_self_contained():
     assert not re.search(r"url\(\s*['\"]?https?:", html, re.I)
     assert not re.search(r"fetch\(\s*['\"]https?:", html, re.I)
     assert "api/v1/share-of-voice" in html
+    assert "api/v1/signals" in html
     assert len(html.encode()) < 64 * 1024
 
 
