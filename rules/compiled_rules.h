@@ -244,6 +244,9 @@ class RuleSetImpl final : public RuleSet {
   };
   std::vector<LiteralHead> literal_heads_;
   bool has_proclitic_terms_ = false;  // some term takes Arabic proclitics
+  // The term index keys of the terms that take proclitics (by HashBytes):
+  // a peeled token is looked up only when it may be one.
+  BitFilter proclitic_keys_;
   bool nospace_single_ = false;       // some key has cp2 = 0
   bool nospace_token_start_ = false;  // some such term starts with a non-no-space char
   CodeIndex raw_index_;

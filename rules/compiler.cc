@@ -560,6 +560,7 @@ bool Compiler::AnyAtomFires(const Rule& rule) const {
 
 void Compiler::BuildIndexes() {
   std::vector<std::pair<std::string, uint32_t>> exact, prefix, literals;
+  std::vector<uint64_t> proclitic_keys;
   std::vector<std::pair<uint64_t, uint32_t>> nospace, raw;
   rs_->literal_heads_.assign(rs_->atoms_.size(), {});
   for (uint32_t a = 0; a < rs_->atoms_.size(); ++a) {
@@ -597,7 +598,10 @@ void Compiler::BuildIndexes() {
         if (p.words.size() > 1) v |= kMultiWord;
         if (atom.needs_positions) v |= kPositions;
         v |= static_cast<uint32_t>(p.proclitic) << kProcliticShift;
-        if (p.proclitic != kProcliticNone) rs_->has_proclitic_terms_ = true;
+        if (p.proclitic != kProcliticNone) {
+          rs_->has_proclitic_terms_ = true;
+          proclitic_keys.push_back(HashBytes(p.words[0].data(), p.words[0].size()));
+        }
         exact.emplace_back(p.words[0], v);
       }
     } else if (atom.kind == AtomKind::kRaw) {
@@ -618,6 +622,8 @@ void Compiler::BuildIndexes() {
   rs_->exact_.Build(std::move(exact));
   rs_->prefix_.Build(std::move(prefix));
   rs_->literals_.Build(literals);
+  rs_->proclitic_keys_.Reset(proclitic_keys.size());
+  for (uint64_t h : proclitic_keys) rs_->proclitic_keys_.Add(h);
   rs_->nospace_.Build(std::move(nospace));
   rs_->raw_index_.Build(std::move(raw));
 }

@@ -240,7 +240,7 @@ void RuleSetImpl::FindPeeled(std::string_view text, const MatchScratch& scratch,
     const uint32_t n = q.end - q.begin;
     const uint64_t h = internal::HashPadded(p + q.begin, n);
     const uint32_t *vb, *ve;
-    if (exact_.MayContain(h) && exact_.FindHashed(p + q.begin, n, h, &vb, &ve)) {
+    if (proclitic_keys_.MayContain(h) && exact_.FindHashed(p + q.begin, n, h, &vb, &ve)) {
       OnExactHits(text, q, vb, ve, im);
     }
     if (!prefix_lens_.empty()) OnPrefixes(text, q, im);
