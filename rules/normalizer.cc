@@ -79,6 +79,16 @@ bool ComputeWord(char32_t c) {
 // Case folding of one code point, then Arabic folding: appended to *out
 // (kDelete appends nothing). False when ICU fails.
 bool FoldInto(UChar32 c, std::vector<uint32_t>* out) {
+  // Most code points do not change when case folded: no ICU call for them
+  // (the tables are built at start-up, for 196,608 code points). The
+  // property is defined on the NFD form, so only for code points without a
+  // decomposition (ǰ folds to j + U+030C, yet "does not change").
+  if (!u_hasBinaryProperty(c, UCHAR_CHANGES_WHEN_CASEFOLDED) &&
+      u_getIntPropertyValue(c, UCHAR_DECOMPOSITION_TYPE) == U_DT_NONE) {
+    const uint32_t m = ArabicFold(static_cast<uint32_t>(c));
+    if (m != kDelete) out->push_back(m);
+    return true;
+  }
   UChar src[2];
   int32_t len = 0;
   U16_APPEND_UNSAFE(src, len, c);
@@ -117,6 +127,16 @@ bool ComputeOutput(char32_t c, std::vector<uint32_t>* out) {
   out->clear();
   if (c >= 0xD800 && c <= 0xDFFF) return false;
   const UChar32 uc = static_cast<UChar32>(c);
+  // Most of the table: unified Han ideographs (not the compatibility ones,
+  // U+F900.., U+2F800..U+2FA1F) and unassigned code points are their own
+  // form (a start-up shortcut; the tests compare every BMP code point with
+  // ICU).
+  if ((c >= 0x3400 && c <= 0x4DBF) || (c >= 0x4E00 && c <= 0x9FFF) ||
+      (c >= 0x20000 && c < 0x2F800) || (c > 0x2FA1F && c < 0x30000) ||
+      u_charType(uc) == U_UNASSIGNED) {
+    out->push_back(c);
+    return true;
+  }
   const int qc = u_getIntPropertyValue(uc, UCHAR_NFKC_QUICK_CHECK);
   if (u_getCombiningClass(uc) != 0) {
     // The harakat (tashkeel) are combining marks that Arabic folding
@@ -178,23 +198,23 @@ struct Tables {
   std::vector<uint8_t> ident;  // BMP
   bool arabic_verified = false;
   Tables() : flags(kCharTableSize), map(0x10000), enc(0x10000, kEncOther), ident(0x10000, 0) {
+    std::vector<uint32_t> out;
     for (char32_t c = 0; c < kCharTableSize; ++c) {
-      uint32_t m = ComputeMap(c);
+      const bool handled = ComputeOutput(c, &out);
+      // What ComputeMap(c) returns, from the same computation.
+      const uint32_t m = !handled ? kSlow : out.empty() ? kDelete : out.size() == 1 ? out[0] : kSlow;
       if (c < 0x10000) map[c] = m;
       uint8_t f = 0;
       if (ComputeWord(c)) f |= kCharWord;
       if (ComputeNoSpace(c)) f |= kCharNoSpace;
       if (m == c) f |= kCharStable;
       flags[c] = f;
-    }
-    std::vector<uint32_t> out;
-    for (char32_t c = 0x80; c < 0x10000; ++c) {
-      if (c == 0xFFFD || !ComputeOutput(c, &out)) continue;
+      if (c < 0x80 || c >= 0x10000 || c == 0xFFFD || !handled) continue;
       std::string u;
       bool nospace = false;
-      for (uint32_t m : out) {
-        AppendUtf8(static_cast<char32_t>(m), &u);
-        nospace |= (internal::CharFlags(flags.data(), m) & kCharNoSpace) != 0;
+      for (uint32_t d : out) {  // flags[d] may not be computed yet (d > c)
+        AppendUtf8(static_cast<char32_t>(d), &u);
+        nospace |= ComputeNoSpace(static_cast<char32_t>(d));
       }
       // The run loop writes 4 bytes and keeps the first len: up to 3 fit.
       // Deleted code points have len 0.
@@ -451,7 +471,7 @@ NormalizeInfo TablePath(std::string_view in, size_t ascii_prefix, std::string* o
         uint64_t changed = 0, other2 = b.lead2;
         bool mapped = true;
         if (b.lead2 != 0 && arabic_simd) {
-          const internal::ArabicLeads a = internal::ClassifyArabicLeads(up + i);
+          const internal::ArabicLeads a = internal::ClassifyArabicLeads<false, true>(up + i);
           changed = a.changed & b.lead2;
           other2 &= ~a.all;
         }
