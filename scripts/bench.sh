@@ -7,6 +7,8 @@
 #   1. `earshot replay` of the 1,000- and 10,000-brand workloads (the headline
 #      events/s, from user+system CPU time and from wall time); 1b. the same
 #      with shadow rules (a candidate as large as the live set);
+#   1d. the per-script benchmark (scripts/bench-scripts.sh: Latin, Arabic,
+#      Japanese rules and texts, with the parse-only floor beside them);
 #   2. bench/throughput: the parse-only floor, ns/event per stage, rule compile
 #      time, scrape time and series, hot-reload pause for 10..10,000 brands;
 #   3. the memory run (1,000 brands x 11 platforms x 3 windows, 24 h of event
@@ -142,6 +144,10 @@ done | awk -v n="$REPLAY_EVENTS" '
     }
     printf "on / off: %.1f%% (best), %.1f%% (median)\n", 100 * best["off"] / best["on"], 100 * med["off"] / med["on"] }'
 rm -rf "$sigdir"
+
+echo
+echo "== 1d. every script at full speed: Latin, Arabic and Japanese rule sets and texts"
+REPEAT=$REPEAT BENCH_CPU=$CPU SEED=$SEED EARSHOT_BENCH_CACHE=$CACHE "$ROOT/scripts/bench-scripts.sh" "$BUILD_DIR"
 
 echo
 echo "== 2. stages (bench/throughput)"
