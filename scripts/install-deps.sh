@@ -7,11 +7,11 @@ BUILD_PKGS=(
   build-essential cmake ninja-build pkg-config git ca-certificates curl
   librdkafka-dev rapidjson-dev libre2-dev prometheus-cpp-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev libicu-dev
-  libcivetweb-dev libssl-dev libcrypt-dev ccache
+  libboost-dev libssl-dev libcrypt-dev ccache
 )
 TEST_PKGS=(
   prometheus chromium openjdk-17-jre-headless maven python3 procps
-  clang libclang-rt-14-dev openssl python3-pytest python3-yaml systemd
+  clang libclang-rt-14-dev openssl wrk python3-pytest python3-yaml systemd
 )
 
 want=("${BUILD_PKGS[@]}")
