@@ -310,9 +310,10 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
   void Close();
   // Handler thread: produces the response to `req`.
   void Respond(const HttpRequest& req, const std::string& authorization);
-  // Handler thread: writes `data`, waits until it is written; false once
-  // the client is gone or the server stops.
-  bool WriteAndWait(const std::string& data);
+  // Handler thread: writes `data` (which must stay valid until this
+  // returns), waits until it is written; false once the client is gone or
+  // the server stops.
+  bool WriteAndWait(const std::vector<net::const_buffer>& data);
   // Handler thread: writes `data`, then reads the next request (keep-alive)
   // or closes.
   void WriteAndContinue(std::string data);
@@ -586,10 +587,18 @@ void Session<kTls>::Respond(const HttpRequest& req, const std::string& authoriza
     char size[32];
     const int n = std::snprintf(size, sizeof(size), "%zx\r\n", piece.size());
     out.append(size, static_cast<size_t>(n));
+    if (piece.size() >= kFlushBytes) {
+      // A large piece (the exposition writes 1 MiB ones) goes out from where
+      // it is, behind what is pending, without a copy.
+      ok = WriteAndWait({net::buffer(out), net::buffer(piece.data(), piece.size()),
+                         net::buffer("\r\n", 2)});
+      out.clear();
+      return ok;
+    }
     out.append(piece);
     out.append("\r\n");
     if (out.size() >= kFlushBytes) {
-      ok = WriteAndWait(out);
+      ok = WriteAndWait({net::buffer(out)});
       out.clear();
     }
     return ok;
@@ -604,7 +613,7 @@ void Session<kTls>::Respond(const HttpRequest& req, const std::string& authoriza
 }
 
 template <bool kTls>
-bool Session<kTls>::WriteAndWait(const std::string& data) {
+bool Session<kTls>::WriteAndWait(const std::vector<net::const_buffer>& data) {
   struct Done {
     bool done = false;
     bool ok = false;
@@ -625,7 +634,7 @@ bool Session<kTls>::WriteAndWait(const std::string& data) {
       return;
     }
     self->Lowest().expires_after(std::chrono::milliseconds(self->server_->options_.idle_timeout_ms));
-    net::async_write(self->stream_, net::buffer(data),
+    net::async_write(self->stream_, data,
                      [self, finish](beast::error_code ec, size_t) {
                        if (ec) self->Close();
                        finish(!ec);

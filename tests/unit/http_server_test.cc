@@ -160,6 +160,48 @@ TEST(HttpServerTest, StreamedBodies) {
 }
 
 
+// Decodes a chunked body; false if the framing is wrong.
+bool Dechunk(std::string_view in, std::string* out) {
+  for (;;) {
+    const size_t eol = in.find("\r\n");
+    if (eol == std::string_view::npos) return false;
+    const size_t n = std::stoul(std::string(in.substr(0, eol)), nullptr, 16);
+    in.remove_prefix(eol + 2);
+    if (n == 0) return in == "\r\n";
+    if (in.size() < n + 2 || in.substr(n, 2) != "\r\n") return false;
+    out->append(in.substr(0, n));
+    in.remove_prefix(n + 2);
+  }
+}
+
+TEST(HttpServerTest, LargeStreamedBodiesArriveWhole) {
+  HttpServerOptions o;
+  o.listen = "127.0.0.1:0";
+  auto server = MakeHttpServer(o);
+  std::string expected;
+  std::vector<std::string> pieces;
+  for (int i = 0; i < 40; ++i) pieces.push_back(std::string(1 << 20, static_cast<char>('a' + i % 26)));
+  for (int i = 0; i < 20000; ++i) pieces.push_back("small piece " + std::to_string(i) + "\n");
+  pieces.push_back(std::string(100000, 'z'));
+  for (const auto& p : pieces) expected += p;
+  server->Handle("/big", [&pieces](const HttpRequest&) {
+    HttpResponse r;
+    r.stream = [&pieces](const HttpBodyWriter& write) {
+      for (const auto& p : pieces) write(p);
+    };
+    return r;
+  });
+  ASSERT_TRUE(server->Start().ok());
+  const std::string r =
+      Exchange(server->port(), "GET /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  const size_t end = r.find("\r\n\r\n");
+  ASSERT_NE(end, std::string::npos);
+  std::string body;
+  ASSERT_TRUE(Dechunk(std::string_view(r).substr(end + 4), &body));
+  EXPECT_EQ(body.size(), expected.size());
+  EXPECT_TRUE(body == expected);
+}
+
 TEST(HttpServerTest, IdleConnectionsDoNotHoldTheHandlers) {
   HttpServerOptions o;
   o.threads = 1;
