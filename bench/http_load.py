@@ -18,6 +18,7 @@ scripts/bench-http.sh:
   bench/http_load.py --port 9464 --idle 1000 --slow 100 --requests 100
   bench/http_load.py --port 9464 --tls-ca ca.crt --idle-tls 300 --requests 100
   bench/http_load.py --port 9464 --burst 1000
+  bench/http_load.py --write-rules DIR     (the ~54,000-series rule set)
 """
 
 import argparse
@@ -34,6 +35,23 @@ import time
 
 # A request head that never ends: the header value grows one byte at a time.
 SLOW_HEAD = b"GET /metrics HTTP/1.1\r\nHost: earshot\r\nX-Slow: " + b"a" * 100000
+
+
+def write_rules(directory, source_dir, filler_brands=200):
+    """The rule set of the HTTP figures: deploy/rules/sneakers.yaml plus a
+    category with one brand the generator names (nike) and `filler_brands`
+    it never names. A category's window gauges list every brand on every
+    platform where the category has data, so 200 make ~54,000 series."""
+    import os
+    import shutil
+    os.makedirs(directory, exist_ok=True)
+    shutil.copy(os.path.join(source_dir, "deploy", "rules", "sneakers.yaml"),
+                os.path.join(directory, "sneakers.yaml"))
+    lines = ["category: load", "brands:", "  - name: nike", "    terms: [nike]"]
+    for i in range(filler_brands):
+        lines += [f"  - name: b{i:05d}", f"    terms: [zzb{i:05d}]"]
+    with open(os.path.join(directory, "load.yaml"), "w") as f:
+        f.write("\n".join(lines) + "\n")
 
 
 def raise_nofile():
@@ -284,13 +302,41 @@ def scrape_value(host, port, name, ctx=None):
     return metric_sum(body.decode(), name)
 
 
-def ingest_rate(host, port, seconds, ctx=None):
-    """Events per second counted in earshot_events_total over `seconds`."""
+def thread_cpu(pid):
+    """CPU seconds of process `pid`: (its main thread, all other threads).
+    In `earshot run` the main thread is the pipeline; the others are the
+    listener's (and an idle signal thread)."""
+    import os
+    tick = os.sysconf("SC_CLK_TCK")
+    main = other = 0.0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        secs = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+        if int(tid) == pid:
+            main += secs
+        else:
+            other += secs
+    return main, other
+
+
+def ingest_rate(host, port, seconds, ctx=None, pid=None, cpu=None):
+    """Events per second counted in earshot_events_total over `seconds`.
+    With `pid`, stores in cpu["listener"] the CPU seconds a second that the
+    daemon's threads other than the pipeline's used meanwhile."""
     t0 = time.monotonic()
     e0 = scrape_value(host, port, "earshot_events_total", ctx)
+    c0 = thread_cpu(pid) if pid else None
     time.sleep(seconds)  # a measurement interval, not a synchronization
+    c1 = thread_cpu(pid) if pid else None
     t1 = time.monotonic()
     e1 = scrape_value(host, port, "earshot_events_total", ctx)
+    if pid and cpu is not None:
+        cpu["listener"] = (c1[1] - c0[1]) / (t1 - t0)
+        cpu["pipeline"] = (c1[0] - c0[0]) / (t1 - t0)
     return (e1 - e0) / (t1 - t0)
 
 
@@ -308,7 +354,7 @@ def print_summary(title, summary):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--port", type=int)
     ap.add_argument("--idle", type=int, default=0, help="idle TCP clients")
     ap.add_argument("--slow", type=int, default=0, help="slowloris clients")
     ap.add_argument("--idle-tls", type=int, default=0,
@@ -318,22 +364,61 @@ def main():
     ap.add_argument("--paths", default="/metrics,/healthz")
     ap.add_argument("--tls-ca", help="CA file: time the requests over TLS")
     ap.add_argument("--burst", type=int, default=0, help="connections opened at once")
+    ap.add_argument("--write-rules", metavar="DIR",
+                    help="write the ~54,000-series rule set into DIR and exit")
+    ap.add_argument("--source-dir", default=".", help="earshot's source tree (--write-rules)")
+    ap.add_argument("--ingest-rounds", type=int, default=3)
+    ap.add_argument("--pid", type=int, help="the daemon's pid: report its threads' CPU use")
     ap.add_argument("--timeout", type=float, default=10, help="seconds a request may take")
     ap.add_argument("--ingest-seconds", type=float, default=0,
                     help="measure events/s before and under the crowd")
     a = ap.parse_args()
+    if a.write_rules:
+        write_rules(a.write_rules, a.source_dir)
+        return
+    if a.port is None:
+        ap.error("--port is required")
     sys.stdout.reconfigure(line_buffering=True)
     ctx = tls_client_context(a.tls_ca) if a.tls_ca else None
     paths = a.paths.split(",")
     print(f"open-file limit: {raise_nofile()}")
-    base_rate = None
-    if a.ingest_seconds:
-        base_rate = ingest_rate(a.host, a.port, a.ingest_seconds, ctx)
-        print(f"ingestion unloaded: {base_rate:,.0f} events/s")
+    kinds = dict(idle=a.idle + a.idle_tls, slow=a.slow, drip=a.drip)
+    any_crowd = a.idle or a.slow or a.idle_tls
+    if a.ingest_seconds and any_crowd:
+        # Alternating rounds: this machine's speed drifts, so each loaded
+        # figure is compared with the unloaded one just before it.
+        ratios, cpu_ratios = [], []
+        for r in range(a.ingest_rounds):
+            cpu0, cpu1 = {}, {}
+            base = ingest_rate(a.host, a.port, a.ingest_seconds, ctx, a.pid, cpu0)
+            c = Crowd(a.host, a.port, **kinds).start()
+            try:
+                loaded = ingest_rate(a.host, a.port, a.ingest_seconds, ctx, a.pid, cpu1)
+            finally:
+                c.stop()
+            ratios.append(loaded / base)
+            cpu_note = ""
+            if a.pid and cpu0["pipeline"] > 0 and cpu1["pipeline"] > 0:
+                per_cpu = (loaded / cpu1["pipeline"]) / (base / cpu0["pipeline"])
+                cpu_ratios.append(per_cpu)
+                cpu_note = (f"; per pipeline CPU second {base / cpu0['pipeline']:,.0f} -> "
+                            f"{loaded / cpu1['pipeline']:,.0f} ({100 * (per_cpu - 1):+.1f}%)")
+            if a.pid:
+                cpu_note = (f"; listener threads {cpu0['listener']:.3f} -> {cpu1['listener']:.3f} "
+                            f"CPU s/s, pipeline thread {cpu0['pipeline']:.2f} -> "
+                            f"{cpu1['pipeline']:.2f}")
+            print(f"ingestion round {r + 1}: {base:,.0f} events/s unloaded, {loaded:,.0f} under "
+                  f"the crowd ({100 * (loaded / base - 1):+.1f}%){cpu_note}")
+        ratios.sort()
+        print(f"ingestion under the crowd vs unloaded, median of {len(ratios)} rounds: "
+              f"{100 * (ratios[len(ratios) // 2] - 1):+.1f}% in events/s", end="")
+        cpu_ratios.sort()
+        print(f", {100 * (cpu_ratios[len(cpu_ratios) // 2] - 1):+.1f}% in events per pipeline "
+              "CPU second" if cpu_ratios else "")
     crowd = None
-    if a.idle or a.slow or a.idle_tls:
+    if any_crowd:
         t = time.monotonic()
-        crowd = Crowd(a.host, a.port, idle=a.idle + a.idle_tls, slow=a.slow, drip=a.drip).start()
+        crowd = Crowd(a.host, a.port, **kinds).start()
         print(f"crowd: {a.idle + a.idle_tls} idle{' (TLS port)' if a.idle_tls else ''}, "
               f"{a.slow} slowloris, all connected in {time.monotonic() - t:.2f} s")
     try:
@@ -342,10 +427,6 @@ def main():
                                                timeout=a.timeout))
             print_summary(f"{a.requests} requests of each path, one at a time, new connection each"
                           + (" (TLS)" if ctx else ""), summary)
-        if a.ingest_seconds:
-            rate = ingest_rate(a.host, a.port, a.ingest_seconds, ctx)
-            print(f"ingestion under load: {rate:,.0f} events/s "
-                  f"({100 * (rate / base_rate - 1):+.1f}% vs unloaded)")
         if crowd is not None:
             print(f"crowd at the end: {crowd.stats()}")
         if a.burst:
@@ -355,6 +436,9 @@ def main():
                   f"in {time.monotonic() - t:.2f} s")
             status, secs, _ = timed_get(a.host, a.port, "/healthz", ctx=ctx)
             print(f"after the burst: /healthz {status} in {1000 * secs:.1f} ms")
+            if a.ingest_seconds:
+                rate = ingest_rate(a.host, a.port, a.ingest_seconds, ctx)
+                print(f"ingestion after the burst: {rate:,.0f} events/s")
     finally:
         if crowd is not None:
             crowd.stop()

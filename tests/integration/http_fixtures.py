@@ -17,16 +17,8 @@ sys.path.insert(0, str(SOURCE_DIR / "bench"))
 import http_load  # noqa: E402
 from earshot_testing import Daemon, wait_for  # noqa: E402
 
-# Categories' window gauges list every brand on every platform where the
-# category has data, so one brand the generator names (nike) and 200 that it
-# never names make ~54,000 series (docs/performance.md, "HTTP listener").
-def write_rules(d, filler_brands=200):
-    d.mkdir(parents=True, exist_ok=True)
-    shutil.copy(SOURCE_DIR / "deploy" / "rules" / "sneakers.yaml", d / "sneakers.yaml")
-    lines = ["category: load", "brands:", "  - name: nike", "    terms: [nike]"]
-    for i in range(filler_brands):
-        lines += [f"  - name: b{i:05d}", f"    terms: [zzb{i:05d}]"]
-    (d / "load.yaml").write_text("\n".join(lines) + "\n")
+def write_rules(d):
+    http_load.write_rules(str(d), str(SOURCE_DIR))
 
 
 def start_daemon(tmp, http_extra="", rate=2000, web_config=None):
