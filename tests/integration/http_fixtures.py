@@ -70,12 +70,26 @@ def metric(daemon, name, ctx=None):
     return http_load.scrape_value("127.0.0.1", daemon.port, name, ctx)
 
 
+def sanitized_build():
+    """Whether the daemon under test is an AddressSanitizer build
+    (scripts/sanitize.sh), read from its build directory's CMake cache."""
+    build = os.environ.get("EARSHOT_BUILD_DIR")
+    cache = Path(build) / "CMakeCache.txt" if build else None
+    return bool(cache and cache.exists() and "EARSHOT_SANITIZE:BOOL=ON" in cache.read_text())
+
+
 def assert_latency_bounds(summary, n):
-    """Every request 200 in under 1 s, p99 under 250 ms (issue targets)."""
+    """Every request 200 in under 1 s, p99 under 250 ms (the issue's targets).
+    An AddressSanitizer build (-O1, every access checked) formats and copies
+    the 5 MB exposition several times slower, so there the bounds are 5x:
+    still far below what a blocked listener shows (civetweb: 5-10 s)."""
+    scale = 5 if sanitized_build() else 1
+    print({path: {k: s[k] for k in ("n", "ok", "p50_ms", "p99_ms", "max_ms")}
+           for path, s in summary.items()}, f"(bounds x{scale})")
     for path, s in summary.items():
         assert s["n"] == n and s["failed"] == 0, (path, s)
-        assert s["max_ms"] < 1000, (path, s)
-        assert s["p99_ms"] < 250, (path, s)
+        assert s["max_ms"] < 1000 * scale, (path, s)
+        assert s["p99_ms"] < 250 * scale, (path, s)
 
 
 __all__ = ["http_load", "wait_for", "start_daemon", "make_pki", "series_count", "metric",
