@@ -523,7 +523,15 @@ void Session<kTls>::Dispatch() {
                       [self = this->shared_from_this(), req = std::move(req),
                        authorization = std::move(authorization)] {
                         if (self->server_->stopping_.load()) return;
-                        self->Respond(req, authorization);
+                        try {
+                          self->Respond(req, authorization);
+                        } catch (const std::exception& e) {
+                          // A streamed body that threw half-way: the
+                          // response cannot be mended, only cut off.
+                          LogError("http: response to " + req.path + " failed: " + e.what());
+                          self->keep_alive_ = false;
+                          self->WriteAndContinue(std::string());
+                        }
                       });
 }
 

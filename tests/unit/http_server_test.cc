@@ -19,6 +19,7 @@
 
 #include <chrono>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <utility>
@@ -200,6 +201,29 @@ TEST(HttpServerTest, LargeStreamedBodiesArriveWhole) {
   ASSERT_TRUE(Dechunk(std::string_view(r).substr(end + 4), &body));
   EXPECT_EQ(body.size(), expected.size());
   EXPECT_TRUE(body == expected);
+}
+
+TEST(HttpServerTest, AThrowingHandlerCostsOnlyItsResponse) {
+  auto server = MakeHttpServer({.listen = "127.0.0.1:0", .threads = 1});
+  server->Handle("/throws", [](const HttpRequest&) -> HttpResponse {
+    throw std::runtime_error("boom");
+  });
+  server->Handle("/half", [](const HttpRequest&) {
+    HttpResponse r;
+    r.stream = [](const HttpBodyWriter& write) {
+      write("some of it\n");
+      throw std::runtime_error("boom");
+    };
+    return r;
+  });
+  server->Handle("/ok", [](const HttpRequest&) { return HttpResponse{200, "text/plain", "ok\n"}; });
+  ASSERT_TRUE(server->Start().ok());
+  const std::string r = Exchange(server->port(), "GET /throws HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(r.rfind("HTTP/1.1 500 Internal Server Error\r\n", 0), 0u) << r;
+  const std::string half = Exchange(server->port(), "GET /half HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(half.find("0\r\n\r\n"), std::string::npos) << half;  // cut off, never "complete"
+  const std::string ok = Exchange(server->port(), "GET /ok HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(ok.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << ok;
 }
 
 TEST(HttpServerTest, IdleConnectionsDoNotHoldTheHandlers) {
