@@ -16,7 +16,9 @@
 #   4. the Google Benchmark micro-benchmarks (decode, normalize, match,
 #      window update, dedupe, scrape);
 #   5. Kafka vs file on the 1,000-brand workload and the consumed -> visible
-#      latency (scripts/bench-kafka.sh; a throwaway broker, needs Java).
+#      latency (scripts/bench-kafka.sh; a throwaway broker, needs Java);
+#   6. the HTTP listener under idle, slowloris, idle-TLS and burst clients,
+#      and wrk at concurrency 50 (scripts/bench-http.sh; HTTP=0 leaves it out).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -175,4 +177,15 @@ if [[ ${KAFKA:-1} == 1 ]]; then
   echo
   echo "== 5. Kafka vs file, and consumed -> visible latency (scripts/kafka/kafka.sh broker on loopback)"
   "$ROOT/scripts/bench-kafka.sh" "$BUILD_DIR" "$REPLAY_EVENTS" "$CPU"
+fi
+
+if [[ ${HTTP:-1} == 1 ]]; then
+  echo
+  echo "== 6. HTTP listener: idle, slow and many clients; wrk (scripts/bench-http.sh)"
+  if [[ ${QUICK:-0} == 1 ]]; then
+    WRK_SECONDS=${WRK_SECONDS:-5} INGEST_SECONDS=${INGEST_SECONDS:-4} INGEST_ROUNDS=${INGEST_ROUNDS:-1} \
+      "$ROOT/scripts/bench-http.sh" "$BUILD_DIR"
+  else
+    "$ROOT/scripts/bench-http.sh" "$BUILD_DIR"
+  fi
 fi
