@@ -28,6 +28,14 @@
 namespace earshot {
 namespace {
 
+// Options listening on `listen`, the rest defaults.
+HttpServerOptions Listen(const std::string& listen, int threads = 4) {
+  HttpServerOptions o;
+  o.listen = listen;
+  o.threads = threads;
+  return o;
+}
+
 // Sends `request` to 127.0.0.1:port and reads until the server closes.
 std::string Exchange(int port, const std::string& request) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -204,7 +212,7 @@ TEST(HttpServerTest, LargeStreamedBodiesArriveWhole) {
 }
 
 TEST(HttpServerTest, AThrowingHandlerCostsOnlyItsResponse) {
-  auto server = MakeHttpServer({.listen = "127.0.0.1:0", .threads = 1});
+  auto server = MakeHttpServer(Listen("127.0.0.1:0", 1));
   server->Handle("/throws", [](const HttpRequest&) -> HttpResponse {
     throw std::runtime_error("boom");
   });
@@ -363,7 +371,7 @@ TEST(HttpServerTest, OversizedOrMalformedRequestHeadsAreRefused) {
 }
 
 TEST(HttpServerTest, QueryAndPathAreDecoded) {
-  auto server = MakeHttpServer({.listen = "127.0.0.1:0"});
+  auto server = MakeHttpServer(Listen("127.0.0.1:0"));
   server->Handle("/a b", [](const HttpRequest& req) {
     std::string body;
     for (const auto& [k, v] : req.query) body += k + "=" + v + ";";
@@ -392,11 +400,11 @@ TEST(HttpServerTest, StopClosesConnectionsAndPortZeroIsReported) {
 TEST(HttpServerTest, ListenErrorsAreStatuses) {
   auto first = OkServer({});
   ASSERT_TRUE(first->Start().ok());
-  auto taken = MakeHttpServer({.listen = "127.0.0.1:" + std::to_string(first->port())});
+  auto taken = MakeHttpServer(Listen("127.0.0.1:" + std::to_string(first->port())));
   Status st = taken->Start();
   EXPECT_FALSE(st.ok());
   EXPECT_NE(st.message().find("cannot listen on 127.0.0.1:"), std::string::npos) << st.message();
-  EXPECT_FALSE(MakeHttpServer({.listen = "nonsense"})->Start().ok());
+  EXPECT_FALSE(MakeHttpServer(Listen("nonsense"))->Start().ok());
 }
 
 }  // namespace

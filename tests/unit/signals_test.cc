@@ -291,7 +291,9 @@ TEST(SpaceSaving, ErrorBoundsAboveCapacity) {
   });
   EXPECT_EQ(sum, static_cast<uint64_t>(n));  // the counts always sum to N
   for (const auto& [key, t] : truth) {
-    if (t > static_cast<uint64_t>(n) / k) EXPECT_TRUE(ss.Find(key).has_value()) << key << " " << t;
+    if (t > static_cast<uint64_t>(n) / k) {
+      EXPECT_TRUE(ss.Find(key).has_value()) << key << " " << t;
+    }
   }
 }
 
