@@ -72,6 +72,18 @@ struct SentimentConfig {
   std::vector<std::string> lexicons;  // lexicon files or directories; empty = built-in
 };
 
+// audience: unique authors and top authors per brand (docs/audience.md).
+struct AudienceConfig {
+  bool enabled = true;
+  // Space-Saving summary size: authors a brand, per window step (exact
+  // while a brand has no more distinct authors in a step).
+  size_t top_authors_capacity = 1000;
+  // HyperLogLog registers = 2^hll_precision; relative standard error
+  // ~1.04 / 2^(hll_precision / 2): 1.6% at 12.
+  int hll_precision = 12;
+};
+// end audience
+
 enum class ClockMode { kWall, kEvent };
 
 struct Config {
@@ -93,6 +105,7 @@ struct Config {
   LimitsConfig limits;
   DeadLetterConfig dead_letter;
   SentimentConfig sentiment;
+  AudienceConfig audience;  // audience
 
   int64_t longest_window_ms() const;
 };

@@ -37,6 +37,12 @@ const char* const kTopicHelp =
 const char* const kSentimentName = "earshot_sentiment_mentions_total";
 const char* const kSentimentHelp = "Matched events per brand, platform and lexicon sentiment.";
 
+// audience
+const char* const kUniqueAuthorsName = "earshot_window_unique_authors";
+const char* const kUniqueAuthorsHelp =
+    "Distinct author.id among the brand's events within the window (HyperLogLog estimate); "
+    "platform=\"all\" is across platforms. Summed over replicas it is an upper bound.";
+
 const char* SentimentLabel(int k) { return rules::SentimentName(static_cast<rules::Sentiment>(k)); }
 
 // Receives the result series in exposition order, by index into the
@@ -54,6 +60,8 @@ class ResultSink {
   virtual void Topic(uint32_t topic, uint32_t brand_plus_one, uint32_t platform,
                      uint64_t value) = 0;
   virtual void Sentiment(uint32_t brand, uint32_t platform, int sentiment, uint64_t value) = 0;
+  virtual void UniqueAuthors(size_t window, uint32_t brand, uint32_t platform,
+                             uint64_t value) = 0;  // audience
 };
 
 // The one definition of which series exist and in what order.
@@ -148,6 +156,25 @@ void EmitResults(const ResultsSnapshot& s, ResultSink* sink) {
     }
   }
   sink->EndFamily();
+
+  // audience: distinct authors, on the platforms where the window gauges
+  // are (same series), then across all of them (platform="all").
+  if (!s.unique_authors.empty()) {
+    sink->Family(kUniqueAuthorsName, kUniqueAuthorsHelp, MetricType::Gauge);
+    for (size_t w = 0; w < W; ++w) {
+      for (size_t c = 0; c < cats.size(); ++c) {
+        bool any = false;
+        for (uint32_t p = 0; p < P; ++p) {
+          if (!active[c * P + p]) continue;
+          any = true;
+          for (uint32_t id : cats[c].brand_ids) sink->UniqueAuthors(w, id, p, s.unique(w, id, p));
+        }
+        if (!any) continue;
+        for (uint32_t id : cats[c].brand_ids) sink->UniqueAuthors(w, id, P, s.unique(w, id, P));
+      }
+    }
+    sink->EndFamily();
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -201,6 +228,14 @@ class FamilySink : public ResultSink {
          {"brand", Brand(brand)},
          {"platform", Platform(platform)},
          {"sentiment", SentimentLabel(sentiment)}},
+        static_cast<double>(value));
+  }
+  void UniqueAuthors(size_t window, uint32_t brand, uint32_t platform,
+                     uint64_t value) override {  // audience
+    Add({{"window", s_.window_names[window]},
+         {"category", Category(brand)},
+         {"brand", Brand(brand)},
+         {"platform", Platform(platform)}},
         static_cast<double>(value));
   }
 
@@ -368,6 +403,11 @@ class TextSink : public ResultSink {
     for (const auto& t : s.topic_names)
       topic_prefix_.push_back(f_.Add(std::string(kTopicName) + "{" + LabelPair("topic", t) + ","));
     sentiment_prefix_ = f_.Add(std::string(kSentimentName) + "{");
+    for (const auto& w : s.window_names) {  // audience
+      unique_prefix_.push_back(
+          f_.Add(std::string(kUniqueAuthorsName) + "{" + LabelPair("window", w) + ","));
+    }
+    all_suffix_ = f_.Add("," + LabelPair("platform", "all") + "} ");
     for (size_t p = 0; p <= P; ++p) {
       const std::string platform =
           "," + LabelPair("platform", p == P ? "all" : s.platform_names[p]);
@@ -414,6 +454,11 @@ class TextSink : public ResultSink {
     EndUint(Line(sentiment_prefix_, brand_[brand],
                  sentiment_suffix_[static_cast<size_t>(platform) * kSentimentCount + sentiment]),
             value);
+  }
+  void UniqueAuthors(size_t window, uint32_t brand, uint32_t platform,
+                     uint64_t value) override {  // audience
+    const Ref suffix = platform < platform_suffix_.size() ? platform_suffix_[platform] : all_suffix_;
+    EndUint(Line(unique_prefix_[window], brand_[brand], suffix), value);
   }
 
  private:
@@ -463,6 +508,8 @@ class TextSink : public ResultSink {
   std::vector<Ref> platform_suffix_;   // by platform
   std::vector<Ref> share_suffix_;      // [platform (P = all) * kBasisCount + basis]
   std::vector<Ref> sentiment_suffix_;  // [platform * kSentimentCount + sentiment]
+  std::vector<Ref> unique_prefix_;     // audience: by window
+  Ref all_suffix_;                     // audience: platform="all"
 };
 
 }  // namespace

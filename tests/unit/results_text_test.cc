@@ -164,8 +164,8 @@ TEST_F(ResultsTextTest, SameLayoutAsTextSerializer) {
   }
   EXPECT_EQ(got_, want_);
   // Every result family has data here: 4 totals, 4 window gauges, share of
-  // voice, topics, sentiment.
-  EXPECT_EQ(headers, 2u * 11);
+  // voice, topics, sentiment, unique authors.
+  EXPECT_EQ(headers, 2u * 12);
 }
 
 TEST_F(ResultsTextTest, StreamedInChunksAsOneString) {
