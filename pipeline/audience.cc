@@ -104,62 +104,243 @@ AuthorTable::View AuthorTable::Pin() {
 }
 
 // ---------------------------------------------------------------------------
-// StepAudience
+// RecordLog
 
-const StepAudience::Brand* StepAudience::Find(uint32_t brand) const {
-  auto it = index_.find(brand);
-  return it == index_.end() ? nullptr : &brands_[it->second];
+RecordLog::View RecordLog::Prefix() const {
+  View v;
+  v.chunks.assign(chunks_.begin(), chunks_.end());
+  v.size = size_;
+  return v;
 }
 
-StepAudience::Brand& StepAudience::Get(uint32_t brand) {
-  auto [slot, inserted] = index_.Insert(brand);
-  if (inserted) {
-    slot->second = static_cast<uint32_t>(brands_.size());
-    brands_.emplace_back();
+// ---------------------------------------------------------------------------
+// StepSummary
+
+std::shared_ptr<const StepSummary> StepSummary::Build(const StepSummary* prev,
+                                                      const RecordLog::View& log, size_t begin,
+                                                      size_t end, uint32_t capacity,
+                                                      int precision) {
+  auto out = std::make_shared<StepSummary>();
+  out->precision_ = precision;
+  out->records_ = (prev != nullptr ? prev->records_ : 0) + (end - begin);
+  const size_t m = size_t{1} << precision;
+  const size_t n_new = end - begin;
+
+  // The new records grouped by brand, in arrival order within a brand (a
+  // stable counting sort), copied out so each group is read sequentially.
+  uint32_t max_brand = 0;
+  for (size_t i = begin; i < end; ++i) max_brand = std::max(max_brand, log[i].brand);
+  std::vector<uint32_t> first(n_new > 0 ? max_brand + 2 : 1, 0);
+  for (size_t i = begin; i < end; ++i) ++first[log[i].brand + 1];
+  for (size_t b = 1; b < first.size(); ++b) first[b] += first[b - 1];
+  std::vector<AudienceRecord> recs(n_new);
+  {
+    std::vector<uint32_t> next(first.begin(), first.end() - 1);
+    for (size_t i = begin; i < end; ++i) recs[next[log[i].brand]++] = log[i];
   }
-  return brands_[slot->second];
+  // Upper bounds: every record a new author and a new register.
+  const size_t prev_tops = prev != nullptr ? prev->tops_.size() : 0;
+  const size_t prev_sparse = prev != nullptr ? prev->sparse_.size() : 0;
+  out->tops_.reserve(prev_tops + n_new);
+  out->sparse_.reserve(prev_sparse + n_new);
+
+  auto copy_sketch = [&](const StepSummary& from, const Sketch& k) {
+    Sketch c{k.platform, k.dense, 0, 0};
+    if (k.dense) {
+      c.begin = static_cast<uint32_t>(out->dense_.size());
+      out->dense_.insert(out->dense_.end(), from.dense_.begin() + k.begin, from.dense_.begin() + k.end);
+      c.end = static_cast<uint32_t>(out->dense_.size());
+    } else {
+      c.begin = static_cast<uint32_t>(out->sparse_.size());
+      out->sparse_.insert(out->sparse_.end(), from.sparse_.begin() + k.begin,
+                          from.sparse_.begin() + k.end);
+      c.end = static_cast<uint32_t>(out->sparse_.size());
+    }
+    out->sketches_.push_back(c);
+  };
+  auto copy_brand = [&](const StepSummary& from, const Brand& b) {
+    Brand c = b;
+    c.top_begin = static_cast<uint32_t>(out->tops_.size());
+    out->tops_.insert(out->tops_.end(), from.tops_.begin() + b.top_begin, from.tops_.begin() + b.top_end);
+    c.top_end = static_cast<uint32_t>(out->tops_.size());
+    c.sketch_begin = static_cast<uint32_t>(out->sketches_.size());
+    for (uint32_t k = b.sketch_begin; k < b.sketch_end; ++k) copy_sketch(from, from.sketches_[k]);
+    c.sketch_end = static_cast<uint32_t>(out->sketches_.size());
+    out->brands_.push_back(c);
+  };
+
+  TopAuthors top;
+  std::vector<uint64_t> keys;  // exact path: author << 32 | position; sketches: platform << 32 | entry
+  size_t pi = 0;
+  const size_t prev_brands = prev != nullptr ? prev->brands_.size() : 0;
+  for (uint32_t b = 0; b + 1 < first.size(); ++b) {
+    if (first[b] == first[b + 1]) continue;
+    while (pi < prev_brands && prev->brands_[pi].brand < b) copy_brand(*prev, prev->brands_[pi++]);
+    const Brand* pb = pi < prev_brands && prev->brands_[pi].brand == b ? &prev->brands_[pi++] : nullptr;
+    const AudienceRecord* r = recs.data() + first[b];
+    const size_t n = first[b + 1] - first[b];
+    Brand nb{b, 0, 0, 0, 0, 0, 0};
+    nb.events = (pb != nullptr ? pb->events : 0) + n;
+    nb.top_begin = static_cast<uint32_t>(out->tops_.size());
+
+    // Top authors. With at most `capacity` entries and records together
+    // (and an exact earlier summary), no author can be evicted: group by
+    // author, keeping arrival order for the latest event. Else Space-Saving:
+    // the earlier entries (weighted), then the records in arrival order.
+    const size_t pn = pb != nullptr ? pb->top_end - pb->top_begin : 0;
+    if (pn + n <= capacity && (pb == nullptr || pb->error == 0)) {
+      keys.resize(n);
+      for (size_t i = 0; i < n; ++i) keys[i] = (static_cast<uint64_t>(r[i].author) << 32) | i;
+      std::sort(keys.begin(), keys.end());
+      const TopEntry* p = pb != nullptr ? prev->tops_.data() + pb->top_begin : nullptr;
+      const TopEntry* pe = p + pn;
+      for (size_t i = 0; i < n;) {
+        const uint32_t author = static_cast<uint32_t>(keys[i] >> 32);
+        while (p != pe && p->author < author) out->tops_.push_back(*p++);
+        TopEntry e{author, 0, 0, 0};
+        if (p != pe && p->author == author) e = *p++;
+        for (; i < n && static_cast<uint32_t>(keys[i] >> 32) == author; ++i) {
+          const AudienceRecord& x = r[static_cast<uint32_t>(keys[i])];
+          e.count = e.count == UINT32_MAX ? e.count : e.count + 1;
+          if (x.time >= e.time) {  // in arrival order: the later one wins a tie
+            e.time = x.time;
+            e.followers = x.followers;
+          }
+        }
+        out->tops_.push_back(e);
+      }
+      while (p != pe) out->tops_.push_back(*p++);
+      nb.error = 0;
+    } else {
+      top = TopAuthors();
+      top.Reserve(std::min<size_t>(capacity, n + pn));
+      for (size_t k = 0; k < pn; ++k) {
+        const TopEntry& e = prev->tops_[pb->top_begin + k];
+        top.Add(e.author, e.followers, e.time, capacity, e.count);
+      }
+      for (size_t i = 0; i < n; ++i) top.Add(r[i].author, r[i].followers, r[i].time, capacity);
+      out->tops_.insert(out->tops_.end(), top.entries().begin(), top.entries().end());
+      std::sort(out->tops_.begin() + nb.top_begin, out->tops_.end(),
+                [](const TopEntry& x, const TopEntry& y) { return x.author < y.author; });
+      nb.error = (pb != nullptr ? pb->error : 0) + top.error_bound();
+    }
+    nb.top_end = static_cast<uint32_t>(out->tops_.size());
+
+    // Sketches, platform by platform: the earlier sketch's entries and the
+    // new ones, sorted; the largest rank of each fine register kept.
+    keys.clear();
+    for (size_t i = 0; i < n; ++i) keys.push_back((static_cast<uint64_t>(r[i].platform) << 32) | r[i].hll);
+    const Sketch* pk = pb != nullptr ? prev->sketches_.data() + pb->sketch_begin : nullptr;
+    const Sketch* pke = pb != nullptr ? prev->sketches_.data() + pb->sketch_end : nullptr;
+    for (const Sketch* k = pk; k != pke; ++k) {
+      if (k->dense) continue;  // merged register by register below
+      for (uint32_t j = k->begin; j < k->end; ++j) {
+        keys.push_back((static_cast<uint64_t>(k->platform) << 32) | prev->sparse_[j]);
+      }
+    }
+    std::sort(keys.begin(), keys.end());
+    auto prev_dense = [&](uint32_t platform) -> const Sketch* {
+      for (const Sketch* k = pk; k != pke; ++k) {
+        if (k->platform == platform && k->dense) return k;
+      }
+      return nullptr;
+    };
+    nb.sketch_begin = static_cast<uint32_t>(out->sketches_.size());
+    for (size_t i = 0; i < keys.size();) {
+      const uint32_t platform = static_cast<uint32_t>(keys[i] >> 32);
+      size_t j = i;
+      while (j < keys.size() && static_cast<uint32_t>(keys[j] >> 32) == platform) ++j;
+      // Distinct fine registers in [i, j): the last of each run has the largest rank.
+      size_t distinct = 0;
+      for (size_t k = i; k < j; ++k) {
+        distinct += k + 1 == j || HllSparseIndex(static_cast<uint32_t>(keys[k + 1])) !=
+                                       HllSparseIndex(static_cast<uint32_t>(keys[k]));
+      }
+      const Sketch* dp = prev_dense(platform);
+      Sketch sk{platform, dp != nullptr || distinct > m / 4, 0, 0};
+      if (sk.dense) {
+        sk.begin = static_cast<uint32_t>(out->dense_.size());
+        if (dp != nullptr) {
+          out->dense_.insert(out->dense_.end(), prev->dense_.begin() + dp->begin,
+                             prev->dense_.begin() + dp->end);
+        } else {
+          out->dense_.resize(out->dense_.size() + m, 0);
+        }
+        uint8_t* regs = out->dense_.data() + sk.begin;
+        for (size_t k = i; k < j; ++k) {
+          uint32_t index;
+          uint8_t rank;
+          HllSparseToDense(static_cast<uint32_t>(keys[k]), precision, &index, &rank);
+          regs[index] = std::max(regs[index], rank);
+        }
+        sk.end = static_cast<uint32_t>(out->dense_.size());
+      } else {
+        sk.begin = static_cast<uint32_t>(out->sparse_.size());
+        for (size_t k = i; k < j; ++k) {
+          if (k + 1 == j || HllSparseIndex(static_cast<uint32_t>(keys[k + 1])) !=
+                                HllSparseIndex(static_cast<uint32_t>(keys[k]))) {
+            out->sparse_.push_back(static_cast<uint32_t>(keys[k]));
+          }
+        }
+        sk.end = static_cast<uint32_t>(out->sparse_.size());
+      }
+      out->sketches_.push_back(sk);
+      i = j;
+    }
+    // Dense earlier sketches of platforms without new records.
+    for (const Sketch* k = pk; k != pke; ++k) {
+      if (!k->dense) continue;
+      bool seen = false;
+      for (uint32_t x = nb.sketch_begin; x < out->sketches_.size(); ++x) {
+        seen |= out->sketches_[x].platform == k->platform;
+      }
+      if (!seen) copy_sketch(*prev, *k);
+    }
+    nb.sketch_end = static_cast<uint32_t>(out->sketches_.size());
+    out->brands_.push_back(nb);
+  }
+  while (pi < prev_brands) copy_brand(*prev, prev->brands_[pi++]);
+  out->tops_.shrink_to_fit();
+  out->sparse_.shrink_to_fit();
+  out->dense_.shrink_to_fit();
+  out->sketches_.shrink_to_fit();
+  out->brands_.shrink_to_fit();
+  return out;
 }
 
-void StepAudience::Compact() {
-  for (auto& b : brands_) {
-    b.top.Compact();
-    for (auto& [platform, sketch] : b.platforms) sketch.ShrinkToFit();
-    b.platforms.shrink_to_fit();
+std::shared_ptr<const StepSummary> StepSummary::Retain(const StepSummary& s,
+                                                       const std::vector<bool>& keep) {
+  auto out = std::make_shared<StepSummary>(s);
+  std::vector<Brand> kept;
+  for (const Brand& b : s.brands_) {
+    if (b.brand < keep.size() && keep[b.brand]) kept.push_back(b);
   }
-  brands_.shrink_to_fit();
+  out->brands_ = std::move(kept);  // the other brands' data stays until the step goes
+  return out;
 }
 
-bool StepAudience::HasBrandOutside(const std::vector<bool>& keep) const {
-  for (const auto& [brand, i] : index_) {
-    if (brand >= keep.size() || !keep[brand]) return true;
-  }
-  return false;
+const StepSummary::Brand* StepSummary::Find(uint32_t brand) const {
+  auto it = std::lower_bound(brands_.begin(), brands_.end(), brand,
+                             [](const Brand& b, uint32_t id) { return b.brand < id; });
+  return it != brands_.end() && it->brand == brand ? &*it : nullptr;
 }
 
-bool StepAudience::RetainBrands(const std::vector<bool>& keep) {
-  if (!HasBrandOutside(keep)) return false;
-  FlatMap<uint32_t> index;
-  std::vector<Brand> brands;
-  for (const auto& [brand, i] : index_) {
-    if (brand >= keep.size() || !keep[brand]) continue;
-    index[brand] = static_cast<uint32_t>(brands.size());
-    brands.push_back(std::move(brands_[i]));
+void StepSummary::MergeSketch(const Sketch& k, HllAccumulator* acc) const {
+  if (k.dense) {
+    const uint8_t* regs = dense_.data() + k.begin;
+    const uint32_t m = k.end - k.begin;
+    for (uint32_t i = 0; i < m; ++i) {
+      if (regs[i] != 0) acc->AddDense(i, regs[i]);
+    }
+    return;
   }
-  index_ = std::move(index);
-  brands_ = std::move(brands);
-  return true;
+  for (uint32_t j = k.begin; j < k.end; ++j) acc->AddSparse(sparse_[j]);
 }
 
-size_t StepAudience::MemoryBytes() const {
-  size_t bytes = sizeof(*this) + brands_.capacity() * sizeof(Brand);
-  size_t slots = 16;
-  while (slots * 3 < index_.size() * 4) slots *= 2;
-  bytes += slots * sizeof(std::pair<uint64_t, uint32_t>);
-  for (const auto& b : brands_) {
-    bytes += b.top.MemoryBytes() + b.platforms.capacity() * sizeof(b.platforms[0]);
-    for (const auto& [platform, sketch] : b.platforms) bytes += sketch.MemoryBytes();
-  }
-  return bytes;
+size_t StepSummary::MemoryBytes() const {
+  return sizeof(*this) + brands_.capacity() * sizeof(Brand) + tops_.capacity() * sizeof(TopEntry) +
+         sketches_.capacity() * sizeof(Sketch) + sparse_.capacity() * sizeof(uint32_t) +
+         dense_.capacity();
 }
 
 // ---------------------------------------------------------------------------
@@ -173,48 +354,28 @@ PartitionAudience::PartitionAudience(const std::vector<WindowSpec>& windows,
   for (const auto& w : windows) windows_.emplace_back(w);
 }
 
-StepAudience* PartitionAudience::Mutable(std::shared_ptr<StepAudience>* step) {
-  // A reader (a scrape merging outside the lock) holds it: change a copy.
-  if (step->use_count() > 1) *step = std::make_shared<StepAudience>(**step);
-  return step->get();
-}
-
 void PartitionAudience::Add(int64_t now_ms, int64_t event_ms, uint32_t brand, uint32_t platform,
-                            uint32_t author, uint64_t hash, uint64_t followers) {
+                            uint32_t author, uint32_t hll, uint64_t followers) {
   const uint32_t f = followers > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(followers);
   for (Window& w : windows_) {
     const int64_t index = w.event_step(event_ms);
     if (index < w.now_step(now_ms) + 1 - w.per_window) continue;  // left the window
     if (index != w.last_index || w.last == nullptr) {
-      auto [it, inserted] = w.steps.try_emplace(index);
-      if (inserted) it->second = std::make_shared<StepAudience>();
-      w.last = &it->second;
+      Step& s = w.steps[index];
+      if (s.log == nullptr) s.log = std::make_shared<RecordLog>();
+      w.last = s.log.get();
       w.last_index = index;
     }
-    StepAudience::Brand& b = Mutable(w.last)->Get(brand);
     const int64_t offset = event_ms - index * w.spec.step_ms;
-    b.top.Add(author, f, offset > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(offset),
-              capacity_);
-    HyperLogLog* sketch = nullptr;
-    for (auto& [p, s] : b.platforms) {
-      if (p == platform) {
-        sketch = &s;
-        break;
-      }
-    }
-    if (sketch == nullptr) sketch = &b.platforms.emplace_back(platform, HyperLogLog(precision_)).second;
-    sketch->Add(hash);
+    w.last->Append({brand, author, hll, f,
+                    offset > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(offset), platform});
   }
 }
 
-void PartitionAudience::Prefetch(int64_t event_ms, uint32_t brand) const {
-  for (const Window& w : windows_) {
-    if (w.last != nullptr &&
-        static_cast<uint64_t>(event_ms) - static_cast<uint64_t>(w.last_index * w.spec.step_ms) <
-            static_cast<uint64_t>(w.spec.step_ms)) {
-      (*w.last)->Prefetch(brand);
-    }
-  }
+void PartitionAudience::Summarize(Step* step) {
+  const RecordLog::View log = step->log->Prefix();
+  step->summary = StepSummary::Build(step->summary.get(), log, 0, log.size, capacity_, precision_);
+  step->log.reset();  // a reader may still hold it; nothing appends to it any more
 }
 
 void PartitionAudience::Expire(int64_t now_ms) {
@@ -228,22 +389,45 @@ void PartitionAudience::Expire(int64_t now_ms) {
       }
       w.steps.erase(w.steps.begin());
     }
-    // Steps two or more behind T's take only stragglers: drop their indexes
-    // and spare capacity (an Add rebuilds what it needs). A step a reader
-    // holds is left for a later call.
-    for (auto it = w.steps.lower_bound(w.compacted_until);
-         it != w.steps.end() && it->first < current - 1; ++it) {
-      if (it->second.use_count() > 1) break;
-      it->second->Compact();
-      w.compacted_until = it->first + 1;
+    // T has left these steps: summarize their logs, or fold a later log in
+    // once it holds an eighth of what the summary does (out-of-order events
+    // then cost a constant amount each, however they trickle in).
+    for (auto it = w.steps.begin(); it != w.steps.end() && it->first < current; ++it) {
+      Step& s = it->second;
+      if (s.log == nullptr || s.log->size() == 0) continue;
+      if (s.summary != nullptr && s.log->size() < std::max<size_t>(64, s.summary->records() / 8)) {
+        continue;
+      }
+      if (it->first == w.last_index) {
+        w.last = nullptr;
+        w.last_index = INT64_MIN;
+      }
+      Summarize(&s);
     }
   }
 }
 
 void PartitionAudience::RetainBrands(const std::vector<bool>& keep) {
+  auto dropped = [&keep](uint32_t brand) { return brand >= keep.size() || !keep[brand]; };
   for (Window& w : windows_) {
-    for (auto& [index, step] : w.steps) {
-      if (step->HasBrandOutside(keep)) Mutable(&step)->RetainBrands(keep);
+    for (auto& [index, s] : w.steps) {
+      if (s.summary != nullptr) {
+        bool any = false;
+        for (const auto& b : s.summary->brands()) any |= dropped(b.brand);
+        if (any) s.summary = StepSummary::Retain(*s.summary, keep);
+      }
+      if (s.log != nullptr) {
+        const RecordLog::View v = s.log->Prefix();
+        bool any = false;
+        for (size_t i = 0; i < v.size && !any; ++i) any = dropped(v[i].brand);
+        if (!any) continue;
+        auto log = std::make_shared<RecordLog>();  // readers keep the old one
+        for (size_t i = 0; i < v.size; ++i) {
+          if (!dropped(v[i].brand)) log->Append(v[i]);
+        }
+        if (w.last == s.log.get()) w.last = log.get();
+        s.log = std::move(log);
+      }
     }
   }
 }
@@ -253,14 +437,19 @@ void PartitionAudience::Collect(size_t w, int64_t now_ms, std::vector<StepRef>* 
   const int64_t last = FloorDiv(now_ms, win.spec.step_ms);
   const int64_t first = last + 1 - win.per_window;
   for (auto it = win.steps.lower_bound(first); it != win.steps.end() && it->first <= last; ++it) {
-    out->push_back({it->first, it->second});
+    StepRef ref{it->first, it->second.summary, {}};
+    if (it->second.log != nullptr) ref.log = it->second.log->Prefix();
+    out->push_back(std::move(ref));
   }
 }
 
 size_t PartitionAudience::MemoryBytes() const {
   size_t bytes = 0;
   for (const Window& w : windows_) {
-    for (const auto& [index, step] : w.steps) bytes += step->MemoryBytes();
+    for (const auto& [index, s] : w.steps) {
+      if (s.summary != nullptr) bytes += s.summary->MemoryBytes();
+      if (s.log != nullptr) bytes += s.log->MemoryBytes();
+    }
   }
   return bytes;
 }
@@ -297,22 +486,52 @@ void Audience::Expire(int64_t now_ms) {
 std::vector<uint64_t> UniqueAuthors(const std::vector<StepRef>& steps,
                                     const std::vector<bool>& want_brand, size_t platforms,
                                     int precision) {
+  const size_t B = want_brand.size();
   const size_t stride = platforms + 1;
-  std::vector<uint64_t> out(want_brand.size() * stride, 0);
+  std::vector<uint64_t> out(B * stride, 0);
+
+  // The logged records (T's step, late arrivals) grouped by brand.
+  std::vector<uint32_t> first(B + 1, 0);
+  for (const StepRef& ref : steps) {
+    for (size_t i = 0; i < ref.log.size; ++i) {
+      const uint32_t b = ref.log[i].brand;
+      if (b < B && want_brand[b]) ++first[b + 1];
+    }
+  }
+  for (size_t b = 1; b <= B; ++b) first[b] += first[b - 1];
+  std::vector<std::pair<uint32_t, uint32_t>> logged(first[B]);  // (platform, hll)
+  {
+    std::vector<uint32_t> next(first.begin(), first.end() - 1);
+    for (const StepRef& ref : steps) {
+      for (size_t i = 0; i < ref.log.size; ++i) {
+        const AudienceRecord& r = ref.log[i];
+        if (r.brand < B && want_brand[r.brand]) logged[next[r.brand]++] = {r.platform, r.hll};
+      }
+    }
+  }
+
   std::vector<std::unique_ptr<HllAccumulator>> acc(platforms);
   std::vector<uint32_t> used;
+  auto get = [&](uint32_t p) -> HllAccumulator* {
+    if (acc[p] == nullptr) acc[p] = std::make_unique<HllAccumulator>(precision);
+    if (acc[p]->empty()) used.push_back(p);
+    return acc[p].get();
+  };
   HllAccumulator all(precision);
-  for (uint32_t b = 0; b < want_brand.size(); ++b) {
+  for (uint32_t b = 0; b < B; ++b) {
     if (!want_brand[b]) continue;
     for (const StepRef& ref : steps) {
-      const StepAudience::Brand* brand = ref.step->Find(b);
+      if (ref.summary == nullptr) continue;
+      const StepSummary::Brand* brand = ref.summary->Find(b);
       if (brand == nullptr) continue;
-      for (const auto& [p, sketch] : brand->platforms) {
-        if (p >= platforms) continue;
-        if (acc[p] == nullptr) acc[p] = std::make_unique<HllAccumulator>(precision);
-        if (acc[p]->empty()) used.push_back(p);
-        sketch.MergeInto(acc[p].get());
+      for (uint32_t k = brand->sketch_begin; k < brand->sketch_end; ++k) {
+        const StepSummary::Sketch& s = ref.summary->sketches()[k];
+        if (s.platform < platforms) ref.summary->MergeSketch(s, get(s.platform));
       }
+    }
+    for (uint32_t i = first[b]; i < first[b + 1]; ++i) {
+      const auto& [p, e] = logged[i];
+      if (p < platforms) get(p)->AddSparse(e);
     }
     if (used.empty()) continue;
     for (uint32_t p : used) {
@@ -336,20 +555,30 @@ std::vector<TopAuthor> TopAuthorsOf(const std::vector<StepRef>& steps, uint32_t 
     int64_t step = INT64_MIN;
   };
   FlatMap<Agg> agg;
+  // The latest event: by step, then time in the step; the same instant in
+  // two partitions: the larger followers, so the answer is stable.
+  auto add = [&agg](uint32_t author, uint32_t count, int64_t step, uint32_t time,
+                    uint32_t followers) {
+    Agg& a = agg[author];
+    a.mentions += count;
+    if (step > a.step || (step == a.step && (time > a.time || (time == a.time && followers > a.followers)))) {
+      a.step = step;
+      a.time = time;
+      a.followers = followers;
+    }
+  };
   for (const StepRef& ref : steps) {
-    const StepAudience::Brand* b = ref.step->Find(brand);
-    if (b == nullptr) continue;
-    for (const TopEntry& e : b->top.entries()) {
-      Agg& a = agg[e.author];
-      a.mentions += e.count;
-      // The latest event: by step, then time in the step; the same instant
-      // in two partitions: the larger followers, so the answer is stable.
-      if (ref.index > a.step || (ref.index == a.step && (e.time > a.time ||
-                                                         (e.time == a.time && e.followers > a.followers)))) {
-        a.step = ref.index;
-        a.time = e.time;
-        a.followers = e.followers;
+    if (ref.summary != nullptr) {
+      if (const StepSummary::Brand* b = ref.summary->Find(brand)) {
+        for (uint32_t k = b->top_begin; k < b->top_end; ++k) {
+          const TopEntry& e = ref.summary->tops()[k];
+          add(e.author, e.count, ref.index, e.time, e.followers);
+        }
       }
+    }
+    for (size_t i = 0; i < ref.log.size; ++i) {
+      const AudienceRecord& r = ref.log[i];
+      if (r.brand == brand) add(r.author, 1, ref.index, r.time, r.followers);
     }
   }
   std::vector<TopAuthor> all;

@@ -3,26 +3,35 @@
 // talked about each brand in a window, and who led.
 //
 // Per partition, per window and per step of it (as the window gauges keep
-// their step buckets), one StepAudience holds for each brand with events
-// there
+// their step buckets), a step holds for each brand with events there
 //   - a HyperLogLog sketch of its authors per platform (sparse while small),
-//   - a Space-Saving summary of its authors (TopAuthors).
+//   - a Space-Saving summary of its authors (TopAuthors, `capacity` a brand).
 // A scrape unions the sketches of the steps inside the window (and of every
-// platform, for platform="all"), and sums the summaries for the top
-// authors. Steps are shared with readers: a reader takes references under
-// the processor's lock and merges outside it; the pipeline copies a step it
-// must change while a reader still holds it (copy on write), which in
-// practice is only T's own step, once per scrape.
+// platform, for platform="all"), and sums the summaries for the top authors.
+//
+// The hot path only appends a 24-byte record to its step's log (one per
+// event, brand and window). A step that T has left is summarized from its
+// log at once, brand by brand (a brand's summary and sketches stay in the
+// cache while its records go in), into an immutable StepSummary; records
+// arriving later for it (out of order) go to a new log, folded in when it
+// reaches an eighth of the summary. T's own step stays a log: a scrape reads
+// it as it reads summaries.
+//
+// Readers (a scrape, the API) take shared references to summaries and log
+// prefixes under the processor's lock and merge outside it: summaries never
+// change, and a log is only appended to (its chunks never move), so no copy
+// is made and nothing is held during the merge.
 //
 // Authors are interned once in an AuthorTable (64-bit hash of `author.id`
-// -> a 4-byte reference and the id and handle to show), so a summary entry is
-// 16 bytes whatever the id's length. An author leaves the table once no step
-// of any window can hold it.
+// -> a 4-byte reference, and the id and handle to show), so a summary entry
+// is 16 bytes whatever the id's length. An author leaves the table once no
+// step of any window can hold it.
 //
-// Threading: everything here is guarded by the processor's state lock,
-// except the free functions that merge (UniqueAuthors, TopAuthorsOf), which
-// read shared steps and a pinned AuthorView without it.
+// Threading: the classes are guarded by the processor's state lock; the free
+// functions that merge (UniqueAuthors, TopAuthorsOf) read shared steps and a
+// pinned AuthorTable::View without it.
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -99,36 +108,96 @@ class AuthorTable {
   int pins_ = 0;
 };
 
-// One step of one window of one partition.
-class StepAudience {
+// One event of a brand in a step, as the hot path logs it.
+struct AudienceRecord {
+  uint32_t brand;      // stable brand id
+  uint32_t author;     // AuthorTable reference
+  uint32_t hll;        // HllSparseEntry(hash of author.id)
+  uint32_t followers;  // saturated at 2^32 - 1
+  uint32_t time;       // ms since the step's start
+  uint32_t platform;   // platform index
+};
+
+// Append-only, in chunks that never move: a reader keeps a prefix (shared
+// chunk references and a length) while the writer appends past it.
+class RecordLog {
  public:
-  struct Brand {
-    TopAuthors top;
-    // (platform index, sketch), in order of first event.
-    std::vector<std::pair<uint32_t, HyperLogLog>> platforms;
+  static constexpr size_t kChunk = 2048;  // records, 48 KiB
+  using Chunk = std::array<AudienceRecord, kChunk>;
+  struct View {
+    std::vector<std::shared_ptr<const Chunk>> chunks;
+    size_t size = 0;
+    const AudienceRecord& operator[](size_t i) const { return (*chunks[i / kChunk])[i % kChunk]; }
   };
 
+  void Append(const AudienceRecord& r) {
+    if (size_ % kChunk == 0) chunks_.push_back(std::make_shared<Chunk>());
+    (*chunks_.back())[size_ % kChunk] = r;
+    ++size_;
+  }
+  size_t size() const { return size_; }
+  View Prefix() const;
+  size_t MemoryBytes() const { return chunks_.size() * sizeof(Chunk); }
+
+ private:
+  std::vector<std::shared_ptr<Chunk>> chunks_;
+  size_t size_ = 0;
+};
+
+// The summaries and sketches of one step of one window of one partition,
+// immutable once built.
+class StepSummary {
+ public:
+  struct Brand {
+    uint32_t brand;
+    uint32_t top_begin, top_end;        // into tops(), sorted by author
+    uint32_t sketch_begin, sketch_end;  // into sketches()
+    uint32_t error;                     // TopAuthors::error_bound() (0: exact)
+    uint64_t events;
+  };
+  struct Sketch {
+    uint32_t platform;
+    bool dense;
+    uint32_t begin, end;  // into sparse() (entries sorted by index) or dense() (m registers)
+  };
+
+  // `prev` (may be null) with the records `log[begin, end)` added, brand by
+  // brand in arrival order.
+  static std::shared_ptr<const StepSummary> Build(const StepSummary* prev, const RecordLog::View& log,
+                                                  size_t begin, size_t end, uint32_t capacity,
+                                                  int precision);
+  // `s` without the brands whose id is not kept.
+  static std::shared_ptr<const StepSummary> Retain(const StepSummary& s,
+                                                   const std::vector<bool>& keep);
+
   const Brand* Find(uint32_t brand) const;
-  Brand& Get(uint32_t brand);
-  void Prefetch(uint32_t brand) const { index_.Prefetch(brand); }
-  // For a step that takes few events any more: drops indexes and spare capacity.
-  void Compact();
-  // Removes brands whose id is not kept; returns whether any was removed.
-  bool RetainBrands(const std::vector<bool>& keep);
-  bool HasBrandOutside(const std::vector<bool>& keep) const;
-  size_t brand_count() const { return brands_.size(); }
+  const std::vector<Brand>& brands() const { return brands_; }  // sorted by brand
+  const std::vector<TopEntry>& tops() const { return tops_; }
+  const std::vector<Sketch>& sketches() const { return sketches_; }
+  const uint32_t* sparse() const { return sparse_.data(); }
+  const uint8_t* dense() const { return dense_.data(); }
+  // Records that went in (for when to fold a later log into it).
+  size_t records() const { return records_; }
+  // Unions sketch `k` into `acc`.
+  void MergeSketch(const Sketch& k, HllAccumulator* acc) const;
   size_t MemoryBytes() const;
 
  private:
-  FlatMap<uint32_t> index_;  // brand id -> index into brands_
   std::vector<Brand> brands_;
+  std::vector<TopEntry> tops_;
+  std::vector<Sketch> sketches_;
+  std::vector<uint32_t> sparse_;
+  std::vector<uint8_t> dense_;
+  size_t records_ = 0;
+  int precision_ = 12;
 };
 
-// A step inside a window, for readers: `index` is the step number
-// (floor(event time / step)).
+// A step inside a window, for readers: its summary (may be null) and the
+// records logged since (`index` is the step number, floor(time / step)).
 struct StepRef {
   int64_t index;
-  std::shared_ptr<const StepAudience> step;
+  std::shared_ptr<const StepSummary> summary;
+  RecordLog::View log;
 };
 
 // The steps of every window of one partition.
@@ -136,15 +205,13 @@ class PartitionAudience {
  public:
   PartitionAudience(const std::vector<WindowSpec>& windows, const AudienceConfig& config);
 
-  // Counts an event of `author` (its hash `hash`) for `brand` on `platform`
-  // at `event_ms`, in every window that still covers it at `now_ms` (the
-  // rule of HoppingWindow::Add).
+  // Logs an event of `brand` on `platform` at `event_ms` by `author`
+  // (`hll`: its HllSparseEntry) in every window that still covers it at
+  // `now_ms` (the rule of HoppingWindow::Add).
   void Add(int64_t now_ms, int64_t event_ms, uint32_t brand, uint32_t platform, uint32_t author,
-           uint64_t hash, uint64_t followers);
-  // Cache hint for a coming Add of `brand` at `event_ms` (newest steps only).
-  void Prefetch(int64_t event_ms, uint32_t brand) const;
-  // Drops steps that left their window at `now_ms`; compacts steps two or
-  // more behind T's.
+           uint32_t hll, uint64_t followers);
+  // Drops steps that left their window at `now_ms`; summarizes the logs of
+  // steps T has left.
   void Expire(int64_t now_ms);
   void RetainBrands(const std::vector<bool>& keep_brand_id);
   // Appends the steps of window `w` inside it at `now_ms` (T's own included,
@@ -153,6 +220,10 @@ class PartitionAudience {
   size_t MemoryBytes() const;
 
  private:
+  struct Step {
+    std::shared_ptr<const StepSummary> summary;
+    std::shared_ptr<RecordLog> log;
+  };
   struct Window {
     explicit Window(const WindowSpec& s)
         : spec(s), per_window(s.size_ms / s.step_ms), event_step(s.step_ms), now_step(s.step_ms) {}
@@ -160,13 +231,11 @@ class PartitionAudience {
     int64_t per_window;
     StepIndex event_step;
     StepIndex now_step;
-    std::map<int64_t, std::shared_ptr<StepAudience>> steps;
+    std::map<int64_t, Step> steps;
     int64_t last_index = INT64_MIN;
-    std::shared_ptr<StepAudience>* last = nullptr;  // map nodes do not move
-    int64_t compacted_until = INT64_MIN;            // steps below it were compacted
+    RecordLog* last = nullptr;  // the log of step last_index
   };
-  // The step for writing: a copy when a reader holds it.
-  static StepAudience* Mutable(std::shared_ptr<StepAudience>* step);
+  void Summarize(Step* step);
 
   std::vector<Window> windows_;
   uint32_t capacity_;
@@ -184,8 +253,8 @@ class Audience {
     return std::make_unique<PartitionAudience>(windows_, config_);
   }
   AuthorTable& authors() { return authors_; }
-  // Forgets authors that no window can hold at `now_ms` (at most once a step
-  // of the longest window).
+  // Forgets authors that no window can hold at `now_ms` (at most once a
+  // quarter of the longest window).
   void Expire(int64_t now_ms);
 
  private:

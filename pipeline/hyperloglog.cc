@@ -193,27 +193,19 @@ HllAccumulator::HllAccumulator(int precision)
     : precision_(std::clamp(precision, HyperLogLog::kMinPrecision, HyperLogLog::kMaxPrecision)),
       limit_(size_t{1} << precision_) {}
 
-void HllAccumulator::CompactSparse() {
-  std::sort(sparse_.begin(), sparse_.end());
-  // Sorted by (index, rank): the last of each index has the largest rank.
-  size_t out = 0;
-  for (size_t i = 0; i < sparse_.size(); ++i) {
-    if (i + 1 < sparse_.size() && HllSparseIndex(sparse_[i + 1]) == HllSparseIndex(sparse_[i])) continue;
-    sparse_[out++] = sparse_[i];
-  }
-  sparse_.resize(out);
-  if (sparse_.size() > limit_) Densify();
-}
 
 void HllAccumulator::Densify() {
   if (dense_) return;
   dense_ = true;
   if (regs_.empty()) regs_.assign(size_t{1} << precision_, 0);
-  std::vector<uint32_t> sparse;
-  sparse.swap(sparse_);
-  for (uint32_t e : sparse) AddSparse(e);
-  sparse.clear();
-  sparse_.swap(sparse);  // keep the capacity for the next use
+  for (uint32_t h : used_) {
+    uint32_t index;
+    uint8_t rank;
+    HllSparseToDense(table_[h], precision_, &index, &rank);
+    table_[h] = 0;
+    AddDense(index, rank);
+  }
+  used_.clear();
 }
 
 void HllAccumulator::Merge(const HllAccumulator& other) {
@@ -222,18 +214,15 @@ void HllAccumulator::Merge(const HllAccumulator& other) {
     for (uint32_t i : other.touched_) AddDense(i, other.regs_[i]);
     return;
   }
-  for (uint32_t e : other.sparse_) AddSparse(e);
+  for (uint32_t h : other.used_) AddSparse(other.table_[h]);
 }
 
-double HllAccumulator::Estimate() {
+double HllAccumulator::Estimate() const {
   uint32_t hist[64 + 2] = {};
   if (!dense_) {
-    CompactSparse();
-    if (!dense_) {
-      hist[0] = (uint32_t{1} << kSparsePrecision) - static_cast<uint32_t>(sparse_.size());
-      for (uint32_t e : sparse_) ++hist[e & kRankMask];
-      return HllEstimate(hist, kSparsePrecision);
-    }
+    hist[0] = (uint32_t{1} << kSparsePrecision) - static_cast<uint32_t>(used_.size());
+    for (uint32_t h : used_) ++hist[table_[h] & kRankMask];
+    return HllEstimate(hist, kSparsePrecision);
   }
   hist[0] = static_cast<uint32_t>(regs_.size() - touched_.size());
   for (uint32_t i : touched_) ++hist[regs_[i]];
@@ -241,7 +230,8 @@ double HllAccumulator::Estimate() {
 }
 
 void HllAccumulator::Clear() {
-  sparse_.clear();
+  for (uint32_t h : used_) table_[h] = 0;
+  used_.clear();
   if (dense_) {
     if (touched_.size() < regs_.size() / 16) {
       for (uint32_t i : touched_) regs_[i] = 0;

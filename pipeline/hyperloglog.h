@@ -104,9 +104,10 @@ class HyperLogLog {
 };
 
 // The union of many sketches (or raw hashes), estimated, then reused. Like
-// a sketch it stays sparse (fine entries, nearly exact) while the union has
-// at most m distinct fine registers, then turns dense (m registers); Clear()
-// resets only the registers touched when few were. Not thread-safe.
+// a sketch it stays sparse (fine entries in a small hash set, nearly exact)
+// while the union has at most m distinct fine registers, then turns dense
+// (m registers); Clear() resets only what was touched when that was little.
+// Not thread-safe.
 class HllAccumulator {
  public:
   explicit HllAccumulator(int precision = 12);
@@ -120,8 +121,22 @@ class HllAccumulator {
       AddDense(index, rank);
       return;
     }
-    sparse_.push_back(entry);
-    if (sparse_.size() >= 2 * limit_) CompactSparse();
+    if (table_.empty()) table_.assign(2 * limit_, 0);
+    const uint32_t mask = static_cast<uint32_t>(table_.size() - 1);
+    const uint32_t index = HllSparseIndex(entry);
+    for (uint32_t h = (index * 2654435761u) & mask;; h = (h + 1) & mask) {
+      uint32_t& slot = table_[h];
+      if (slot == 0) {  // entries are never 0: ranks start at 1
+        slot = entry;
+        used_.push_back(h);
+        if (used_.size() > limit_) Densify();
+        return;
+      }
+      if (HllSparseIndex(slot) == index) {
+        if (entry > slot) slot = entry;
+        return;
+      }
+    }
   }
   void AddDense(uint32_t index, uint8_t rank) {
     if (!dense_) Densify();
@@ -132,20 +147,20 @@ class HllAccumulator {
   void AddHash(uint64_t hash) { AddSparse(HllSparseEntry(hash)); }
   // The union with `other` (same precision).
   void Merge(const HllAccumulator& other);
-  bool empty() const { return sparse_.empty() && touched_.empty(); }
-  double Estimate();
+  bool empty() const { return used_.empty() && touched_.empty(); }
+  double Estimate() const;
   void Clear();
 
  private:
-  void CompactSparse();  // sorts, keeps one entry a fine register; dense past limit_
   void Densify();
 
   int precision_;
   size_t limit_;  // distinct fine registers kept sparse: m
   bool dense_ = false;
-  std::vector<uint32_t> sparse_;   // fine entries, unsorted, repeats allowed
+  std::vector<uint32_t> table_;    // sparse: open addressing by fine index (2 * limit_ slots)
+  std::vector<uint32_t> used_;     // sparse: the slots in use
   std::vector<uint8_t> regs_;      // dense: m registers (allocated on first use)
-  std::vector<uint32_t> touched_;  // registers that left 0, each once
+  std::vector<uint32_t> touched_;  // dense: registers that left 0, each once
 };
 
 }  // namespace earshot

@@ -253,7 +253,6 @@ void Processor::PrefetchUpdate(const Update& u) const {
     if (idx < totals_.size()) PrefetchForRead(&totals_[idx]);
     if (!u.late) {
       for (const auto& w : u.part->windows) w.Prefetch(u.event_ms, MakeSeriesKey(ids[i], u.platform));
-      if (u.author != kNoAuthor) u.part->audience->Prefetch(u.event_ms, ids[i]);  // audience
     }
   }
   const uint32_t brand = u.brands_begin < u.topics_begin ? ids[u.brands_begin] + 1 : 0;
@@ -312,7 +311,7 @@ void Processor::ApplyUpdates() {
         const SeriesKey key = MakeSeriesKey(ids[i], u.platform);
         for (auto& w : u.part->windows) w.Add(u.now, u.event_ms, key, u.v);
         if (u.author != kNoAuthor) {  // audience
-          u.part->audience->Add(u.now, u.event_ms, ids[i], u.platform, u.author, u.author_hash,
+          u.part->audience->Add(u.now, u.event_ms, ids[i], u.platform, u.author, u.author_hll,
                                 u.v.v[kReach]);
         }
       }
@@ -446,7 +445,7 @@ void Processor::ProcessBatch(std::string_view source, const std::vector<Record>&
         u.counted = !rec.rebuild;
         u.late = late;
         u.author = kNoAuthor;  // audience
-        u.author_hash = author_hash;
+        u.author_hll = HllSparseEntry(author_hash);
         if (has_author && !late && !match_.brands.empty()) {
           u.author = audience_->authors().Intern(author_hash, ev.author_id, ev.author_handle,
                                                  event_ms);

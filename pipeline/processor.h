@@ -187,7 +187,7 @@ class Processor : public PartitionListener {
     bool counted;      // not a rebuild record: counters too, not only windows
     bool late;         // counters only, no window
     uint32_t author;       // audience: AuthorTable reference, kNoAuthor: none
-    uint64_t author_hash;  // audience: HashBytes(author.id)
+    uint32_t author_hll;   // audience: HllSparseEntry(HashBytes(author.id))
   };
   void PrefetchUpdate(const Update& u) const;
   void ApplyUpdates();  // state lock held

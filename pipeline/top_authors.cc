@@ -4,8 +4,18 @@
 
 namespace earshot {
 
-void TopAuthors::Add(uint32_t author, uint32_t followers, uint32_t time, uint32_t capacity) {
-  ++events_;
+namespace {
+inline uint32_t SaturatingAdd(uint32_t a, uint32_t b) { return a > UINT32_MAX - b ? UINT32_MAX : a + b; }
+}  // namespace
+
+void TopAuthors::Reserve(size_t n) {
+  entries_.reserve(n);
+  if (index_.size() < 2 * n) RebuildIndex(n);
+}
+
+void TopAuthors::Add(uint32_t author, uint32_t followers, uint32_t time, uint32_t capacity,
+                     uint32_t weight) {
+  events_ += weight;
   if (index_.empty()) RebuildIndex(entries_.size() + 1);
   const size_t mask = index_.size() - 1;
   for (size_t i = Home(author);; i = (i + 1) & mask) {
@@ -14,7 +24,7 @@ void TopAuthors::Add(uint32_t author, uint32_t followers, uint32_t time, uint32_
     if (static_cast<uint32_t>(s >> 32) != author) continue;
     const uint32_t pos = static_cast<uint32_t>(s) - 1;
     TopEntry& e = entries_[pos];
-    if (e.count != UINT32_MAX) ++e.count;
+    e.count = SaturatingAdd(e.count, weight);
     if (time >= e.time) {
       e.followers = followers;
       e.time = time;
@@ -24,7 +34,7 @@ void TopAuthors::Add(uint32_t author, uint32_t followers, uint32_t time, uint32_
   }
   if (entries_.size() < capacity) {
     const uint32_t pos = static_cast<uint32_t>(entries_.size());
-    entries_.push_back({author, 1, followers, time});
+    entries_.push_back({author, weight, followers, time});
     if (entries_.size() * 2 > index_.size()) RebuildIndex(entries_.size());
     else IndexInsert(author, pos);
     return;
@@ -36,7 +46,7 @@ void TopAuthors::Add(uint32_t author, uint32_t followers, uint32_t time, uint32_
   TopEntry& e = entries_[pos];
   IndexErase(e.author);
   e.author = author;
-  if (e.count != UINT32_MAX) ++e.count;
+  e.count = SaturatingAdd(e.count, weight);
   e.followers = followers;
   e.time = time;
   IndexInsert(author, pos);

@@ -7,6 +7,8 @@
 // count c and starts at c + 1, so each count is an overestimate by at most
 // error_bound() (the smallest count, <= events() / capacity), and an author
 // no longer in the summary had at most that many events in the step.
+// (Weighted adds, for merging summaries, keep the same guarantee with
+// events() the total weight: Space-Saving with weights.)
 //
 // Each entry also keeps the followers of the author's latest event in the
 // step (by event time; the later arrival on a tie) for ranking by reach.
@@ -33,8 +35,13 @@ struct TopEntry {
 
 class TopAuthors {
  public:
-  // Counts one event of `author`. `capacity` >= 1, the same on every call.
-  void Add(uint32_t author, uint32_t followers, uint32_t time, uint32_t capacity);
+  // Counts `weight` events of `author` whose latest was at `time` with
+  // `followers` (weight > 1: an entry of another summary being merged in).
+  // `capacity` >= 1, the same on every call.
+  void Add(uint32_t author, uint32_t followers, uint32_t time, uint32_t capacity,
+           uint32_t weight = 1);
+  // Reserves room for `n` entries (at most the capacity).
+  void Reserve(size_t n);
 
   // In no particular order.
   const std::vector<TopEntry>& entries() const { return entries_; }

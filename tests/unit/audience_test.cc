@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -82,7 +83,7 @@ class StepsTest : public ::testing::Test {
   void Add(int64_t now, int64_t at, uint32_t brand, uint32_t platform, const std::string& author,
            uint64_t followers = 0) {
     const uint32_t ref = authors_.Intern(HashBytes(author), author, "h" + author, at);
-    part_.Add(now, at, brand, platform, ref, HashBytes(author), followers);
+    part_.Add(now, at, brand, platform, ref, HllSparseEntry(HashBytes(author)), followers);
   }
   // Unique authors of brand 0 on platforms 0, 1 and all (2 platforms).
   std::vector<uint64_t> Unique(int64_t now) {
@@ -126,27 +127,92 @@ TEST_F(StepsTest, AReaderKeepsItsStepsWhileThePipelineGoesOn) {
   Add(now, now, 0, 0, "a");
   std::vector<StepRef> held;
   part_.Collect(0, now, &held);  // a scrape merging outside the lock
-  Add(now, now, 0, 0, "b");      // copy on write: the held step is unchanged
-  part_.Expire(kT0 + 60 * kMin);  // and dropping it does not free it
+  Add(now, now, 0, 0, "b");      // appended past the held prefix
+  part_.Expire(kT0 + 11 * kMin);  // summarized: a new summary, the held log stays
+  Add(kT0 + 11 * kMin, now, 0, 0, "c");
   EXPECT_EQ(UniqueAuthors(held, {true}, 2, 12)[0], 1u);
-  EXPECT_EQ(held[0].step->Find(0)->top.entries().size(), 1u);
+  ASSERT_EQ(held.size(), 1u);
+  EXPECT_EQ(held[0].log.size, 1u);
+  EXPECT_EQ(held[0].summary, nullptr);
+  part_.Expire(kT0 + 60 * kMin);  // and dropping the step does not free it
+  EXPECT_EQ(UniqueAuthors(held, {true}, 2, 12)[0], 1u);
+  EXPECT_EQ(Unique(kT0 + 11 * kMin)[0], 0u);
 }
 
-TEST_F(StepsTest, CompactedStepsStillTakeStragglers) {
+TEST_F(StepsTest, SummarizedStepsTakeStragglersAndFoldThemIn) {
   const int64_t now = kT0 + 10 * kMin;
-  for (int i = 0; i < 50; ++i) Add(now, kT0 + 7 * kMin, 0, 0, "a" + std::to_string(i));
-  part_.Expire(now);  // 7m is three steps behind: compacted
-  Add(now, kT0 + 7 * kMin + 5, 0, 0, "a1", 99);
-  Add(now, kT0 + 7 * kMin + 5, 0, 0, "late-new");
-  EXPECT_EQ(Unique(now)[0], 51u);
+  for (int i = 0; i < 50; ++i) Add(now, kT0 + 7 * kMin, 0, 0, "a" + std::to_string(i), i);
+  part_.Expire(now);  // T left the 7m step: summarized
   std::vector<StepRef> steps;
+  part_.Collect(0, now, &steps);
+  ASSERT_EQ(steps.size(), 1u);
+  ASSERT_NE(steps[0].summary, nullptr);
+  EXPECT_EQ(steps[0].log.size, 0u);
+  EXPECT_EQ(steps[0].summary->records(), 50u);
+  // Out of order: logged beside the summary, both read.
+  Add(now, kT0 + 7 * kMin + 5, 0, 0, "a1", 99);
+  Add(now, kT0 + 7 * kMin + 5, 0, 1, "late-new");
+  EXPECT_EQ(Unique(now), (std::vector<uint64_t>{50, 1, 51}));
+  steps.clear();
   part_.Collect(0, now, &steps);
   AuthorTable::View v = authors_.Pin();
   auto top = TopAuthorsOf(steps, 0, TopAuthorsBy::kMentions, 1, v);
-  authors_.Unpin();
   ASSERT_EQ(top.size(), 1u);
+  EXPECT_EQ(v[top[0].author].id, "a1");
   EXPECT_EQ(top[0].mentions, 2u);
   EXPECT_EQ(top[0].followers, 99u);
+  authors_.Unpin();
+  part_.Expire(now);  // 2 late records: below the fold threshold (64)
+  steps.clear();
+  part_.Collect(0, now, &steps);
+  EXPECT_EQ(steps[0].log.size, 2u);
+  for (int i = 0; i < 70; ++i) Add(now, kT0 + 7 * kMin + 9, 0, 1, "b" + std::to_string(i));
+  part_.Expire(now);  // 72 >= 64: folded into a new summary
+  steps.clear();
+  part_.Collect(0, now, &steps);
+  EXPECT_EQ(steps[0].log.size, 0u);
+  EXPECT_EQ(steps[0].summary->records(), 122u);
+  EXPECT_EQ(Unique(now), (std::vector<uint64_t>{50, 71, 121}));
+}
+
+TEST(StepSummaryTest, ExactBelowCapacitySpaceSavingAboveAndLatestFollowers) {
+  // Capacity 10: brand 1 has 5 authors (exact), brand 2 has 40 (summarized).
+  RecordLog log;
+  for (uint32_t i = 0; i < 200; ++i) {
+    log.Append({1, i % 5, HllSparseEntry(HashBytes(std::to_string(i % 5))), i, i, 0});
+    log.Append({2, i % 40 < 4 ? 0 : i % 40, HllSparseEntry(HashBytes(std::to_string(i % 40))), i, i, 1});
+  }
+  auto first = StepSummary::Build(nullptr, log.Prefix(), 0, 300, 10, 12);
+  auto both = StepSummary::Build(first.get(), log.Prefix(), 300, 400, 10, 12);
+  const StepSummary::Brand* b1 = both->Find(1);
+  ASSERT_NE(b1, nullptr);
+  EXPECT_EQ(b1->error, 0u);
+  EXPECT_EQ(b1->events, 200u);
+  ASSERT_EQ(b1->top_end - b1->top_begin, 5u);
+  for (uint32_t k = b1->top_begin; k < b1->top_end; ++k) {
+    const TopEntry& e = both->tops()[k];
+    EXPECT_EQ(e.count, 40u);
+    EXPECT_EQ(e.followers, 195 + e.author);  // its latest event
+  }
+  const StepSummary::Brand* b2 = both->Find(2);
+  ASSERT_NE(b2, nullptr);
+  EXPECT_GT(b2->error, 0u);
+  EXPECT_LE(b2->error, 2 * 200u / 10);  // two summaries' bounds, each <= events / capacity
+  EXPECT_EQ(b2->top_end - b2->top_begin, 10u);
+  // Author 0 (a tenth of brand 2's events) is in it, overestimated by at most the bound.
+  bool found = false;
+  for (uint32_t k = b2->top_begin; k < b2->top_end; ++k) {
+    const TopEntry& e = both->tops()[k];
+    if (e.author != 0) continue;
+    found = true;
+    EXPECT_GE(e.count, 20u);
+    EXPECT_LE(e.count, 20u + b2->error);
+  }
+  EXPECT_TRUE(found);
+  HllAccumulator acc(12);
+  for (uint32_t k = b2->sketch_begin; k < b2->sketch_end; ++k) both->MergeSketch(both->sketches()[k], &acc);
+  EXPECT_EQ(std::llround(acc.Estimate()), 40);  // sketches are exact sets here, whatever the capacity
+  EXPECT_EQ(StepSummary::Retain(*both, {false, true, false})->brands().size(), 1u);
 }
 
 TEST_F(StepsTest, RetainBrandsDropsRemovedBrands) {
@@ -167,7 +233,8 @@ TEST(TopAuthorsOfTest, SumsStepsAndPartitionsFollowersOfTheLatestTiesById) {
   PartitionAudience p0(w, AudienceConfig{}), p1(w, AudienceConfig{});
   const int64_t now = kT0 + 59 * kMin;
   auto add = [&](PartitionAudience& p, int64_t at, const std::string& a, uint64_t followers) {
-    p.Add(now, at, 3, 0, authors.Intern(HashBytes(a), a, "@" + a, at), HashBytes(a), followers);
+    p.Add(now, at, 3, 0, authors.Intern(HashBytes(a), a, "@" + a, at),
+          HllSparseEntry(HashBytes(a)), followers);
   };
   add(p0, kT0 + 1 * kMin, "carol", 500);
   add(p1, kT0 + 25 * kMin, "carol", 50);   // her latest: 50
