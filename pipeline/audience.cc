@@ -1,7 +1,10 @@
 #include "pipeline/audience.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <cmath>
+#include <new>
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -21,15 +24,52 @@ std::string_view CutUtf8(std::string_view s, size_t max) {
 // ---------------------------------------------------------------------------
 // AuthorTable
 
+namespace {
+
+// Zeroed memory for `bytes` (rounded up to whole pages), advised to be
+// backed by 2 MiB pages when it spans at least one.
+void* MapZeroed(size_t bytes) {
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+#ifdef MADV_HUGEPAGE
+  if (bytes >= (size_t{2} << 20)) madvise(p, bytes, MADV_HUGEPAGE);
+#endif
+  return p;
+}
+
+}  // namespace
+
+AuthorTable::~AuthorTable() {
+  if (slots_ != nullptr) munmap(slots_, capacity_ * sizeof(Slot));
+}
+
+AuthorTable::Slot* AuthorTable::Probe(uint64_t key) {
+  for (size_t i = Home(key);; i = (i + 1) & (capacity_ - 1)) {
+    if (slots_[i].key == key || slots_[i].key == 0) return &slots_[i];
+  }
+}
+
+void AuthorTable::Resize(size_t capacity) {
+  Slot* old = slots_;
+  const size_t old_capacity = capacity_;
+  slots_ = static_cast<Slot*>(MapZeroed(capacity * sizeof(Slot)));
+  capacity_ = capacity;
+  for (size_t i = 0; i < old_capacity; ++i) {
+    if (old[i].key != 0) *Probe(old[i].key) = old[i];
+  }
+  if (old != nullptr) munmap(old, old_capacity * sizeof(Slot));
+}
+
 uint32_t AuthorTable::Intern(uint64_t hash, std::string_view id, std::string_view handle,
                              int64_t event_ms) {
   const uint32_t sec =
       event_ms <= 0 ? 0 : static_cast<uint32_t>(std::min<int64_t>(event_ms / 1000, UINT32_MAX));
   const std::string_view shown = CutUtf8(handle, kMaxAuthorBytes);
   const uint32_t handle_hash = static_cast<uint32_t>(HashBytes(shown));
-  auto [slot, inserted] = index_.Insert(Key(hash));
-  Slot& s = slot->second;
-  if (inserted) {
+  if ((size_ + 1) * 4 > capacity_ * 3) Resize(capacity_ == 0 ? 1024 : capacity_ * 2);
+  const uint64_t key = Key(hash);
+  Slot* s = Probe(key);
+  if (s->key == 0) {
     uint32_t ref;
     if (!free_.empty()) {
       ref = free_.back();
@@ -42,50 +82,55 @@ uint32_t AuthorTable::Intern(uint64_t hash, std::string_view id, std::string_vie
     r.id.assign(CutUtf8(id, kMaxAuthorBytes));
     r.handle.assign(shown);
     r.handle_ms = event_ms;
-    s.ref = ref;
-    s.last_sec = sec;
-    s.handle_hash = handle_hash;
+    *s = Slot{key, ref, sec, handle_hash};
+    ++size_;
     return ref;
   }
-  if (sec > s.last_sec) s.last_sec = sec;
-  if (handle_hash != s.handle_hash && pins_ == 0) {
-    Record& r = At(s.ref);
+  if (sec > s->last_sec) s->last_sec = sec;
+  if (handle_hash != s->handle_hash && pins_ == 0) {
+    Record& r = At(s->ref);
     if (event_ms >= r.handle_ms) {
       r.handle.assign(shown);
       r.handle_ms = event_ms;
-      s.handle_hash = handle_hash;
+      s->handle_hash = handle_hash;
     }
   }
-  return s.ref;
+  return s->ref;
 }
 
 size_t AuthorTable::Sweep(int64_t before_ms) {
-  if (pins_ > 0) return 0;
+  if (pins_ > 0 || size_ == 0) return 0;
   // Every event of the author before `before_ms`.
-  auto gone = [before_ms](uint64_t, const Slot& s) {
+  auto gone = [before_ms](const Slot& s) {
     return (static_cast<int64_t>(s.last_sec) + 1) * 1000 <= before_ms;
   };
-  std::vector<uint32_t> refs;
-  for (const auto& [key, s] : index_) {
-    if (gone(key, s)) refs.push_back(s.ref);
+  size_t n = 0;
+  for (size_t i = 0; i < capacity_; ++i) n += slots_[i].key != 0 && gone(slots_[i]);
+  if (n == 0) return 0;
+  // Into a fresh table of the same size (deleting in place would shift
+  // probe runs around).
+  Slot* old = slots_;
+  slots_ = static_cast<Slot*>(MapZeroed(capacity_ * sizeof(Slot)));
+  size_ = 0;
+  for (size_t i = 0; i < capacity_; ++i) {
+    if (old[i].key == 0) continue;
+    if (gone(old[i])) {
+      Record& r = At(old[i].ref);
+      std::string().swap(r.id);
+      std::string().swap(r.handle);
+      free_.push_back(old[i].ref);
+      continue;
+    }
+    *Probe(old[i].key) = old[i];
+    ++size_;
   }
-  if (refs.empty()) return 0;
-  index_.EraseIf(gone);
-  for (uint32_t ref : refs) {
-    Record& r = At(ref);
-    std::string().swap(r.id);
-    std::string().swap(r.handle);
-    free_.push_back(ref);
-  }
-  return refs.size();
+  munmap(old, capacity_ * sizeof(Slot));
+  return n;
 }
 
 size_t AuthorTable::MemoryBytes() const {
-  size_t bytes = chunks_.size() * kChunk * sizeof(Record) + free_.capacity() * sizeof(uint32_t);
-  // Slots: a power of two at up to 3/4 load.
-  size_t slots = 16;
-  while (slots * 3 < index_.size() * 4) slots *= 2;
-  bytes += slots * sizeof(std::pair<uint64_t, Slot>);
+  size_t bytes = chunks_.size() * kChunk * sizeof(Record) + free_.capacity() * sizeof(uint32_t) +
+                 capacity_ * sizeof(Slot);
   for (const auto& chunk : chunks_) {
     for (size_t i = 0; i < kChunk; ++i) {
       if (chunk[i].id.capacity() > 15) bytes += chunk[i].id.capacity() + 1;
@@ -101,6 +146,44 @@ AuthorTable::View AuthorTable::Pin() {
   v.chunks_.reserve(chunks_.size());
   for (const auto& c : chunks_) v.chunks_.push_back(c.get());
   return v;
+}
+
+// ---------------------------------------------------------------------------
+// AuthorBatch
+
+uint32_t AuthorBatch::Add(uint64_t hash, std::string_view id, std::string_view handle,
+                          int64_t event_ms) {
+  id = CutUtf8(id, kMaxAuthorBytes);
+  handle = CutUtf8(handle, kMaxAuthorBytes);
+  Pending p{hash, event_ms, static_cast<uint32_t>(bytes_.size()), static_cast<uint32_t>(id.size()),
+            0, static_cast<uint32_t>(handle.size())};
+  bytes_.append(id);
+  p.handle_begin = static_cast<uint32_t>(bytes_.size());
+  bytes_.append(handle);
+  pending_.push_back(p);
+  return static_cast<uint32_t>(pending_.size() - 1);
+}
+
+void AuthorBatch::Intern(AuthorTable* table) {
+  // How many authors ahead a slot is prefetched: enough misses in flight
+  // to cover the memory latency.
+  constexpr size_t kAhead = 12;
+  const size_t n = pending_.size();
+  refs_.resize(n);
+  for (size_t i = 0; i < n && i < kAhead; ++i) table->Prefetch(pending_[i].hash);
+  for (size_t i = 0; i < n; ++i) {
+    if (i + kAhead < n) table->Prefetch(pending_[i + kAhead].hash);
+    const Pending& p = pending_[i];
+    refs_[i] = table->Intern(p.hash, std::string_view(bytes_).substr(p.id_begin, p.id_size),
+                             std::string_view(bytes_).substr(p.handle_begin, p.handle_size),
+                             p.event_ms);
+  }
+}
+
+void AuthorBatch::Clear() {
+  pending_.clear();
+  bytes_.clear();
+  refs_.clear();
 }
 
 // ---------------------------------------------------------------------------

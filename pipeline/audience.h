@@ -39,6 +39,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/prefetch.h"
 #include "pipeline/config.h"
 #include "pipeline/flat_map.h"
 #include "pipeline/hyperloglog.h"
@@ -76,14 +77,20 @@ class AuthorTable {
   AuthorTable(const AuthorTable&) = delete;
   AuthorTable& operator=(const AuthorTable&) = delete;
 
-  void Prefetch(uint64_t hash) const { index_.Prefetch(Key(hash)); }
+  ~AuthorTable();
+  void Prefetch(uint64_t hash) const {
+    if (slots_ == nullptr) return;
+    const Slot* home = &slots_[Home(Key(hash))];
+    PrefetchForRead(home);
+    PrefetchForRead(reinterpret_cast<const char*>(home) + 64);
+  }
   // The author's reference (new ones are added), noting it was seen at
   // `event_ms` and, when that is its latest event, its handle.
   uint32_t Intern(uint64_t hash, std::string_view id, std::string_view handle, int64_t event_ms);
   // Forgets the authors last seen before `before_ms`, unless pinned. Returns
   // how many went.
   size_t Sweep(int64_t before_ms);
-  size_t size() const { return index_.size(); }
+  size_t size() const { return size_; }
   size_t MemoryBytes() const;
 
   // While pinned, no record changes or goes (Intern leaves handles as they
@@ -93,19 +100,63 @@ class AuthorTable {
 
  private:
   static constexpr size_t kChunk = 4096;
+  // Open addressing, linear probing, at most 3/4 full; key 0 = empty. The
+  // slots are a random access an event into megabytes: they live in memory
+  // mapped for transparent huge pages where the kernel allows it (with 4 KiB
+  // pages nearly every lookup also missed the TLB, and its page walk stalled
+  // the prefetch meant to hide the lookup).
   struct Slot {
-    uint32_t ref = 0;
-    uint32_t last_sec = 0;     // latest event time seen, epoch seconds
-    uint32_t handle_hash = 0;  // of the record's handle
+    uint64_t key;
+    uint32_t ref;
+    uint32_t last_sec;     // latest event time seen, epoch seconds
+    uint32_t handle_hash;  // of the record's handle
   };
-  static uint64_t Key(uint64_t hash) { return hash == FlatMap<Slot>::kEmpty ? 0 : hash; }
+  static uint64_t Key(uint64_t hash) { return hash == 0 ? 1 : hash; }
+  size_t Home(uint64_t key) const {
+    key ^= key >> 33;
+    key *= 0xff51afd7ed558ccdULL;
+    key ^= key >> 29;
+    return static_cast<size_t>(key) & (capacity_ - 1);
+  }
   Record& At(uint32_t ref) { return chunks_[ref / kChunk][ref % kChunk]; }
+  // The slot of `key`, or the empty slot where it goes.
+  Slot* Probe(uint64_t key);
+  void Resize(size_t capacity);  // a power of two
 
-  FlatMap<Slot> index_;  // Key(hash of the full id) -> slot
+  Slot* slots_ = nullptr;
+  size_t capacity_ = 0;
+  size_t size_ = 0;
   std::vector<std::unique_ptr<Record[]>> chunks_;
   uint32_t next_ = 0;           // references handed out so far (free ones aside)
   std::vector<uint32_t> free_;  // references of forgotten authors
   int pins_ = 0;
+};
+
+// The authors of one batch's events, interned together once the batch is
+// decoded and matched: one pass over the table with its slots prefetched a
+// few authors ahead (a table of a million authors is a cache and TLB miss
+// an event; looked up one by one between decoding and matching, that miss
+// stalled the pipeline). Not thread-safe; the pipeline thread's scratch.
+class AuthorBatch {
+ public:
+  // Copies the author (id and handle cut to kMaxAuthorBytes); returns its
+  // index in the batch.
+  uint32_t Add(uint64_t hash, std::string_view id, std::string_view handle, int64_t event_ms);
+  // Interns every author added since Clear(); then ref(i) is the i-th's reference.
+  void Intern(AuthorTable* table);
+  uint32_t ref(uint32_t i) const { return refs_[i]; }
+  bool empty() const { return pending_.empty(); }
+  void Clear();
+
+ private:
+  struct Pending {
+    uint64_t hash;
+    int64_t event_ms;
+    uint32_t id_begin, id_size, handle_begin, handle_size;  // into bytes_
+  };
+  std::vector<Pending> pending_;
+  std::string bytes_;
+  std::vector<uint32_t> refs_;
 };
 
 // One event of a brand in a step, as the hot path logs it.

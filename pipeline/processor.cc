@@ -389,14 +389,6 @@ void Processor::ProcessBatch(std::string_view source, const std::vector<Record>&
         max_event_ms_ = event_ms;
         now = event_ms;
       }
-      // audience: the author's table slot is a cache miss, started here and
-      // made after matching (only for events a window counts for a brand).
-      uint64_t author_hash = 0;
-      const bool has_author = audience_ != nullptr && !ev.author_id.empty();
-      if (has_author) {
-        author_hash = HashBytes(ev.author_id);
-        audience_->authors().Prefetch(author_hash);
-      }
       // The matcher's input, and the platform the event counts under.
       uint32_t platform;
       const rules::MatchInput in = rules::ToMatchInput(
@@ -444,11 +436,11 @@ void Processor::ProcessBatch(std::string_view source, const std::vector<Record>&
         u.platform = platform;
         u.counted = !rec.rebuild;
         u.late = late;
-        u.author = kNoAuthor;  // audience
-        u.author_hll = HllSparseEntry(author_hash);
-        if (has_author && !late && !match_.brands.empty()) {
-          u.author = audience_->authors().Intern(author_hash, ev.author_id, ev.author_handle,
-                                                 event_ms);
+        u.author = kNoAuthor;  // audience: interned with the batch's other authors below
+        if (audience_ != nullptr && !ev.author_id.empty() && !late && !match_.brands.empty()) {
+          const uint64_t author_hash = HashBytes(ev.author_id);
+          u.author_hll = HllSparseEntry(author_hash);
+          u.author = author_batch_.Add(author_hash, ev.author_id, ev.author_handle, event_ms);
         }
         u.sentiment = -1;
         if (u.counted && !match_.brands.empty() && sentiment_ != nullptr) {
@@ -470,6 +462,13 @@ void Processor::ProcessBatch(std::string_view source, const std::vector<Record>&
     }
     const auto apply_start = std::chrono::steady_clock::now();
     const size_t applied = updates_.size();
+    if (!author_batch_.empty()) {  // audience
+      author_batch_.Intern(&audience_->authors());
+      for (Update& u : updates_) {
+        if (u.author != kNoAuthor) u.author = author_batch_.ref(u.author);
+      }
+      author_batch_.Clear();
+    }
     ApplyUpdates();
     // A sampled event's time: its decode and classification, plus its share
     // of the batch's counter and window updates.

@@ -186,13 +186,15 @@ class Processor : public PartitionListener {
     int8_t sentiment;  // by rules::Sentiment, -1: none
     bool counted;      // not a rebuild record: counters too, not only windows
     bool late;         // counters only, no window
-    uint32_t author;       // audience: AuthorTable reference, kNoAuthor: none
+    uint32_t author;       // audience: AuthorTable reference (author_batch_ index until
+                           // interned), kNoAuthor: none
     uint32_t author_hll;   // audience: HllSparseEntry(HashBytes(author.id))
   };
   void PrefetchUpdate(const Update& u) const;
   void ApplyUpdates();  // state lock held
   std::vector<Update> updates_;
   std::vector<uint32_t> update_ids_;
+  AuthorBatch author_batch_;  // audience: the batch's authors, interned before ApplyUpdates
 };
 
 }  // namespace earshot
