@@ -13,6 +13,7 @@
 // Usage: throughput [--brands 10,100,1000,10000] [--events N] [--seed S]
 //                   [--cache DIR] [--repeat R] [--memory-hours H --memory-rate R]
 //                   [--memory-full] [--dedupe-cap N] [--write-only] [--pipeline-only]
+//                   [--audience on|off] [--authors N] [--top-authors-capacity N]
 
 #include <malloc.h>
 #include <sys/resource.h>
@@ -89,6 +90,9 @@ struct Options {
   bool pipeline_only = false;  // skip the stage runs (for profiling the pipeline)
   bool memory_full = false;  // memory run: memory_rate for all of memory_hours
   bool write_only = false;  // write cache/rules-B/ and cache/events-B.jsonl, then exit
+  bool audience = true;     // audience.enabled (unique and top authors)
+  int authors = 0;          // distinct authors in the workload (0: its default, 1,000,000)
+  size_t top_authors_capacity = 1000;
 };
 
 // Runs `fn` `repeat` times and keeps the fastest CPU time (least disturbed by
@@ -145,9 +149,11 @@ std::vector<Record> Records(const std::vector<std::string_view>& lines) {
   return recs;
 }
 
-Config BenchConfig() {
+Config BenchConfig(const Options& opt) {
   Config c;
   c.clock = ClockMode::kEvent;  // as `earshot replay`
+  c.audience.enabled = opt.audience;
+  c.audience.top_authors_capacity = opt.top_authors_capacity;
   return c;
 }
 
@@ -199,10 +205,11 @@ struct Row {
 Row RunOne(const Options& opt, int brands) {
   Row row{};
   row.brands = brands;
-  Config config = BenchConfig();
+  Config config = BenchConfig(opt);
   WorkloadSpec spec;
   spec.brands = brands;
   spec.seed = opt.seed;
+  spec.authors = opt.authors;
   Workload w(spec);
   std::string dir = opt.cache + "/rules-" + std::to_string(brands);
   if (!w.WriteRules(dir)) {
@@ -305,11 +312,12 @@ Row RunOne(const Options& opt, int brands) {
 // dedupe see the full rate, and the run takes a minute instead of 24 hours'
 // worth of events.
 void RunMemory(const Options& opt) {
-  Config config = BenchConfig();
+  Config config = BenchConfig(opt);
   config.limits.max_dedupe_entries = opt.dedupe_cap;
   WorkloadSpec spec;
   spec.brands = 1000;
   spec.seed = opt.seed;
+  spec.authors = opt.authors;
   // The whole run at memory_rate with --memory-full; else the last hour,
   // and a tenth of it before (every bucket of the 24 h window still holds
   // every series, in a fraction of the events).
@@ -359,6 +367,9 @@ void RunMemory(const Options& opt) {
   std::printf("  RSS %.1f MiB at the end (%.1f MiB after malloc_trim; %.1f MiB before the "
               "events); limits.max_dedupe_entries %zu\n",
               rss_end, rss_trimmed, rss0, config.limits.max_dedupe_entries);
+  std::printf("  audience %s (top_authors_capacity %zu, hll_precision %d); %d distinct authors\n",
+              config.audience.enabled ? "on" : "off", config.audience.top_authors_capacity,
+              config.audience.hll_precision, spec.authors > 0 ? spec.authors : 1000000);
   std::printf("  peak RSS before the scrape %.1f MiB\n", peak_before_scrape);
   std::printf("  scrape after it (WriteResultsText, streamed): %zu series, %zu bytes in %.1f ms; peak RSS "
               "after it %.1f MiB\n",
@@ -392,13 +403,17 @@ int Main(int argc, char** argv) {
     else if (a == "--write-only") opt.write_only = true;
     else if (a == "--memory-full") opt.memory_full = true;
     else if (a == "--pipeline-only") opt.pipeline_only = true;
+    else if (a == "--audience") opt.audience = std::strcmp(v, "off") != 0, ++i;
+    else if (a == "--authors") opt.authors = std::atoi(v), ++i;
+    else if (a == "--top-authors-capacity") opt.top_authors_capacity = std::strtoull(v, nullptr, 10), ++i;
     else {
       std::fprintf(stderr,
                    "usage: throughput [--brands 10,100,1000,10000] [--events N] [--seed S] "
                    "[--cache DIR] [--repeat R] [--memory-hours H] [--memory-rate R] [--memory-full] "
                    "[--dedupe-cap N] "
                    "[--write-only] "
-                   "[--pipeline-only]\n");
+                   "[--pipeline-only] [--audience on|off] [--authors N] "
+                   "[--top-authors-capacity N]\n");
       return 2;
     }
   }
@@ -409,6 +424,7 @@ int Main(int argc, char** argv) {
       WorkloadSpec spec;
       spec.brands = b;
       spec.seed = opt.seed;
+      spec.authors = opt.authors;
       Workload w(spec);
       std::string base = opt.cache + "/";
       if (!w.WriteRules(base + "rules-" + std::to_string(b)) ||
