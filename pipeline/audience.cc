@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <new>
 
 #include <rapidjson/stringbuffer.h>
@@ -60,12 +61,34 @@ void AuthorTable::Resize(size_t capacity) {
   if (old != nullptr) munmap(old, old_capacity * sizeof(Slot));
 }
 
+void AuthorTable::Store(std::vector<std::unique_ptr<char[]>>* arena, size_t* used,
+                        std::string_view id, std::string_view handle, Record* r) {
+  const size_t n = id.size() + handle.size();  // at most 2 x kMaxAuthorBytes
+  if (arena->empty() || *used + n > (size_t{1} << kArenaBits)) {
+    if (arena->size() == kArenaChunks) {  // 4 GiB of names: keep them empty
+      r->at = 0;
+      r->id_size = r->handle_size = 0;
+      return;
+    }
+    arena->push_back(std::make_unique<char[]>(size_t{1} << kArenaBits));
+    *used = 0;
+  }
+  char* p = arena->back().get() + *used;
+  std::memcpy(p, id.data(), id.size());
+  std::memcpy(p + id.size(), handle.data(), handle.size());
+  r->at = static_cast<uint32_t>(((arena->size() - 1) << kArenaBits) | *used);
+  r->id_size = static_cast<uint16_t>(id.size());
+  r->handle_size = static_cast<uint16_t>(handle.size());
+  *used += n;
+}
+
 uint32_t AuthorTable::Intern(uint64_t hash, std::string_view id, std::string_view handle,
                              int64_t event_ms) {
   const uint32_t sec =
       event_ms <= 0 ? 0 : static_cast<uint32_t>(std::min<int64_t>(event_ms / 1000, UINT32_MAX));
-  const std::string_view shown = CutUtf8(handle, kMaxAuthorBytes);
-  const uint32_t handle_hash = static_cast<uint32_t>(HashBytes(shown));
+  id = CutUtf8(id, kMaxAuthorBytes);
+  handle = CutUtf8(handle, kMaxAuthorBytes);
+  const uint32_t handle_hash = static_cast<uint32_t>(HashBytes(handle));
   if ((size_ + 1) * 4 > capacity_ * 3) Resize(capacity_ == 0 ? 1024 : capacity_ * 2);
   const uint64_t key = Key(hash);
   Slot* s = Probe(key);
@@ -76,11 +99,10 @@ uint32_t AuthorTable::Intern(uint64_t hash, std::string_view id, std::string_vie
       free_.pop_back();
     } else {
       ref = next_++;
-      if (ref / kChunk >= chunks_.size()) chunks_.push_back(std::make_unique<Record[]>(kChunk));
+      if (ref / kChunk >= records_.size()) records_.push_back(std::make_unique<Record[]>(kChunk));
     }
     Record& r = At(ref);
-    r.id.assign(CutUtf8(id, kMaxAuthorBytes));
-    r.handle.assign(shown);
+    Store(&arena_, &arena_used_, id, handle, &r);
     r.handle_ms = event_ms;
     *s = Slot{key, ref, sec, handle_hash};
     ++size_;
@@ -90,7 +112,9 @@ uint32_t AuthorTable::Intern(uint64_t hash, std::string_view id, std::string_vie
   if (handle_hash != s->handle_hash && pins_ == 0) {
     Record& r = At(s->ref);
     if (event_ms >= r.handle_ms) {
-      r.handle.assign(shown);
+      // The id again beside the new handle; the old bytes wait for a sweep.
+      const std::string id_copy(arena_[r.at >> kArenaBits].get() + (r.at & kArenaMask), r.id_size);
+      Store(&arena_, &arena_used_, id_copy, handle, &r);
       r.handle_ms = event_ms;
       s->handle_hash = handle_hash;
     }
@@ -108,43 +132,44 @@ size_t AuthorTable::Sweep(int64_t before_ms) {
   for (size_t i = 0; i < capacity_; ++i) n += slots_[i].key != 0 && gone(slots_[i]);
   if (n == 0) return 0;
   // Into a fresh table of the same size (deleting in place would shift
-  // probe runs around).
+  // probe runs around), the kept authors' strings into a fresh arena.
   Slot* old = slots_;
   slots_ = static_cast<Slot*>(MapZeroed(capacity_ * sizeof(Slot)));
   size_ = 0;
+  std::vector<std::unique_ptr<char[]>> arena;
+  size_t used = 0;
   for (size_t i = 0; i < capacity_; ++i) {
     if (old[i].key == 0) continue;
+    Record& r = At(old[i].ref);
     if (gone(old[i])) {
-      Record& r = At(old[i].ref);
-      std::string().swap(r.id);
-      std::string().swap(r.handle);
+      r = Record{};
       free_.push_back(old[i].ref);
       continue;
     }
+    const char* p = arena_[r.at >> kArenaBits].get() + (r.at & kArenaMask);
+    Store(&arena, &used, std::string_view(p, r.id_size),
+          std::string_view(p + r.id_size, r.handle_size), &r);
     *Probe(old[i].key) = old[i];
     ++size_;
   }
+  arena_.swap(arena);
+  arena_used_ = used;
   munmap(old, capacity_ * sizeof(Slot));
   return n;
 }
 
 size_t AuthorTable::MemoryBytes() const {
-  size_t bytes = chunks_.size() * kChunk * sizeof(Record) + free_.capacity() * sizeof(uint32_t) +
-                 capacity_ * sizeof(Slot);
-  for (const auto& chunk : chunks_) {
-    for (size_t i = 0; i < kChunk; ++i) {
-      if (chunk[i].id.capacity() > 15) bytes += chunk[i].id.capacity() + 1;
-      if (chunk[i].handle.capacity() > 15) bytes += chunk[i].handle.capacity() + 1;
-    }
-  }
-  return bytes;
+  return records_.size() * kChunk * sizeof(Record) + arena_.size() * (size_t{1} << kArenaBits) +
+         free_.capacity() * sizeof(uint32_t) + capacity_ * sizeof(Slot);
 }
 
 AuthorTable::View AuthorTable::Pin() {
   ++pins_;
   View v;
-  v.chunks_.reserve(chunks_.size());
-  for (const auto& c : chunks_) v.chunks_.push_back(c.get());
+  v.records_.reserve(records_.size());
+  for (const auto& c : records_) v.records_.push_back(c.get());
+  v.bytes_.reserve(arena_.size());
+  for (const auto& c : arena_) v.bytes_.push_back(c.get());
   return v;
 }
 
@@ -673,8 +698,8 @@ std::vector<TopAuthor> TopAuthorsOf(const std::vector<StepRef>& steps, uint32_t 
     const uint64_t kx = by == TopAuthorsBy::kMentions ? x.mentions : x.followers;
     const uint64_t ky = by == TopAuthorsBy::kMentions ? y.mentions : y.followers;
     if (kx != ky) return kx > ky;
-    const std::string& ix = view[x.author].id;
-    const std::string& iy = view[y.author].id;
+    const std::string_view ix = view.id(x.author);
+    const std::string_view iy = view.id(y.author);
     if (ix != iy) return ix < iy;
     return x.author < y.author;  // two ids with the same first 256 bytes
   };
@@ -687,7 +712,7 @@ std::vector<TopAuthor> TopAuthorsOf(const std::vector<StepRef>& steps, uint32_t 
 std::string TopAuthorsJson(const std::vector<TopAuthor>& authors, const AuthorTable::View& view) {
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> j(buf);
-  auto str = [&j](const std::string& s) {
+  auto str = [&j](std::string_view s) {
     const std::string valid = rules::ToValidUtf8(s);
     j.String(valid.data(), static_cast<rapidjson::SizeType>(valid.size()));
   };
@@ -695,13 +720,12 @@ std::string TopAuthorsJson(const std::vector<TopAuthor>& authors, const AuthorTa
   j.Key("authors");
   j.StartArray();
   for (const TopAuthor& a : authors) {
-    const AuthorTable::Record& r = view[a.author];
     j.StartObject();
     j.Key("id");
-    str(r.id);
+    str(view.id(a.author));
     j.Key("handle");
-    if (r.handle.empty()) j.Null();
-    else str(r.handle);
+    if (view.handle(a.author).empty()) j.Null();
+    else str(view.handle(a.author));
     j.Key("mentions");
     j.Uint64(a.mentions);
     j.Key("followers");

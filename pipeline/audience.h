@@ -57,27 +57,45 @@ inline constexpr size_t kMaxAuthorBytes = 256;
 std::string_view CutUtf8(std::string_view s, size_t max);
 
 class AuthorTable {
- public:
+ private:
+  static constexpr size_t kChunk = 4096;      // records a chunk
+  static constexpr int kArenaBits = 20;       // 1 MiB string chunks
+  static constexpr uint32_t kArenaMask = (1u << kArenaBits) - 1;
+  static constexpr size_t kArenaChunks = 4096;  // 4 GiB of strings addressable
+  // An author's id and then handle, back to back in the string arena.
   struct Record {
-    std::string id;      // at most kMaxAuthorBytes
-    std::string handle;  // of the latest event seen; at most kMaxAuthorBytes
-    int64_t handle_ms = 0;
+    uint32_t at = 0;  // arena chunk << kArenaBits | offset
+    uint16_t id_size = 0;
+    uint16_t handle_size = 0;
+    int64_t handle_ms = 0;  // event time of the handle
   };
-  // A read-only view of the records, valid while pinned (see Pin()).
+
+ public:
+  // A read-only view of the authors, valid while pinned (see Pin()).
   class View {
    public:
-    const Record& operator[](uint32_t ref) const { return chunks_[ref / kChunk][ref % kChunk]; }
+    std::string_view id(uint32_t ref) const {
+      const Record& r = At(ref);
+      return {bytes_[r.at >> kArenaBits] + (r.at & kArenaMask), r.id_size};
+    }
+    // "" when the author has none.
+    std::string_view handle(uint32_t ref) const {
+      const Record& r = At(ref);
+      return {bytes_[r.at >> kArenaBits] + (r.at & kArenaMask) + r.id_size, r.handle_size};
+    }
 
    private:
     friend class AuthorTable;
-    std::vector<const Record*> chunks_;
+    const Record& At(uint32_t ref) const { return records_[ref / kChunk][ref % kChunk]; }
+    std::vector<const Record*> records_;
+    std::vector<const char*> bytes_;
   };
 
   AuthorTable() = default;
   AuthorTable(const AuthorTable&) = delete;
   AuthorTable& operator=(const AuthorTable&) = delete;
-
   ~AuthorTable();
+
   void Prefetch(uint64_t hash) const {
     if (slots_ == nullptr) return;
     const Slot* home = &slots_[Home(Key(hash))];
@@ -85,10 +103,11 @@ class AuthorTable {
     PrefetchForRead(reinterpret_cast<const char*>(home) + 64);
   }
   // The author's reference (new ones are added), noting it was seen at
-  // `event_ms` and, when that is its latest event, its handle.
+  // `event_ms` and, when that is its latest event, its handle. `id` and
+  // `handle` are kept up to kMaxAuthorBytes.
   uint32_t Intern(uint64_t hash, std::string_view id, std::string_view handle, int64_t event_ms);
-  // Forgets the authors last seen before `before_ms`, unless pinned. Returns
-  // how many went.
+  // Forgets the authors last seen before `before_ms`, unless pinned, and
+  // packs the strings of the others. Returns how many went.
   size_t Sweep(int64_t before_ms);
   size_t size() const { return size_; }
   size_t MemoryBytes() const;
@@ -99,7 +118,6 @@ class AuthorTable {
   void Unpin() { --pins_; }
 
  private:
-  static constexpr size_t kChunk = 4096;
   // Open addressing, linear probing, at most 3/4 full; key 0 = empty. The
   // slots are a random access an event into megabytes: they live in memory
   // mapped for transparent huge pages where the kernel allows it (with 4 KiB
@@ -118,15 +136,20 @@ class AuthorTable {
     key ^= key >> 29;
     return static_cast<size_t>(key) & (capacity_ - 1);
   }
-  Record& At(uint32_t ref) { return chunks_[ref / kChunk][ref % kChunk]; }
+  Record& At(uint32_t ref) { return records_[ref / kChunk][ref % kChunk]; }
   // The slot of `key`, or the empty slot where it goes.
   Slot* Probe(uint64_t key);
   void Resize(size_t capacity);  // a power of two
+  // Copies id and handle into `arena` (appending chunks); sets r's fields.
+  static void Store(std::vector<std::unique_ptr<char[]>>* arena, size_t* used, std::string_view id,
+                    std::string_view handle, Record* r);
 
   Slot* slots_ = nullptr;
   size_t capacity_ = 0;
   size_t size_ = 0;
-  std::vector<std::unique_ptr<Record[]>> chunks_;
+  std::vector<std::unique_ptr<Record[]>> records_;
+  std::vector<std::unique_ptr<char[]>> arena_;
+  size_t arena_used_ = 0;       // bytes used in the last arena chunk
   uint32_t next_ = 0;           // references handed out so far (free ones aside)
   std::vector<uint32_t> free_;  // references of forgotten authors
   int pins_ = 0;

@@ -33,9 +33,9 @@ TEST(AuthorTableTest, InternsByIdAndKeepsTheLatestHandle) {
   EXPECT_EQ(t.Intern(HashBytes("u1"), "u1", "new", kT0 + 1000), a);
   EXPECT_EQ(t.Intern(HashBytes("u1"), "u1", "older", kT0 - 1000), a);  // not the latest
   AuthorTable::View v = t.Pin();
-  EXPECT_EQ(v[a].id, "u1");
-  EXPECT_EQ(v[a].handle, "new");
-  EXPECT_EQ(v[b].handle, "");
+  EXPECT_EQ(v.id(a), "u1");
+  EXPECT_EQ(v.handle(a), "new");
+  EXPECT_EQ(v.handle(b), "");
   t.Unpin();
   EXPECT_EQ(t.size(), 2u);
 }
@@ -50,8 +50,8 @@ TEST(AuthorTableTest, LongIdsAreHashedWholeAndKeptCutAtACharacter) {
   const uint32_t b = t.Intern(HashBytes(id2), id2, "", kT0);
   EXPECT_NE(a, b);  // different ids, the same first 256 bytes
   AuthorTable::View v = t.Pin();
-  EXPECT_EQ(v[a].id, base);  // 255 bytes: the euro sign would end past 256
-  EXPECT_EQ(v[b].id, base);
+  EXPECT_EQ(v.id(a), base);  // 255 bytes: the euro sign would end past 256
+  EXPECT_EQ(v.id(b), base);
   t.Unpin();
   EXPECT_EQ(CutUtf8("abc", 256), "abc");
   EXPECT_EQ(CutUtf8(std::string(300, 'a'), 256).size(), 256u);
@@ -69,8 +69,8 @@ TEST(AuthorTableTest, SweepForgetsAuthorsNotSeenSinceAndWaitsForPins) {
   // A new author reuses the freed reference; the kept one is unchanged.
   const uint32_t again = t.Intern(HashBytes("new"), "new", "", kT0 + 11 * kMin);
   AuthorTable::View w = t.Pin();
-  EXPECT_EQ(w[recent].id, "recent");
-  EXPECT_EQ(w[again].id, "new");
+  EXPECT_EQ(w.id(recent), "recent");
+  EXPECT_EQ(w.id(again), "new");
   t.Unpin();
 }
 
@@ -158,7 +158,7 @@ TEST_F(StepsTest, SummarizedStepsTakeStragglersAndFoldThemIn) {
   AuthorTable::View v = authors_.Pin();
   auto top = TopAuthorsOf(steps, 0, TopAuthorsBy::kMentions, 1, v);
   ASSERT_EQ(top.size(), 1u);
-  EXPECT_EQ(v[top[0].author].id, "a1");
+  EXPECT_EQ(v.id(top[0].author), "a1");
   EXPECT_EQ(top[0].mentions, 2u);
   EXPECT_EQ(top[0].followers, 99u);
   authors_.Unpin();
@@ -251,14 +251,14 @@ TEST(TopAuthorsOfTest, SumsStepsAndPartitionsFollowersOfTheLatestTiesById) {
   auto by_mentions = TopAuthorsOf(steps, 3, TopAuthorsBy::kMentions, 10, v);
   ASSERT_EQ(by_mentions.size(), 5u);
   std::vector<std::string> ids;
-  for (const auto& a : by_mentions) ids.push_back(v[a.author].id);
+  for (const auto& a : by_mentions) ids.emplace_back(v.id(a.author));
   EXPECT_EQ(ids, (std::vector<std::string>{"bob", "carol", "alice", "dave", "erin"}));
   EXPECT_EQ(by_mentions[0].mentions, 3u);
   EXPECT_EQ(by_mentions[0].followers, 30u);
   EXPECT_EQ(by_mentions[1].followers, 50u);
   auto by_reach = TopAuthorsOf(steps, 3, TopAuthorsBy::kReach, 3, v);
   ids.clear();
-  for (const auto& a : by_reach) ids.push_back(v[a.author].id);
+  for (const auto& a : by_reach) ids.emplace_back(v.id(a.author));
   EXPECT_EQ(ids, (std::vector<std::string>{"alice", "dave", "carol"}));
   EXPECT_EQ(TopAuthorsJson({by_reach[0]}, v),
             R"({"authors":[{"id":"alice","handle":"@alice","mentions":1,"followers":400}]})");
