@@ -90,7 +90,8 @@ class Processor : public PartitionListener {
                                          const std::string& basis) const;
   // audience (docs/audience.md): the JSON bodies of /api/v1/top-authors and
   // /api/v1/unique-authors, or an error for a bad parameter (or with
-  // audience.enabled false). Merging happens outside the state lock.
+  // audience.enabled false). Thread-safe: the state lock is held only to
+  // take references to the window steps; merging happens outside it.
   StatusOr<std::string> TopAuthorsJson(const std::string& category, const std::string& brand,
                                        const std::string& window, const std::string& by) const;
   StatusOr<std::string> UniqueAuthorsJson(const std::string& window,
