@@ -70,7 +70,7 @@ void AuthorTable::Store(std::vector<std::unique_ptr<char[]>>* arena, size_t* use
       r->id_size = r->handle_size = 0;
       return;
     }
-    arena->push_back(std::make_unique<char[]>(size_t{1} << kArenaBits));
+    arena->push_back(std::unique_ptr<char[]>(new char[size_t{1} << kArenaBits]));  // not zeroed
     *used = 0;
   }
   char* p = arena->back().get() + *used;
@@ -224,13 +224,42 @@ RecordLog::View RecordLog::Prefix() const {
 // ---------------------------------------------------------------------------
 // StepSummary
 
+// An author of the brand being summarized (the grouping table of StepSummary::Build).
+struct AuthorSlot {
+  uint32_t author_plus_one;  // 0: empty
+  uint32_t entry;            // into the summary's tops
+  uint64_t platforms;        // bit p: the author's entry is in platform p's sketch (p < 64)
+};
+
+struct StepSummary::Scratch {
+  StepSummary staging;  // the summary being built; copied out at its exact size
+  std::vector<uint32_t> first, next;
+  std::vector<AudienceRecord> recs;
+  std::vector<uint64_t> keys;
+  std::vector<AuthorSlot> table;
+  std::vector<uint64_t> pairs;
+  std::vector<uint32_t> per_platform, next_platform;
+};
+
+std::shared_ptr<StepSummary::Scratch> StepSummary::NewScratch() {
+  return std::make_shared<Scratch>();
+}
+
 std::shared_ptr<const StepSummary> StepSummary::Build(const StepSummary* prev,
                                                       const RecordLog::View& log, size_t begin,
                                                       size_t end, uint32_t capacity,
-                                                      int precision) {
-  auto out = std::make_shared<StepSummary>();
-  out->precision_ = precision;
-  out->records_ = (prev != nullptr ? prev->records_ : 0) + (end - begin);
+                                                      int precision, Scratch* scratch) {
+  std::shared_ptr<Scratch> own;
+  if (scratch == nullptr) {
+    own = NewScratch();
+    scratch = own.get();
+  }
+  StepSummary* out = &scratch->staging;
+  out->brands_.clear();
+  out->tops_.clear();
+  out->sketches_.clear();
+  out->sparse_.clear();
+  out->dense_.clear();
   const size_t m = size_t{1} << precision;
   const size_t n_new = end - begin;
 
@@ -238,19 +267,17 @@ std::shared_ptr<const StepSummary> StepSummary::Build(const StepSummary* prev,
   // stable counting sort), copied out so each group is read sequentially.
   uint32_t max_brand = 0;
   for (size_t i = begin; i < end; ++i) max_brand = std::max(max_brand, log[i].brand);
-  std::vector<uint32_t> first(n_new > 0 ? max_brand + 2 : 1, 0);
+  std::vector<uint32_t>& first = scratch->first;
+  first.assign(n_new > 0 ? max_brand + 2 : 1, 0);
   for (size_t i = begin; i < end; ++i) ++first[log[i].brand + 1];
   for (size_t b = 1; b < first.size(); ++b) first[b] += first[b - 1];
-  std::vector<AudienceRecord> recs(n_new);
+  std::vector<AudienceRecord>& recs = scratch->recs;
+  recs.resize(n_new);
   {
-    std::vector<uint32_t> next(first.begin(), first.end() - 1);
+    std::vector<uint32_t>& next = scratch->next;
+    next.assign(first.begin(), first.end() - 1);
     for (size_t i = begin; i < end; ++i) recs[next[log[i].brand]++] = log[i];
   }
-  // Upper bounds: every record a new author and a new register.
-  const size_t prev_tops = prev != nullptr ? prev->tops_.size() : 0;
-  const size_t prev_sparse = prev != nullptr ? prev->sparse_.size() : 0;
-  out->tops_.reserve(prev_tops + n_new);
-  out->sparse_.reserve(prev_sparse + n_new);
 
   auto copy_sketch = [&](const StepSummary& from, const Sketch& k) {
     Sketch c{k.platform, k.dense, 0, 0};
@@ -278,7 +305,91 @@ std::shared_ptr<const StepSummary> StepSummary::Build(const StepSummary* prev,
   };
 
   TopAuthors top;
-  std::vector<uint64_t> keys;  // exact path: author << 32 | position; sketches: platform << 32 | entry
+  std::vector<uint64_t>& keys = scratch->keys;  // author << 32 | position; platform << 32 | entry
+
+  // A brand new to the summary, in one pass without sorting: authors
+  // grouped in a small hash table (entries in order of first event), each
+  // author's fine register added once a platform (a platform bit mask per
+  // author), then the entries bucketed by platform. False when the brand
+  // has more distinct authors than the capacity (Space-Saving below then).
+  std::vector<AuthorSlot>& table = scratch->table;
+  std::vector<uint64_t>& pairs = scratch->pairs;  // platform << 32 | sparse entry
+  std::vector<uint32_t>& per_platform = scratch->per_platform;
+  std::vector<uint32_t>& next_platform = scratch->next_platform;
+  auto fresh_brand = [&](const AudienceRecord* r, size_t n, Brand* nb) -> bool {
+    size_t size = 16;
+    while (size < 2 * n) size *= 2;
+    table.assign(size, AuthorSlot{0, 0, 0});
+    const size_t mask = size - 1;
+    pairs.clear();
+    const size_t top_begin = out->tops_.size();
+    for (size_t i = 0; i < n; ++i) {
+      const AudienceRecord& x = r[i];
+      size_t h = (x.author * 2654435761u) & mask;
+      while (table[h].author_plus_one != 0 && table[h].author_plus_one != x.author + 1) h = (h + 1) & mask;
+      AuthorSlot& slot = table[h];
+      if (slot.author_plus_one == 0) {
+        if (out->tops_.size() - top_begin == capacity) {
+          out->tops_.resize(top_begin);
+          return false;
+        }
+        slot = AuthorSlot{x.author + 1, static_cast<uint32_t>(out->tops_.size()), 0};
+        out->tops_.push_back(TopEntry{x.author, 1, x.followers, x.time});
+      } else {
+        TopEntry& e = out->tops_[slot.entry];
+        e.count = e.count == UINT32_MAX ? e.count : e.count + 1;
+        if (x.time >= e.time) {  // in arrival order: the later one wins a tie
+          e.time = x.time;
+          e.followers = x.followers;
+        }
+      }
+      if (x.platform < 64) {
+        const uint64_t bit = uint64_t{1} << x.platform;
+        if ((slot.platforms & bit) != 0) continue;
+        slot.platforms |= bit;
+      }
+      pairs.push_back((static_cast<uint64_t>(x.platform) << 32) | x.hll);
+    }
+    nb->top_end = static_cast<uint32_t>(out->tops_.size());
+    nb->error = 0;
+    // Entries by platform (a counting sort: platforms are few).
+    uint32_t max_platform = 0;
+    for (uint64_t k : pairs) max_platform = std::max(max_platform, static_cast<uint32_t>(k >> 32));
+    per_platform.assign(max_platform + 2, 0);
+    for (uint64_t k : pairs) ++per_platform[(k >> 32) + 1];
+    for (size_t p = 1; p < per_platform.size(); ++p) per_platform[p] += per_platform[p - 1];
+    keys.resize(pairs.size());
+    next_platform.assign(per_platform.begin(), per_platform.end() - 1);
+    for (uint64_t k : pairs) keys[next_platform[k >> 32]++] = k;
+    nb->sketch_begin = static_cast<uint32_t>(out->sketches_.size());
+    for (uint32_t p = 0; p <= max_platform; ++p) {
+      const uint32_t begin = per_platform[p], end = per_platform[p + 1];
+      if (begin == end) continue;
+      // Entries of different authors that share a fine register stay
+      // (1 in 2^25; a union takes the larger rank anyway).
+      Sketch sk{p, end - begin > m / 4, 0, 0};
+      if (sk.dense) {
+        sk.begin = static_cast<uint32_t>(out->dense_.size());
+        out->dense_.resize(out->dense_.size() + m, 0);
+        uint8_t* regs = out->dense_.data() + sk.begin;
+        for (uint32_t k = begin; k < end; ++k) {
+          uint32_t index;
+          uint8_t rank;
+          HllSparseToDense(static_cast<uint32_t>(keys[k]), precision, &index, &rank);
+          regs[index] = std::max(regs[index], rank);
+        }
+        sk.end = static_cast<uint32_t>(out->dense_.size());
+      } else {
+        sk.begin = static_cast<uint32_t>(out->sparse_.size());
+        for (uint32_t k = begin; k < end; ++k) out->sparse_.push_back(static_cast<uint32_t>(keys[k]));
+        sk.end = static_cast<uint32_t>(out->sparse_.size());
+      }
+      out->sketches_.push_back(sk);
+    }
+    nb->sketch_end = static_cast<uint32_t>(out->sketches_.size());
+    return true;
+  };
+
   size_t pi = 0;
   const size_t prev_brands = prev != nullptr ? prev->brands_.size() : 0;
   for (uint32_t b = 0; b + 1 < first.size(); ++b) {
@@ -290,6 +401,10 @@ std::shared_ptr<const StepSummary> StepSummary::Build(const StepSummary* prev,
     Brand nb{b, 0, 0, 0, 0, 0, 0};
     nb.events = (pb != nullptr ? pb->events : 0) + n;
     nb.top_begin = static_cast<uint32_t>(out->tops_.size());
+    if (pb == nullptr && fresh_brand(r, n, &nb)) {
+      out->brands_.push_back(nb);
+      continue;
+    }
 
     // Top authors. With at most `capacity` entries and records together
     // (and an exact earlier summary), no author can be evicted: group by
@@ -408,12 +523,15 @@ std::shared_ptr<const StepSummary> StepSummary::Build(const StepSummary* prev,
     out->brands_.push_back(nb);
   }
   while (pi < prev_brands) copy_brand(*prev, prev->brands_[pi++]);
-  out->tops_.shrink_to_fit();
-  out->sparse_.shrink_to_fit();
-  out->dense_.shrink_to_fit();
-  out->sketches_.shrink_to_fit();
-  out->brands_.shrink_to_fit();
-  return out;
+  auto result = std::make_shared<StepSummary>();
+  result->precision_ = precision;
+  result->records_ = (prev != nullptr ? prev->records_ : 0) + n_new;
+  result->brands_.assign(out->brands_.begin(), out->brands_.end());
+  result->tops_.assign(out->tops_.begin(), out->tops_.end());
+  result->sketches_.assign(out->sketches_.begin(), out->sketches_.end());
+  result->sparse_.assign(out->sparse_.begin(), out->sparse_.end());
+  result->dense_.assign(out->dense_.begin(), out->dense_.end());
+  return result;
 }
 
 std::shared_ptr<const StepSummary> StepSummary::Retain(const StepSummary& s,
@@ -455,12 +573,16 @@ size_t StepSummary::MemoryBytes() const {
 // PartitionAudience
 
 PartitionAudience::PartitionAudience(const std::vector<WindowSpec>& windows,
-                                     const AudienceConfig& config)
-    : capacity_(static_cast<uint32_t>(config.top_authors_capacity)),
+                                     const AudienceConfig& config,
+                                     std::shared_ptr<StepSummary::Scratch> scratch)
+    : scratch_(scratch != nullptr ? std::move(scratch) : StepSummary::NewScratch()),
+      capacity_(static_cast<uint32_t>(config.top_authors_capacity)),
       precision_(config.hll_precision) {
   windows_.reserve(windows.size());
   for (const auto& w : windows) windows_.emplace_back(w);
 }
+
+PartitionAudience::~PartitionAudience() = default;
 
 void PartitionAudience::Add(int64_t now_ms, int64_t event_ms, uint32_t brand, uint32_t platform,
                             uint32_t author, uint32_t hll, uint64_t followers) {
@@ -482,7 +604,8 @@ void PartitionAudience::Add(int64_t now_ms, int64_t event_ms, uint32_t brand, ui
 
 void PartitionAudience::Summarize(Step* step) {
   const RecordLog::View log = step->log->Prefix();
-  step->summary = StepSummary::Build(step->summary.get(), log, 0, log.size, capacity_, precision_);
+  step->summary = StepSummary::Build(step->summary.get(), log, 0, log.size, capacity_, precision_,
+                                     scratch_.get());
   step->log.reset();  // a reader may still hold it; nothing appends to it any more
 }
 
@@ -566,7 +689,7 @@ size_t PartitionAudience::MemoryBytes() const {
 // Audience
 
 Audience::Audience(const AudienceConfig& config, const std::vector<WindowSpec>& windows)
-    : config_(config), windows_(windows) {
+    : config_(config), windows_(windows), scratch_(StepSummary::NewScratch()) {
   const WindowSpec* longest = &windows_.front();
   for (const auto& w : windows_) {
     if (w.size_ms > longest->size_ms) longest = &w;

@@ -235,11 +235,16 @@ class StepSummary {
     uint32_t begin, end;  // into sparse() (entries sorted by index) or dense() (m registers)
   };
 
+  // Working memory of Build, kept between calls (fresh buffers for every
+  // step cost a page fault every few records).
+  struct Scratch;
+  static std::shared_ptr<Scratch> NewScratch();
+
   // `prev` (may be null) with the records `log[begin, end)` added, brand by
-  // brand in arrival order.
+  // brand in arrival order. `scratch` may be null.
   static std::shared_ptr<const StepSummary> Build(const StepSummary* prev, const RecordLog::View& log,
                                                   size_t begin, size_t end, uint32_t capacity,
-                                                  int precision);
+                                                  int precision, Scratch* scratch = nullptr);
   // `s` without the brands whose id is not kept.
   static std::shared_ptr<const StepSummary> Retain(const StepSummary& s,
                                                    const std::vector<bool>& keep);
@@ -277,7 +282,11 @@ struct StepRef {
 // The steps of every window of one partition.
 class PartitionAudience {
  public:
-  PartitionAudience(const std::vector<WindowSpec>& windows, const AudienceConfig& config);
+  // `scratch` (may be null: one of its own) is the working memory of
+  // summaries, which partitions summarizing one at a time can share.
+  PartitionAudience(const std::vector<WindowSpec>& windows, const AudienceConfig& config,
+                    std::shared_ptr<StepSummary::Scratch> scratch = nullptr);
+  ~PartitionAudience();
 
   // Logs an event of `brand` on `platform` at `event_ms` by `author`
   // (`hll`: its HllSparseEntry) in every window that still covers it at
@@ -312,6 +321,7 @@ class PartitionAudience {
   void Summarize(Step* step);
 
   std::vector<Window> windows_;
+  std::shared_ptr<StepSummary::Scratch> scratch_;
   uint32_t capacity_;
   int precision_;
 };
@@ -324,7 +334,7 @@ class Audience {
 
   const AudienceConfig& config() const { return config_; }
   std::unique_ptr<PartitionAudience> NewPartition() const {
-    return std::make_unique<PartitionAudience>(windows_, config_);
+    return std::make_unique<PartitionAudience>(windows_, config_, scratch_);
   }
   AuthorTable& authors() { return authors_; }
   // Forgets authors that no window can hold at `now_ms` (at most once a
@@ -337,6 +347,8 @@ class Audience {
   int64_t sweep_every_ms_;
   int64_t next_sweep_ms_ = INT64_MIN;
   AuthorTable authors_;
+  // Shared by the partitions: they summarize one at a time, under the lock.
+  std::shared_ptr<StepSummary::Scratch> scratch_;
 };
 
 // Unique authors of window steps `steps` (any partitions), outside the lock.
