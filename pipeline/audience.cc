@@ -531,6 +531,18 @@ std::shared_ptr<const StepSummary> StepSummary::Build(const StepSummary* prev,
   result->sketches_.assign(out->sketches_.begin(), out->sketches_.end());
   result->sparse_.assign(out->sparse_.begin(), out->sparse_.end());
   result->dense_.assign(out->dense_.begin(), out->dense_.end());
+  // Keep the buffers of frequent small steps warm, not those of a rare big one.
+  constexpr size_t kKeep = size_t{1} << 18;
+  auto trim = [](auto& v) {
+    if (v.capacity() > kKeep) std::remove_reference_t<decltype(v)>().swap(v);
+  };
+  trim(scratch->recs);
+  trim(scratch->keys);
+  trim(scratch->pairs);
+  trim(scratch->table);
+  trim(out->tops_);
+  trim(out->sparse_);
+  trim(out->dense_);
   return result;
 }
 
