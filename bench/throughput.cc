@@ -12,8 +12,11 @@
 //
 // Usage: throughput [--brands 10,100,1000,10000] [--events N] [--seed S]
 //                   [--cache DIR] [--repeat R] [--memory-hours H --memory-rate R]
-//                   [--memory-full] [--dedupe-cap N] [--write-only] [--pipeline-only]
+//                   [--memory-full] [--memory-shadow] [--dedupe-cap N] [--write-only]
+//                   [--pipeline-only] [--script mixed|latin|arabic|japanese] [--no-signals]
 //                   [--audience on|off] [--authors N] [--top-authors-capacity N]
+// --memory-shadow: the memory run with shadow rules, a candidate as large as
+// the live set (the same rules), as docs/performance.md "Shadow rules" reports.
 
 #include <malloc.h>
 #include <sys/resource.h>
@@ -89,11 +92,21 @@ struct Options {
   size_t dedupe_cap = 1000000;  // limits.max_dedupe_entries for the memory run
   bool pipeline_only = false;  // skip the stage runs (for profiling the pipeline)
   bool memory_full = false;  // memory run: memory_rate for all of memory_hours
+  bool memory_shadow = false;  // memory run: the same rules as a shadow candidate too
   bool write_only = false;  // write cache/rules-B/ and cache/events-B.jsonl, then exit
+  Script script = Script::kMixed;  // the workload's script (bench/workload.h)
+  bool signals = true;      // --no-signals: signals: {enabled: false} (docs/signals.md)
   bool audience = true;     // audience.enabled (unique and top authors)
   int authors = 0;          // distinct authors in the workload (0: its default, 1,000,000)
   size_t top_authors_capacity = 1000;
 };
+
+// The cache names of a workload: "B" for the mixed one (as before), else
+// "<script>-B".
+std::string WorkloadName(const Options& opt, int brands) {
+  return opt.script == Script::kMixed ? std::to_string(brands)
+                                      : std::string(ScriptName(opt.script)) + "-" + std::to_string(brands);
+}
 
 // Runs `fn` `repeat` times and keeps the fastest CPU time (least disturbed by
 // other load on the machine).
@@ -149,11 +162,16 @@ std::vector<Record> Records(const std::vector<std::string_view>& lines) {
   return recs;
 }
 
-Config BenchConfig(const Options& opt) {
+bool g_signals = true;  // Options::signals
+bool g_audience = true;  // Options::audience
+size_t g_top_authors_capacity = 1000;  // Options::top_authors_capacity
+
+Config BenchConfig() {
   Config c;
   c.clock = ClockMode::kEvent;  // as `earshot replay`
-  c.audience.enabled = opt.audience;
-  c.audience.top_authors_capacity = opt.top_authors_capacity;
+  c.signals.enabled = g_signals;
+  c.audience.enabled = g_audience;
+  c.audience.top_authors_capacity = g_top_authors_capacity;
   return c;
 }
 
@@ -205,13 +223,14 @@ struct Row {
 Row RunOne(const Options& opt, int brands) {
   Row row{};
   row.brands = brands;
-  Config config = BenchConfig(opt);
+  Config config = BenchConfig();
   WorkloadSpec spec;
   spec.brands = brands;
   spec.seed = opt.seed;
+  spec.script = opt.script;
   spec.authors = opt.authors;
   Workload w(spec);
-  std::string dir = opt.cache + "/rules-" + std::to_string(brands);
+  std::string dir = opt.cache + "/rules-" + WorkloadName(opt, brands);
   if (!w.WriteRules(dir)) {
     std::fprintf(stderr, "throughput: cannot write %s\n", dir.c_str());
     std::exit(1);
@@ -246,15 +265,12 @@ Row RunOne(const Options& opt, int brands) {
   rules::MatchOutput out;
   size_t matched = 0;
   auto lex = rules::SentimentLexicon::BuiltIn();
+  const PlatformTable platforms(config.platforms);
   auto match_all = [&](bool sentiment) {
     for (auto line : lines) {
       if ((*decoder)->Decode(line, &ev)) continue;
-      rules::MatchInput in;
-      in.text = ev.text;
-      in.platform = ev.platform;
-      in.lang = ev.lang;
-      in.author = ev.author_handle;
-      in.country = ev.country;
+      const rules::MatchInput in = rules::ToMatchInput(
+          {ev.text, ev.platform, ev.lang, ev.author_handle, ev.country}, platforms);
       out.clear();
       rules->Match(in, &scratch, &out);
       matched += out.brands.size();
@@ -312,8 +328,9 @@ Row RunOne(const Options& opt, int brands) {
 // dedupe see the full rate, and the run takes a minute instead of 24 hours'
 // worth of events.
 void RunMemory(const Options& opt) {
-  Config config = BenchConfig(opt);
+  Config config = BenchConfig();
   config.limits.max_dedupe_entries = opt.dedupe_cap;
+  if (opt.memory_shadow) config.shadow.paths = {opt.cache + "/rules-1000"};
   WorkloadSpec spec;
   spec.brands = 1000;
   spec.seed = opt.seed;
@@ -330,6 +347,7 @@ void RunMemory(const Options& opt) {
   auto p = Processor::Create(config, WallClock::Get(), std::make_shared<prometheus::Registry>(),
                              rules::SentimentLexicon::BuiltIn());
   (*p)->SetRules(rules);
+  if (opt.memory_shadow) (*p)->SetShadowRules(rules);
   const double rss0 = CurrentRssMiB();
   const int64_t end_ms = spec.start_ms + static_cast<int64_t>(opt.memory_hours * 3600e3);
   const int64_t full_rate_from = end_ms - std::min<int64_t>(3600000, end_ms - spec.start_ms);
@@ -359,9 +377,10 @@ void RunMemory(const Options& opt) {
   size_t bytes = Scrape(**p, &series);
   double scrape_ms = Seconds(s0, Clk::now()) * 1e3;
   std::printf(
-      "\nmemory: 1000 brands x %zu platforms x %zu windows, %.1f h of event time (last hour at "
+      "\nmemory: 1000 brands x %zu platforms x %zu windows%s, %.1f h of event time (last hour at "
       "%.0f/s, before at %.0f/s): %zu events, %.0f s wall, %.0f s CPU incl. generation\n",
-      config.platforms.size(), config.windows.size(), opt.memory_hours, opt.memory_rate,
+      config.platforms.size(), config.windows.size(),
+      opt.memory_shadow ? " + an equal shadow candidate" : "", opt.memory_hours, opt.memory_rate,
       opt.memory_full ? opt.memory_rate : opt.memory_rate / 10, total, Seconds(t0, Clk::now()),
       cpu);
   std::printf("  RSS %.1f MiB at the end (%.1f MiB after malloc_trim; %.1f MiB before the "
@@ -402,7 +421,10 @@ int Main(int argc, char** argv) {
     else if (a == "--dedupe-cap") opt.dedupe_cap = std::strtoull(v, nullptr, 10), ++i;
     else if (a == "--write-only") opt.write_only = true;
     else if (a == "--memory-full") opt.memory_full = true;
+    else if (a == "--memory-shadow") opt.memory_shadow = true;
     else if (a == "--pipeline-only") opt.pipeline_only = true;
+    else if (a == "--script" && ParseScript(v, &opt.script)) ++i;
+    else if (a == "--no-signals") opt.signals = false;
     else if (a == "--audience") opt.audience = std::strcmp(v, "off") != 0, ++i;
     else if (a == "--authors") opt.authors = std::atoi(v), ++i;
     else if (a == "--top-authors-capacity") opt.top_authors_capacity = std::strtoull(v, nullptr, 10), ++i;
@@ -410,13 +432,16 @@ int Main(int argc, char** argv) {
       std::fprintf(stderr,
                    "usage: throughput [--brands 10,100,1000,10000] [--events N] [--seed S] "
                    "[--cache DIR] [--repeat R] [--memory-hours H] [--memory-rate R] [--memory-full] "
-                   "[--dedupe-cap N] "
+                   "[--memory-shadow] [--dedupe-cap N] "
                    "[--write-only] "
-                   "[--pipeline-only] [--audience on|off] [--authors N] "
-                   "[--top-authors-capacity N]\n");
+                   "[--pipeline-only] [--script mixed|latin|arabic|japanese] [--no-signals] "
+                   "[--audience on|off] [--authors N] [--top-authors-capacity N]\n");
       return 2;
     }
   }
+  g_signals = opt.signals;
+  g_audience = opt.audience;
+  g_top_authors_capacity = opt.top_authors_capacity;
   ::mkdir(opt.cache.c_str(), 0755);
   if (opt.write_only) {
     // Inputs for `earshot replay --rules DIR FILE` (scripts/bench.sh).
@@ -424,11 +449,12 @@ int Main(int argc, char** argv) {
       WorkloadSpec spec;
       spec.brands = b;
       spec.seed = opt.seed;
+      spec.script = opt.script;
       spec.authors = opt.authors;
       Workload w(spec);
       std::string base = opt.cache + "/";
-      if (!w.WriteRules(base + "rules-" + std::to_string(b)) ||
-          !w.WriteEvents(base + "events-" + std::to_string(b) + ".jsonl", opt.events)) {
+      if (!w.WriteRules(base + "rules-" + WorkloadName(opt, b)) ||
+          !w.WriteEvents(base + "events-" + WorkloadName(opt, b) + ".jsonl", opt.events)) {
         std::fprintf(stderr, "throughput: cannot write into %s\n", opt.cache.c_str());
         return 1;
       }

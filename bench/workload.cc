@@ -17,6 +17,34 @@ const char* const kArabicSyl[] = {"نا", "يك", "سو", "مر", "بي", "تو"
 const char* const kKanaSyl[] = {"ナ", "イ", "キ", "ア", "デ", "ス", "マ", "ロ", "カ", "ン"};
 const char* const kPhraseTail[] = {"pro", "max", "ultra", "lite", "air", "one"};
 
+// The single-script workloads' second words use other syllables, so a
+// brand's two words never collide with another brand's.
+const char* const kLatinSyl2[] = {"fu", "pa", "gy", "wo", "hi", "jr", "ce", "ox", "ul", "am", "yp", "ez"};
+const char* const kArabicSyl2[] = {"ري", "دو", "فا", "جو", "حي", "زا", "طو", "شي"};
+const char* const kArabicTail[] = {"برو", "ماكس", "الترا", "لايت", "بلس", "ون"};
+const char* const kKanaSyl2[] = {"ゴ", "ザ", "ピ", "ボ", "ル", "ヨ", "ケ", "ホ", "ム", "ワ"};
+const char* const kKanjiSyl[] = {"山", "川", "田", "本", "光", "電", "星", "堂", "屋", "工"};
+const char* const kKanaTail[] = {"ストア", "ジャパン", "プロ", "ワン", "エアー", "マックス"};
+// Realistic Japanese filler: katakana loanwords among the kanji and kana,
+// so the no-space literal index is probed all through the text.
+const char* const kJapaneseFiller[] = {
+    "新しいスニーカーを買いました", "デザインがとても良くて", "サイズもぴったりです",
+    "値段は少し高いけど", "コーヒーを飲みながら", "マラソンの練習に使っています",
+    "配送も早かったです", "ショップの店員さんが親切でした", "カラーがとても綺麗です",
+    "また買いたいと思います", "スマホで注文しました", "キャンペーン中でした",
+    "週末に公園で走りました", "クオリティは最高です", "期待していたより良かった",
+    "レビューを書きます"};
+// Arabic filler with hamza variants; a few carry tashkeel.
+const char* const kArabicFiller[] = {
+    "اشتريت", "حذاء",  "جديد",  "اليوم", "وهو",  "مريح",   "جدًا",   "السعر", "كان",   "مرتفع",
+    "قليلًا",  "لكنَّ",   "الجودة", "ممتازة", "أنصح", "به",     "لكل",   "من",    "يحب",   "الجري",
+    "في",     "الصباح", "التوصيل", "سريع", "والتغليف", "جيد", "شكرًا", "للمتجر", "على",  "الخدمة",
+    "الرائعة", "إنه",  "هاتف",  "رائع",  "سيء",  "تحديث",  "متجر",  "عرض",   "خصم",   "مع",
+    "أفضل", "آخر", "إصدار", "بالتأكيد", "ولكن", "فالجودة"};
+// Prefixes joined to Arabic brand mentions (DESIGN section 3).
+const char* const kProclitics[] = {"و", "ال", "وال", "بال", "كال", "فال", "لل"};
+const char* const kAlForms[] = {"ال", "وال", "بال", "كال", "فال", "لل"};
+
 const char* const kEnglish[] = {
     "just",    "bought", "the",      "new",     "and",    "honestly", "they",   "are",    "most",
     "comfortable", "shoes", "I",     "have",    "ever",   "owned",    "price",  "was",    "a",
@@ -71,8 +99,62 @@ void AppendTime(int64_t ms, std::string* out) {
 
 }  // namespace
 
+bool ParseScript(const std::string& name, Script* out) {
+  for (Script s : {Script::kMixed, Script::kLatin, Script::kArabic, Script::kJapanese}) {
+    if (name == ScriptName(s)) {
+      *out = s;
+      return true;
+    }
+  }
+  return false;
+}
+
+const char* ScriptName(Script s) {
+  switch (s) {
+    case Script::kMixed: return "mixed";
+    case Script::kLatin: return "latin";
+    case Script::kArabic: return "arabic";
+    case Script::kJapanese: return "japanese";
+  }
+  return "mixed";
+}
+
 Workload::Workload(const WorkloadSpec& spec) : spec_(spec), rng_(spec.seed) {
   brands_.reserve(static_cast<size_t>(spec.brands));
+  if (spec.script != Script::kMixed) {
+    for (int i = 0; i < spec.brands; ++i) {
+      BrandTerms b;
+      char buf[32];
+      std::snprintf(buf, sizeof(buf), "cat%04d", i / 10);
+      b.category = buf;
+      std::snprintf(buf, sizeof(buf), "brand%05d", i);
+      b.name = buf;
+      std::string word, second, tail;
+      switch (spec.script) {
+        case Script::kLatin:
+          word = Digits(i, kLatinSyl, 4);
+          second = Digits(i, kLatinSyl2, 4);
+          tail = kPhraseTail[(i / 2) % 6];
+          break;
+        case Script::kArabic:
+          word = Digits(i, kArabicSyl, 5);
+          if (i % 4 == 3) word = "ال" + word;  // a club: the name carries the article
+          second = Digits(i, kArabicSyl2, 5);
+          tail = kArabicTail[(i / 2) % 6];
+          break;
+        default:
+          word = Digits(i, kKanaSyl, 4);
+          second = Digits(i, kKanjiSyl, 4);
+          tail = kKanaTail[(i / 2) % 6];
+          break;
+      }
+      b.terms.push_back(word);
+      b.terms.push_back(i % 2 == 0 ? word + " " + tail : "#" + word);
+      b.terms.push_back(second);
+      brands_.push_back(std::move(b));
+    }
+    return;
+  }
   for (int i = 0; i < spec.brands; ++i) {
     BrandTerms b;
     char buf[32];
@@ -169,6 +251,91 @@ void Workload::AppendText(int lang, std::string* out) {
   out->append(t);
 }
 
+void Workload::AppendMention(const std::string& term, std::string* out) {
+  std::string m = term;
+  if (spec_.script == Script::kLatin) {
+    if (rng_() % 4 == 0 && m[0] >= 'a' && m[0] <= 'z') m[0] = static_cast<char>(m[0] - 32);
+    out->append(m);
+    return;
+  }
+  if (spec_.script == Script::kJapanese) {
+    out->append(m);
+    return;
+  }
+  // Arabic, as written: often with a proclitic, sometimes with tashkeel,
+  // tatweel or a hamza on the alef; the rules name the bare form.
+  if (m[0] == '#') {
+    out->append(m);
+    return;
+  }
+  const bool al = m.compare(0, 4, "ال") == 0;
+  const uint64_t r = rng_();
+  if (r % 2 == 0) {
+    if (al) {
+      m.replace(0, 4, kAlForms[(r >> 8) % std::size(kAlForms)]);
+    } else {
+      m.insert(0, kProclitics[(r >> 8) % std::size(kProclitics)]);
+    }
+  }
+  switch ((r >> 16) % 6) {
+    case 0: {  // a fatha after the last letter of the first word
+      const size_t end = m.find(' ');
+      m.insert(end == std::string::npos ? m.size() : end, "\u064e");
+      break;
+    }
+    case 1:  // a tatweel inside the word (every letter is two bytes)
+      if (m.size() >= 6 && m.find(' ') == std::string::npos) m.insert(m.size() / 2 & ~size_t{1}, "ـ");
+      break;
+    case 2: {  // hamza above the first bare alef after the start
+      const size_t a = m.find("ا", 2);
+      if (a != std::string::npos) m.replace(a, 2, "أ");
+      break;
+    }
+    default:
+      break;
+  }
+  out->append(m);
+}
+
+void Workload::AppendScriptText(std::string* out) {
+  // 0-2 brand mentions: 40% none, 40% one, 20% two.
+  int r = static_cast<int>(rng_() % 10);
+  int mentions = r < 4 ? 0 : (r < 8 ? 1 : 2);
+  const int words = spec_.script == Script::kLatin ? 42 : (spec_.script == Script::kArabic ? 26 : 6);
+  int slot[2] = {-1, -1};
+  for (int m = 0; m < mentions; ++m) slot[m] = static_cast<int>(rng_() % words);
+  std::string& t = text_;
+  t.clear();
+  const bool ja = spec_.script == Script::kJapanese;
+  // Japanese: half of the separators are none at all, the rest "、" or a space.
+  auto sep = [&] {
+    if (t.empty()) return;
+    if (!ja) {
+      t.push_back(' ');
+      return;
+    }
+    const uint64_t k = rng_() % 4;
+    if (k == 0) t.append("、");
+    else if (k == 1) t.push_back(' ');
+  };
+  for (int w = 0; w < words; ++w) {
+    for (int m = 0; m < mentions; ++m) {
+      if (slot[m] != w) continue;
+      const BrandTerms& b = brands_[rng_() % brands_.size()];
+      const uint64_t which = rng_() % 3;
+      sep();
+      AppendMention(b.terms[which], &t);
+      if (ja && rng_() % 2 == 0) t.append("の");  // "ナイキの靴": joined to the text
+    }
+    sep();
+    if (spec_.script == Script::kLatin) t.append(kEnglish[rng_() % std::size(kEnglish)]);
+    else if (spec_.script == Script::kArabic) t.append(kArabicFiller[rng_() % std::size(kArabicFiller)]);
+    else t.append(kJapaneseFiller[rng_() % std::size(kJapaneseFiller)]);
+  }
+  t.append(ja ? "。" : (rng_() % 2 ? "!" : "."));
+  out->append(t);
+}
+
 int64_t Workload::NextEventMillis() const {
   return spec_.start_ms +
          static_cast<int64_t>(static_cast<double>(event_index_) * 1000.0 / spec_.events_per_second);
@@ -194,6 +361,9 @@ void Workload::NextEvent(std::string* out) {
   const uint64_t h = id * 0x9E3779B97F4A7C15ULL;
   int r = static_cast<int>(rng_() % 10);
   int lang = r < 6 ? 0 : (r < 8 ? 1 : 2);
+  if (spec_.script == Script::kLatin) lang = 0;
+  else if (spec_.script == Script::kArabic) lang = 1;
+  else if (spec_.script == Script::kJapanese) lang = 2;
   static const char* const kLang[] = {"en", "ar", "ja"};
   static const char* const kType[] = {"post", "comment", "reply", "share", "mention"};
 
@@ -212,7 +382,8 @@ void Workload::NextEvent(std::string* out) {
   out->append(R"(","url":"https://example.com/p/)");
   AppendInt(id, out);
   out->append(R"(","text":")");
-  AppendText(lang, out);
+  if (spec_.script == Script::kMixed) AppendText(lang, out);
+  else AppendScriptText(out);
   out->append(R"(","author":{"id":")");
   uint64_t author = (h >> 16) % static_cast<uint64_t>(spec_.authors > 0 ? spec_.authors : 1000000);
   AppendInt(author, out);

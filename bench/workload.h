@@ -1,10 +1,18 @@
 #pragma once
 // Deterministic benchmark workloads (the performance issue's sizes): rule
-// files with N brands in N/10 categories (3 terms a brand: a word, then a
-// phrase, hashtag or mention, then an Arabic or Japanese literal) plus a few
-// topics, and canonical events of about 500 bytes in English, Arabic and
-// Japanese with 0-2 brand mentions each. The same seed gives the same bytes.
-// Not thread-safe (one generator per thread).
+// files with N brands in N/10 categories plus a few topics, and canonical
+// events of about 500 bytes with 0-2 brand mentions each. The same seed
+// gives the same bytes. Not thread-safe (one generator per thread).
+//   Script::kMixed: 3 terms a brand (a Latin word, then a phrase, hashtag or
+//     mention, then an Arabic or Japanese literal); events in English (60%),
+//     Arabic and Japanese.
+//   Script::kLatin / kArabic / kJapanese (the per-script benchmark): 3
+//     terms a brand in that script alone (a word, a phrase or hashtag, a
+//     second word) and events whose text is in that script. Arabic brands
+//     are a quarter ال-names (clubs); their mentions carry proclitics
+//     (و, ال, بال, لل, ...), tashkeel, tatweel and hamza variants. Japanese
+//     brands are katakana (and a kanji second word), the filler has katakana
+//     loanwords, and mentions are written without spaces half the time.
 
 #include <cstdint>
 #include <random>
@@ -13,8 +21,14 @@
 
 namespace earshot::bench {
 
+enum class Script { kMixed, kLatin, kArabic, kJapanese };
+// "mixed", "latin", "arabic", "japanese"; false for another name.
+bool ParseScript(const std::string& name, Script* out);
+const char* ScriptName(Script s);
+
 struct WorkloadSpec {
   int brands = 1000;
+  Script script = Script::kMixed;
   uint64_t seed = 1;
   int64_t start_ms = 1714521600000;  // 2024-05-01T00:00:00Z
   double events_per_second = 1000;  // event-time spacing of created_at
@@ -29,7 +43,9 @@ struct WorkloadSpec {
 struct BrandTerms {
   std::string category;
   std::string name;
-  std::vector<std::string> terms;  // [0] latin word, [1] phrase/#tag/@mention, [2] ar/ja literal
+  // Mixed: [0] latin word, [1] phrase/#tag/@mention, [2] ar/ja literal.
+  // One script: [0] word, [1] phrase or #hashtag, [2] second word.
+  std::vector<std::string> terms;
 };
 
 class Workload {
@@ -59,6 +75,9 @@ class Workload {
 
  private:
   void AppendText(int lang, std::string* out);
+  void AppendScriptText(std::string* out);
+  // A mention of `term` as people write it in the workload's script.
+  void AppendMention(const std::string& term, std::string* out);
 
   WorkloadSpec spec_;
   std::vector<BrandTerms> brands_;

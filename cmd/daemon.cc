@@ -174,15 +174,43 @@ StatusOr<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
   }
   if (config.rules.reload == RulesConfig::Reload::kWatch) {
     Daemon* self = d.get();
-    auto w = WatchPaths(config.rules.paths, 200, [self] { self->RequestReload(); });
+    auto w = WatchPaths(config.rules.paths, 200, [self] { self->reloader_->Reload(); });
     if (!w.ok()) return w.status();
     d->watcher_ = std::move(w).value();
   }
+  if (Status st = d->StartShadow(); !st.ok()) return st;
   return d;
+}
+
+Status Daemon::StartShadow() {
+  if (config_.shadow.paths.empty()) return Status::Ok();
+  // Compiled like the live set, but without the sentiment vocabulary:
+  // nothing reads sentiment off the candidate's matches.
+  rules::CompileOptions copts;
+  copts.platforms = config_.platforms;
+  Processor* proc = processor_.get();
+  shadow_reloader_ = std::make_unique<RuleReloader>(
+      config_.shadow.paths, copts,
+      [proc](std::shared_ptr<const rules::RuleSet> rs) { proc->SetShadowRules(std::move(rs)); },
+      registry_, WallClock::Get(), [](const std::string& m) { LogInfo(m); },
+      RuleReloaderNames::Shadow());
+  // A candidate that does not load is reported (log, metrics) and the daemon
+  // runs on without one: the candidate never stands in the way of counting.
+  shadow_reloader_->Reload();
+  if (config_.shadow.reload == RulesConfig::Reload::kWatch) {
+    auto w = WatchPaths(config_.shadow.paths, 200, [this] { shadow_reloader_->Reload(); });
+    if (w.ok()) {
+      shadow_watcher_ = std::move(w).value();
+    } else {
+      LogWarn("shadow rules: not watched (" + w.message() + "); SIGHUP reloads them");
+    }
+  }
+  return Status::Ok();
 }
 
 Daemon::~Daemon() {
   if (watcher_) watcher_->Stop();
+  if (shadow_watcher_) shadow_watcher_->Stop();
   if (http_) http_->Stop();
 }
 
@@ -218,6 +246,20 @@ void Daemon::RegisterHttpHandlers() {
     };
     auto body = processor_->ShareOfVoiceJson(get("window"), get("platform"), get("basis"));
     return JsonResponse(body);
+  });
+  http_->Handle("/api/v1/shadow", [this](const HttpRequest& req) {
+    if (!processor_->has_shadow()) {
+      return JsonError(404, "no shadow rules configured (shadow.paths in the config)");
+    }
+    auto it = req.query.find("window");
+    return JsonResponse(processor_->ShadowJson(it == req.query.end() ? "" : it->second));
+  });
+  // Signals (DESIGN section 11): the last closed pane's spikes and trending hashtags.
+  http_->Handle("/api/v1/signals", [this](const HttpRequest&) {
+    if (!config_.signals.enabled) {
+      return JsonError(404, "signals are off (signals: {enabled: false} in the config)");
+    }
+    return JsonResponse(processor_->SignalsJson());
   });
   // audience (docs/audience.md)
   http_->Handle("/api/v1/top-authors", [this](const HttpRequest& req) {
@@ -257,6 +299,7 @@ void Daemon::WriteExposition(ExpositionSink* sink) const {
   // The result series (up to millions) are written straight from the
   // processor's snapshot, in the same format (results_text_test.cc).
   processor_->WriteResultsText(sink);
+  processor_->WriteShadowText(sink);  // shadow rules: nothing unless configured
 }
 
 int Daemon::http_port() const { return http_ ? http_->port() : 0; }
@@ -269,7 +312,10 @@ void Daemon::RequestStop() {
 void Daemon::RequestReload() {
   // Compiles on the caller's thread (watcher or signal thread), off the hot
   // path; the processor swaps at its next batch boundary.
-  reloader_->Reload();
+  if (config_.rules.reload != RulesConfig::Reload::kOff) reloader_->Reload();
+  if (shadow_reloader_ && config_.shadow.reload != RulesConfig::Reload::kOff) {
+    shadow_reloader_->Reload();
+  }
 }
 
 int Daemon::Run() {

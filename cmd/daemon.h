@@ -44,6 +44,8 @@ class Daemon {
   // and commits before returning. Returns the process exit code.
   int Run();
   void RequestStop();
+  // SIGHUP: reloads the live rules, and the shadow rules when configured
+  // (each unless its reload is off).
   void RequestReload();
 
   // The full Prometheus text exposition (operational + result metrics),
@@ -67,6 +69,10 @@ class Daemon {
   std::unique_ptr<DeadLetterSink> dead_letter_;
   std::unique_ptr<HttpServer> http_;
   std::unique_ptr<FileWatcher> watcher_;
+  // Shadow rules (DESIGN section 10): loaded and watched like the live ones.
+  Status StartShadow();
+  std::unique_ptr<RuleReloader> shadow_reloader_;
+  std::unique_ptr<FileWatcher> shadow_watcher_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> source_done_{false};
 };

@@ -1,6 +1,7 @@
 // earshot: one binary, several commands (DESIGN section 7). A thin main:
 // argument parsing and wiring only.
 
+#include <librdkafka/rdkafka.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -21,6 +22,7 @@
 #include "base/log.h"
 #include "base/platform.h"
 #include "cmd/daemon.h"
+#include "cmd/diff.h"
 #include "connectors/kafka_producer.h"
 #include "pipeline/config.h"
 #include "pipeline/exposition.h"
@@ -45,9 +47,12 @@ commands:
                                     run the rule files' tests: (with the config's platforms)
   explain  [--config FILE] --rules PATH [--platform P] [--lang L] [--author A] [--country C] TEXT
                                     show how a text is normalized and matched (TEXT "-": stdin)
+  diff     [--config FILE] --rules LIVE --candidate CAND [--json] [--since DUR] [FILE|-]...
+                                    what a rule change would change, per brand (exit 0 none, 1 some,
+                                    2 error); --since 24h reads the config's Kafka topics instead
   generate [--rate N] [--count N] [--seed S] [--kafka BROKERS --topic T]
                                     synthetic events to stdout (JSONL) or Kafka
-  version                           print the version
+  version                           print the version, and the librdkafka version it runs with
 )";
 
 int Usage(const std::string& error = "") {
@@ -190,7 +195,9 @@ int CmdRun(const Args& args) {
     std::cerr << "earshot: " << daemon.message() << "\n";
     return 1;
   }
-  signals.Start(daemon->get(), config.rules.reload != RulesConfig::Reload::kOff);
+  const bool shadow_on_hup =
+      !config.shadow.paths.empty() && config.shadow.reload != RulesConfig::Reload::kOff;
+  signals.Start(daemon->get(), config.rules.reload != RulesConfig::Reload::kOff || shadow_on_hup);
   int port = (*daemon)->http_port();
   LogInfo("earshot " EARSHOT_VERSION " listening on :" + std::to_string(port) +
           "  (dashboard http://localhost:" + std::to_string(port) +
@@ -224,6 +231,7 @@ int CmdReplay(const Args& args) {
   }
   config.clock = ClockMode::kEvent;
   config.rules.reload = RulesConfig::Reload::kOff;
+  config.shadow.reload = RulesConfig::Reload::kOff;
   DaemonOptions opts;
   opts.serve_http = false;
   opts.exit_at_end = true;
@@ -284,6 +292,14 @@ int CmdCheck(const Args& args) {
   std::cout << "ok: " << def.files.size() << " files, " << st.categories << " categories, "
             << st.brands << " brands, " << st.topics << " topics, " << st.terms << " terms, "
             << st.regexes << " regexes, " << st.queries << " queries\n";
+  // Shadow rules (DESIGN section 10): the candidate set must load too.
+  if (!config.shadow.paths.empty()) {
+    rules::RuleSetDef cdef;
+    std::shared_ptr<const rules::RuleSet> crs;
+    if (!LoadAndCompile(config.shadow.paths, config.platforms, &cdef, &crs)) return 1;
+    std::cout << "ok: shadow rules: " << cdef.files.size() << " files, "
+              << crs->stats().brands << " brands\n";
+  }
   return 0;
 }
 
@@ -340,6 +356,18 @@ int CmdExplain(const Args& args) {
   }
   std::cout << rs->Explain(in);
   return 0;
+}
+
+int CmdDiff(const Args& args) {
+  DiffOptions o;
+  o.config = args.Get("config");
+  o.rules = args.All("rules");
+  o.candidate = args.All("candidate");
+  o.since = args.Get("since");
+  o.format = args.Get("format");
+  o.json = args.Has("json");
+  o.inputs = args.positional;
+  return RunDiff(o, std::cout, std::cerr);
 }
 
 int CmdGenerate(const Args& args) {
@@ -417,6 +445,9 @@ int main(int argc, char** argv) {
   std::string cmd = argv[1];
   if (cmd == "version" || cmd == "--version") {
     std::printf("earshot %s\n", EARSHOT_VERSION);
+    // The library loaded at run time, which is what decides SCRAM support
+    // (docs/kafka.md), not the headers earshot was compiled with.
+    std::printf("librdkafka %s\n", rd_kafka_version_str());
     return 0;
   }
   if (cmd == "help" || cmd == "--help" || cmd == "-h") {
@@ -430,9 +461,11 @@ int main(int argc, char** argv) {
   else if (cmd == "test") known = {"config", "verbose"};
   else if (cmd == "explain") known = {"config", "rules", "platform", "lang", "author", "country"};
   else if (cmd == "generate") known = {"rate", "count", "seed", "kafka", "topic"};
+  else if (cmd == "diff") known = {"config", "rules", "candidate", "json", "since", "format"};
   else return Usage("unknown command \"" + cmd + "\"");
-  Args args = ParseArgs(argc, argv, 2, known, {"verbose"});
+  Args args = ParseArgs(argc, argv, 2, known, {"verbose", "json"});
   if (!args.error.empty()) return Usage(args.error);
+  if (cmd == "diff") return CmdDiff(args);
   if (cmd == "run") return CmdRun(args);
   if (cmd == "replay") return CmdReplay(args);
   if (cmd == "check") return CmdCheck(args);

@@ -22,11 +22,6 @@ namespace {
 using SteadyClock = std::chrono::steady_clock;
 
 constexpr int kQueryTimeoutMs = 10000;   // committed() / offsetsForTimes() in a rebalance
-constexpr int kCommitTimeoutMs = 10000;  // synchronous commits (revoke, close)
-// librdkafka < 2.3.0 aborts when a cooperative-sticky consumer that has
-// joined but not yet been assigned is destroyed (issue 4312). Close() waits
-// this long for the first assignment before it gives up on a clean close.
-constexpr int kFirstAssignmentWaitMs = 10000;
 constexpr int kProbeIntervalMs = 2000;  // metadata probe while disconnected
 constexpr int kMaxConsumeWaitMs = 100;  // bounds how long RequestStop() takes to be seen
 
@@ -48,6 +43,12 @@ const std::map<std::string, std::string>& ConsumerDefaults() {
       // Bounded pre-fetch: at most 16 MiB queued per partition; the pipeline
       // drains far faster than the network, so more only costs memory.
       {"queued.max.messages.kbytes", "16384"},
+      // When the local queue is over its bound, librdkafka pauses that
+      // partition's fetching for fetch.queue.backoff.ms (default 1000 ms;
+      // fixed at 1 s before 2.1, where the property did not exist): a
+      // catch-up then idled most of each second (39,000 events/s against
+      // ~140,000 at 10 ms on the same machine, docs/kafka.md).
+      {"fetch.queue.backoff.ms", "10"},
       {"fetch.wait.max.ms", "100"},
       {"socket.keepalive.enable", "true"},
   };
@@ -58,16 +59,20 @@ const std::map<std::string, std::string>& ConsumerDefaults() {
 // client-final-message (fixed by confluentinc/librdkafka PR 4895). Brokers
 // that check the nonce strictly, Kafka 4.x among them, reject every such
 // login even with the right password, and the broker's answer reads like a
-// wrong password. The hint names the real cause when it may apply.
-std::string ScramVersionHint(const std::map<std::string, std::string>& properties) {
-  constexpr int kFirstFixedVersion = 0x02060100;  // 2.6.1 (0xMMmmrrpp, pp = pre-release)
-  if (RdKafka::version() >= kFirstFixedVersion) return "";
-  bool scram = false;
+// wrong password. CMake refuses such a librdkafka unless
+// EARSHOT_ALLOW_OLD_RDKAFKA is on; then the hint names the real cause.
+constexpr int kScramFixedVersion = 0x02060100;  // 2.6.1 (0xMMmmrrpp, pp = pre-release)
+
+bool UsesScram(const std::map<std::string, std::string>& properties) {
   for (const char* key : {"sasl.mechanisms", "sasl.mechanism"}) {
     auto it = properties.find(key);
-    if (it != properties.end() && it->second.find("SCRAM") != std::string::npos) scram = true;
+    if (it != properties.end() && it->second.find("SCRAM") != std::string::npos) return true;
   }
-  if (!scram) return "";
+  return false;
+}
+
+std::string ScramVersionHint(const std::map<std::string, std::string>& properties) {
+  if (RdKafka::version() >= kScramFixedVersion || !UsesScram(properties)) return "";
   return " (if the password is right: librdkafka " + RdKafka::version_str() +
          " predates the SCRAM fix of 2.6.1, and Kafka 4.x brokers reject its SCRAM logins; "
          "use librdkafka >= 2.6.1 or another SASL mechanism)";
@@ -87,18 +92,15 @@ struct PartitionState {
 // i.e. on that same thread; only connected_ and stop_ cross threads.
 class KafkaSource;
 
-// librdkafka keeps pointers to its callbacks for the client's lifetime. The
-// source forwards them through this object so that a client left alive on
-// purpose (the issue 4312 path in Close()) never calls into a destroyed
-// source: Close() detaches it and leaks it together with the client.
-// Log events arrive on librdkafka's own threads and are handled without
-// touching the source; everything else is served by consume().
+// librdkafka keeps pointers to its callbacks for the client's lifetime; this
+// object outlives the client and forwards to the source. Log events arrive
+// on librdkafka's own threads and are handled without touching the source;
+// everything else is served by the consume calls in Poll() and Close().
 class Callbacks final : public RdKafka::RebalanceCb,
                         public RdKafka::EventCb,
                         public RdKafka::OffsetCommitCb {
  public:
   explicit Callbacks(KafkaSource* owner) : owner_(owner) {}
-  void Detach() { owner_.store(nullptr); }
   void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
                     std::vector<RdKafka::TopicPartition*>& partitions) override;
   void event_cb(RdKafka::Event& event) override;
@@ -106,7 +108,7 @@ class Callbacks final : public RdKafka::RebalanceCb,
                         std::vector<RdKafka::TopicPartition*>& offsets) override;
 
  private:
-  std::atomic<KafkaSource*> owner_;
+  KafkaSource* const owner_;
 };
 
 class KafkaSource final : public Source {
@@ -254,26 +256,11 @@ class KafkaSource final : public Source {
     held_.clear();
     if (!consumer_) return;
     closing_ = true;
-    if (!ever_rebalanced_ && connected_.load()) {
-      // Work around librdkafka issue 4312: give the group join in flight a
-      // bounded chance to finish, so the consumer can be closed normally.
-      const auto deadline = SteadyClock::now() + std::chrono::milliseconds(kFirstAssignmentWaitMs);
-      while (!ever_rebalanced_ && SteadyClock::now() < deadline) {
-        std::unique_ptr<RdKafka::Message> msg(consumer_->consume(kMaxConsumeWaitMs));
-      }
-    }
-    if (!ever_rebalanced_) {
-      // Destroying it now could abort the process (issue 4312). Nothing was
-      // assigned, so nothing is to commit: leave the handle to process exit;
-      // the broker drops the member after session.timeout.ms.
-      KafkaLog(
-          "no partition assignment yet; leaving the consumer without close() "
-          "(librdkafka issue 4312 workaround)");
-      callbacks_->Detach();
-      (void)callbacks_.release();
-      (void)consumer_.release();
-      return;
-    }
+    // No special case before the first assignment any more: librdkafka
+    // < 2.3.0 aborted when a cooperative-sticky consumer was closed while its
+    // first join was in flight (issue 4312); earshot requires >= 2.6.1
+    // (KafkaSourceITest.CloseDuringFirstJoinDoesNotAbort). A build with
+    // EARSHOT_ALLOW_OLD_RDKAFKA on an older one can abort here.
     CommitStoredSync(AllAssigned());
     RdKafka::ErrorCode rc = consumer_->close();  // serves the final revoke
     if (rc != RdKafka::ERR_NO_ERROR) KafkaLog("close: " + RdKafka::err2str(rc));
@@ -381,7 +368,6 @@ class KafkaSource final : public Source {
 
   void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
                     std::vector<RdKafka::TopicPartition*>& partitions) {
-    ever_rebalanced_ = true;
     // An assignment needs the coordinator; a revoke can be local (lost
     // assignment during an outage) and says nothing about connectivity.
     if (err == RdKafka::ERR__ASSIGN_PARTITIONS) SetConnected(true, "");
@@ -644,17 +630,27 @@ class KafkaSource final : public Source {
     auto brokers = doc.FindMember("brokers");
     if (brokers != doc.MemberEnd() && brokers->value.IsObject()) {
       bool any_up = false;
+      bool any_broker = false;
       for (const auto& b : brokers->value.GetObject()) {
         if (!b.value.IsObject()) continue;
         auto id = b.value.FindMember("nodeid");
         auto state = b.value.FindMember("state");
         if (id != b.value.MemberEnd() && id->value.IsInt() && id->value.GetInt() >= 0 &&
-            state != b.value.MemberEnd() && state->value.IsString() &&
-            std::string_view(state->value.GetString()) == "UP") {
-          any_up = true;
+            state != b.value.MemberEnd() && state->value.IsString()) {
+          any_broker = true;
+          if (std::string_view(state->value.GetString()) == "UP") any_up = true;
         }
       }
-      if (any_up && !auth_failed_) SetConnected(true, "");
+      if (any_up && !auth_failed_) {
+        SetConnected(true, "");
+      } else if (any_broker && !any_up && connected_.load()) {
+        // librdkafka raises ALL_BROKERS_DOWN only if, when a broker first
+        // goes down, every other one is down already; a group coordinator
+        // that is lost only later leaves it unsaid (seen with 2.8.0 when a
+        // single broker stops). The statistics tell it either way.
+        errors_["broker_down"]->Increment();
+        SetConnected(false, "all brokers down: no broker connection is up");
+      }
     }
     auto topics = doc.FindMember("topics");
     if (topics == doc.MemberEnd() || !topics->value.IsObject()) return;
@@ -696,7 +692,6 @@ class KafkaSource final : public Source {
   std::atomic<bool> stop_{false};
   bool fatal_ = false;
   bool closing_ = false;
-  bool ever_rebalanced_ = false;
   bool auth_failed_ = false;
   bool ever_connected_ = false;
   bool told_cannot_connect_ = false;
@@ -718,14 +713,7 @@ class KafkaSource final : public Source {
 
 void Callbacks::rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
                              std::vector<RdKafka::TopicPartition*>& partitions) {
-  KafkaSource* owner = owner_.load();
-  if (owner != nullptr) {
-    owner->rebalance_cb(consumer, err, partitions);
-  } else if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
-    delete consumer->incremental_assign(partitions);
-  } else {
-    delete consumer->incremental_unassign(partitions);
-  }
+  owner_->rebalance_cb(consumer, err, partitions);
 }
 
 void Callbacks::event_cb(RdKafka::Event& event) {
@@ -737,14 +725,12 @@ void Callbacks::event_cb(RdKafka::Event& event) {
     }
     return;
   }
-  KafkaSource* owner = owner_.load();
-  if (owner != nullptr) owner->event_cb(event);
+  owner_->event_cb(event);
 }
 
 void Callbacks::offset_commit_cb(RdKafka::ErrorCode err,
                                  std::vector<RdKafka::TopicPartition*>& offsets) {
-  KafkaSource* owner = owner_.load();
-  if (owner != nullptr) owner->offset_commit_cb(err, offsets);
+  owner_->offset_commit_cb(err, offsets);
 }
 
 }  // namespace
@@ -759,6 +745,8 @@ StatusOr<std::unique_ptr<Source>> MakeKafkaSource(const KafkaSourceOptions& opti
   if (Status s = SetKafkaProperty(conf.get(), "group.id", cfg.group_id); !s.ok()) return s;
   for (const auto& [k, v] : ConsumerDefaults()) {
     if (cfg.properties.count(k) != 0) continue;
+    // Unknown before 2.1.0 (reachable with -DEARSHOT_ALLOW_OLD_RDKAFKA=ON).
+    if (k == "fetch.queue.backoff.ms" && RdKafka::version() < 0x02010000) continue;
     if (Status s = SetKafkaProperty(conf.get(), k, v); !s.ok()) return s;
   }
   for (const auto& [k, v] : cfg.properties) {
@@ -779,6 +767,23 @@ StatusOr<std::unique_ptr<Source>> MakeKafkaSource(const KafkaSourceOptions& opti
   // The guarantee: an offset is stored only after its record was applied.
   if (Status s = SetKafkaProperty(conf.get(), "enable.auto.offset.store", "false"); !s.ok()) {
     return s;
+  }
+  for (const std::string& name : cfg.inline_secrets) {
+    KafkaLog("property " + name +
+                 " is written inline in the config file; keep secrets out of it with a "
+                 "reference: " + name + ": \"${file:/run/secrets/kafka-" +
+                 (name.find("password") != std::string::npos ? "password" : "secret") +
+                 "}\" or \"${env:NAME}\" (docs/kafka.md)",
+             LogLevel::kWarn);
+  }
+  // Only a build configured with -DEARSHOT_ALLOW_OLD_RDKAFKA=ON gets here
+  // with an old librdkafka; say at once what its SCRAM logins will meet.
+  if (UsesScram(cfg.properties) && RdKafka::version() < kScramFixedVersion) {
+    KafkaLog("librdkafka " + RdKafka::version_str() +
+                 " predates the SCRAM fix of 2.6.1: Kafka 4.x brokers reject its SCRAM logins "
+                 "even with the right password; use librdkafka >= 2.6.1 "
+                 "(scripts/install-deps.sh) or another SASL mechanism",
+             LogLevel::kWarn);
   }
   std::unique_ptr<Source> src = std::make_unique<KafkaSource>(options, std::move(conf));
   return src;

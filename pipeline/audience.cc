@@ -10,17 +10,10 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "pipeline/signals.h"  // CutUtf8
 #include "rules/normalizer.h"
 
 namespace earshot {
-
-std::string_view CutUtf8(std::string_view s, size_t max) {
-  if (s.size() <= max) return s;
-  size_t n = max;
-  // Back to the first byte of the character that straddles the cut.
-  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
-  return s.substr(0, n);
-}
 
 // ---------------------------------------------------------------------------
 // AuthorTable

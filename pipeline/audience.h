@@ -53,9 +53,6 @@ inline constexpr uint32_t kNoAuthor = UINT32_MAX;
 // whole id is hashed.
 inline constexpr size_t kMaxAuthorBytes = 256;
 
-// `s` cut to at most `max` bytes at a UTF-8 character boundary.
-std::string_view CutUtf8(std::string_view s, size_t max);
-
 class AuthorTable {
  private:
   static constexpr size_t kChunk = 4096;      // records a chunk

@@ -1,12 +1,17 @@
 #include "pipeline/config.h"
 
-#include "base/platform.h"
-
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <set>
+#include <string_view>
 
+#include "base/platform.h"
 #include "base/yaml_util.h"
 
 namespace earshot {
@@ -19,7 +24,113 @@ std::string Resolve(const std::string& base_dir, const std::string& p) {
   return (fs::path(base_dir) / p).lexically_normal().string();
 }
 
-void ParseKafka(const YAML::Node& n, const std::string& file, KafkaConfig* k, Diagnostics* d) {
+// Librdkafka properties that hold a secret: given inline, they draw a warning
+// at start-up (KafkaConfig::inline_secrets).
+bool IsSecretProperty(const std::string& name) {
+  auto ends_with = [&](std::string_view tail) {
+    return name.size() >= tail.size() && name.compare(name.size() - tail.size(), tail.size(),
+                                                      tail) == 0;
+  };
+  return ends_with(".password") || ends_with(".secret") || name == "ssl.key.pem";
+}
+
+constexpr size_t kMaxReferencedFileBytes = 1 << 20;  // a secret, a PEM key: small
+
+// Expands the references in a Kafka property value (docs/kafka.md):
+// ${file:PATH} (the file's content, one trailing newline dropped; a relative
+// PATH is taken from the config file's directory) and ${env:NAME} (the
+// environment variable); `$${` is a literal `${`. Any other `${...}`, a file
+// that cannot be read, an unset or empty variable is an error at `loc`.
+// Sets *has_reference when the value used one.
+
+std::optional<std::string> ExpandReferences(const std::string& value, const std::string& dir,
+                                            const std::string& key, const SourceLoc& loc,
+                                            Diagnostics* d, bool* has_reference) {
+  std::string out;
+  bool ok = true;
+  size_t i = 0;
+  while (i < value.size()) {
+    size_t at = value.find('$', i);
+    if (at == std::string::npos) {
+      out.append(value, i);
+      break;
+    }
+    out.append(value, i, at - i);
+    if (value.compare(at, 3, "$${") == 0) {
+      out += "${";
+      i = at + 3;
+      continue;
+    }
+    if (value.compare(at, 2, "${") != 0) {
+      out += '$';
+      i = at + 1;
+      continue;
+    }
+    size_t close = value.find('}', at + 2);
+    if (close == std::string::npos) {
+      d->Error(loc, key + ": unterminated \"${\"",
+               "write ${file:/path} or ${env:NAME}, or $${ for a literal ${");
+      return std::nullopt;
+    }
+    const std::string ref = value.substr(at + 2, close - at - 2);
+    const std::string shown = "${" + ref + "}";
+    i = close + 1;
+    *has_reference = true;
+    if (ref.rfind("env:", 0) == 0) {
+      const std::string name = ref.substr(4);
+      const char* v = name.empty() ? nullptr : std::getenv(name.c_str());
+      if (v == nullptr || *v == '\0') {
+        d->Error(loc, key + ": " + shown + ": environment variable " +
+                          (name.empty() ? std::string("name is empty")
+                                        : name + (v == nullptr ? " is not set" : " is empty")));
+        ok = false;
+        continue;
+      }
+      out += v;
+    } else if (ref.rfind("file:", 0) == 0) {
+      const std::string path = Resolve(dir, ref.substr(5));
+      std::error_code ec;
+      fs::file_status st = fs::status(path, ec);
+      std::string why;
+      if (ref.size() == 5) {
+        why = "the path is empty";
+      } else if (ec) {
+        why = "cannot read " + path + ": " + ec.message();
+      } else if (!fs::is_regular_file(st)) {
+        why = path + " is not a regular file";
+      } else if (fs::file_size(path, ec) > kMaxReferencedFileBytes) {
+        why = path + " is larger than 1 MiB";
+      }
+      std::string content;
+      if (why.empty()) {
+        std::ifstream in(path, std::ios::binary);
+        if (!in) {
+          why = "cannot read " + path + ": " + std::strerror(errno);
+        } else {
+          content.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+          if (!content.empty() && content.back() == '\n') content.pop_back();
+          if (!content.empty() && content.back() == '\r') content.pop_back();
+          if (content.empty()) why = path + " is empty";
+        }
+      }
+      if (!why.empty()) {
+        d->Error(loc, key + ": " + shown + ": " + why);
+        ok = false;
+        continue;
+      }
+      out += content;
+    } else {
+      d->Error(loc, key + ": unknown reference " + shown,
+               "write ${file:/path} or ${env:NAME}, or $${ for a literal ${");
+      ok = false;
+    }
+  }
+  if (!ok) return std::nullopt;
+  return out;
+}
+
+void ParseKafka(const YAML::Node& n, const std::string& file, const std::string& dir,
+                KafkaConfig* k, Diagnostics* d) {
   if (!CheckKeys(n, {"brokers", "topics", "group_id", "properties"}, file, "source.kafka", d))
     return;
   if (n["brokers"]) {
@@ -44,7 +155,13 @@ void ParseKafka(const YAML::Node& n, const std::string& file, KafkaConfig* k, Di
     for (const auto& kv : p) {
       auto key = AsString(kv.first, file, "properties key", d);
       auto val = AsString(kv.second, file, "properties value", d);
-      if (key && val) k->properties[*key] = *val;
+      if (!key || !val) continue;
+      bool has_reference = false;
+      auto expanded =
+          ExpandReferences(*val, dir, *key, LocOf(kv.second, file), d, &has_reference);
+      if (!expanded) continue;
+      k->properties[*key] = *expanded;
+      if (!has_reference && IsSecretProperty(*key)) k->inline_secrets.push_back(*key);
     }
   }
 }
@@ -62,7 +179,7 @@ void ParseSource(const YAML::Node& n, const std::string& file, const std::string
                  "one of: kafka, file, generator");
     }
   }
-  if (n["kafka"]) ParseKafka(n["kafka"], file, &s->kafka, d);
+  if (n["kafka"]) ParseKafka(n["kafka"], file, dir, &s->kafka, d);
   if (const YAML::Node& f = n["file"]) {
     if (CheckKeys(f, {"paths", "follow"}, file, "source.file", d)) {
       if (f["paths"]) {
@@ -97,6 +214,28 @@ void ParseSource(const YAML::Node& n, const std::string& file, const std::string
   }
   if (s->type == SourceConfig::Type::kFile && s->file.paths.empty()) {
     d->Error(LocOf(n, file), "source.file.paths: at least one path is required for type file");
+  }
+}
+
+// `rules:` and `shadow:`: {paths, reload}. `what` names the section in errors.
+void ParseRulePaths(const YAML::Node& r, const std::string& file, const std::string& dir,
+                    const std::string& what, RulesConfig* out, Diagnostics* d) {
+  if (!CheckKeys(r, {"paths", "reload"}, file, what, d)) return;
+  if (r["paths"]) {
+    if (auto v = AsStringList(r["paths"], file, "paths", d, true)) {
+      out->paths.clear();
+      for (const auto& p : *v) out->paths.push_back(Resolve(dir, p));
+    }
+  }
+  if (r["reload"]) {
+    if (auto v = AsString(r["reload"], file, "reload", d)) {
+      if (*v == "watch") out->reload = RulesConfig::Reload::kWatch;
+      else if (*v == "signal") out->reload = RulesConfig::Reload::kSignal;
+      else if (*v == "off") out->reload = RulesConfig::Reload::kOff;
+      else
+        d->Error(LocOf(r["reload"], file), what + ".reload: unknown mode \"" + *v + "\"",
+                 "one of: watch, signal, off");
+    }
   }
 }
 
@@ -143,6 +282,71 @@ void ParseWindows(const YAML::Node& n, const std::string& file, std::vector<Wind
   }
 }
 
+// signals: (DESIGN section 11). Absent: the defaults; {enabled: false}: off.
+void ParseSignals(const YAML::Node& n, const std::string& file, SignalsConfig* s, Diagnostics* d) {
+  if (n.IsNull()) return;
+  if (!CheckKeys(n,
+                 {"enabled", "pane", "delay", "half_life", "threshold", "min_count", "min_history",
+                  "trending"},
+                 file, "signals", d)) {
+    return;
+  }
+  if (n["enabled"]) {
+    if (auto v = AsBool(n["enabled"], file, "signals.enabled", d)) s->enabled = *v;
+  }
+  auto duration = [&](const YAML::Node& node, const char* key, int64_t* out) {
+    if (!node) return;
+    const std::string name = std::string("signals.") + key;
+    if (auto v = AsDurationMillis(node, file, name, d)) {
+      if (*v <= 0) d->Error(LocOf(node, file), name + ": must be a positive duration");
+      else *out = *v;
+    }
+  };
+  duration(n["pane"], "pane", &s->pane_ms);
+  duration(n["delay"], "delay", &s->delay_ms);
+  duration(n["half_life"], "half_life", &s->half_life_ms);
+  if (const YAML::Node& t = n["threshold"]) {
+    std::optional<double> v;
+    if (t.IsScalar()) {
+      try {
+        v = t.as<double>();
+      } catch (const YAML::Exception&) {
+      }
+    }
+    if (!v) d->Error(LocOf(t, file), "signals.threshold: expected a number");
+    else if (!std::isfinite(*v) || *v <= 0)
+      d->Error(LocOf(t, file), "signals.threshold: must be a number above 0",
+               "the z-score that raises a spike, e.g. 4");
+    else s->threshold = *v;
+  }
+  // An integer in [lo, hi].
+  auto integer = [&](const YAML::Node& node, const std::string& name, int64_t lo, int64_t hi,
+                     int64_t* out) {
+    if (!node) return;
+    if (auto v = AsInt(node, file, name, d)) {
+      if (*v < lo || *v > hi)
+        d->Error(LocOf(node, file), name + ": must be between " + std::to_string(lo) + " and " +
+                                        std::to_string(hi));
+      else *out = *v;
+    }
+  };
+  integer(n["min_count"], "signals.min_count", 0, INT32_MAX, &s->min_count);
+  integer(n["min_history"], "signals.min_history", 0, INT32_MAX, &s->min_history);
+  if (const YAML::Node& t = n["trending"]) {
+    if (CheckKeys(t, {"top", "capacity", "min_count"}, file, "signals.trending", d)) {
+      integer(t["top"], "signals.trending.top", 1, 1000000, &s->trending_top);
+      integer(t["capacity"], "signals.trending.capacity", 1, 1000000, &s->trending_capacity);
+      integer(t["min_count"], "signals.trending.min_count", 0, INT32_MAX, &s->trending_min_count);
+      if (s->trending_capacity < s->trending_top) {
+        d->Error(LocOf(t["capacity"] ? t["capacity"] : t, file),
+                 "signals.trending.capacity: must be at least trending.top (" +
+                     std::to_string(s->trending_top) + ")",
+                 "the trending list is drawn from the capacity hashtags counted per pane");
+      }
+    }
+  }
+}
+
 }  // namespace
 
 int64_t Config::longest_window_ms() const {
@@ -162,7 +366,8 @@ bool ParseConfig(const std::string& yaml_text, const std::string& file, Config* 
   if (root.IsNull()) return true;  // an empty file: all defaults
   if (!CheckKeys(root,
                  {"source", "format", "mapping", "rules", "windows", "clock", "max_future_skew",
-                  "platforms", "http", "limits", "dead_letter", "sentiment", "audience"},
+                  "platforms", "http", "limits", "dead_letter", "sentiment", "shadow",
+                  "signals", "audience"},
                  file, "config", d)) {
     return false;
   }
@@ -195,25 +400,13 @@ bool ParseConfig(const std::string& yaml_text, const std::string& file, Config* 
   if (out->decoder.format == Format::kMapping && out->decoder.mapping.empty()) {
     d->Error(LocOf(root["format"], file), "format: mapping needs a `mapping:` section");
   }
-  if (const YAML::Node& r = root["rules"]) {
-    if (CheckKeys(r, {"paths", "reload"}, file, "rules", d)) {
-      if (r["paths"]) {
-        if (auto v = AsStringList(r["paths"], file, "paths", d, true)) {
-          out->rules.paths.clear();
-          for (const auto& p : *v) out->rules.paths.push_back(Resolve(dir, p));
-        }
-      }
-      if (r["reload"]) {
-        if (auto v = AsString(r["reload"], file, "reload", d)) {
-          if (*v == "watch") out->rules.reload = RulesConfig::Reload::kWatch;
-          else if (*v == "signal") out->rules.reload = RulesConfig::Reload::kSignal;
-          else if (*v == "off") out->rules.reload = RulesConfig::Reload::kOff;
-          else
-            d->Error(LocOf(r["reload"], file), "rules.reload: unknown mode \"" + *v + "\"",
-                     "one of: watch, signal, off");
-        }
-      }
-    }
+  if (const YAML::Node& r = root["rules"]) ParseRulePaths(r, file, dir, "rules", &out->rules, d);
+  // Shadow rules (DESIGN section 10): the same shape as `rules`; paths required.
+  if (const YAML::Node& sh = root["shadow"]) {
+    ParseRulePaths(sh, file, dir, "shadow", &out->shadow, d);
+    if (sh.IsMap() && out->shadow.paths.empty())
+      d->Error(LocOf(sh, file), "shadow.paths: at least one candidate rule path is required",
+               "e.g. shadow: {paths: [rules.candidate/], reload: watch}");
   }
   if (root["windows"]) ParseWindows(root["windows"], file, &out->windows, d);
   if (root["clock"]) {
@@ -316,6 +509,7 @@ bool ParseConfig(const std::string& yaml_text, const std::string& file, Config* 
       }
     }
   }
+  if (root["signals"]) ParseSignals(root["signals"], file, &out->signals, d);
   // audience
   if (const YAML::Node& a = root["audience"]) {
     if (CheckKeys(a, {"enabled", "top_authors_capacity", "hll_precision"}, file, "audience", d)) {

@@ -17,7 +17,12 @@ struct KafkaConfig {
   std::string brokers = "localhost:9092";
   std::vector<std::string> topics = {"social.posts"};
   std::string group_id = "earshot";
-  std::map<std::string, std::string> properties;  // passed through to librdkafka
+  // Passed through to librdkafka, with ${file:PATH} and ${env:NAME}
+  // references already expanded (docs/kafka.md).
+  std::map<std::string, std::string> properties;
+  // Secret properties (sasl.password, ssl.key.password, ...) written in the
+  // config file itself rather than as a reference; the source warns at start.
+  std::vector<std::string> inline_secrets;
 };
 
 struct FileSourceConfig {
@@ -72,6 +77,21 @@ struct SentimentConfig {
   std::vector<std::string> lexicons;  // lexicon files or directories; empty = built-in
 };
 
+// Signals (DESIGN section 11, pipeline/signals.h): mention spikes against an
+// exponentially weighted baseline, and trending hashtags, per tumbling
+// event-time pane.
+struct SignalsConfig {
+  bool enabled = true;
+  int64_t pane_ms = 5 * 60 * 1000;             // tumbling event-time panes
+  int64_t delay_ms = 60 * 1000;                // pane k closes when T >= (k+1)*pane + delay
+  int64_t half_life_ms = 6 * 3600 * 1000LL;    // of the baseline's exponential weighting
+  double threshold = 4;                        // z that raises a spike
+  int64_t min_count = 20;                      // mentions a pane needs to raise one
+  int64_t min_history = 12;                    // closed panes a series needs first
+  int64_t trending_top = 10;                   // trending.top
+  int64_t trending_capacity = 1000;            // trending.capacity: hashtags per category
+  int64_t trending_min_count = 5;              // trending.min_count
+};
 // audience: unique authors and top authors per brand (docs/audience.md).
 struct AudienceConfig {
   bool enabled = true;
@@ -105,6 +125,11 @@ struct Config {
   LimitsConfig limits;
   DeadLetterConfig dead_letter;
   SentimentConfig sentiment;
+  // Shadow rules (DESIGN section 10, docs/shadow.md): a candidate rule set
+  // classified beside the live one and counted apart; loaded, validated and
+  // reloaded like `rules`. No paths: no candidate.
+  RulesConfig shadow;
+  SignalsConfig signals;
   AudienceConfig audience;  // audience
 
   int64_t longest_window_ms() const;

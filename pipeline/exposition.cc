@@ -37,6 +37,24 @@ const char* const kTopicHelp =
 const char* const kSentimentName = "earshot_sentiment_mentions_total";
 const char* const kSentimentHelp = "Matched events per brand, platform and lexicon sentiment.";
 
+// Signals (DESIGN section 11): score, baseline, active, spikes_total.
+constexpr int kSpikeFamilies = 4;
+const char* const kSpikeNames[kSpikeFamilies] = {"earshot_spike_score", "earshot_spike_baseline",
+                                                 "earshot_spike_active", "earshot_spikes_total"};
+const char* const kSpikeHelp[kSpikeFamilies] = {
+    "z-score of the brand's mentions in the last closed signals pane against its baseline: "
+    "(x - m) / sqrt(v + m + 1).",
+    "The baseline (exponentially weighted mean of mentions per pane) the last score used.",
+    "1 while a mention spike is active (raised at signals.threshold, cleared below half of it).",
+    "Mention spikes raised."};
+double SpikeValue(int family, const SpikeGauge& g) {
+  switch (family) {
+    case 0: return g.score;
+    case 1: return g.baseline;
+    case 2: return g.active ? 1 : 0;
+    default: return static_cast<double>(g.spikes);
+  }
+}
 // audience
 const char* const kUniqueAuthorsName = "earshot_window_unique_authors";
 const char* const kUniqueAuthorsHelp =
@@ -60,6 +78,8 @@ class ResultSink {
   virtual void Topic(uint32_t topic, uint32_t brand_plus_one, uint32_t platform,
                      uint64_t value) = 0;
   virtual void Sentiment(uint32_t brand, uint32_t platform, int sentiment, uint64_t value) = 0;
+  // Family `family` of kSpikeNames; `platform` == P is "all".
+  virtual void Spike(int family, uint32_t brand, uint32_t platform, double value) = 0;
   virtual void UniqueAuthors(size_t window, uint32_t brand, uint32_t platform,
                              uint64_t value) = 0;  // audience
 };
@@ -157,6 +177,16 @@ void EmitResults(const ResultsSnapshot& s, ResultSink* sink) {
   }
   sink->EndFamily();
 
+  // Signals: spike series (platform="all" included), as pipeline/signals.h
+  // ordered them.
+  for (int f = 0; f < kSpikeFamilies; ++f) {
+    sink->Family(kSpikeNames[f], kSpikeHelp[f], f == 3 ? MetricType::Counter : MetricType::Gauge);
+    for (const SpikeGauge& g : s.spikes) {
+      if (g.brand < B && g.platform <= P) sink->Spike(f, g.brand, g.platform, SpikeValue(f, g));
+    }
+    sink->EndFamily();
+  }
+
   // audience: distinct authors, on the platforms where the window gauges
   // are (same series), then across all of them (platform="all").
   if (!s.unique_authors.empty()) {
@@ -229,6 +259,10 @@ class FamilySink : public ResultSink {
          {"platform", Platform(platform)},
          {"sentiment", SentimentLabel(sentiment)}},
         static_cast<double>(value));
+  }
+  void Spike(int, uint32_t brand, uint32_t platform, double value) override {
+    Add({{"category", Category(brand)}, {"brand", Brand(brand)}, {"platform", Platform(platform)}},
+        value);
   }
   void UniqueAuthors(size_t window, uint32_t brand, uint32_t platform,
                      uint64_t value) override {  // audience
@@ -403,6 +437,8 @@ class TextSink : public ResultSink {
     for (const auto& t : s.topic_names)
       topic_prefix_.push_back(f_.Add(std::string(kTopicName) + "{" + LabelPair("topic", t) + ","));
     sentiment_prefix_ = f_.Add(std::string(kSentimentName) + "{");
+    for (int f = 0; f < kSpikeFamilies; ++f)
+      spike_prefix_[f] = f_.Add(std::string(kSpikeNames[f]) + "{");
     for (const auto& w : s.window_names) {  // audience
       unique_prefix_.push_back(
           f_.Add(std::string(kUniqueAuthorsName) + "{" + LabelPair("window", w) + ","));
@@ -412,6 +448,7 @@ class TextSink : public ResultSink {
       const std::string platform =
           "," + LabelPair("platform", p == P ? "all" : s.platform_names[p]);
       if (p < P) platform_suffix_.push_back(f_.Add(platform + "} "));
+      spike_suffix_.push_back(p < P ? platform_suffix_.back() : f_.Add(platform + "} "));
       for (int b = 0; b < kBasisCount; ++b)
         share_suffix_.push_back(f_.Add(platform + "," + LabelPair("basis", BasisName(b)) + "} "));
       if (p < P) {
@@ -454,6 +491,9 @@ class TextSink : public ResultSink {
     EndUint(Line(sentiment_prefix_, brand_[brand],
                  sentiment_suffix_[static_cast<size_t>(platform) * kSentimentCount + sentiment]),
             value);
+  }
+  void Spike(int family, uint32_t brand, uint32_t platform, double value) override {
+    End(FormatDouble(Line(spike_prefix_[family], brand_[brand], spike_suffix_[platform]), value));
   }
   void UniqueAuthors(size_t window, uint32_t brand, uint32_t platform,
                      uint64_t value) override {  // audience
@@ -508,6 +548,8 @@ class TextSink : public ResultSink {
   std::vector<Ref> platform_suffix_;   // by platform
   std::vector<Ref> share_suffix_;      // [platform (P = all) * kBasisCount + basis]
   std::vector<Ref> sentiment_suffix_;  // [platform * kSentimentCount + sentiment]
+  Ref spike_prefix_[kSpikeFamilies];
+  std::vector<Ref> spike_suffix_;  // by platform, P = "all"
   std::vector<Ref> unique_prefix_;     // audience: by window
   Ref all_suffix_;                     // audience: platform="all"
 };
@@ -525,6 +567,15 @@ std::vector<prometheus::MetricFamily> ResultFamilies(const ResultsSnapshot& s) {
   FamilySink sink(s, &out);
   EmitResults(s, &sink);
   return out;
+}
+
+std::string PrometheusLabel(std::string_view name, std::string_view value) {
+  return LabelPair(name, value);
+}
+
+void AppendPrometheusValue(double v, std::string* out) {
+  char buf[kMaxValueChars];
+  out->append(buf, FormatDouble(buf, v));
 }
 
 }  // namespace earshot

@@ -22,6 +22,7 @@
 
 #include <prometheus/metric_family.h>
 
+#include "pipeline/signals.h"
 #include "pipeline/window_state.h"
 #include "rules/sentiment.h"
 
@@ -97,6 +98,9 @@ struct ResultsSnapshot {
   // nothing is in the window).
   std::vector<std::vector<Values>> windows;
   std::vector<TopicCount> topics;  // ascending by (topic, brand_plus_one, platform)
+  // Signals: the spike gauges of every series seen, by brand id then
+  // platform (platform == platform_count() is "all"); empty when off.
+  std::vector<SpikeGauge> spikes;
   // audience: per window, distinct authors [brand id * (P + 1) + platform],
   // platform P being all platforms together; empty when audience is off.
   std::vector<std::vector<uint64_t>> unique_authors;
@@ -120,5 +124,12 @@ void WriteResultsText(const ResultsSnapshot& s, ExpositionSink* sink);
 // The same series as MetricFamily objects (every family, empty ones too):
 // ~1 KB and several allocations a series, for tests and small states.
 std::vector<prometheus::MetricFamily> ResultFamilies(const ResultsSnapshot& s);
+
+// --- For other result writers (the shadow series, pipeline/shadow.cc) ---
+// `name="value"`, the value escaped as the text format wants.
+std::string PrometheusLabel(std::string_view name, std::string_view value);
+// Appends a sample value as the result series write it (%.16g, as
+// TextSerializer; Nan, +Inf, -Inf).
+void AppendPrometheusValue(double v, std::string* out);
 
 }  // namespace earshot

@@ -53,6 +53,7 @@ const std::vector<double>& LatencyBuckets() {
 struct Processor::PartitionState {
   std::vector<HoppingWindow> windows;
   Deduper dedupe;
+  Signals::PartitionPtr signals;  // open signal panes' counts (created on first use)
   std::unique_ptr<PartitionAudience> audience;  // audience; null when disabled
   // The dedupe cap is set by ShareDedupeCap (0, dedupe off, until then).
   PartitionState(const std::vector<WindowSpec>& specs, const Audience* aud) : dedupe(0) {
@@ -122,6 +123,13 @@ Processor::Processor(const Config& config, const Clock* wall,
                          .Help("(platform, id) pairs remembered for dedupe, over all partitions.")
                          .Register(*registry_)
                          .Add({});
+  if (!config_.shadow.paths.empty()) {
+    shadow_ = std::make_unique<ShadowState>(config_.windows, platforms_, config_.limits.max_series,
+                                            kShadowSamplesPerChange, registry_.get());
+  }
+  if (config_.signals.enabled) {
+    signals_ = std::make_unique<Signals>(config_.signals, platforms_.names());
+  }
 }
 
 Processor::~Processor() = default;
@@ -169,6 +177,7 @@ void Processor::ApplyPendingRules() {
     for (const auto& b : rules_->brands()) brand_ids_.push_back(InternBrand(b.category, b.name));
     for (const auto& t : rules_->topics()) topic_ids_.push_back(InternTopic(t));
   }
+  if (signals_ != nullptr) signals_->SetBrands(brand_ids_, brand_names_);
   // Brands removed by the new rules leave the windows; the others keep state.
   std::vector<bool> keep(brand_names_.size(), false);
   for (uint32_t id : brand_ids_) keep[id] = true;
@@ -204,12 +213,14 @@ void Processor::OnAssigned(const std::vector<PartitionKey>& partitions) {
     // Fresh state: a rebuild replays the partition's recent history into it.
     partitions_[p] = std::make_unique<PartitionState>(config_.windows, audience_.get());
   }
+  if (shadow_ != nullptr) shadow_->OnAssigned(partitions);
   ShareDedupeCap();
 }
 
 void Processor::OnRevoked(const std::vector<PartitionKey>& partitions) {
   std::lock_guard<std::mutex> lock(mu_);
   for (const auto& p : partitions) partitions_.erase(p);
+  if (shadow_ != nullptr) shadow_->OnRevoked(partitions);
   ShareDedupeCap();
 }
 
@@ -232,6 +243,7 @@ void Processor::ExpireLocked(int64_t now) {
     part->dedupe.ExpireBefore(part->windows[longest_window_].FirstBucket(now));
     if (part->audience) part->audience->Expire(now);  // audience
   }
+  if (shadow_ != nullptr) shadow_->Expire(now);
   if (audience_) audience_->Expire(now);  // audience: authors no window holds any more
 }
 
@@ -336,6 +348,8 @@ void Processor::ProcessBatch(std::string_view source, const std::vector<Record>&
   {
     std::lock_guard<std::mutex> lock(mu_);
     ApplyPendingRules();
+    if (shadow_ != nullptr) shadow_->BeginBatch(rules_);
+    ShadowState::Partition* shadow_part = nullptr;
     const int64_t wall_now = wall_->NowMillis();
     const bool event_clock = config_.clock == ClockMode::kEvent;
     const WindowSpec& longest_spec = config_.windows[longest_window_];
@@ -362,6 +376,7 @@ void Processor::ProcessBatch(std::string_view source, const std::vector<Record>&
       if (timed) t0 = std::chrono::steady_clock::now();
       if (part == nullptr || rec.partition != part_number || rec.topic != part_topic) {
         part = Partition(rec.topic, rec.partition);
+        if (shadow_ != nullptr) shadow_part = shadow_->GetPartition(rec.topic, rec.partition);
         part_topic = rec.topic;
         part_number = rec.partition;
       }
@@ -389,6 +404,8 @@ void Processor::ProcessBatch(std::string_view source, const std::vector<Record>&
         max_event_ms_ = event_ms;
         now = event_ms;
       }
+      // Signal panes close as T passes them, before this event is counted.
+      if (signals_ != nullptr && signals_->Due(now)) signals_->Advance(now);
       // The matcher's input, and the platform the event counts under.
       uint32_t platform;
       const rules::MatchInput in = rules::ToMatchInput(
@@ -420,6 +437,11 @@ void Processor::ProcessBatch(std::string_view source, const std::vector<Record>&
       if (!rec.rebuild) {
         Outcome o = late ? Outcome::kLate : (matched ? Outcome::kMatched : Outcome::kUnmatched);
         ++outcome_counts[static_cast<int>(o)];
+      }
+      // Shadow rules: the same decoded, deduplicated event through the candidate.
+      if (shadow_ != nullptr) {
+        shadow_->Classify({&in, ev.id, now, event_ms, platform, !rec.rebuild, late}, match_.brands,
+                          shadow_part);
       }
       // The counters and windows are random accesses into megabytes of
       // state: the update is queued and applied below, a few events behind
@@ -454,6 +476,13 @@ void Processor::ProcessBatch(std::string_view source, const std::vector<Record>&
         }
         u.topics_end = static_cast<uint32_t>(update_ids_.size());
         updates_.push_back(u);
+        // Signals: the event counts in its pane (as in the windows).
+        if (signals_ != nullptr && !late && u.brands_begin != u.topics_begin) {
+          if (part->signals == nullptr) part->signals = signals_->NewPartition();
+          signals_->Add(part->signals.get(), now, event_ms, platform,
+                        update_ids_.data() + u.brands_begin, u.topics_begin - u.brands_begin,
+                        ev.id, scratch_);
+        }
       }
       if (timed && !rec.rebuild) {
         samples.push_back(
@@ -487,6 +516,7 @@ void Processor::ProcessBatch(std::string_view source, const std::vector<Record>&
       latency_sum += secs * kLatencySampleEvery;
     }
     ExpireLocked(NowLocked());
+    if (signals_ != nullptr && signals_->Due(NowLocked())) signals_->Advance(NowLocked());
     for (int o = 0; o < kOutcomeCount; ++o) outcomes_[o] += outcome_counts[o];
     overflow = series_overflow_;
     series_overflow_ = 0;
@@ -511,6 +541,16 @@ void Processor::ProcessBatch(std::string_view source, const std::vector<Record>&
     latency_->ObserveMultiple(latency_buckets, latency_sum);
   }
   for (const auto& [rec, reason] : invalid_records) invalid_hook_(*rec, reason);
+}
+
+StatusOr<std::string> Processor::SignalsJson() const {
+  std::shared_ptr<const SignalsView> view;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (signals_ == nullptr) return Status::Error("signals are off (signals: {enabled: false})");
+    view = signals_->view();
+  }
+  return SignalsViewJson(*view);
 }
 
 uint64_t Processor::outcome_count(Outcome o) const {
@@ -559,6 +599,7 @@ ResultsSnapshot Processor::TakeSnapshot(int64_t* lock_held_ns, bool audience) co
   std::shared_ptr<const rules::RuleSet> rules;
   std::vector<uint32_t> brand_ids;
   FlatMap<uint64_t> topic_totals;
+  std::shared_ptr<const std::vector<SpikeGauge>> spikes;  // signals: copied below
   std::vector<std::vector<StepRef>> audience_steps;  // audience: per window
   audience = audience && audience_ != nullptr;
   {
@@ -581,6 +622,7 @@ ResultsSnapshot Processor::TakeSnapshot(int64_t* lock_held_ns, bool audience) co
       }
     }
     s.totals = totals_;
+    if (signals_ != nullptr) spikes = signals_->gauges();
     topic_totals = topic_totals_;  // one copy of the slots; sorted below
     if (audience) {  // audience: references to the steps, merged below
       audience_steps.resize(W);
@@ -595,6 +637,7 @@ ResultsSnapshot Processor::TakeSnapshot(int64_t* lock_held_ns, bool audience) co
     }
   }
 
+  if (spikes != nullptr) s.spikes = *spikes;
   s.categories = GroupByCategory(rules.get(), brand_ids);
   const size_t B = s.brand_names.size();
   // Ascending (topic, brand, platform): a counting sort by (topic, brand),
@@ -756,6 +799,70 @@ StatusOr<std::string> Processor::ShareOfVoiceJson(const std::string& window_name
 }
 
 // ---------------------------------------------------------------------------
+// Shadow rules (DESIGN section 10): the state is pipeline/shadow.cc's; these
+// take its snapshot under the state lock, with the live side it is shown
+// beside.
+
+void Processor::SetShadowRules(std::shared_ptr<const rules::RuleSet> candidate) {
+  if (shadow_ != nullptr) shadow_->SetRules(std::move(candidate));
+}
+
+std::shared_ptr<const rules::RuleSet> Processor::shadow_rules() const {
+  return shadow_ != nullptr ? shadow_->pending_rules() : nullptr;
+}
+
+ShadowSnapshot Processor::TakeShadowSnapshot(bool full) const {
+  ShadowSnapshot s;
+  if (shadow_ == nullptr) return s;
+  const size_t P = platforms_.size();
+  const size_t W = config_.windows.size();
+  // The dense tables are allocated outside the lock, as in TakeSnapshot.
+  size_t hint;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    hint = shadow_->brand_count();
+  }
+  s.candidate_windows.assign(W, std::vector<Values>(hint * P));
+  s.changed_windows.assign(W, std::vector<Values>(hint * P));
+  if (full) {
+    s.live_windows.assign(W, std::vector<uint64_t>(hint * P));
+    s.live_totals.assign(hint * P, 0);
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  const int64_t now = NowLocked();
+  shadow_->Copy(now, brand_ids_, full, &s);
+  if (!full) return s;
+  for (size_t w = 0; w < W; ++w) {
+    for (const auto& [key, part] : partitions_) {
+      part->windows[w].ForEachInWindow(now, [&](SeriesKey k, const Values& v) {
+        s.AddLiveWindow(w, SeriesBrand(k), SeriesPlatform(k), v.v[kMentions]);
+      });
+    }
+  }
+  for (size_t i = 0; i < totals_.size(); ++i) {
+    if (totals_[i].present) {
+      s.AddLiveTotal(static_cast<uint32_t>(i / P), static_cast<uint32_t>(i % P),
+                     totals_[i].v.v[kMentions]);
+    }
+  }
+  return s;
+}
+
+void Processor::WriteShadowText(ExpositionSink* sink) const {
+  if (shadow_ != nullptr) earshot::WriteShadowText(TakeShadowSnapshot(false), sink);
+}
+
+StatusOr<std::string> Processor::ShadowJson(const std::string& window_name) const {
+  if (shadow_ == nullptr) return Status::Error("no shadow rules configured (shadow.paths)");
+  size_t w = 0;
+  if (!window_name.empty()) {
+    w = config_.windows.size();
+    for (size_t i = 0; i < config_.windows.size(); ++i)
+      if (config_.windows[i].name == window_name) w = i;
+    if (w == config_.windows.size()) return Status::Error("unknown window \"" + window_name + "\"");
+  }
+  return earshot::ShadowJson(TakeShadowSnapshot(true), w, wall_->NowMillis());
+}
 // audience: /api/v1/top-authors and /api/v1/unique-authors (docs/audience.md)
 
 StatusOr<size_t> Processor::AudienceWindow(const std::string& name) const {

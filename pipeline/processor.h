@@ -37,6 +37,8 @@
 #include "pipeline/exposition.h"
 #include "pipeline/record.h"
 #include "pipeline/flat_map.h"
+#include "pipeline/shadow.h"
+#include "pipeline/signals.h"
 #include "pipeline/window_state.h"
 #include "rules/rule_set.h"
 #include "rules/sentiment.h"
@@ -88,6 +90,26 @@ class Processor : public PartitionListener {
   // The JSON body of /api/v1/share-of-voice, or an error for a bad parameter.
   StatusOr<std::string> ShareOfVoiceJson(const std::string& window, const std::string& platform,
                                          const std::string& basis) const;
+  // --- Shadow rules (DESIGN section 10; pipeline/shadow.h) ---
+  // Only with config.shadow.paths; otherwise has_shadow() is false and
+  // these do nothing. SetShadowRules is thread-safe (null: no candidate)
+  // and takes effect at the next batch boundary; the rest are snapshots.
+  bool has_shadow() const { return shadow_ != nullptr; }
+  void SetShadowRules(std::shared_ptr<const rules::RuleSet> candidate);
+  std::shared_ptr<const rules::RuleSet> shadow_rules() const;
+  // The shadow state now; `full` adds the live set's window mentions and
+  // mentions_total by shadow brand, and the samples (for the API and diff).
+  ShadowSnapshot TakeShadowSnapshot(bool full) const;
+  // The shadow result series (WriteShadowText).
+  void WriteShadowText(ExpositionSink* sink) const;
+  // The JSON body of /api/v1/shadow, or an error for a bad parameter.
+  StatusOr<std::string> ShadowJson(const std::string& window) const;
+  // --- end shadow rules ---
+
+  // The JSON body of /api/v1/signals (pipeline/signals.h: the last closed
+  // pane's active spikes and trending hashtags), or an error when signals
+  // are off. Holds the state lock only to copy a pointer.
+  StatusOr<std::string> SignalsJson() const;
   // audience (docs/audience.md): the JSON bodies of /api/v1/top-authors and
   // /api/v1/unique-authors, or an error for a bad parameter (or with
   // audience.enabled false). Thread-safe: the state lock is held only to
@@ -143,6 +165,9 @@ class Processor : public PartitionListener {
   std::vector<std::pair<std::string, std::string>> brand_names_;  // id -> (category, brand)
   std::map<std::string, uint32_t> topic_interner_;
   std::vector<std::string> topic_names_;
+  // Signals (DESIGN section 11); null when off. Declared before partitions_,
+  // whose states hold its per-partition pane counts, so it outlives them.
+  std::unique_ptr<Signals> signals_;
   std::map<PartitionKey, std::unique_ptr<PartitionState>> partitions_;
   std::unique_ptr<Audience> audience_;  // audience; null when audience.enabled is false
   int64_t max_event_ms_ = INT64_MIN;
@@ -195,6 +220,9 @@ class Processor : public PartitionListener {
   void ApplyUpdates();  // state lock held
   std::vector<Update> updates_;
   std::vector<uint32_t> update_ids_;
+
+  // Shadow rules: null without config.shadow.paths. Guarded by mu_.
+  std::unique_ptr<ShadowState> shadow_;
   AuthorBatch author_batch_;  // audience: the batch's authors, interned before ApplyUpdates
 };
 

@@ -4,33 +4,44 @@
 
 namespace earshot {
 
+RuleReloaderNames RuleReloaderNames::Shadow() {
+  RuleReloaderNames n;
+  n.what = "shadow rules";
+  n.reload_total = "earshot_shadow_reload_total";
+  n.last_successful = "earshot_shadow_last_reload_successful";
+  n.last_success_timestamp = "earshot_shadow_last_reload_success_timestamp_seconds";
+  n.loaded = "earshot_shadow_rules_loaded";
+  return n;
+}
+
 RuleReloader::RuleReloader(std::vector<std::string> paths, rules::CompileOptions options,
                            Sink sink, std::shared_ptr<prometheus::Registry> registry,
-                           const Clock* clock, Logger log)
+                           const Clock* clock, Logger log, RuleReloaderNames names)
     : paths_(std::move(paths)),
       options_(std::move(options)),
       sink_(std::move(sink)),
       clock_(clock),
-      log_(std::move(log)) {
+      log_(std::move(log)),
+      what_(names.what) {
   auto& reloads = prometheus::BuildCounter()
-                      .Name("earshot_rules_reload_total")
+                      .Name(names.reload_total)
                       .Help("Rule loads (start-up and reloads) by result.")
                       .Register(*registry);
   success_ = &reloads.Add({{"result", "success"}});
   failure_ = &reloads.Add({{"result", "failure"}});
   last_successful_ = &prometheus::BuildGauge()
-                          .Name("earshot_rules_last_reload_successful")
+                          .Name(names.last_successful)
                           .Help("1 if the last rule load succeeded, 0 if it failed (the "
                                 "previous rules stay active).")
                           .Register(*registry)
                           .Add({});
   last_success_ts_ = &prometheus::BuildGauge()
-                          .Name("earshot_rules_last_reload_success_timestamp_seconds")
+                          .Name(names.last_success_timestamp)
                           .Help("Unix time of the last successful rule load.")
                           .Register(*registry)
                           .Add({});
   loaded_family_ = &prometheus::BuildGauge()
-                        .Name("earshot_rules_loaded")
+                        .Name(names.loaded)
                         .Help("Active rules by kind: category, brand, topic, term, regex, query.")
                         .Register(*registry);
 }
@@ -47,7 +58,7 @@ bool RuleReloader::Reload(Diagnostics* out) {
     failure_->Increment();
     last_successful_->Set(0);
     if (diags.ok()) diags.Error(SourceLoc{}, "rules failed to compile");
-    log_("rules: reload failed, keeping the previous rules:\n" + diags.ToString());
+    log_(what_ + ": reload failed, keeping the previous rules:\n" + diags.ToString());
     if (out) out->Append(diags);
     return false;
   }
@@ -61,7 +72,7 @@ bool RuleReloader::Reload(Diagnostics* out) {
       {"category", st.categories}, {"brand", st.brands},   {"topic", st.topics},
       {"term", st.terms},          {"regex", st.regexes}, {"query", st.queries}};
   for (const auto& [kind, n] : kinds) loaded_family_->Add({{"kind", kind}}).Set(static_cast<double>(n));
-  log_("rules: loaded " + std::to_string(st.categories) + " categories, " +
+  log_(what_ + ": loaded " + std::to_string(st.categories) + " categories, " +
        std::to_string(st.brands) + " brands, " + std::to_string(st.topics) + " topics from " +
        std::to_string(def.files.size()) + " files");
   return true;

@@ -22,13 +22,25 @@
 
 namespace earshot {
 
+// What a reloader calls its metrics and itself in logs: the live rules'
+// names by default; Shadow() for the candidate set of DESIGN section 10.
+struct RuleReloaderNames {
+  std::string what = "rules";  // log lines: "<what>: reload failed, ..."
+  std::string reload_total = "earshot_rules_reload_total";
+  std::string last_successful = "earshot_rules_last_reload_successful";
+  std::string last_success_timestamp = "earshot_rules_last_reload_success_timestamp_seconds";
+  std::string loaded = "earshot_rules_loaded";
+  static RuleReloaderNames Shadow();
+};
+
 class RuleReloader {
  public:
   using Sink = std::function<void(std::shared_ptr<const rules::RuleSet>)>;
   using Logger = std::function<void(const std::string&)>;
 
   RuleReloader(std::vector<std::string> paths, rules::CompileOptions options, Sink sink,
-               std::shared_ptr<prometheus::Registry> registry, const Clock* clock, Logger log);
+               std::shared_ptr<prometheus::Registry> registry, const Clock* clock, Logger log,
+               RuleReloaderNames names = {});
 
   // Loads, compiles and (on success) publishes. Returns false on failure,
   // with the errors in *diags when given.
@@ -44,6 +56,7 @@ class RuleReloader {
   Sink sink_;
   const Clock* clock_;
   Logger log_;
+  std::string what_;
   mutable std::mutex mu_;
   bool loaded_ = false;
   prometheus::Counter* success_;

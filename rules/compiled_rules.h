@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "rules/literal_automaton.h"
 #include "rules/matcher_chars.h"
 #include "rules/matcher_index.h"
 #include "rules/normalizer.h"
@@ -39,6 +40,7 @@ inline constexpr uint32_t kAtomMask = (1u << kAtomBits) - 1;
 inline constexpr uint32_t kTagShift = kAtomBits;             // 2 bits: 0, 1 '#', 2 '@'
 inline constexpr uint32_t kMultiWord = 1u << (kAtomBits + 2);  // more words to verify
 inline constexpr uint32_t kPositions = 1u << (kAtomBits + 3);  // needs_positions
+inline constexpr uint32_t kProcliticShift = kAtomBits + 4;    // 2 bits: ProcliticMode
 inline constexpr int64_t kFar = INT64_MAX;
 
 // Decodes the code point at s[*i], advancing *i (ASCII fast).
@@ -64,6 +66,43 @@ inline char32_t CpBefore(std::string_view s, size_t pos) {
 // Compiled forms.
 
 // A term after normalization, split into words.
+// Arabic proclitics (DESIGN section 3): how a term whose first word starts
+// with an Arabic letter may be written joined to و, ال, وال, بال, كال, فال,
+// لل. A term that itself starts with ال is kept without it (its first word
+// is the rest) and needs its ال written as one of the six forms with ال.
+enum ProcliticMode : uint8_t {
+  kProcliticNone = 0,     // the term as written, only
+  kProcliticAny = 1,      // also with any of the seven joined to its start
+  kProcliticArticle = 2,  // words[0] lacks the term's ال: ال, وال, بال, كال, فال or لل first
+};
+// What the matcher peeled off a token's start.
+enum ProcliticKind : uint8_t {
+  kPeelNone = 0,     // nothing: the whole token
+  kPeelWaw = 1,      // و, at a word boundary
+  kPeelArticle = 2,  // ال, وال, بال, كال, فال, لل, at a word boundary
+  // ال where the token follows a no-space-script character: not a
+  // proclitic (no word boundary), but an ال-term's own article, whose edge
+  // the no-space rule waives as for any term.
+  kPeelOwnArticle = 3,
+};
+// Whether a term of `mode` matches a token with `kind` peeled off.
+inline bool ProcliticAccepts(uint8_t mode, uint8_t kind) {
+  switch (kind) {
+    case kPeelNone: return mode != kProcliticArticle;
+    case kPeelWaw: return mode == kProcliticAny;
+    case kPeelArticle: return mode != kProcliticNone;
+    default: return mode == kProcliticArticle;
+  }
+}
+
+// Where a term may start in the normalized text: its first word at
+// [begin, end) (a token, or the rest of one), the match itself from
+// `match_begin` (before `begin` when a proclitic of `kind` was peeled off).
+struct TermStart {
+  uint32_t match_begin, begin, end, word;
+  uint8_t kind;
+};
+
 struct Pattern {
   std::vector<std::string> words;
   std::vector<uint8_t> gap_optional;  // [i]: words i-1 and i may touch (a no-space edge)
@@ -72,6 +111,7 @@ struct Pattern {
   bool first_nospace = false;         // the first word has a no-space-script char
   bool last_nospace = false;          // the last char of the last word is no-space-script
   char32_t cp1 = 0, cp2 = 0;          // first code points of words[0] (cp2 = 0: only one)
+  uint8_t proclitic = kProcliticNone;  // ProcliticMode
 };
 
 // A raw (exact-case, original text) literal.
@@ -141,17 +181,25 @@ class RuleSetImpl final : public RuleSet {
   MatchScratch::Impl& Prepare(MatchScratch* scratch) const;
   void FindAtoms(const MatchInput& in, const NormalizeInfo& info, MatchScratch* scratch,
                  MatchScratch::Impl& im) const;
-  void OnExactHits(std::string_view text, size_t b, size_t e, uint32_t widx, const uint32_t* vb,
+  void OnExactHits(std::string_view text, const TermStart& t, const uint32_t* vb,
                    const uint32_t* ve, MatchScratch::Impl& im) const;
-  void OnPrefixes(std::string_view text, size_t b, size_t e, uint32_t widx,
-                  MatchScratch::Impl& im) const;
+  void OnPrefixes(std::string_view text, const TermStart& t, MatchScratch::Impl& im) const;
   void OnNoSpacePos(std::string_view text, size_t s, char32_t cp1, size_t next, uint32_t widx,
+                    MatchScratch::Impl& im, size_t match_begin, uint8_t kind) const;
+  void OnNoSpacePos(std::string_view text, size_t s, char32_t cp1, size_t next, uint32_t widx,
+                    MatchScratch::Impl& im) const {
+    OnNoSpacePos(text, s, cp1, next, widx, im, s, kPeelNone);
+  }
+  void FindPeeled(std::string_view text, const MatchScratch& scratch, bool nospace,
+                  MatchScratch::Impl& im) const;
+  void OnNoSpaceRun(std::string_view text, size_t b, size_t e, uint32_t widx,
                     MatchScratch::Impl& im) const;
   void FindRaw(std::string_view text, MatchScratch::Impl& im) const;
   bool Verify(const Pattern& p, std::string_view text, size_t pos, size_t from, size_t* end,
               uint32_t* adv) const;
+  // `prefix`: bytes of a proclitic at the start of [b, e) (for explain).
   void Hit(MatchScratch::Impl& im, uint32_t atom, uint32_t b, uint32_t e, uint32_t wb, uint32_t we,
-           bool positions) const;
+           bool positions, uint32_t prefix = 0) const;
   void Hit(MatchScratch::Impl& im, uint32_t atom, uint32_t b, uint32_t e, uint32_t wb,
            uint32_t we) const;
   void CollectCandidates(MatchScratch::Impl& im) const;
@@ -182,13 +230,23 @@ class RuleSetImpl final : public RuleSet {
   // Bit (b0 << 8 | b1) is set when some prefix key starts with bytes b0 b1:
   // most tokens skip the prefix look-ups entirely.
   std::vector<uint64_t> prefix_start_;
-  CodeIndex nospace_;  // first code points -> term atoms with a no-space first word
+  // Term atoms whose first word is all no-space-script characters (ナイキ,
+  // 耐克): found by one scan of each no-space run.
+  LiteralAutomaton literals_;
+  // Those whose first word mixes them with others (nike東京, ナイキ2):
+  // first code points -> atoms, probed at each code point of a run and at
+  // the start of spaced tokens.
+  CodeIndex nospace_;
   // The first min(8, size) bytes of a no-space literal's first word (by atom).
   struct LiteralHead {
     uint64_t bytes = 0;
     uint32_t len = 0;
   };
   std::vector<LiteralHead> literal_heads_;
+  bool has_proclitic_terms_ = false;  // some term takes Arabic proclitics
+  // The term index keys of the terms that take proclitics (by HashBytes):
+  // a peeled token is looked up only when it may be one.
+  BitFilter proclitic_keys_;
   bool nospace_single_ = false;       // some key has cp2 = 0
   bool nospace_token_start_ = false;  // some such term starts with a non-no-space char
   CodeIndex raw_index_;

@@ -71,6 +71,32 @@ std::string FieldName(FieldKind f) {
   return "?";
 }
 
+// The Arabic letters of DESIGN section 3 (normalized text).
+bool IsArabicLetter(char32_t c) {
+  return (c >= 0x0621 && c <= 0x064A) || (c >= 0x066E && c <= 0x06D3) ||
+         (c >= 0x06FA && c <= 0x06FF);
+}
+
+// The proclitics (normalized): و, ال, وال, بال, كال, فال, لل.
+constexpr std::string_view kArticle = "\u0627\u0644";
+bool IsProclitic(std::string_view w) {
+  static const std::string_view kAll[] = {"\u0648",       kArticle,       "\u0648\u0627\u0644",
+                                          "\u0628\u0627\u0644", "\u0643\u0627\u0644",
+                                          "\u0641\u0627\u0644", "\u0644\u0644"};
+  for (std::string_view p : kAll) {
+    if (w == p) return true;
+  }
+  return false;
+}
+
+// Every code point of `word` is of a no-space script.
+bool AllNoSpace(std::string_view word, const uint8_t* flags) {
+  for (size_t i = 0; i < word.size();) {
+    if (!(CharFlags(flags, CpAt(word, &i)) & kCharNoSpace)) return false;
+  }
+  return !word.empty();
+}
+
 }  // namespace
 
 std::string ExprToString(const Expr& e) {
@@ -165,6 +191,7 @@ class Compiler {
   std::unordered_map<std::string, uint32_t> atom_ids_;
   bool atom_limit_reported_ = false;
   std::vector<std::string> platform_names_;
+  bool proclitics_ = true;  // the rule being compiled: RuleDef::arabic_proclitics
 };
 
 uint32_t Compiler::TermAtom(std::string_view text, const SourceLoc& loc) {
@@ -218,6 +245,24 @@ uint32_t Compiler::TermAtom(std::string_view text, const SourceLoc& loc) {
     diags_->Error(loc, "term \"" + display + "\" is empty after normalization");
     return kNone;
   }
+  if (proclitics_ && !p.tag) {
+    std::string& w0 = p.words[0];
+    size_t k = 0;
+    if (IsArabicLetter(CpAt(w0, &k))) {
+      if (IsProclitic(w0)) {
+        diags_->Error(loc, "term \"" + display + "\" is only an Arabic proclitic",
+                      "و, ال, وال, بال, كال, فال and لل are matched joined to a term; to "
+                      "match one on its own, set arabic_proclitics: false in this file");
+        return kNone;
+      }
+      if (std::string_view(w0).substr(0, kArticle.size()) == kArticle) {
+        p.proclitic = kProcliticArticle;
+        w0.erase(0, kArticle.size());  // the index holds the rest
+      } else {
+        p.proclitic = kProcliticAny;
+      }
+    }
+  }
   {
     const std::string& w0 = p.words[0];
     size_t k = 0;
@@ -232,6 +277,7 @@ uint32_t Compiler::TermAtom(std::string_view text, const SourceLoc& loc) {
   std::string key = "t";
   key += p.tag ? p.tag : ' ';
   key += p.prefix ? '*' : ' ';
+  key += static_cast<char>('0' + p.proclitic);
   for (const auto& w : p.words) {
     key += '\0';
     key += w;
@@ -407,6 +453,7 @@ uint32_t Compiler::CompileExpr(const Expr& e, Rule* rule, bool negated) {
 }
 
 void Compiler::CompileRule(const RuleDef& def, Rule* rule) {
+  proclitics_ = def.arabic_proclitics;
   std::vector<uint32_t> comps;
   std::vector<uint32_t> pos;
   for (const auto& t : def.terms) {
@@ -512,14 +559,18 @@ bool Compiler::AnyAtomFires(const Rule& rule) const {
 }
 
 void Compiler::BuildIndexes() {
-  std::vector<std::pair<std::string, uint32_t>> exact, prefix;
+  std::vector<std::pair<std::string, uint32_t>> exact, prefix, literals;
+  std::vector<uint64_t> proclitic_keys;
   std::vector<std::pair<uint64_t, uint32_t>> nospace, raw;
   rs_->literal_heads_.assign(rs_->atoms_.size(), {});
   for (uint32_t a = 0; a < rs_->atoms_.size(); ++a) {
     const Atom& atom = rs_->atoms_[a];
     if (atom.kind == AtomKind::kTerm) {
       const Pattern& p = rs_->patterns_[atom.index];
-      if (p.first_nospace) {
+      if (p.first_nospace && opt_.literal_automaton && AllNoSpace(p.words[0], rs_->flags_)) {
+        literals.emplace_back(p.words[0], a);
+      } else if (p.first_nospace) {
+        if (p.proclitic != kProcliticNone) rs_->has_proclitic_terms_ = true;
         nospace.emplace_back(CodeKey(p.cp1, p.cp2), a);
         auto& head = rs_->literal_heads_[a];
         head.len = static_cast<uint32_t>(std::min<size_t>(p.words[0].size(), 8));
@@ -527,6 +578,7 @@ void Compiler::BuildIndexes() {
         if (p.cp2 == 0) rs_->nospace_single_ = true;
         if (!(CharFlags(rs_->flags_, p.cp1) & kCharNoSpace)) rs_->nospace_token_start_ = true;
       } else if (p.prefix && p.words.size() == 1) {
+        if (p.proclitic != kProcliticNone) rs_->has_proclitic_terms_ = true;
         prefix.emplace_back(p.words[0], a);
         rs_->prefix_lens_.push_back(static_cast<uint32_t>(p.words[0].size()));
         if (rs_->prefix_start_.empty()) rs_->prefix_start_.assign(1024, 0);
@@ -545,6 +597,11 @@ void Compiler::BuildIndexes() {
         if (p.tag) v |= (p.tag == '#' ? 1u : 2u) << kTagShift;
         if (p.words.size() > 1) v |= kMultiWord;
         if (atom.needs_positions) v |= kPositions;
+        v |= static_cast<uint32_t>(p.proclitic) << kProcliticShift;
+        if (p.proclitic != kProcliticNone) {
+          rs_->has_proclitic_terms_ = true;
+          proclitic_keys.push_back(HashBytes(p.words[0].data(), p.words[0].size()));
+        }
         exact.emplace_back(p.words[0], v);
       }
     } else if (atom.kind == AtomKind::kRaw) {
@@ -564,6 +621,9 @@ void Compiler::BuildIndexes() {
                           rs_->prefix_lens_.end());
   rs_->exact_.Build(std::move(exact));
   rs_->prefix_.Build(std::move(prefix));
+  rs_->literals_.Build(literals);
+  rs_->proclitic_keys_.Reset(proclitic_keys.size());
+  for (uint64_t h : proclitic_keys) rs_->proclitic_keys_.Add(h);
   rs_->nospace_.Build(std::move(nospace));
   rs_->raw_index_.Build(std::move(raw));
 }

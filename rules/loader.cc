@@ -28,7 +28,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const std::vector<std::string> kTopKeys = {"category", "brands", "topics", "tests"};
+const std::vector<std::string> kTopKeys = {"category", "brands", "topics", "tests",
+                                           "arabic_proclitics"};
 const std::vector<std::string> kRuleKeys = {"name",  "terms",     "exclude",  "regex",
                                             "query", "platforms", "languages"};
 const std::vector<std::string> kTestKeys = {"event", "brands", "topics"};
@@ -83,6 +84,28 @@ class FileLoader {
     const YAML::Node& top = *root;
     CheckKeys(top, kTopKeys, file_, "rule file", &diags_);
 
+    // Read first: it applies to every brand and topic of the file.
+    if (const YAML::Node ap = top["arabic_proclitics"]) {
+      // YAML 1.2's booleans only: a quoted "false" or a yes/no is a mistake
+      // here, not a value.
+      static const char* const kTrue[] = {"true", "True", "TRUE"};
+      static const char* const kFalse[] = {"false", "False", "FALSE"};
+      bool known = false;
+      if (ap.IsScalar() && ap.Tag() != "!") {
+        for (const char* t : kTrue) known |= ap.Scalar() == t;
+        for (const char* f : kFalse) {
+          if (ap.Scalar() == f) {
+            known = true;
+            arabic_proclitics_ = false;
+          }
+        }
+      }
+      if (!known) {
+        diags_.Error(LocOf(ap, file_), "arabic_proclitics: expected true or false",
+                     "it turns proclitic matching (و, ال, بال, ...) on or off for this file's "
+                     "brands and topics");
+      }
+    }
     const YAML::Node category = top["category"];
     const YAML::Node brands = top["brands"];
     if (category) {
@@ -278,6 +301,7 @@ class FileLoader {
 
   bool ParseRule(const YAML::Node& n, const std::string& what, RuleDef* r) {
     r->loc = LocOf(n, file_);
+    r->arabic_proclitics = arabic_proclitics_;
     if (!n.IsMap()) {
       diags_.Error(r->loc, what + ": expected a mapping such as {name: x, terms: [...]}");
       return false;
@@ -418,6 +442,7 @@ class FileLoader {
   const std::string& text_;
   std::vector<std::string> lines_;
   Diagnostics diags_;
+  bool arabic_proclitics_ = true;  // the file's `arabic_proclitics`
 };
 
 bool ReadFile(const std::string& path, std::string* out, std::string* error) {

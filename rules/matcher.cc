@@ -31,7 +31,11 @@ struct Occ {
   uint32_t begin, end;    // bytes in the normalized text (original text for raw)
   uint32_t wbegin, wend;  // word indexes (NEAR)
   uint32_t next;          // next occurrence of the same atom, or kNone
+  uint32_t prefix;        // bytes of a proclitic at begin (explain)
 };
+
+// A token with a proclitic peeled off its start (TermStart's fields).
+using Peeled = internal::TermStart;
 }  // namespace
 
 // Per-thread working state, sized for one RuleSet (re-sized when used with
@@ -48,6 +52,7 @@ struct MatchScratch::Impl {
   std::vector<internal::TokenSpan> tokens;  // the spaced tokens of the text
   std::vector<uint64_t> hashes;             // HashPadded of each token
   std::vector<uint32_t> passed;             // tokens through the term index's filter
+  std::vector<Peeled> peeled;               // tokens with an Arabic proclitic peeled off
 };
 
 MatchInput ToMatchInput(const EventFields& e, const PlatformTable& platforms,
@@ -97,14 +102,14 @@ void RuleSetImpl::Hit(MatchScratch::Impl& im, uint32_t atom, uint32_t b, uint32_
 
 // `positions`: the atom's needs_positions, when the caller has it at hand.
 void RuleSetImpl::Hit(MatchScratch::Impl& im, uint32_t atom, uint32_t b, uint32_t e, uint32_t wb,
-                      uint32_t we, bool positions) const {
+                      uint32_t we, bool positions, uint32_t prefix) const {
   if (im.atom_stamp[atom] != im.gen) {
     im.atom_stamp[atom] = im.gen;
     im.occ_head[atom] = kNone;
     im.hits.push_back(atom);
   }
   if (im.record_all || positions) {
-    im.occs.push_back(Occ{b, e, wb, we, im.occ_head[atom]});
+    im.occs.push_back(Occ{b, e, wb, we, im.occ_head[atom], prefix});
     im.occ_head[atom] = static_cast<uint32_t>(im.occs.size() - 1);
   }
 }
@@ -149,34 +154,37 @@ bool RuleSetImpl::Verify(const Pattern& p, std::string_view text, size_t pos, si
   return true;
 }
 
-void RuleSetImpl::OnExactHits(std::string_view text, size_t b, size_t e, uint32_t widx,
-                              const uint32_t* vb, const uint32_t* ve,
-                              MatchScratch::Impl& im) const {
+void RuleSetImpl::OnExactHits(std::string_view text, const TermStart& t, const uint32_t* vb,
+                              const uint32_t* ve, MatchScratch::Impl& im) const {
   const char* p = text.data();
+  const uint32_t prefix = t.begin - t.match_begin;
   for (; vb != ve; ++vb) {
     const uint32_t v = *vb;
     if (v & kVocabularyTag) {
-      im.vocabulary_hits->push_back(VocabularyHit{widx, v & ~kVocabularyTag});
+      // Lexicon words are whole tokens.
+      if (t.kind == kPeelNone) im.vocabulary_hits->push_back(VocabularyHit{t.word, v & ~kVocabularyTag});
       continue;
     }
+    if (!ProcliticAccepts((v >> kProcliticShift) & 3, t.kind)) continue;
     const uint32_t atom = v & kAtomMask;
     const uint32_t tag = (v >> kTagShift) & 3;
-    if (tag != 0 && (b == 0 || p[b - 1] != (tag == 1 ? '#' : '@'))) continue;
+    if (tag != 0 && (t.begin == 0 || p[t.begin - 1] != (tag == 1 ? '#' : '@'))) continue;
     if (!(v & kMultiWord)) {
-      Hit(im, atom, b, e, widx, widx, (v & kPositions) != 0);
+      Hit(im, atom, t.match_begin, t.end, t.word, t.word, (v & kPositions) != 0, prefix);
     } else {
       size_t end;
       uint32_t adv;
-      if (Verify(patterns_[atoms_[atom].index], text, e, 1, &end, &adv)) {
-        Hit(im, atom, b, end, widx, widx + adv, (v & kPositions) != 0);
+      if (Verify(patterns_[atoms_[atom].index], text, t.end, 1, &end, &adv)) {
+        Hit(im, atom, t.match_begin, static_cast<uint32_t>(end), t.word, t.word + adv,
+            (v & kPositions) != 0, prefix);
       }
     }
   }
 }
 
-void RuleSetImpl::OnPrefixes(std::string_view text, size_t b, size_t e, uint32_t widx,
+void RuleSetImpl::OnPrefixes(std::string_view text, const TermStart& t,
                              MatchScratch::Impl& im) const {
-  const uint32_t len = static_cast<uint32_t>(e - b);
+  const uint32_t b = t.begin, len = t.end - t.begin;
   const char* p = text.data();
   const uint32_t *vb, *ve;
   for (uint32_t l : prefix_lens_) {
@@ -185,8 +193,63 @@ void RuleSetImpl::OnPrefixes(std::string_view text, size_t b, size_t e, uint32_t
     if (!prefix_.Find(p + b, l, &vb, &ve)) continue;
     for (; vb != ve; ++vb) {
       const Pattern& pat = patterns_[atoms_[*vb].index];
+      if (!ProcliticAccepts(pat.proclitic, t.kind)) continue;
       if (pat.tag && (b == 0 || p[b - 1] != pat.tag)) continue;
-      Hit(im, *vb, b, e, widx, widx);
+      Hit(im, *vb, t.match_begin, t.end, t.word, t.word, atoms_[*vb].needs_positions,
+          t.begin - t.match_begin);
+    }
+  }
+}
+
+// Arabic proclitics (DESIGN section 3): a token that starts a word with
+// و, ال, وال, بال, كال, فال or لل is looked up once more without it, for
+// the terms that accept that proclitic (ProcliticAccepts). Two look-ups at
+// most for a token (وال: without و and without وال).
+void RuleSetImpl::FindPeeled(std::string_view text, const MatchScratch& scratch, bool nospace,
+                             MatchScratch::Impl& im) const {
+  const char* p = text.data();
+  im.peeled.clear();
+  for (const internal::TokenSpan& t : im.tokens) {
+    if ((static_cast<unsigned char>(p[t.begin]) & 0xFE) != 0xD8) continue;
+    uint64_t x;  // the token's first bytes (the text is padded)
+    std::memcpy(&x, p + t.begin, 8);
+    const uint32_t len = t.end - t.begin;
+    auto peel = [&](uint32_t n, uint8_t kind) {
+      if (len > n) im.peeled.push_back(Peeled{t.begin, t.begin + n, t.end, t.word, kind});
+    };
+    // Little-endian UTF-8: و D9 88, ا D8 A7, ل D9 84, ب D8 A8, ك D9 83, ف D9 81.
+    constexpr uint64_t kAl = 0x84D9A7D8;
+    const uint64_t first = x & 0xFFFF, next_al = (x >> 16) & 0xFFFFFFFF;
+    // A proclitic starts at a word boundary, so its token starts its word;
+    // a token after a no-space-script character can only be an ال-term
+    // written as itself.
+    if (t.begin != scratch.words[t.word].begin) {
+      if ((x & 0xFFFFFFFF) == kAl) peel(4, kPeelOwnArticle);
+      continue;
+    }
+    if (first == 0x88D9) {  // و, وال
+      peel(2, kPeelWaw);
+      if (next_al == kAl) peel(6, kPeelArticle);
+    } else if ((x & 0xFFFFFFFF) == kAl || (x & 0xFFFFFFFF) == 0x84D984D9) {  // ال, لل
+      peel(4, kPeelArticle);
+    } else if ((first == 0xA8D8 || first == 0x83D9 || first == 0x81D9) && next_al == kAl) {
+      peel(6, kPeelArticle);  // بال, كال, فال
+    }
+  }
+  for (const Peeled& q : im.peeled) {
+    const uint32_t n = q.end - q.begin;
+    const uint64_t h = internal::HashPadded(p + q.begin, n);
+    const uint32_t *vb, *ve;
+    if (proclitic_keys_.MayContain(h) && exact_.FindHashed(p + q.begin, n, h, &vb, &ve)) {
+      OnExactHits(text, q, vb, ve, im);
+    }
+    if (!prefix_lens_.empty()) OnPrefixes(text, q, im);
+    if (nospace && nospace_token_start_) {
+      size_t next = q.begin;
+      const char32_t cp = CpAt(text, &next);
+      if (nospace_.MayStartWith(cp)) {
+        OnNoSpacePos(text, q.begin, cp, next, q.word, im, q.match_begin, q.kind);
+      }
     }
   }
 }
@@ -194,7 +257,8 @@ void RuleSetImpl::OnPrefixes(std::string_view text, size_t b, size_t e, uint32_t
 // A position where a literal with a no-space first word may start: inside a
 // no-space run, or at the start of another token (left edge implied).
 void RuleSetImpl::OnNoSpacePos(std::string_view text, size_t s, char32_t cp1, size_t next,
-                               uint32_t widx, MatchScratch::Impl& im) const {
+                               uint32_t widx, MatchScratch::Impl& im, size_t match_begin,
+                               uint8_t kind) const {
   // The callers have tested nospace_.MayStartWith(cp1).
   char32_t cp2 = 0;
   if (next < text.size()) {
@@ -209,11 +273,40 @@ void RuleSetImpl::OnNoSpacePos(std::string_view text, size_t s, char32_t cp1, si
     std::memcpy(&at, text.data() + s, 8);
     if ((at & internal::kPadMasks.lo[head.len]) != head.bytes) return;
     const Pattern& pat = patterns_[atoms_[atom].index];
+    if (!ProcliticAccepts(pat.proclitic, kind)) return;
     if (pat.tag && (s == 0 || text[s - 1] != pat.tag)) return;
     size_t end;
     uint32_t adv;
-    if (Verify(pat, text, s, 0, &end, &adv)) Hit(im, atom, s, end, widx, widx + adv);
+    if (Verify(pat, text, s, 0, &end, &adv)) {
+      Hit(im, atom, static_cast<uint32_t>(match_begin), static_cast<uint32_t>(end), widx,
+          widx + adv, atoms_[atom].needs_positions, static_cast<uint32_t>(s - match_begin));
+    }
   });
+}
+
+// A no-space-script run, bytes [b, e) of word `widx`: the literals that are
+// all no-space script by one automaton scan, the mixed ones by probes at
+// each code point.
+void RuleSetImpl::OnNoSpaceRun(std::string_view text, size_t b, size_t e, uint32_t widx,
+                               MatchScratch::Impl& im) const {
+  if (!literals_.empty()) literals_.Scan(text, b, e, [&](size_t end, uint32_t atom, uint32_t bytes) {
+    const size_t s = end - bytes;
+    const Pattern& pat = patterns_[atoms_[atom].index];
+    if (pat.tag && (s == 0 || text[s - 1] != pat.tag)) return;
+    // The first word is found; Verify checks the words after it (a phrase)
+    // and the right edge.
+    size_t match_end;
+    uint32_t adv;
+    if (Verify(pat, text, end, 1, &match_end, &adv)) {
+      Hit(im, atom, static_cast<uint32_t>(s), static_cast<uint32_t>(match_end), widx, widx + adv);
+    }
+  });
+  if (nospace_.empty()) return;
+  for (size_t i = b; i < e;) {
+    const size_t pos = i;
+    const char32_t cp = CpAt(text, &i);
+    if (nospace_.MayStartWith(cp)) OnNoSpacePos(text, pos, cp, i, widx, im);
+  }
 }
 
 void RuleSetImpl::FindRaw(std::string_view text, MatchScratch::Impl& im) const {
@@ -271,11 +364,11 @@ void RuleSetImpl::FindAtoms(const MatchInput& in, const NormalizeInfo& info,
     [[gnu::always_inline]] void Spaced(uint32_t b, uint32_t e, uint32_t w) {
       im.tokens.push_back(internal::TokenSpan{b, e, w});
     }
-    void NoSpace(uint32_t pos, char32_t cp, size_t next, uint32_t w) {
-      if (nospace && rs.nospace_.MayStartWith(cp)) rs.OnNoSpacePos(text, pos, cp, next, w, im);
+    void NoSpace(uint32_t b, uint32_t e, uint32_t w) {
+      if (nospace) rs.OnNoSpaceRun(text, b, e, w, im);
     }
   };
-  const bool nospace = info.has_nospace_script && !nospace_.empty();
+  const bool nospace = info.has_nospace_script && (!literals_.empty() || !nospace_.empty());
   im.tokens.clear();
   Probes probes{*this, im, text, nospace};
   internal::Tokenize(text, &scratch->words, probes);
@@ -302,7 +395,7 @@ void RuleSetImpl::FindAtoms(const MatchInput& in, const NormalizeInfo& info,
       const internal::TokenSpan& t = tokens[im.passed[k]];
       const uint32_t *vb, *ve;
       if (exact_.FindHashed(p + t.begin, t.end - t.begin, im.hashes[im.passed[k]], &vb, &ve)) {
-        OnExactHits(text, t.begin, t.end, t.word, vb, ve, im);
+        OnExactHits(text, TermStart{t.begin, t.begin, t.end, t.word, kPeelNone}, vb, ve, im);
       }
     }
   }
@@ -311,7 +404,7 @@ void RuleSetImpl::FindAtoms(const MatchInput& in, const NormalizeInfo& info,
       const unsigned bit = (static_cast<unsigned char>(p[t.begin]) << 8) |
                            (t.end - t.begin > 1 ? static_cast<unsigned char>(p[t.begin + 1]) : 0u);
       if (prefix_start_[bit >> 6] & (uint64_t{1} << (bit & 63))) {
-        OnPrefixes(text, t.begin, t.end, t.word, im);
+        OnPrefixes(text, TermStart{t.begin, t.begin, t.end, t.word, kPeelNone}, im);
       }
     }
   }
@@ -323,9 +416,10 @@ void RuleSetImpl::FindAtoms(const MatchInput& in, const NormalizeInfo& info,
       if (nospace_.MayStartWith(cp)) OnNoSpacePos(text, t.begin, cp, next, t.word, im);
     }
   }
+  if (has_proclitic_terms_ && !info.ascii) FindPeeled(text, *scratch, nospace, im);
   if (regex_set_) {
     im.re_matches.clear();
-    regex_set_->Match(text, &im.re_matches);
+    regex_set_->Match(re2::StringPiece(text.data(), text.size()), &im.re_matches);
     for (int r : im.re_matches) Hit(im, regex_atom_[r], 0, 0, kNone, kNone);
   }
   if (!raws_.empty()) FindRaw(in.text, im);
@@ -531,26 +625,36 @@ std::string RuleSetImpl::Explain(const MatchInput& in) const {
 
   struct Line {
     uint32_t begin, end, atom;
+    std::string proclitic;  // as the text writes it, "" when none
   };
   std::vector<Line> lines;
   for (uint32_t a : im.hits) {
     const Atom& atom = atoms_[a];
     if (atom.kind == AtomKind::kRegex) {
       re2::StringPiece m;
-      if (regexes_[atom.index]->Match(norm, 0, norm.size(), RE2::UNANCHORED, &m, 1)) {
+      if (regexes_[atom.index]->Match(re2::StringPiece(norm.data(), norm.size()), 0, norm.size(),
+                                      RE2::UNANCHORED, &m, 1)) {
         uint32_t b = static_cast<uint32_t>(m.data() - norm.data());
         uint32_t e = b + static_cast<uint32_t>(m.size());
-        lines.push_back({offsets[b], offsets[e], a});
+        lines.push_back({offsets[b], offsets[e], a, ""});
       }
       continue;
     }
     for (uint32_t o = im.occ_head[a]; o != kNone; o = im.occs[o].next) {
       const Occ& occ = im.occs[o];
       if (atom.kind == AtomKind::kRaw) {
-        lines.push_back({occ.begin, occ.end, a});
-      } else {
-        lines.push_back({offsets[occ.begin], offsets[occ.end], a});
+        lines.push_back({occ.begin, occ.end, a, ""});
+        continue;
       }
+      // The proclitic joined to the term: the peeled prefix, less the
+      // term's own ال where the term has one (بال + اهلي for الاهلي: ب).
+      std::string proclitic(norm.substr(occ.begin, occ.prefix));
+      if (patterns_[atom.index].proclitic == kProcliticArticle && !proclitic.empty()) {
+        if (proclitic == "\u0627\u0644") proclitic.clear();                 // ال itself
+        else if (proclitic == "\u0644\u0644") proclitic = "\u0644";        // لل: ل + ال
+        else proclitic.resize(proclitic.size() - 4);                      // وال, بال, ...
+      }
+      lines.push_back({offsets[occ.begin], offsets[occ.end], a, std::move(proclitic)});
     }
   }
   std::sort(lines.begin(), lines.end(), [](const Line& x, const Line& y) {
@@ -560,7 +664,8 @@ std::string RuleSetImpl::Explain(const MatchInput& in) const {
   if (lines.empty()) out += "  (no term, regex or raw hits)\n";
   for (const Line& l : lines) {
     out += "  " + AtomLabel(atoms_[l.atom]) + " at bytes " + std::to_string(l.begin) + "-" +
-           std::to_string(l.end) + " (" + Quote(in.text.substr(l.begin, l.end - l.begin)) + ")\n";
+           std::to_string(l.end) + " (" + Quote(in.text.substr(l.begin, l.end - l.begin)) +
+           (l.proclitic.empty() ? "" : ", proclitic " + l.proclitic) + ")\n";
   }
   CollectCandidates(im);
   std::string fired, not_fired;

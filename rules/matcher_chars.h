@@ -10,6 +10,10 @@
 #include <string_view>
 #include <vector>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "rules/normalizer.h"
 
 namespace earshot::rules::internal {
@@ -58,6 +62,133 @@ inline uint8_t CharFlags(const uint8_t* table, char32_t cp) {
   }
   return DecodeUtf8(s, i);
 }
+
+// The UTF-8 structure of 64 bytes, for the block fast paths of the
+// normalizer and the tokenizer (text of two- and three-byte scripts goes a
+// block at a time, as ASCII does): bit k of each mask is byte k.
+struct Utf8Block {
+  uint64_t lead2 = 0;  // first byte of a two-byte sequence (C2..DF)
+  uint64_t lead3 = 0;  // first byte of a three-byte sequence (E0..EF)
+  uint64_t upper = 0;  // 'A'..'Z'
+  // The first `size` bytes (62..64: a code point cut by the block's end is
+  // left out) are ASCII and whole two- and three-byte sequences, starting
+  // at a code point boundary; the masks cover just them. Overlong
+  // three-byte forms and surrogates are not ruled out here: callers check
+  // the decoded code point.
+  bool ok = false;
+  unsigned size = 0;
+};
+
+inline Utf8Block ClassifyUtf8Block(const unsigned char* p) {
+  Utf8Block b;
+  uint64_t cont = 0, high = 0;
+#if defined(__SSE2__)
+  // Signed compares: ASCII is 0..127, 80..BF is -128..-65, C2..DF is
+  // -62..-33, E0..EF is -32..-17.
+  const __m128i c0 = _mm_set1_epi8(-64), m63 = _mm_set1_epi8(-63), m32 = _mm_set1_epi8(-32);
+  const __m128i m33 = _mm_set1_epi8(-33), m16 = _mm_set1_epi8(-16);
+  const __m128i a40 = _mm_set1_epi8(0x40), a5b = _mm_set1_epi8(0x5B);
+  for (int k = 0; k < 4; ++k) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * k));
+    const int shift = 16 * k;
+    auto mask = [&](__m128i x) {
+      return static_cast<uint64_t>(static_cast<uint32_t>(_mm_movemask_epi8(x))) << shift;
+    };
+    high |= mask(v);
+    cont |= mask(_mm_cmplt_epi8(v, c0));
+    b.lead2 |= mask(_mm_and_si128(_mm_cmpgt_epi8(v, m63), _mm_cmplt_epi8(v, m32)));
+    b.lead3 |= mask(_mm_and_si128(_mm_cmpgt_epi8(v, m33), _mm_cmplt_epi8(v, m16)));
+    b.upper |= mask(_mm_and_si128(_mm_cmpgt_epi8(v, a40), _mm_cmplt_epi8(v, a5b)));
+  }
+#else
+  for (int k = 0; k < 64; ++k) {
+    const unsigned c = p[k];
+    const uint64_t bit = uint64_t{1} << k;
+    if (c >= 0x80) high |= bit;
+    if (c >= 0x80 && c <= 0xBF) cont |= bit;
+    if (c >= 0xC2 && c <= 0xDF) b.lead2 |= bit;
+    if (c >= 0xE0 && c <= 0xEF) b.lead3 |= bit;
+    if (c >= 'A' && c <= 'Z') b.upper |= bit;
+  }
+#endif
+  // A code point cut by the block's end is left for the next block.
+  b.size = 64;
+  if (((b.lead2 | b.lead3) >> 63) & 1) b.size = 63;
+  else if ((b.lead3 >> 62) & 1) b.size = 62;
+  const uint64_t keep = b.size == 64 ? ~uint64_t{0} : (uint64_t{1} << b.size) - 1;
+  high &= keep;
+  cont &= keep;
+  b.lead2 &= keep;
+  b.lead3 &= keep;
+  b.upper &= keep;
+  // Each lead's continuation bytes follow it, and every continuation byte
+  // is one of them.
+  b.ok = (high & ~(cont | b.lead2 | b.lead3)) == 0 &&
+         cont == (((b.lead2 << 1) | (b.lead3 << 1) | (b.lead3 << 2)) & keep);
+  return b;
+}
+
+#if defined(__SSE2__)
+namespace simd {
+inline __m128i Eq(__m128i v, int c) { return _mm_cmpeq_epi8(v, _mm_set1_epi8(static_cast<char>(c))); }
+// Bytes in [lo, hi], for 0x80 <= lo <= hi < 0xFF, by signed compares (a
+// byte below 0x80 is never in). lo == 0x80 needs one compare.
+inline __m128i In(__m128i v, int lo, int hi) {
+  const __m128i below = _mm_cmplt_epi8(v, _mm_set1_epi8(static_cast<char>(hi + 1)));
+  if (lo == 0x80) return below;
+  return _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(static_cast<char>(lo - 1))), below);
+}
+inline uint64_t Mask(__m128i v, int k) {
+  return static_cast<uint64_t>(static_cast<uint32_t>(_mm_movemask_epi8(v))) << (16 * k);
+}
+}  // namespace simd
+#endif
+
+// Arabic (U+0600..U+06FF, lead bytes D8..DB) in a block of 64 bytes that
+// ClassifyUtf8Block accepted; bit k is the lead byte at k. Reads p[64].
+struct ArabicLeads {
+  uint64_t all = 0;      // leads D8..DB
+  uint64_t nonword = 0;  // not word characters: ، ؛ ؟ ٪ ۔ and the like
+  uint64_t changed = 0;  // not their own normalized form, or marks the table path declines
+};
+inline ArabicLeads ClassifyArabicLeads(const unsigned char* p) {
+  ArabicLeads a;
+#if defined(__SSE2__)
+  using namespace simd;
+  for (int k = 0; k < 4; ++k) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * k));
+    const __m128i t = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * k + 1));
+    const __m128i d8 = Eq(v, 0xD8), d9 = Eq(v, 0xD9), db = Eq(v, 0xDB);
+    a.all |= Mask(In(v, 0xD8, 0xDB), k);
+    // U+0600-060F, U+061B-061F | U+066A-066D | U+06D4, 06DD, 06DE, 06E9, 06FD, 06FE
+    const __m128i nw8 = _mm_and_si128(d8, _mm_or_si128(In(t, 0x80, 0x8F), In(t, 0x9B, 0x9F)));
+    const __m128i nw9 = _mm_and_si128(d9, In(t, 0xAA, 0xAD));
+    const __m128i nwb = _mm_and_si128(
+        db, _mm_or_si128(_mm_or_si128(Eq(t, 0x94), In(t, 0x9D, 0x9E)),
+                         _mm_or_si128(Eq(t, 0xA9), In(t, 0xBD, 0xBE))));
+    a.nonword |= Mask(_mm_or_si128(nw8, _mm_or_si128(nw9, nwb)), k);
+    // U+0610-061A marks; U+0622, 0623, 0625 alef with madda/hamza, 0629 teh
+    // marbuta | U+0640 tatweel, 0649 alef maksura, 064B-065F harakat and
+    // marks, 0670, 0675-0678 | U+06D6-06DC, 06DF-06E4, 06E7-06E8, 06EA-06ED marks
+    const __m128i ch8 = _mm_and_si128(
+        d8, _mm_or_si128(_mm_or_si128(In(t, 0x90, 0x9A), In(t, 0xA2, 0xA3)),
+                         _mm_or_si128(Eq(t, 0xA5), Eq(t, 0xA9))));
+    const __m128i ch9 = _mm_and_si128(
+        d9, _mm_or_si128(_mm_or_si128(Eq(t, 0x80), Eq(t, 0x89)),
+                         _mm_or_si128(_mm_or_si128(In(t, 0x8B, 0x9F), Eq(t, 0xB0)), In(t, 0xB5, 0xB8))));
+    const __m128i chb = _mm_and_si128(
+        db, _mm_or_si128(_mm_or_si128(In(t, 0x96, 0x9C), In(t, 0x9F, 0xA4)),
+                         _mm_or_si128(In(t, 0xA7, 0xA8), In(t, 0xAA, 0xAD))));
+    a.changed |= Mask(_mm_or_si128(ch8, _mm_or_si128(ch9, chb)), k);
+  }
+#endif
+  return a;
+}
+
+// Whether ClassifyArabicLeads agrees with the character and normalization
+// tables for every lead D8..DB and continuation byte (checked once, when the
+// tables are built): the fast paths use it only then.
+bool ArabicLeadsVerified();
 
 // Normalize() forced through the general ICU path (for tests that check the
 // fast paths agree with it).

@@ -54,6 +54,10 @@ struct RuleDef {
   std::optional<Expr> query;  // parsed `query:`, when present
   std::vector<std::string> platforms;  // empty: all
   std::vector<std::string> languages;  // empty: all; else an event without lang fails
+  // Terms, excludes and query operands starting with an Arabic letter also
+  // match with a proclitic joined to them (و, ال, ...): the rule file's
+  // top-level `arabic_proclitics` (default true).
+  bool arabic_proclitics = true;
 };
 
 struct CategoryDef {

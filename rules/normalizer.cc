@@ -76,39 +76,108 @@ bool ComputeWord(char32_t c) {
   return (U_GET_GC_MASK(static_cast<UChar32>(c)) & (U_GC_L_MASK | U_GC_M_MASK | U_GC_N_MASK)) != 0;
 }
 
-// The folded single code point for a "simple" code point, kDelete, or kSlow.
-uint32_t ComputeMap(char32_t c) {
-  if (c >= 0xD800 && c <= 0xDFFF) return kSlow;
-  if (u_getIntPropertyValue(static_cast<UChar32>(c), UCHAR_NFKC_QUICK_CHECK) != UNORM_YES ||
-      u_getCombiningClass(static_cast<UChar32>(c)) != 0) {
-    return kSlow;
-  }
+// Case folding of one code point, then Arabic folding: appended to *out
+// (kDelete appends nothing). False when ICU fails.
+bool FoldInto(UChar32 c, std::vector<uint32_t>* out) {
   UChar src[2];
   int32_t len = 0;
-  U16_APPEND_UNSAFE(src, len, static_cast<UChar32>(c));
+  U16_APPEND_UNSAFE(src, len, c);
   UChar dst[8];
   UErrorCode err = U_ZERO_ERROR;
-  int32_t n = u_strFoldCase(dst, 8, src, len, U_FOLD_CASE_DEFAULT, &err);
-  if (U_FAILURE(err) || n <= 0) return kSlow;
-  int32_t i = 0;
-  UChar32 f;
-  U16_NEXT(dst, i, n, f);
-  if (i != n) return kSlow;  // folds to several code points
-  return ArabicFold(static_cast<uint32_t>(f));
+  const int32_t n = u_strFoldCase(dst, 8, src, len, U_FOLD_CASE_DEFAULT, &err);
+  if (U_FAILURE(err) || n <= 0) return false;
+  for (int32_t i = 0; i < n;) {
+    UChar32 f;
+    U16_NEXT(dst, i, n, f);
+    const uint32_t m = ArabicFold(static_cast<uint32_t>(f));
+    if (m != kDelete) out->push_back(m);
+  }
+  return true;
+}
+
+// Whether the code point stays put under NFKC whatever surrounds it, given
+// that its neighbours are such code points too: a starter (combining class
+// 0) that never composes with what precedes it (NFC quick check Yes).
+bool IsInertStarter(UChar32 c) {
+  return u_getCombiningClass(c) == 0 &&
+         u_getIntPropertyValue(c, UCHAR_NFC_QUICK_CHECK) == UNORM_YES;
+}
+
+// What one BMP code point becomes on the table path, when normalizing it on
+// its own is exact inside any text of such code points:
+//   - a "simple" code point (NFKC quick check Yes, combining class 0): its
+//     case and Arabic folding;
+//   - a compatibility character whose NFKC form is inert starters
+//     (fullwidth ！ -> !, halfwidth ｶ -> カ, … -> ..., presentation forms of
+//     Arabic letters): the folding of that form;
+//   - a haraka: nothing (see below).
+// Anything else (combining marks, characters that compose with their
+// neighbour, Hangul jamo) returns false: the text takes the ICU path.
+bool ComputeOutput(char32_t c, std::vector<uint32_t>* out) {
+  out->clear();
+  if (c >= 0xD800 && c <= 0xDFFF) return false;
+  const UChar32 uc = static_cast<UChar32>(c);
+  const int qc = u_getIntPropertyValue(uc, UCHAR_NFKC_QUICK_CHECK);
+  if (u_getCombiningClass(uc) != 0) {
+    // The harakat (tashkeel) are combining marks that Arabic folding
+    // deletes. Deleting them one by one equals NFKC-then-delete whenever
+    // every other code point of the text is handled here: they never
+    // compose (NFC quick check Yes), canonical reordering only moves them
+    // among the marks of their own run, and any other mark is not handled
+    // here, which sends the whole text to the ICU path anyway. Arabic text
+    // with tashkeel so stays on the table path.
+    return qc == UNORM_YES && ArabicFold(c) == kDelete &&
+           u_getIntPropertyValue(uc, UCHAR_NFC_QUICK_CHECK) == UNORM_YES;
+  }
+  if (qc == UNORM_YES) return FoldInto(uc, out);
+  if (qc != UNORM_NO) return false;  // Maybe: may compose with what precedes
+  // A compatibility character: NFKC on its own, accepted when the result
+  // is inert starters, so nothing before or after can change it.
+  UChar src[2];
+  int32_t len = 0;
+  U16_APPEND_UNSAFE(src, len, uc);
+  UChar nf[32];
+  UErrorCode err = U_ZERO_ERROR;
+  const int32_t n = unorm2_normalize(Nfkc(), src, len, nf, 32, &err);
+  if (U_FAILURE(err) || n <= 0) return false;
+  for (int32_t i = 0; i < n;) {
+    UChar32 d;
+    U16_NEXT(nf, i, n, d);
+    if (!IsInertStarter(d) || !FoldInto(d, out)) return false;
+  }
+  return true;
+}
+
+// The folded single code point for a code point of the table path, kDelete
+// (it becomes nothing), or kSlow (the ICU path, or more than one code point:
+// those the run loop's enc[] entries hold).
+uint32_t ComputeMap(char32_t c) {
+  std::vector<uint32_t> out;
+  if (!ComputeOutput(c, &out)) return kSlow;
+  if (out.empty()) return kDelete;
+  return out.size() == 1 ? out[0] : kSlow;
 }
 
 // enc[] entries: the folded code point's UTF-8 in the low 3 bytes (unused
-// bytes zero), its length in bits 24-25, bit 26 when it is a no-space-script
-// character; kEncOther for whatever the general code handles (kSlow,
-// kDelete, U+FFFD, ASCII results).
+// bytes zero), its length in bits 24-25 (0 for a deleted code point: tatweel,
+// harakat), bit 26 when it is a no-space-script character; kEncOther for
+// whatever the general code handles (kSlow, U+FFFD, ASCII results).
 constexpr uint32_t kEncOther = 0xFFFFFFFF;
 constexpr uint32_t kEncNoSpace = 1u << 26;
+
+// ident[] entries (BMP): the code point normalizes to itself in any text of
+// the table path, so a run of them is copied as it is; kIdentNoSpace: and
+// it is a no-space-script character.
+constexpr uint8_t kIdent = 1;
+constexpr uint8_t kIdentNoSpace = 2;
 
 struct Tables {
   std::vector<uint8_t> flags;  // kCharTableSize
   std::vector<uint32_t> map;   // BMP
   std::vector<uint32_t> enc;   // BMP
-  Tables() : flags(kCharTableSize), map(0x10000), enc(0x10000, kEncOther) {
+  std::vector<uint8_t> ident;  // BMP
+  bool arabic_verified = false;
+  Tables() : flags(kCharTableSize), map(0x10000), enc(0x10000, kEncOther), ident(0x10000, 0) {
     for (char32_t c = 0; c < kCharTableSize; ++c) {
       uint32_t m = ComputeMap(c);
       if (c < 0x10000) map[c] = m;
@@ -118,17 +187,47 @@ struct Tables {
       if (m == c) f |= kCharStable;
       flags[c] = f;
     }
+    std::vector<uint32_t> out;
     for (char32_t c = 0x80; c < 0x10000; ++c) {
-      const uint32_t m = map[c];
-      if (m == kSlow || m == kDelete || c == 0xFFFD || m < 0x80 || m >= 0x10000) continue;
+      if (c == 0xFFFD || !ComputeOutput(c, &out)) continue;
       std::string u;
-      AppendUtf8(static_cast<char32_t>(m), &u);
+      bool nospace = false;
+      for (uint32_t m : out) {
+        AppendUtf8(static_cast<char32_t>(m), &u);
+        nospace |= (internal::CharFlags(flags.data(), m) & kCharNoSpace) != 0;
+      }
+      // The run loop writes 4 bytes and keeps the first len: up to 3 fit.
+      // Deleted code points have len 0.
+      if (u.size() > 3) continue;
       uint32_t e = 0;
       std::memcpy(&e, u.data(), u.size());  // little-endian: byte k at bits 8k
       e |= static_cast<uint32_t>(u.size()) << 24;
-      if (internal::CharFlags(flags.data(), m) & kCharNoSpace) e |= kEncNoSpace;
+      if (nospace) e |= kEncNoSpace;
       enc[c] = e;
+      if (out.size() == 1 && out[0] == c) ident[c] = kIdent | (nospace ? kIdentNoSpace : 0);
     }
+    for (char32_t c = 0; c < 0x80; ++c) {
+      if (c < 'A' || c > 'Z') ident[c] = kIdent;
+    }
+    arabic_verified = VerifyArabicLeads();
+  }
+
+  // ClassifyArabicLeads against the tables, for every (lead, continuation).
+  bool VerifyArabicLeads() const {
+    unsigned char block[80] = {};
+    for (unsigned lead = 0xD8; lead <= 0xDB; ++lead) {
+      for (unsigned trail = 0x80; trail < 0xC0; ++trail) {
+        block[10] = static_cast<unsigned char>(lead);
+        block[11] = static_cast<unsigned char>(trail);
+        const internal::ArabicLeads a = internal::ClassifyArabicLeads(block);
+        const char32_t cp = ((lead & 0x1Fu) << 6) | (trail & 0x3Fu);
+        const uint64_t bit = uint64_t{1} << 10;
+        if (!(a.all & bit)) return false;
+        if (((a.nonword & bit) != 0) != !(flags[cp] & kCharWord)) return false;
+        if (((a.changed & bit) != 0) != (ident[cp] == 0)) return false;
+      }
+    }
+    return true;
   }
 };
 
@@ -280,6 +379,11 @@ namespace internal {
 
 const uint8_t* CharFlagTable() { return GetTables().flags.data(); }
 
+bool ArabicLeadsVerified() {
+  static const bool ok = GetTables().arabic_verified;
+  return ok;
+}
+
 NormalizeInfo NormalizeViaIcu(std::string_view in, std::string* out,
                               std::vector<uint32_t>* offsets) {
   return IcuPath(in, out, offsets, GetTables().flags.data());
@@ -326,7 +430,123 @@ NormalizeInfo TablePath(std::string_view in, size_t ascii_prefix, std::string* o
     for (size_t k = 0; k < ascii_prefix; ++k) offsets->push_back(static_cast<uint32_t>(k));
   }
   char32_t last_cp = 0;  // last code point checked for no-space scripts
+  const uint8_t* ident = t.ident.data();
+  const bool arabic_simd = t.arabic_verified;
+  uint8_t ident_seen = 0;  // the ident[] bits of the code points copied by runs
+  size_t block_fast_from = i;  // no 64-byte block fast path before this offset
   while (i < n) {
+    if constexpr (!kOffsets) {
+      // Up to 64 bytes at a time while they are ASCII and two- and
+      // three-byte code points the table maps (Arabic, kana, Han, Cyrillic,
+      // ...): validated with SIMD, looked up a code point per lead byte;
+      // the stretches between code points that change are copied whole.
+      while (i + 65 <= n && i >= block_fast_from) {  // ClassifyArabicLeads reads a byte more
+        const internal::Utf8Block b = internal::ClassifyUtf8Block(up + i);
+        if (!b.ok) {
+          block_fast_from = i + 64;  // this block code point by code point
+          break;
+        }
+        // Which leads do not map to themselves, and that every one maps.
+        // Arabic ones by SIMD; the others looked up.
+        uint64_t changed = 0, other2 = b.lead2;
+        bool mapped = true;
+        if (b.lead2 != 0 && arabic_simd) {
+          const internal::ArabicLeads a = internal::ClassifyArabicLeads(up + i);
+          changed = a.changed & b.lead2;
+          other2 &= ~a.all;
+        }
+        for (uint64_t m = other2; m != 0; m &= m - 1) {
+          const unsigned k = static_cast<unsigned>(__builtin_ctzll(m));
+          const uint8_t id = ident[((up[i + k] & 0x1Fu) << 6) | (up[i + k + 1] & 0x3Fu)];
+          ident_seen |= id;
+          changed |= static_cast<uint64_t>(id == 0) << k;
+        }
+        for (uint64_t m = b.lead3; m != 0; m &= m - 1) {
+          const unsigned k = static_cast<unsigned>(__builtin_ctzll(m));
+          const unsigned char* q = up + i + k;
+          const uint32_t cp = ((q[0] & 0x0Fu) << 12) | ((q[1] & 0x3Fu) << 6) | (q[2] & 0x3Fu);
+          mapped &= cp >= 0x800;  // an overlong form: the general path says U+FFFD
+          const uint8_t id = ident[cp];
+          ident_seen |= id;
+          changed |= static_cast<uint64_t>(id == 0) << k;
+        }
+        for (uint64_t m = changed; m != 0 && mapped; m &= m - 1) {
+          const unsigned char* q = up + i + __builtin_ctzll(m);
+          mapped = enc[q[0] < 0xE0 ? ((q[0] & 0x1Fu) << 6) | (q[1] & 0x3Fu)
+                                   : ((q[0] & 0x0Fu) << 12) | ((q[1] & 0x3Fu) << 6) |
+                                         (q[2] & 0x3Fu)] != kEncOther;
+        }
+        if (!mapped) {
+          block_fast_from = i + 64;
+          break;
+        }
+        const size_t w0 = w;
+        size_t from = i;  // input copied up to here
+        for (uint64_t m = changed; m != 0; m &= m - 1) {
+          const size_t at = i + static_cast<size_t>(__builtin_ctzll(m));
+          const unsigned char* q = up + at;
+          const bool three = q[0] >= 0xE0;
+          const uint32_t cp = three ? ((q[0] & 0x0Fu) << 12) | ((q[1] & 0x3Fu) << 6) | (q[2] & 0x3Fu)
+                                    : ((q[0] & 0x1Fu) << 6) | (q[1] & 0x3Fu);
+          std::memcpy(o + w, up + from, at - from);
+          w += at - from;
+          const uint32_t e = enc[cp];
+          std::memcpy(o + w, &e, 4);  // the invariant leaves room
+          w += (e >> 24) & 3;
+          if (e & kEncNoSpace) info.has_nospace_script = true;
+          from = at + (three ? 3 : 2);
+        }
+        std::memcpy(o + w, up + from, i + b.size - from);
+        w += i + b.size - from;
+        // Upper-case ASCII, lowered where it landed (ASCII never moves
+        // within a block without changes).
+        if (b.upper != 0) {
+          if (changed == 0) {
+            for (uint64_t m = b.upper; m != 0; m &= m - 1) o[w0 + __builtin_ctzll(m)] |= 0x20;
+          } else {
+            for (size_t k = w0; k < w; ++k) o[k] = kLower.t[static_cast<unsigned char>(o[k])];
+          }
+        }
+        i += b.size;
+      }
+      if (i >= n) break;
+    }
+    {
+      // Runs of code points that normalize to themselves (lower-case ASCII,
+      // spaces, most Arabic letters, kana, kanji, Hangul syllables, ...):
+      // validated and looked up one by one, copied in one go. Most text
+      // outside Latin scripts is such runs.
+      size_t j = i;
+      while (j + 2 < n) {
+        const unsigned b0 = up[j];
+        uint32_t cp, len;
+        if (b0 < 0x80) {
+          cp = b0;
+          len = 1;
+        } else if (b0 - 0xC2u <= 0xDFu - 0xC2u && (up[j + 1] & 0xC0) == 0x80) {
+          cp = ((b0 & 0x1Fu) << 6) | (up[j + 1] & 0x3Fu);
+          len = 2;
+        } else if ((b0 & 0xF0) == 0xE0 && (up[j + 1] & 0xC0) == 0x80 &&
+                   (up[j + 2] & 0xC0) == 0x80 && (b0 != 0xE0 || up[j + 1] >= 0xA0) &&
+                   (b0 != 0xED || up[j + 1] < 0xA0)) {
+          cp = ((b0 & 0x0Fu) << 12) | ((up[j + 1] & 0x3Fu) << 6) | (up[j + 2] & 0x3Fu);
+          len = 3;
+        } else {
+          break;
+        }
+        const uint8_t id = ident[cp];
+        if (id == 0) break;
+        ident_seen |= id;
+        if constexpr (kOffsets) offsets->resize(offsets->size() + len, static_cast<uint32_t>(j));
+        j += len;
+      }
+      if (j != i) {
+        std::memcpy(o + w, up + i, j - i);
+        w += j - i;
+        i = j;
+        continue;
+      }
+    }
     unsigned char c = up[i];
     if (c < 0x80) {
       o[w++] = kLower.t[c];
@@ -336,9 +556,10 @@ NormalizeInfo TablePath(std::string_view in, size_t ascii_prefix, std::string* o
     }
     {
       // Runs of well-formed two- and three-byte sequences whose code points
-      // map through the table (Arabic, Cyrillic, CJK, kana, Thai, ...): one
-      // decode, one table load and one 4-byte store each (the invariant
-      // leaves at least 4 bytes of room at w), without leaving the loop.
+      // map through the table to something else (upper-case Cyrillic, hamza
+      // on alef, fullwidth forms, ...): one decode, one table load and one
+      // 4-byte store each (the invariant leaves at least 4 bytes of room at
+      // w), until an identity run can take over again.
       const size_t run_start = i;
       while (i + 1 < n) {
         c = up[i];
@@ -355,6 +576,8 @@ NormalizeInfo TablePath(std::string_view in, size_t ascii_prefix, std::string* o
         } else {
           break;
         }
+        // Back to the identity runs as soon as they can take over.
+        if (ident[cp] != 0 && i != run_start) break;
         const uint32_t e = enc[cp];
         if (e == kEncOther) break;
         std::memcpy(o + w, &e, 4);
@@ -411,6 +634,7 @@ NormalizeInfo TablePath(std::string_view in, size_t ascii_prefix, std::string* o
   }
   out->resize(w);
   if constexpr (kOffsets) offsets->push_back(static_cast<uint32_t>(n));
+  if (ident_seen & kIdentNoSpace) info.has_nospace_script = true;
   return info;
 }
 

@@ -37,6 +37,11 @@ struct CompileOptions {
   // `vocabulary_id` names the vocabulary for its consumer (0: none).
   std::vector<std::string> vocabulary;
   uint64_t vocabulary_id = 0;
+  // Literals of no-space scripts (ナイキ, 耐克) are found by an Aho-Corasick
+  // automaton over each no-space run. false: by the code-point index probed
+  // at every position instead (the earlier path, kept as the reference of
+  // the differential test and for comparisons; same results, slower).
+  bool literal_automaton = true;
 };
 
 // The fields of an event that rules can look at.

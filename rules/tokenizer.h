@@ -7,7 +7,7 @@
 //     Thai, ...) meet other word characters, because a term's edge that
 //     touches a no-space-script character needs no word boundary there.
 //     Spaced tokens are looked up whole in the term index; no-space runs are
-//     probed at every code point.
+//     scanned for literals (rules/literal_automaton.h).
 // Cost: one pass. Blocks of 64 pure-ASCII bytes are classified with SSE2
 // (about one instruction a byte) and their words cut out of the bit mask,
 // without a branch per byte; other blocks go code point by code point
@@ -84,17 +84,19 @@ inline uint64_t AsciiWordBytes64(const unsigned char* p) {
 #endif
 }
 
-// Replaces *words with the words of `text` (normalized) and calls, for
+// Replaces *words with the words of `text` (normalized, so valid UTF-8:
+// an invalid byte is at worst tokenized wrongly) and calls, for
 // every token, in text order:
-//   v.Spaced(begin, end, word)         a spaced-script token;
-//   v.NoSpace(pos, cp, next, word)     each code point cp (bytes [pos, next))
-//                                      of a no-space-script run.
+//   v.Spaced(begin, end, word)    a spaced-script token;
+//   v.NoSpace(begin, end, word)   a no-space-script run (literals may start
+//                                 and end at any code point inside it).
 template <typename Visitor>
 inline void Tokenize(std::string_view text, std::vector<WordSpan>* words, Visitor& v) {
   words->clear();
   const auto* p = reinterpret_cast<const unsigned char*>(text.data());
   const size_t n = text.size();
   const uint8_t* const flags = CharFlagTable();
+  const bool arabic_simd = ArabicLeadsVerified();
   bool in_word = false;
   bool tok_ns = false;  // the current token is a no-space-script run
   uint32_t tok_start = 0;
@@ -103,17 +105,51 @@ inline void Tokenize(std::string_view text, std::vector<WordSpan>* words, Visito
   while (i < n) {
     const size_t len = std::min(kTokenizeBlock, n - i);
     const unsigned char* block = p + i;
-    alignas(16) unsigned char tail[kTokenizeBlock];
+    // The block classifiers read up to 16 bytes past a block: the text has
+    // that padding (FindAtoms reserves it), and so has `tail`.
+    alignas(16) unsigned char tail[kTokenizeBlock + 16];
     if (len < kTokenizeBlock) {
-      std::memset(tail, ' ', kTokenizeBlock);  // neither a word byte nor high
+      std::memset(tail, ' ', sizeof(tail));  // neither a word byte nor high
       std::memcpy(tail, block, len);
       block = tail;
     }
-    if (!(in_word && tok_ns) && HighBytes64(block) == 0) {
-      // Pure ASCII: each set bit of `edges` starts or ends a word (which is
-      // one spaced token), alternately.
-      const uint64_t wmask = AsciiWordBytes64(block);
+    uint64_t wmask = 0;
+    bool spaced_block = false;
+    size_t advance = len;  // bytes the block path covers
+    if (!(in_word && tok_ns)) {
+      if (HighBytes64(block) == 0) {
+        wmask = AsciiWordBytes64(block);
+        spaced_block = true;
+      } else {
+        // ASCII and two-byte characters (Arabic, Cyrillic, Greek, Hebrew):
+        // none is of a no-space script, so the block is spaced tokens too;
+        // a two-byte character's word flag marks both its bytes.
+        const Utf8Block b = ClassifyUtf8Block(block);
+        if (b.ok && b.lead3 == 0) {
+          wmask = AsciiWordBytes64(block);
+          uint64_t other = b.lead2;
+          if (arabic_simd) {  // Arabic: word characters by SIMD
+            const ArabicLeads a = ClassifyArabicLeads(block);
+            const uint64_t word = b.lead2 & a.all & ~a.nonword;
+            wmask |= word | (word << 1);
+            other &= ~a.all;
+          }
+          for (uint64_t m = other; m != 0; m &= m - 1) {
+            const unsigned k = static_cast<unsigned>(__builtin_ctzll(m));
+            const char32_t cp = ((block[k] & 0x1Fu) << 6) | (block[k + 1] & 0x3Fu);
+            static_assert(kCharWord == 1);
+            wmask |= static_cast<uint64_t>(flags[cp] & kCharWord) * (uint64_t{3} << k);
+          }
+          spaced_block = true;
+          advance = std::min<size_t>(len, b.size);
+        }
+      }
+    }
+    if (spaced_block) {
+      // Each set bit of `edges` starts or ends a word (which is one spaced
+      // token), alternately.
       uint64_t edges = wmask ^ ((wmask << 1) | (in_word ? 1u : 0u));
+      if (advance < kTokenizeBlock) edges &= (uint64_t{1} << advance) - 1;
       while (edges != 0) {
         const uint32_t pos = static_cast<uint32_t>(i + static_cast<size_t>(__builtin_ctzll(edges)));
         edges &= edges - 1;
@@ -128,7 +164,7 @@ inline void Tokenize(std::string_view text, std::vector<WordSpan>* words, Visito
         }
         in_word = !in_word;
       }
-      i += len;
+      i += advance;
       continue;
     }
     // Code point by code point, up to the first one starting past the block.
@@ -136,16 +172,46 @@ inline void Tokenize(std::string_view text, std::vector<WordSpan>* words, Visito
     while (i < stop) {
       if (in_word && !tok_ns) {
         // Inside a spaced token nothing happens until it ends: its
-        // characters in a tight loop (ASCII word bytes tighter still).
-        for (;;) {
-          while (i < n && p[i] < 0x80 && (flags[p[i]] & kCharWord)) ++i;
-          if (i >= n || p[i] < 0x80) break;
-          size_t j = i;
-          if ((CharFlags(flags, DecodeUtf8Fast(text, &j)) & (kCharWord | kCharNoSpace)) !=
-              kCharWord) {
-            break;
+        // characters in a tight loop. Two-byte characters (Arabic,
+        // Cyrillic, Greek, Hebrew, accented Latin) are below U+0800, where
+        // no no-space script lives: their word flag alone decides.
+        while (i < n) {
+          const unsigned c = p[i];
+          if (c < 0x80) {
+            if (!(flags[c] & kCharWord)) break;
+            ++i;
+          } else if (c < 0xE0 && i + 1 < n) {
+            const char32_t cp = ((c & 0x1Fu) << 6) | (p[i + 1] & 0x3Fu);
+            if (!(flags[cp] & kCharWord)) break;
+            i += 2;
+          } else {
+            size_t j = i;
+            if ((CharFlags(flags, DecodeUtf8Fast(text, &j)) & (kCharWord | kCharNoSpace)) !=
+                kCharWord) {
+              break;
+            }
+            i = j;
           }
-          i = j;
+        }
+        if (i >= stop) break;
+      } else if (in_word) {
+        // Inside a no-space run likewise (kana and Han are three bytes).
+        while (i < n) {
+          const unsigned c = p[i];
+          if (c < 0x80) break;  // no ASCII character is of a no-space script
+          if ((c & 0xF0) == 0xE0 && i + 2 < n) {
+            const char32_t cp =
+                ((c & 0x0Fu) << 12) | ((p[i + 1] & 0x3Fu) << 6) | (p[i + 2] & 0x3Fu);
+            if ((flags[cp] & (kCharWord | kCharNoSpace)) != (kCharWord | kCharNoSpace)) break;
+            i += 3;
+          } else {
+            size_t j = i;
+            if ((CharFlags(flags, DecodeUtf8Fast(text, &j)) & (kCharWord | kCharNoSpace)) !=
+                (kCharWord | kCharNoSpace)) {
+              break;
+            }
+            i = j;
+          }
         }
         if (i >= stop) break;
       }
@@ -171,12 +237,13 @@ inline void Tokenize(std::string_view text, std::vector<WordSpan>* words, Visito
           tok_ns = ns;
         } else if (ns != tok_ns) {
           if (!tok_ns) v.Spaced(tok_start, at, widx);
+          else v.NoSpace(tok_start, at, widx);
           tok_start = at;
           tok_ns = ns;
         }
-        if (ns) v.NoSpace(at, cp, next, widx);
       } else if (in_word) {
         if (!tok_ns) v.Spaced(tok_start, at, widx);
+        else v.NoSpace(tok_start, at, widx);
         (*words)[widx].end = at;
         in_word = false;
       }
@@ -186,6 +253,7 @@ inline void Tokenize(std::string_view text, std::vector<WordSpan>* words, Visito
   if (in_word) {
     (*words)[widx].end = static_cast<uint32_t>(n);
     if (!tok_ns) v.Spaced(tok_start, static_cast<uint32_t>(n), widx);
+    else v.NoSpace(tok_start, static_cast<uint32_t>(n), widx);
   }
 }
 

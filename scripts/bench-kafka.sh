@@ -12,7 +12,12 @@
 #            polling /metrics until every event is counted;
 #   latency: 20 more events produced one at a time into the running daemon,
 #            each timed from the broker's acknowledgement to its count in
-#            /metrics (an upper bound of consumed -> visible).
+#            /metrics (an upper bound of consumed -> visible);
+#   consume API: the CPU that librdkafka's consume calls alone cost the
+#            reading thread per event, C++ per-message consume() against the
+#            C batch rd_kafka_consume_batch_queue() that earshot uses
+#            (earshot-kafka-tool consume-cost, ROUNDS times each, alternated;
+#            the lowest of each, as other load on the machine only adds).
 # Throughput is events per CPU second of the pipeline thread (the main
 # thread; librdkafka's fetch threads aside), and by wall time from the first
 # counted event to the last.
@@ -62,7 +67,7 @@ awk -v n="$N" -v u="$u" -v s="$s" -v e="$e" 'BEGIN {
   printf "| file (replay) | %d | %.2f | %.0f | %.2f | %.0f |\n", n, u + s, n / (u + s), e, n / e }'
 
 # The consumer settings of docs/kafka.md: large fetches and a local queue
-# that never fills (librdkafka < 2.1 then never backs off for 1 s).
+# that never fills, so fetching never pauses (fetch.queue.backoff.ms).
 cat >"$WORK/config.yaml" <<EOF
 source:
   type: kafka
@@ -128,3 +133,21 @@ done <"$WORK/later.jsonl"
 sort -n "$WORK/latency.txt" | awk '{ v[NR] = $1 } END {
   printf "\nacknowledged by the broker -> counted in /metrics, %d events one at a time: median %d ms, max %d ms\n",
     NR, v[int((NR + 1) / 2)], v[NR] }'
+
+echo
+echo "consume API cost on the reading thread, $N events, lowest of ${ROUNDS:-5} runs each:"
+best_p="" best_b=""
+for _ in $(seq 1 "${ROUNDS:-5}"); do
+  for api in per-message batch; do
+    c=$(taskset -c "$CPU" "$TOOL" consume-cost "$B" bench "$N" "$api")
+    if [[ $api == per-message ]]; then
+      [[ -z $best_p ]] || (( $(awk -v a="$c" -v b="$best_p" 'BEGIN { print (a < b) }') )) && best_p=$c
+    else
+      [[ -z $best_b ]] || (( $(awk -v a="$c" -v b="$best_b" 'BEGIN { print (a < b) }') )) && best_b=$c
+    fi
+  done
+done
+awk -v n="$N" -v p="$best_p" -v b="$best_b" 'BEGIN {
+  printf "| API | CPU s | ns per event |\n|---|---|---|\n"
+  printf "| C++ KafkaConsumer::consume(), one call a message | %.3f | %.0f |\n", p, p / n * 1e9
+  printf "| C rd_kafka_consume_batch_queue(), up to 1024 a call | %.3f | %.0f |\n", b, b / n * 1e9 }'

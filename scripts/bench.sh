@@ -5,7 +5,8 @@
 # workloads into ${EARSHOT_BENCH_CACHE:-~/.cache/earshot/bench} (once per
 # seed and size), then runs, pinned to CPU ${BENCH_CPU:-0}:
 #   1. `earshot replay` of the 1,000- and 10,000-brand workloads (the headline
-#      events/s, from user+system CPU time and from wall time);
+#      events/s, from user+system CPU time and from wall time); 1b. the same
+#      with shadow rules (a candidate as large as the live set);
 #   2. bench/throughput: the parse-only floor, ns/event per stage, rule compile
 #      time, scrape time and series, hot-reload pause for 10..10,000 brands;
 #   3. the memory run (1,000 brands x 11 platforms x 3 windows, 24 h of event
@@ -77,6 +78,72 @@ for b in 1000 10000; do
       med = sorted[int((NR + 1) / 2)]
       printf "| %d | %d | %.2f | %.0f | %.0f | %.2f | %.0f |\n", b, n, cpu[best], n / cpu[best], n / med, wall[best], rss[best] / 1024 }'
 done
+
+# --- shadow rules (docs/shadow.md) ------------------------------------------
+echo
+echo "== 1b. shadow rules: earshot replay with a candidate as large as the live set (1,000 brands)"
+echo "Candidates: the live rules themselves (no event changes), and a copy with the second term of every 10th brand dropped. Runs interleaved, $REPEAT each."
+f=$CACHE/events-1000-$SEED-$REPLAY_EVENTS.jsonl
+sh=$CACHE/shadow-1000
+rm -rf "$sh" && mkdir -p "$sh/edited"
+for r in "$CACHE"/rules-1000/*.yaml; do
+  awk '/name: brand[0-9]*0$/ {print; getline; sub(/, "[^"]*", /, ", ", $0); print; next} {print}' \
+    "$r" >"$sh/edited/$(basename "$r")"
+done
+printf 'rules: {paths: [%s]}\n' "$CACHE/rules-1000" >"$sh/none.yaml"
+printf 'rules: {paths: [%s]}\nshadow: {paths: [%s]}\n' "$CACHE/rules-1000" "$CACHE/rules-1000" >"$sh/same.yaml"
+printf 'rules: {paths: [%s]}\nshadow: {paths: [%s]}\n' "$CACHE/rules-1000" "$sh/edited" >"$sh/edited.yaml"
+: >"$sh/runs"
+for _ in $(seq "$REPEAT"); do
+  for v in none same edited; do
+    echo "$v $("${PIN[@]}" /usr/bin/time -f '%U %S %e %M' "$BIN/cmd/earshot" replay \
+                 --config "$sh/$v.yaml" "$f" 2>&1 >/dev/null | tail -1)" >>"$sh/runs"
+  done
+done
+echo "| candidate | CPU s, best | events/s by CPU, best | median | best vs no candidate | max RSS MiB |"
+echo "|---|---|---|---|---|---|"
+awk -v n="$REPLAY_EVENTS" '
+  { v = $1; k = ++cnt[v]; cpu[v, k] = $2 + $3; rss[v] = $5 > rss[v] ? $5 : rss[v] }
+  END {
+    split("none same edited", order, " ")
+    for (o = 1; o <= 3; ++o) {
+      v = order[o]; best = 1e9
+      for (i = 1; i <= cnt[v]; ++i) { s[i] = cpu[v, i]; if (s[i] < best) best = s[i] }
+      for (i = 1; i <= cnt[v]; ++i) for (j = i + 1; j <= cnt[v]; ++j) if (s[j] < s[i]) { t = s[i]; s[i] = s[j]; s[j] = t }
+      med = s[int((cnt[v] + 1) / 2)]
+      if (v == "none") base = best
+      printf "| %s | %.2f | %.0f | %.0f | %.0f%% | %.0f |\n", v, best, n / best, n / med, 100 * base / best, rss[v] / 1024 }
+  }' "$sh/runs"
+# --- end shadow rules ----------------------------------------------------------
+# Signals (docs/signals.md) are on by default, so the figures above include
+# them; the same 1,000-brand replay with them off, runs interleaved with
+# runs on.
+echo
+echo "== 1c. signals on vs off: the 1,000-brand replay, $REPEAT runs each, interleaved"
+echo "| signals | CPU s, best | events/s by CPU, best | median | max RSS MiB |"
+echo "|---|---|---|---|---|"
+sigdir=$(mktemp -d)
+printf 'signals: {enabled: false}\n' >"$sigdir/off.yaml"
+printf 'signals: {enabled: true}\n' >"$sigdir/on.yaml"
+f=$CACHE/events-1000-$SEED-$REPLAY_EVENTS.jsonl
+for _ in $(seq "$REPEAT"); do
+  for m in off on; do
+    echo "$m $("${PIN[@]}" /usr/bin/time -f '%U %S %e %M' "$BIN/cmd/earshot" replay \
+                --config "$sigdir/$m.yaml" --rules "$CACHE/rules-1000" "$f" 2>&1 >/dev/null | tail -1)"
+  done
+done | awk -v n="$REPLAY_EVENTS" '
+  { k = $1; c = $2 + $3; cnt[k]++; cpu[k, cnt[k]] = c; if ($5 > rss[k]) rss[k] = $5 }
+  END {
+    for (m = 0; m < 2; ++m) {
+      k = m == 0 ? "off" : "on"
+      best[k] = cpu[k, 1]
+      for (i = 1; i <= cnt[k]; ++i) { s[i] = cpu[k, i]; if (s[i] < best[k]) best[k] = s[i] }
+      for (i = 1; i <= cnt[k]; ++i) for (j = i + 1; j <= cnt[k]; ++j) if (s[j] < s[i]) { t = s[i]; s[i] = s[j]; s[j] = t }
+      med[k] = s[int((cnt[k] + 1) / 2)]
+      printf "| %s | %.2f | %.0f | %.0f | %.0f |\n", k, best[k], n / best[k], n / med[k], rss[k] / 1024
+    }
+    printf "on / off: %.1f%% (best), %.1f%% (median)\n", 100 * best["off"] / best["on"], 100 * med["off"] / med["on"] }'
+rm -rf "$sigdir"
 
 echo
 echo "== 2. stages (bench/throughput)"

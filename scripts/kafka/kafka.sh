@@ -11,9 +11,9 @@
 #   kafka.sh kill DIR           SIGKILL at once
 #   kafka.sh bootstrap DIR      print the bootstrap address
 #   kafka.sh start-secure DIR   like start, plus two TLS listeners: SASL_SSL with
-#                               SCRAM-SHA-512 (user alice, password alice-secret,
-#                               created at format time) and PLAIN (the same
-#                               user), and SSL requiring a client
+#                               SCRAM-SHA-256 and SCRAM-SHA-512 (user alice,
+#                               password alice-secret, created at format time)
+#                               and PLAIN (the same user), and SSL requiring a client
 #                               certificate. Writes DIR/tls/{ca.pem,client.pem,
 #                               client.key}, DIR/bootstrap.sasl_ssl and
 #                               DIR/bootstrap.ssl. A later `start DIR` keeps them.
@@ -177,7 +177,8 @@ write_secure_config() {
 listeners=PLAINTEXT://127.0.0.1:${bport},CONTROLLER://127.0.0.1:${cport},SASL_SSL://127.0.0.1:${sport},SSL://127.0.0.1:${tport}
 advertised.listeners=PLAINTEXT://127.0.0.1:${bport},SASL_SSL://127.0.0.1:${sport},SSL://127.0.0.1:${tport}
 listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL,SSL:SSL
-sasl.enabled.mechanisms=SCRAM-SHA-512,PLAIN
+sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512,PLAIN
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_${SCRAM_USER}="${SCRAM_PASSWORD}";
 ssl.keystore.type=PKCS12
@@ -226,7 +227,8 @@ start() {
     write_secure_config "$dir" "$bport" "$cport" "$sport" "$tport"
     echo "127.0.0.1:${sport}" >"$dir/bootstrap.sasl_ssl"
     echo "127.0.0.1:${tport}" >"$dir/bootstrap.ssl"
-    scram=(--add-scram "SCRAM-SHA-512=[name=${SCRAM_USER},password=${SCRAM_PASSWORD}]")
+    scram=(--add-scram "SCRAM-SHA-256=[name=${SCRAM_USER},password=${SCRAM_PASSWORD}]"
+           --add-scram "SCRAM-SHA-512=[name=${SCRAM_USER},password=${SCRAM_PASSWORD}]")
   fi
   if [ ! -f "$dir/data/meta.properties" ]; then
     # URL-safe base64 of a random UUID, as Kafka's Uuid.randomUuid() makes

@@ -50,6 +50,16 @@ EARSHOT_METRICS = {
     "earshot_event_processing_seconds_count", "earshot_build_info",
     "earshot_window_unique_authors",  # audience, DESIGN section 12
 }
+# DESIGN section 10: only with shadow rules configured (docs/shadow.md).
+EARSHOT_SHADOW_METRICS = {
+    "earshot_shadow_mentions_total", "earshot_shadow_window_mentions",
+    "earshot_shadow_share_of_voice_ratio", "earshot_shadow_changed_total",
+    "earshot_shadow_rules_loaded", "earshot_shadow_last_reload_successful",
+}
+# DESIGN section 11 (docs/signals.md): present once a signals pane has closed
+# (5 minutes and more into a run), so not expected on a fresh daemon.
+SIGNAL_METRICS = {"earshot_spike_score", "earshot_spike_baseline", "earshot_spike_active",
+                  "earshot_spikes_total"}
 RULES_YAML = """\
 category: sneakers
 brands:

@@ -47,14 +47,17 @@ def unique_authors(authors, counts, window):
 
 
 class FakeApi:
-    """Serves / and /api/v1/share-of-voice on 127.0.0.1 (port 0 = free);
-    with `authors` ({category: {brand: n}}) also /api/v1/unique-authors, and
-    /api/v1/top-authors from `voices` ({"category/brand": [author, ...]},
-    the same list for every window; `by=reach` sorts it by followers), else
-    both answer 400 as the daemon does with audience off. `pages` maps extra
-    paths to HTML (test harnesses)."""
+    """Serves / and /api/v1/share-of-voice on 127.0.0.1 (port 0 = free), and
+    /api/v1/signals with the body `signals` when given (else 404, as a
+    daemon with signals off answers). With `authors` ({category: {brand:
+    n}}) also /api/v1/unique-authors, and /api/v1/top-authors from `voices`
+    ({"category/brand": [author, ...]}, the same list for every window;
+    `by=reach` sorts it by followers), else both answer 400 as the daemon
+    does with audience off. `pages` maps extra paths to HTML (test
+    harnesses)."""
 
-    def __init__(self, counts, platforms, port=0, authors=None, voices=None, pages=None):
+    def __init__(self, counts, platforms, port=0, signals=None, authors=None, voices=None,
+                 pages=None):
         api = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -77,6 +80,8 @@ class FakeApi:
                         return
                     body = share_of_voice(api.counts, window, platform, basis, api.platforms)
                     self._send(200, "application/json", json.dumps(body).encode())
+                elif url.path == "/api/v1/signals" and api.signals is not None:
+                    self._send(200, "application/json", json.dumps(api.signals).encode())
                 elif url.path in ("/api/v1/unique-authors", "/api/v1/top-authors"):
                     api.requests.append((url.path, q))
                     if api.authors is None:
@@ -104,7 +109,7 @@ class FakeApi:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self.counts, self.platforms = counts, platforms
+        self.counts, self.platforms, self.signals = counts, platforms, signals
         self.authors, self.voices, self.pages = authors, voices or {}, pages or {}
         self.requests = []  # (path, query) of the audience API calls
         self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)

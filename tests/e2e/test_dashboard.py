@@ -9,7 +9,8 @@ import subprocess
 import pytest
 import yaml
 
-from conftest import DEPLOY_PROM, EARSHOT_METRICS, SOURCE_DIR, require_tool
+from conftest import (DEPLOY_PROM, EARSHOT_METRICS, EARSHOT_SHADOW_METRICS, SIGNAL_METRICS,
+                      SOURCE_DIR, require_tool)
 
 DASHBOARD = SOURCE_DIR / "deploy" / "grafana" / "earshot-dashboard.json"
 
@@ -103,7 +104,7 @@ def test_variables(dashboard):
 
 
 def test_queries_use_only_earshot_series(dashboard):
-    allowed = EARSHOT_METRICS | recorded_names()
+    allowed = EARSHOT_METRICS | EARSHOT_SHADOW_METRICS | SIGNAL_METRICS | recorded_names()
     for where, expr in queries(dashboard):
         names = metric_names(expr)
         assert names, f"{where}: no metric in {expr!r}"

@@ -1,7 +1,9 @@
 """The live page at `/` in headless Chromium: it renders the shares the
 daemon computed (per platform and overall, with leaders), shows a clear empty
-state, and is self-contained. Screenshots go to tests/artifacts/."""
+state, shows the Signals strip (active spikes with their cause, trending
+hashtags), and is self-contained. Screenshots go to tests/artifacts/."""
 
+import json
 import re
 import subprocess
 import tempfile
@@ -10,7 +12,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from conftest import (ARTIFACTS, E2E_BRANDS, SOURCE_DIR, chromium_args, http_get)
+from conftest import (ARTIFACTS, E2E_BRANDS, RULES_YAML, SOURCE_DIR, chromium_args, earshot_bin,
+                      free_port, http_get, stop, wait_for, write_events)
 from fake_api import DEMO, DEMO_AUTHORS, DEMO_VOICES, FakeApi
 
 PAGE = SOURCE_DIR / "connectors" / "web" / "index.html"
@@ -140,6 +143,11 @@ def test_page_renders_daemon_shares(daemon, chromium):
         assert brand in table, table
         assert pct(counts["all"][brand], total) in table[brand], table[brand]
     assert "Waiting for events" not in dom.text()
+    # The Signals strip is there, with every category's trending line.
+    strip = dom.find_all(lambda n: n.attrs.get("id") == "signals")
+    assert len(strip) == 1 and "hidden" not in strip[0].attrs, "no Signals strip"
+    assert "Signals" in strip[0].text() and "Trending hashtags" in strip[0].text()
+    assert strip[0].find_all(lambda n: n.attrs.get("data-trending") == "sneakers")
     # Unique authors beside mentions: every e2e post has its own author.
     authors = authors_cells(dom, "sneakers")
     for brand in E2E_BRANDS:
@@ -176,6 +184,166 @@ def test_page_platform_leaders_and_selectors(chromium):
     assert "reach in the last 1h" in dom.text()
 
 
+# --- The candidate view (shadow rules, docs/shadow.md) ----------------------
+# The candidate drops post 2 from nike (an exclude) and counts puma's posts
+# for a new brand, reebok: live nike 7, adidas 6, puma 1 (50.0%, 42.9%,
+# 7.1%); candidate nike 6, adidas 6, reebok 1 (46.2%, 46.2%, 7.7%).
+CANDIDATE_YAML = """\
+category: sneakers
+brands:
+  - name: nike
+    terms: [nike, "#nike"]
+    exclude: ["post 2"]
+  - name: adidas
+    terms: [adidas]
+  - name: reebok
+    terms: [puma]
+"""
+
+
+@pytest.fixture(scope="module")
+def shadow_daemon(tmp_path_factory):
+    """`earshot run` with the e2e events, the sneakers rules and a candidate."""
+    d = tmp_path_factory.mktemp("shadow")
+    (d / "rules").mkdir()
+    (d / "rules" / "sneakers.yaml").write_text(RULES_YAML)
+    (d / "candidate").mkdir()
+    (d / "candidate" / "sneakers.yaml").write_text(CANDIDATE_YAML)
+    events = write_events(d / "events.jsonl")
+    port = free_port()
+    (d / "earshot.yaml").write_text(f"""\
+source: {{type: file, file: {{paths: [events.jsonl], follow: true}}}}
+rules: {{paths: [rules/]}}
+shadow: {{paths: [candidate/]}}
+windows:
+  - {{name: 5m, size: 5m, step: 10s}}
+  - {{name: 1h, size: 1h, step: 1m}}
+platforms: [twitter, instagram, reddit]
+http: {{listen: "127.0.0.1:{port}"}}
+""")
+    log = d / "earshot.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([earshot_bin(), "run", "--config", str(d / "earshot.yaml")],
+                                cwd=d, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        def counted():
+            status, body = http_get(url + "/api/v1/shadow?window=5m")
+            if status != 200:
+                return False
+            cats = json.loads(body)["categories"]
+            return sum(c["live_total"] for c in cats) == 14 and sum(
+                c["candidate_total"] for c in cats) == 13
+        wait_for("the shadow to count every event", counted, timeout=30, proc=proc, log=log)
+        yield url
+    finally:
+        stop(proc)
+
+
+def test_candidate_view_shows_live_and_candidate_side_by_side(shadow_daemon, chromium):
+    dom = render(chromium, shadow_daemon + "/#view=candidate&window=5m",
+                 screenshot=ARTIFACTS / "live_page_candidate.png")
+    cards = dom.find_all(lambda n: n.attrs.get("data-view") == "candidate")
+    assert [c.attrs["data-category"] for c in cards] == ["sneakers"]
+    card = cards[0]
+    sets = {r.attrs["data-set"]: r for r in card.find_all(lambda n: "data-set" in n.attrs)}
+    assert set(sets) == {"live", "candidate"}
+    assert "nike 50.0%" in sets["live"].text()
+    assert "adidas 46.2%" in sets["candidate"].text()  # a tie with nike: by name
+    segs = lambda r: [s.attrs["data-brand"] for s in r.find_all(lambda n: n.attrs.get("class") == "seg")]
+    assert segs(sets["live"]) == ["nike", "adidas", "puma"]
+    assert segs(sets["candidate"]) == ["adidas", "nike", "reebok"]
+    table = {tr.attrs["data-brand"]: tr.text()
+             for tr in card.find_all(lambda n: n.tag == "tr" and "data-brand" in n.attrs)}
+    assert set(table) == {"adidas", "nike", "puma", "reebok"}
+    for brand, want in {"nike": ["50.0%", "46.2%", "−3.8 pts", "−1"],
+                        "adidas": ["42.9%", "46.2%", "+3.3 pts"],
+                        "puma": ["(dropped)", "7.1%", "−1"],
+                        "reebok": ["(new)", "7.7%", "+1"]}.items():
+        for w in want:
+            assert w in table[brand], (brand, w, table[brand])
+    # The changed posts, under their brand.
+    changes = {ul.attrs["data-brand"]: ul for ul in card.find_all(
+        lambda n: n.tag == "ul" and "data-brand" in n.attrs)}
+    assert set(changes) == {"nike", "puma", "reebok"}
+    nike = [(li.attrs["data-change"], li.text()) for li in changes["nike"].children]
+    assert len(nike) == 1 and nike[0][0] == "removed"
+    assert "Loving my new Nike shoes, post 2" in nike[0][1] and 'term "nike"' in nike[0][1]
+    reebok = [(li.attrs["data-change"], li.text()) for li in changes["reebok"].children]
+    assert reebok[0][0] == "added" and "post 9" in reebok[0][1] and 'term "puma"' in reebok[0][1]
+    view = dom.find_all(lambda n: n.attrs.get("id") == "view-wrap")[0]
+    assert "hidden" not in view.attrs
+
+
+def test_view_selector_is_hidden_without_shadow_rules(chromium):
+    with FakeApi({"sneakers": {"nike": {"twitter": 2}}}, ["twitter"]) as api:
+        dom = render(chromium, api.url + "/#view=candidate")
+    view = dom.find_all(lambda n: n.attrs.get("id") == "view-wrap")[0]
+    assert "hidden" in view.attrs
+    # It falls back to share of voice.
+    assert dom.find_all(lambda n: n.attrs.get("data-category") == "sneakers")
+    assert not dom.find_all(lambda n: n.attrs.get("data-view") == "candidate")
+
+
+# /api/v1/signals (docs/api.md) as the golden case signals_burst has it, plus
+# a spike with an id that looks like markup.
+SIGNALS = {
+    "pane_start": 1767261840000,
+    "spikes": [
+        {"category": "sneakers", "brand": "nike", "platform": "all", "count": 17,
+         "baseline": 1.875, "score": 8.577462580600864, "hashtags": ["#airmaxday", "#running"],
+         "samples": ["p13", "p14", "p15"]},
+        {"category": "sneakers", "brand": "nike", "platform": "twitter", "count": 12,
+         "baseline": 1.875, "score": 5.741937760567521, "hashtags": ["#airmaxday", "#running"],
+         "samples": ["p13", "<b>p14</b>", "p15"]},
+    ],
+    "trending": [
+        {"category": "cola", "hashtags": []},
+        {"category": "sneakers", "hashtags": [
+            {"hashtag": "#airmaxday", "count": 16, "score": 16},
+            {"hashtag": "#running", "count": 4, "score": 2.1676323804986635}]},
+    ],
+}
+
+
+def test_page_signals_strip(chromium):
+    counts = {"sneakers": {"nike": {"twitter": 12, "instagram": 5}, "adidas": {"instagram": 1}},
+              "cola": {"coke": {"twitter": 2}}}
+    with FakeApi(counts, ["twitter", "instagram"], signals=SIGNALS) as api:
+        dom = render(chromium, api.url + "/", screenshot=ARTIFACTS / "live_page_signals.png")
+    strip = dom.find_all(lambda n: n.attrs.get("id") == "signals")
+    assert len(strip) == 1 and "hidden" not in strip[0].attrs
+    assert "pane from 10:04 UTC" in strip[0].text()
+    spikes = {n.attrs["data-spike"]: n.text() for n in dom.find_all(lambda n: "data-spike" in n.attrs)}
+    assert list(spikes) == ["sneakers/nike/all", "sneakers/nike/twitter"]  # as the API orders them
+    all_ = spikes["sneakers/nike/all"]
+    for part in ("nike", "z 8.6", "17 mentions, baseline 1.9", "cause: #airmaxday #running",
+                 "samples: p13, p14, p15"):
+        assert part in all_, (part, all_)
+    # Free text stays text: the id that looks like markup is not markup.
+    assert "<b>p14</b>" in spikes["sneakers/nike/twitter"]
+    assert not strip[0].find_all(lambda n: n.tag == "b" and n.text() == "p14")
+    trending = {n.attrs["data-trending"]: n.text()
+                for n in dom.find_all(lambda n: "data-trending" in n.attrs)}
+    assert "#airmaxday 16" in trending["sneakers"] and "#running 4" in trending["sneakers"]
+    assert trending["sneakers"].index("#airmaxday") < trending["sneakers"].index("#running")
+    assert "nothing trending" in trending["cola"]
+    # The share-of-voice cards still render beside it.
+    assert dom.find_all(lambda n: n.attrs.get("data-category") == "sneakers")
+
+
+def test_page_signals_quiet_and_off(chromium):
+    quiet = {"pane_start": None, "spikes": [], "trending": [{"category": "sneakers", "hashtags": []}]}
+    with FakeApi({"sneakers": {"nike": {"twitter": 1}}}, ["twitter"], signals=quiet) as api:
+        dom = render(chromium, api.url + "/")
+    strip = dom.find_all(lambda n: n.attrs.get("id") == "signals")[0]
+    assert "no pane has closed yet" in strip.text() and "No active spikes." in strip.text()
+    with FakeApi({"sneakers": {"nike": {"twitter": 1}}}, ["twitter"]) as api:  # 404: signals off
+        dom = render(chromium, api.url + "/")
+    strip = dom.find_all(lambda n: n.attrs.get("id") == "signals")[0]
+    assert "hidden" in strip.attrs and not strip.text()
+
+
 def test_page_is_self_contained():
     html = PAGE.read_text()
     assert not re.search(r"<(script|link|img|iframe)[^>]+(src|href)\s*=", html, re.I), \
@@ -183,6 +351,7 @@ def test_page_is_self_contained():
     assert not re.search(r"url\(\s*['\"]?https?:", html, re.I)
     assert not re.search(r"fetch\(\s*['\"]https?:", html, re.I)
     assert "api/v1/share-of-voice" in html
+    assert "api/v1/signals" in html
     assert "api/v1/unique-authors" in html and "api/v1/top-authors" in html
     assert len(html.encode()) < 64 * 1024
 

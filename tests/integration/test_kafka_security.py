@@ -1,20 +1,27 @@
 """Kafka security through passthrough properties, against a real broker
-started by `kafka.sh start-secure`: a SASL_SSL listener with SCRAM-SHA-512
-(user alice, created at format time) and PLAIN, and an SSL listener that
-requires a client certificate, all signed by a throwaway CA. Topics are
-created and filled through the broker's PLAINTEXT listener; only the daemon
-under test speaks TLS.
+started by `kafka.sh start-secure`: a SASL_SSL listener with SCRAM-SHA-256,
+SCRAM-SHA-512 (user alice, created at format time) and PLAIN, and an SSL
+listener that requires a client certificate, all signed by a throwaway CA.
+Topics are created and filled through the broker's PLAINTEXT listener; only
+the daemon under test speaks TLS.
 
-- SASL_SSL with the right password: the daemon consumes and counts exactly
-  like `earshot replay` (PLAIN always; SCRAM-SHA-512 with librdkafka >= 2.6.1,
-  see test_sasl_ssl_scram_with_the_right_password);
-- a wrong password: the daemon stays up and unready (/readyz 503) with one
-  clear log line naming the authentication failure, and SIGTERM exits 0;
+- SASL_SSL with the right password (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512):
+  the daemon consumes and counts exactly like `earshot replay`; the SCRAM
+  passwords come from ${file:...} and ${env:...} references, the PLAIN one is
+  inline and draws the warning that points to them;
+- a wrong password (both SCRAM mechanisms): the daemon stays up and unready
+  (/readyz 503) with one clear log line naming the authentication failure,
+  and SIGTERM exits 0;
+- a SASL mechanism librdkafka does not know: start-up fails with
+  librdkafka's own message;
 - mTLS: with the client certificate the daemon consumes exactly; without one
   the broker refuses the handshake and the daemon stays unready.
+
+SCRAM needs librdkafka >= 2.6.1 (Kafka 4.x checks the client nonce that
+older versions repeat); the tests fail, never skip, when `earshot version`
+reports an older one.
 """
 import base64
-import ctypes
 import hashlib
 import hmac
 import socket
@@ -22,7 +29,9 @@ import ssl
 import struct
 import json
 import os
+import re
 import shutil
+import subprocess
 import time
 
 import pytest
@@ -76,17 +85,22 @@ def secure_config(tmp_path, broker, bootstrap, topic, group, properties, name):
 
 
 def librdkafka_version():
-    """The version of the librdkafka the daemon links (dynamically)."""
-    return ctypes.CDLL("librdkafka.so.1").rd_kafka_version()
+    """The librdkafka the daemon runs with, from `earshot version`."""
+    out = subprocess.run([BIN, "version"], capture_output=True, text=True, check=True).stdout
+    m = re.search(r"^librdkafka (\d+)\.(\d+)\.(\d+)", out, re.M)
+    assert m, out
+    return tuple(int(x) for x in m.groups())
 
 
-LIBRDKAFKA_SCRAM_FIXED = 0x02060100  # 2.6.1: confluentinc/librdkafka PR 4895
+LIBRDKAFKA_SCRAM_FIXED = (2, 6, 1)  # confluentinc/librdkafka PR 4895
+SCRAM = {"SCRAM-SHA-256": hashlib.sha256, "SCRAM-SHA-512": hashlib.sha512}
 
 
-def reference_scram_login(broker, user, password):
-    """An RFC 5802 SCRAM-SHA-512 login over the SASL_SSL listener (Kafka
-    SaslHandshake v1 + SaslAuthenticate v0), independent of librdkafka.
-    Returns the broker's error code (0 = authenticated)."""
+def reference_scram_login(broker, user, password, mechanism="SCRAM-SHA-512"):
+    """An RFC 5802 SCRAM login over the SASL_SSL listener (Kafka SaslHandshake
+    v1 + SaslAuthenticate v0), independent of librdkafka. Returns the
+    broker's error code (0 = authenticated)."""
+    digest = SCRAM[mechanism]
     host, port = broker.sasl_ssl.rsplit(":", 1)
     ctx = ssl.create_default_context(cafile=os.path.join(broker.tls, "ca.pem"))
     with ctx.wrap_socket(socket.create_connection((host, int(port)), timeout=10),
@@ -112,19 +126,19 @@ def reference_scram_login(broker, user, password):
             size = struct.unpack(">i", r[off:off + 4])[0]
             return err, r[off + 4:off + 4 + size]
 
-        mech = b"SCRAM-SHA-512"
+        mech = mechanism.encode()
         assert struct.unpack(">h", request(17, 1, struct.pack(">h", len(mech)) + mech)[:2])[0] == 0
         bare = f"n={user},r={base64.b64encode(os.urandom(18)).decode()}"
         err, first = authenticate(("n,," + bare).encode())
         if err:
             return err
         attrs = dict(kv.split("=", 1) for kv in first.decode().split(","))
-        salted = hashlib.pbkdf2_hmac("sha512", password.encode(), base64.b64decode(attrs["s"]),
-                                     int(attrs["i"]))
-        client_key = hmac.new(salted, b"Client Key", hashlib.sha512).digest()
+        salted = hashlib.pbkdf2_hmac(digest().name, password.encode(),
+                                     base64.b64decode(attrs["s"]), int(attrs["i"]))
+        client_key = hmac.new(salted, b"Client Key", digest).digest()
         final = f"c=biws,r={attrs['r']}"
-        signature = hmac.new(hashlib.sha512(client_key).digest(),
-                             f"{bare},{first.decode()},{final}".encode(), hashlib.sha512).digest()
+        signature = hmac.new(digest(client_key).digest(),
+                             f"{bare},{first.decode()},{final}".encode(), digest).digest()
         proof = base64.b64encode(bytes(a ^ b for a, b in zip(client_key, signature))).decode()
         return authenticate(f"{final},p={proof}".encode())[0]
 
@@ -180,38 +194,55 @@ def stays_up_and_unready(d, seconds=UNREADY_SECONDS):
 def test_sasl_ssl_plain_consumes_and_counts_exactly(tmp_path, secure_broker, daemons):
     d = consume_exactly(tmp_path, secure_broker, daemons, secure_broker.sasl_ssl,
                         sasl_properties(secure_broker, PASSWORD, "PLAIN"), "g-plain", seed=20)
-    assert "authentication failed" not in d.logs()
+    logs = d.logs()
+    assert "authentication failed" not in logs
+    # The password is inline in this config: one warning points to a reference.
+    assert logs.count("warn kafka: property sasl.password is written inline") == 1, logs
+    assert "${file:" in logs and "${env:" in logs
+    assert PASSWORD not in logs, "the password must never be logged"
 
 
-def test_sasl_ssl_scram_with_the_right_password(tmp_path, secure_broker, daemons):
+def require_scram_capable_librdkafka():
+    v = librdkafka_version()
+    if v < LIBRDKAFKA_SCRAM_FIXED:
+        pytest.fail(f"earshot runs librdkafka {'.'.join(map(str, v))}: SCRAM against Kafka 4.x "
+                    "needs >= 2.6.1 (scripts/install-deps.sh builds 2.8.0 on Debian 12)",
+                    pytrace=False)
+
+
+@pytest.mark.parametrize("mechanism,source", [("SCRAM-SHA-256", "env"),
+                                              ("SCRAM-SHA-512", "file")])
+def test_sasl_ssl_scram_with_the_right_password_consumes_and_counts_exactly(
+        tmp_path, secure_broker, daemons, monkeypatch, mechanism, source):
+    require_scram_capable_librdkafka()
     # The broker's SCRAM credentials work: an independent RFC 5802 client logs in.
-    assert reference_scram_login(secure_broker, USER, PASSWORD) == 0
-    assert reference_scram_login(secure_broker, USER, "not-" + PASSWORD) != 0
-    props = sasl_properties(secure_broker, PASSWORD)
-    if librdkafka_version() >= LIBRDKAFKA_SCRAM_FIXED:
-        d = consume_exactly(tmp_path, secure_broker, daemons, secure_broker.sasl_ssl, props,
-                            "g-scram", seed=21)
-        assert "authentication failed" not in d.logs()
-        return
-    # librdkafka < 2.6.1 (Debian 12 ships 2.0.2) sends a malformed SCRAM
-    # nonce that Kafka 4.x rejects even with the right password. The daemon
-    # must then behave as for any authentication failure, and say why.
-    topic = new_topic(secure_broker, 1)
-    cfg = secure_config(tmp_path, secure_broker, secure_broker.sasl_ssl, topic, "g-scram",
-                        props, name="scram")
-    d = daemons(cfg, name="scram")
-    wait_for(lambda: "predates the SCRAM fix of 2.6.1" in d.logs(), timeout=30,
-             what="the authentication failure line with the librdkafka version hint")
-    stays_up_and_unready(d, seconds=3)
-    assert d.stop() == 0, d.logs()
+    assert reference_scram_login(secure_broker, USER, PASSWORD, mechanism) == 0
+    assert reference_scram_login(secure_broker, USER, "not-" + PASSWORD, mechanism) != 0
+    # The password reaches librdkafka through a reference, not inline.
+    if source == "file":
+        secret = tmp_path / "kafka-password"
+        secret.write_text(PASSWORD + "\n")
+        reference = f"${{file:{secret}}}"
+    else:
+        monkeypatch.setenv("EARSHOT_TEST_KAFKA_PASSWORD", PASSWORD)
+        reference = "${env:EARSHOT_TEST_KAFKA_PASSWORD}"
+    group = "g-" + mechanism.lower()
+    d = consume_exactly(tmp_path, secure_broker, daemons, secure_broker.sasl_ssl,
+                        sasl_properties(secure_broker, reference, mechanism), group,
+                        seed=21 if source == "file" else 23)
+    logs = d.logs()
+    assert "authentication failed" not in logs
+    assert "written inline" not in logs and "predates the SCRAM fix" not in logs, logs
 
 
+@pytest.mark.parametrize("mechanism", ["SCRAM-SHA-256", "SCRAM-SHA-512"])
 def test_wrong_scram_password_stays_up_unready_with_one_clear_log_line(
-        tmp_path, secure_broker, daemons):
+        tmp_path, secure_broker, daemons, mechanism):
     topic = new_topic(secure_broker, 1)
-    cfg = secure_config(tmp_path, secure_broker, secure_broker.sasl_ssl, topic, "g-badpw",
-                        sasl_properties(secure_broker, "not-" + PASSWORD), name="badpw")
-    d = daemons(cfg, name="badpw")
+    name = "badpw-" + mechanism.lower()
+    cfg = secure_config(tmp_path, secure_broker, secure_broker.sasl_ssl, topic, "g-" + name,
+                        sasl_properties(secure_broker, "not-" + PASSWORD, mechanism), name=name)
+    d = daemons(cfg, name=name)
     needle = f"error kafka: authentication failed for SASL user {USER}:"
     wait_for(lambda: needle in d.logs(), timeout=30, what="the authentication failure log line")
     stays_up_and_unready(d)
@@ -222,8 +253,26 @@ def test_wrong_scram_password_stays_up_unready_with_one_clear_log_line(
     logs = d.logs()
     # Retries keep failing; the log names the failure once, not once a retry.
     assert logs.count("authentication failed") == 1, logs
+    # ... and names the broker's reason, which says SCRAM and the user.
+    line = next(x for x in logs.splitlines() if needle in x)
+    assert "SCRAM" in line and "Authentication failed" in line, line
     assert "not-" + PASSWORD not in logs, "the password must never be logged"
     assert d.stop() == 0, d.logs()
+
+
+@pytest.mark.parametrize("mechanism,message", [
+    ("SCRAM-SHA-384", "Unsupported hash function: SCRAM-SHA-384"),
+    ("scram-sha-512", "Unsupported SASL mechanism: scram-sha-512"),
+])
+def test_unknown_sasl_mechanism_fails_start_up_with_librdkafkas_message(
+        tmp_path, secure_broker, mechanism, message):
+    topic = new_topic(secure_broker, 1)
+    cfg = secure_config(tmp_path, secure_broker, secure_broker.sasl_ssl, topic, "g-badmech",
+                        sasl_properties(secure_broker, PASSWORD, mechanism), name="badmech")
+    r = subprocess.run([BIN, "run", "--config", cfg], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1, r.stdout + r.stderr
+    out = r.stdout + r.stderr
+    assert f"error source: kafka: cannot create consumer: {message}" in out, out
 
 
 def test_mtls_consumes_and_counts_exactly(tmp_path, secure_broker, daemons):

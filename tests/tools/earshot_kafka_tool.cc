@@ -4,9 +4,10 @@
 //   earshot-kafka-tool create BROKERS TOPIC PARTITIONS
 //       create the topic (ok if it exists) and wait until every partition
 //       has a leader
-//   earshot-kafka-tool produce BROKERS TOPIC FILE [--raw] [--partition P]
+//   earshot-kafka-tool produce BROKERS TOPIC FILE [--raw] [--partition P] [--timestamp-ms MS]
 //       one message per line of FILE ("-" = stdin), keyed by the JSON "id"
-//       (no key when there is none); --raw sends the whole file as one message
+//       (no key when there is none); --raw sends the whole file as one message;
+//       --timestamp-ms gives every message that CreateTime (default: now)
 //   earshot-kafka-tool consume BROKERS TOPIC --count N [--timeout-ms T]
 //       read all partitions from the beginning (no group) until N messages;
 //       prints one JSON object per message: topic, partition, offset, key,
@@ -15,12 +16,20 @@
 //       prints {"<partition>": committed offset (-1 = none), ...}
 //   earshot-kafka-tool end-offsets BROKERS TOPIC
 //       prints {"<partition>": high watermark, ...}
+//   earshot-kafka-tool consume-cost BROKERS TOPIC COUNT per-message|batch
+//       a high-level consumer in a fresh group reads COUNT messages from the
+//       beginning, with the C++ per-message consume() or the C batch
+//       rd_kafka_consume_batch_queue(); prints the calling thread's CPU
+//       seconds from the first message to the last (scripts/bench-kafka.sh)
 #include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafkacpp.h>
 #include <rapidjson/document.h>
 #include <rapidjson/encodedstream.h>
 #include <rapidjson/memorystream.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
+
+#include <time.h>
 
 #include <chrono>
 #include <cstdio>
@@ -30,6 +39,7 @@
 #include <iostream>
 #include <iterator>
 #include <map>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -139,7 +149,7 @@ void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* m, void*) {
 }
 
 int Produce(const std::string& brokers, const std::string& topic, const std::string& path,
-            bool raw, int partition) {
+            bool raw, int partition, int64_t timestamp_ms) {
   rd_kafka_conf_t* conf = Conf(brokers);
   char err[512];
   rd_kafka_conf_set(conf, "linger.ms", "5", err, sizeof(err));
@@ -164,7 +174,8 @@ int Produce(const std::string& brokers, const std::string& topic, const std::str
           rk, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
           RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
           RD_KAFKA_V_VALUE(const_cast<char*>(m.data()), m.size()),
-          RD_KAFKA_V_KEY(key.empty() ? nullptr : key.data(), key.size()), RD_KAFKA_V_END);
+          RD_KAFKA_V_KEY(key.empty() ? nullptr : key.data(), key.size()),
+          RD_KAFKA_V_TIMESTAMP(timestamp_ms), RD_KAFKA_V_END);
       if (e == RD_KAFKA_RESP_ERR_NO_ERROR) break;
       if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) Die(std::string("produce: ") + rd_kafka_err2str(e));
       rd_kafka_poll(rk, 100);
@@ -337,14 +348,81 @@ int EndOffsets(const std::string& brokers, const std::string& topic) {
 [[noreturn]] void Usage() {
   std::fprintf(stderr,
                "usage: earshot-kafka-tool create BROKERS TOPIC PARTITIONS\n"
-               "       earshot-kafka-tool produce BROKERS TOPIC FILE [--raw] [--partition P]\n"
+               "       earshot-kafka-tool produce BROKERS TOPIC FILE [--raw] [--partition P]"
+               " [--timestamp-ms MS]\n"
                "       earshot-kafka-tool consume BROKERS TOPIC --count N [--timeout-ms T]\n"
                "       earshot-kafka-tool committed BROKERS GROUP TOPIC\n"
-               "       earshot-kafka-tool end-offsets BROKERS TOPIC\n");
+               "       earshot-kafka-tool end-offsets BROKERS TOPIC\n"
+               "       earshot-kafka-tool consume-cost BROKERS TOPIC COUNT per-message|batch\n");
   std::exit(2);
 }
 
 }  // namespace
+
+double ThreadCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+// The consume API's own cost on the application thread: what earshot's
+// pipeline thread pays per record before decoding it.
+int ConsumeCost(const std::string& brokers, const std::string& topic, long count,
+                const std::string& api) {
+  if (api != "per-message" && api != "batch") Usage();
+  std::string err;
+  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  const std::string group =
+      "consume-cost-" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
+  // The consumer settings of scripts/bench-kafka.sh and earshot's defaults.
+  for (const auto& [k, v] : std::map<std::string, std::string>{
+           {"bootstrap.servers", brokers}, {"group.id", group},
+           {"auto.offset.reset", "earliest"}, {"enable.auto.commit", "false"},
+           {"enable.auto.offset.store", "false"},
+           {"partition.assignment.strategy", "cooperative-sticky"},
+           {"fetch.max.bytes", "104857600"}, {"max.partition.fetch.bytes", "16777216"},
+           {"queued.max.messages.kbytes", "262144"}, {"queued.min.messages", "1000000"}}) {
+    if (conf->set(k, v, err) != RdKafka::Conf::CONF_OK) Die(k + ": " + err);
+  }
+  std::unique_ptr<RdKafka::KafkaConsumer> c(RdKafka::KafkaConsumer::create(conf.get(), err));
+  if (!c) Die(err);
+  if (c->subscribe({topic}) != RdKafka::ERR_NO_ERROR) Die("subscribe failed");
+  long seen = 0;
+  size_t bytes = 0;  // touches each payload, as a decoder would
+  double start = -1;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(300);
+  if (api == "per-message") {
+    while (seen < count && std::chrono::steady_clock::now() < deadline) {
+      std::unique_ptr<RdKafka::Message> m(c->consume(100));
+      if (m->err() != RdKafka::ERR_NO_ERROR) continue;
+      if (start < 0) start = ThreadCpuSeconds();
+      bytes += m->len() + static_cast<const char*>(m->payload())[0];
+      ++seen;
+    }
+  } else {
+    rd_kafka_queue_t* q = rd_kafka_queue_get_consumer(c->c_ptr());
+    std::vector<rd_kafka_message_t*> msgs(1024);
+    while (seen < count && std::chrono::steady_clock::now() < deadline) {
+      ssize_t n = rd_kafka_consume_batch_queue(q, seen == 0 ? 100 : 0, msgs.data(), msgs.size());
+      for (ssize_t i = 0; i < n; ++i) {
+        rd_kafka_message_t* m = msgs[i];
+        if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+          if (start < 0) start = ThreadCpuSeconds();
+          bytes += m->len + static_cast<const char*>(m->payload)[0];
+          ++seen;
+        }
+        rd_kafka_message_destroy(m);
+      }
+    }
+    rd_kafka_queue_destroy(q);
+  }
+  const double cpu = ThreadCpuSeconds() - start;
+  c->close();
+  if (seen < count) Die("only " + std::to_string(seen) + " of " + std::to_string(count));
+  if (bytes == 0) Die("no payload bytes read");
+  std::printf("%.3f\n", cpu);
+  return 0;
+}
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
@@ -354,16 +432,19 @@ int main(int argc, char** argv) {
   if (cmd == "produce" && args.size() >= 4) {
     bool raw = false;
     int partition = RD_KAFKA_PARTITION_UA;
+    int64_t timestamp_ms = 0;  // 0: now
     for (size_t i = 4; i < args.size(); ++i) {
       if (args[i] == "--raw") {
         raw = true;
+      } else if (args[i] == "--timestamp-ms" && i + 1 < args.size()) {
+        timestamp_ms = std::atoll(args[++i].c_str());
       } else if (args[i] == "--partition" && i + 1 < args.size()) {
         partition = std::atoi(args[++i].c_str());
       } else {
         Usage();
       }
     }
-    return Produce(args[1], args[2], args[3], raw, partition);
+    return Produce(args[1], args[2], args[3], raw, partition, timestamp_ms);
   }
   if (cmd == "consume") {
     long count = -1;
@@ -382,5 +463,8 @@ int main(int argc, char** argv) {
   }
   if (cmd == "committed" && args.size() == 4) return Committed(args[1], args[2], args[3]);
   if (cmd == "end-offsets" && args.size() == 3) return EndOffsets(args[1], args[2]);
+  if (cmd == "consume-cost" && args.size() == 5) {
+    return ConsumeCost(args[1], args[2], std::atol(args[3].c_str()), args[4]);
+  }
   Usage();
 }

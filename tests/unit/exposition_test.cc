@@ -82,7 +82,7 @@ TEST(ExpositionTest, EmptyStateWritesNothing) {
   s.platform_names = {"twitter", "other"};
   s.windows.resize(2);
   EXPECT_EQ(Text(s), "");
-  EXPECT_EQ(ResultFamilies(s).size(), 11u);  // every family, all empty
+  EXPECT_EQ(ResultFamilies(s).size(), 11u + 4);  // every family (+ 4 of signals), all empty
 }
 
 TEST(ExpositionTest, EscapesLabelValuesAsTextSerializer) {

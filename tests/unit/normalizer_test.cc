@@ -50,6 +50,21 @@ TEST(NormalizerTest, ArabicFolding) {
   EXPECT_EQ(N("ﻻ"), "لا");             // presentation form via NFKC
 }
 
+TEST(NormalizerTest, ArabicBlockClassifierAgreesWithTheTables) {
+  // The SIMD ranges of ClassifyArabicLeads, checked against the ICU-built
+  // tables for every Arabic lead and continuation byte: when this fails the
+  // fast paths are off (still correct, slower), so fix the ranges.
+  EXPECT_TRUE(internal::ArabicLeadsVerified());
+}
+
+TEST(NormalizerTest, TashkeelIsDroppedOnTheTablePath) {
+  EXPECT_EQ(N("مُحَمَّدٌ"), "محمد");
+  EXPECT_EQ(N("الْهِلَالُ"), "الهلال");
+  // Across a haraka, NFKC still composes alef + hamza above (then folded).
+  EXPECT_EQ(N("ا\u064E\u0654"), Icu("ا\u064E\u0654"));
+  EXPECT_EQ(N("ا\u064E\u0654"), "ا");
+}
+
 TEST(NormalizerTest, NoSpaceScriptFlag) {
   std::string out;
   EXPECT_TRUE(Normalize("ナイキの新作", &out).has_nospace_script);
@@ -108,6 +123,8 @@ TEST(NormalizerTest, FastPathsAgreeWithIcu) {
       "ＮＩＫＥ ﬁne Straße İstanbul",
       "e\u0301\u0301 a\u0308 \u1100\u1161",
       "ภาษาไทย ລາວ ខ្មែរ မြန်မာ",
+      "مُحَمَّدٌ وَالْهِلَالُ بِالأَهْلِيِّ",
+      "ا\u064E\u0654 ا\u0651\u0655 ي\u0650\u0654",
   };
   for (const char* s : samples) EXPECT_EQ(N(s), Icu(s)) << s;
   // Every BMP code point on its own and between letters.
@@ -124,6 +141,24 @@ TEST(NormalizerTest, FastPathsAgreeWithIcu) {
   }
 }
 
+// Every BMP code point between compatibility characters that the table
+// path maps on their own, and twice in a row: per-code-point mapping must
+// equal NFKC of the whole text.
+TEST(NormalizerTest, TablePathAgreesWithIcuBetweenCompatibilityCharacters) {
+  std::string in, fast, slow;
+  for (char32_t c = 0x80; c < 0x10000; ++c) {
+    if (c >= 0xD800 && c <= 0xDFFF) continue;
+    in = "ｶ";
+    AppendUtf8(c, &in);
+    AppendUtf8(c, &in);
+    in += "…！ﺏ";
+    AppendUtf8(c, &in);
+    Normalize(in, &fast);
+    internal::NormalizeViaIcu(in, &slow);
+    ASSERT_EQ(fast, slow) << "U+" << std::hex << static_cast<uint32_t>(c);
+  }
+}
+
 // Random runs of mixed scripts (the two- and three-byte run loops, their
 // exits into the general path) against the ICU path, with and without
 // offsets.
@@ -132,7 +167,16 @@ TEST(NormalizerTest, RandomMixedRunsAgreeWithIcu) {
       "a", "Z", " ", ".", "،", "نا", "أ", "إ", "آ", "ة", "ى", "ـ", "\u064B", "\u0654", "ٵ",
       "ナ", "ｶ", "漢", "字", "ー", "゛", "ภา", "é", "É", "ß", "Σ", "ς", "İ", "ﬁ", "Ａ",
       "😀", "\xC3", "\xE3\x81", "\xED\xA0\x80", "\xE0\x80\x80", "\xC0\xAF", "\xF0\x9F",
-      "\xFF", "€", "中文", "한국어", "\u0301"};
+      "\xFF", "€", "中文", "한국어", "\u0301",
+      // Tashkeel (deleted on the table path) next to the marks that force
+      // the ICU path: hamza above/below and madda compose with alef across
+      // a haraka, superscript alef is another mark.
+      "\u064E", "\u0650", "\u0651\u064E", "\u0652", "\u064F", "\u0655", "\u0653", "\u0670",
+      "ا", "و", "ي", "ال",
+      // Compatibility characters the table path maps on their own (fullwidth,
+      // halfwidth, ellipsis, presentation forms) and some it must not
+      // (halfwidth voiced mark, ligatures of more than 3 bytes).
+      "！", "？", "ｶ", "ﾞ", "ﾟ", "…", "‥", "ﻻ", "ﷲ", "Ｎ", "㈱", "\u3000", "～", "ﺏ", "\u3099"};
   std::mt19937 rng(11);
   std::string in, fast, with_offsets, slow;
   std::vector<uint32_t> off;
