@@ -22,10 +22,10 @@
 // change, and a log is only appended to (its chunks never move), so no copy
 // is made and nothing is held during the merge.
 //
-// Authors are interned once in an AuthorTable (64-bit hash of `author.id`
-// -> a 4-byte reference, and the id and handle to show), so a summary entry
-// is 16 bytes whatever the id's length. An author leaves the table once no
-// step of any window can hold it.
+// Authors are interned in an AuthorTable (64-bit hash of `author.id` -> a
+// 4-byte reference, and the id and handle to show), a batch's authors in one
+// prefetched pass, so a summary entry is 16 bytes whatever the id's length.
+// An author leaves the table once no step of any window can hold it.
 //
 // Threading: the classes are guarded by the processor's state lock; the free
 // functions that merge (UniqueAuthors, TopAuthorsOf) read shared steps and a
@@ -53,6 +53,10 @@ inline constexpr uint32_t kNoAuthor = UINT32_MAX;
 // whole id is hashed.
 inline constexpr size_t kMaxAuthorBytes = 256;
 
+// The authors of counted events: a 64-bit hash of `author.id` -> a 4-byte
+// reference, the id and the latest handle (kept in a string arena), and
+// when the author was last seen (for Sweep). Guarded by the processor's lock;
+// a pinned View is read without it.
 class AuthorTable {
  private:
   static constexpr size_t kChunk = 4096;      // records a chunk

@@ -264,6 +264,49 @@ TEST(TopAuthorsOfTest, SumsStepsAndPartitionsFollowersOfTheLatestTiesById) {
   authors.Unpin();
 }
 
+TEST(StepSummaryTest, BigSketchesTurnDenseAndFoldAgain) {
+  // One brand: 3,000 authors on platform 0 (past m/4 = 1,024: dense), 10 on
+  // platform 1; then a fold adds 1,000 more on platform 0 and 5 on platform 2.
+  RecordLog log;
+  auto add = [&](uint32_t platform, uint32_t author) {
+    log.Append({7, author, HllSparseEntry(HashBytes("a" + std::to_string(author))), 1, author,
+                platform});
+  };
+  for (uint32_t a = 0; a < 3000; ++a) add(0, a);
+  for (uint32_t a = 0; a < 10; ++a) add(1, 100000 + a);
+  auto first = StepSummary::Build(nullptr, log.Prefix(), 0, log.size(), 5000, 12);
+  for (uint32_t a = 3000; a < 4000; ++a) add(0, a);
+  for (uint32_t a = 0; a < 5; ++a) add(2, 200000 + a);
+  auto both = StepSummary::Build(first.get(), log.Prefix(), 3010, log.size(), 5000, 12);
+  auto estimate = [](const StepSummary& s, uint32_t platform) {
+    HllAccumulator acc(12);
+    const StepSummary::Brand* b = s.Find(7);
+    for (uint32_t k = b->sketch_begin; k < b->sketch_end; ++k) {
+      if (s.sketches()[k].platform == platform) s.MergeSketch(s.sketches()[k], &acc);
+    }
+    return acc.Estimate();
+  };
+  auto dense = [](const StepSummary& s, uint32_t platform) {
+    const StepSummary::Brand* b = s.Find(7);
+    for (uint32_t k = b->sketch_begin; k < b->sketch_end; ++k) {
+      if (s.sketches()[k].platform == platform) return s.sketches()[k].dense;
+    }
+    return false;
+  };
+  EXPECT_TRUE(dense(*first, 0));
+  EXPECT_FALSE(dense(*first, 1));
+  EXPECT_NEAR(estimate(*first, 0), 3000, 3000 * 0.05);
+  EXPECT_EQ(std::llround(estimate(*first, 1)), 10);
+  EXPECT_TRUE(dense(*both, 0));
+  EXPECT_NEAR(estimate(*both, 0), 4000, 4000 * 0.05);
+  EXPECT_EQ(std::llround(estimate(*both, 1)), 10);  // kept though no new record
+  EXPECT_EQ(std::llround(estimate(*both, 2)), 5);
+  const StepSummary::Brand* b = both->Find(7);
+  EXPECT_EQ(b->top_end - b->top_begin, 4015u);  // every author, exact: capacity 5,000
+  EXPECT_EQ(b->error, 0u);
+  EXPECT_EQ(b->events, 4015u);
+}
+
 // ---------------------------------------------------------------------------
 // The processor
 
