@@ -167,6 +167,17 @@ StatusOr<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
     HttpServerOptions ho;
     ho.listen = config.http.listen;
     ho.web_config = config.http.web_config;
+    ho.max_connections = config.http.max_connections;
+    ho.header_timeout_ms = config.http.header_timeout_ms;
+    ho.idle_timeout_ms = config.http.idle_timeout_ms;
+    ho.registry = d->registry_;
+    // Each connection is a file descriptor; the usual soft limit of 1,024
+    // would refuse connections long before max_connections.
+    const uint64_t files = RaiseOpenFileLimit();
+    if (files < static_cast<uint64_t>(ho.max_connections) + 64) {
+      LogWarn("http: the open-file limit (" + std::to_string(files) +
+              ") is below http.max_connections + 64; raise it (ulimit -n, LimitNOFILE=)");
+    }
     d->http_ = MakeHttpServer(ho);
     d->RegisterHttpHandlers();
     Status st = d->http_->Start();

@@ -441,7 +441,8 @@ bool ParseConfig(const std::string& yaml_text, const std::string& file, Config* 
     }
   }
   if (const YAML::Node& h = root["http"]) {
-    if (CheckKeys(h, {"listen", "web_config"}, file, "http", d)) {
+    if (CheckKeys(h, {"listen", "web_config", "max_connections", "header_timeout", "idle_timeout"},
+                  file, "http", d)) {
       if (h["listen"]) {
         if (auto v = AsString(h["listen"], file, "listen", d)) {
           if (v->find(':') == std::string::npos)
@@ -452,6 +453,25 @@ bool ParseConfig(const std::string& yaml_text, const std::string& file, Config* 
       if (h["web_config"]) {
         if (auto v = AsString(h["web_config"], file, "web_config", d))
           out->http.web_config = v->empty() ? *v : Resolve(dir, *v);
+      }
+      if (h["max_connections"]) {
+        if (auto v = AsInt(h["max_connections"], file, "max_connections", d)) {
+          if (*v < 1 || *v > 1000000)
+            d->Error(LocOf(h["max_connections"], file),
+                     "http.max_connections: must be between 1 and 1000000");
+          else
+            out->http.max_connections = static_cast<int>(*v);
+        }
+      }
+      for (auto [key, ms] : {std::pair{"header_timeout", &out->http.header_timeout_ms},
+                             std::pair{"idle_timeout", &out->http.idle_timeout_ms}}) {
+        if (!h[key]) continue;
+        if (auto v = AsDurationMillis(h[key], file, key, d)) {
+          if (*v <= 0)
+            d->Error(LocOf(h[key], file), std::string("http.") + key + ": must be positive");
+          else
+            *ms = *v;
+        }
       }
     }
   }

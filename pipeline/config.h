@@ -57,6 +57,9 @@ struct RulesConfig {
 struct HttpConfig {
   std::string listen = "0.0.0.0:9464";
   std::string web_config;
+  int max_connections = 1000;        // more are refused (and counted)
+  int64_t header_timeout_ms = 5000;  // TLS handshake + request head
+  int64_t idle_timeout_ms = 30000;   // between keep-alive requests
 };
 
 struct LimitsConfig {

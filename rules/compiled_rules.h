@@ -244,6 +244,7 @@ class RuleSetImpl final : public RuleSet {
   };
   std::vector<LiteralHead> literal_heads_;
   bool has_proclitic_terms_ = false;  // some term takes Arabic proclitics
+  bool nospace_vocabulary_ = false;   // CompileOptions::nospace_vocabulary is in literals_
   // The term index keys of the terms that take proclitics (by HashBytes):
   // a peeled token is looked up only when it may be one.
   BitFilter proclitic_keys_;

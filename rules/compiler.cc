@@ -621,6 +621,15 @@ void Compiler::BuildIndexes() {
                           rs_->prefix_lens_.end());
   rs_->exact_.Build(std::move(exact));
   rs_->prefix_.Build(std::move(prefix));
+  // The no-space vocabulary shares the literals' automaton, tagged.
+  if (opt_.literal_automaton) {
+    for (size_t v = 0; v < opt_.nospace_vocabulary.size() && v < kVocabularyTag; ++v) {
+      const std::string& w = opt_.nospace_vocabulary[v];
+      if (!AllNoSpace(w, rs_->flags_)) continue;  // not a word of one no-space run: never found
+      literals.emplace_back(w, static_cast<uint32_t>(v) | kVocabularyTag);
+    }
+    rs_->nospace_vocabulary_ = !opt_.nospace_vocabulary.empty();
+  }
   rs_->literals_.Build(literals);
   rs_->proclitic_keys_.Reset(proclitic_keys.size());
   for (uint64_t h : proclitic_keys) rs_->proclitic_keys_.Add(h);

@@ -49,6 +49,7 @@ struct MatchScratch::Impl {
   std::vector<Occ> occs;
   std::vector<int> re_matches;
   std::vector<VocabularyHit>* vocabulary_hits = nullptr;  // the owning MatchScratch's
+  std::vector<NoSpaceVocabularyHit>* nospace_vocabulary_hits = nullptr;  // likewise
   std::vector<internal::TokenSpan> tokens;  // the spaced tokens of the text
   std::vector<uint64_t> hashes;             // HashPadded of each token
   std::vector<uint32_t> passed;             // tokens through the term index's filter
@@ -91,6 +92,9 @@ MatchScratch::Impl& RuleSetImpl::Prepare(MatchScratch* scratch) const {
   im.occs.clear();
   im.vocabulary_hits = &scratch->vocabulary_hits;
   scratch->vocabulary_hits.clear();
+  im.nospace_vocabulary_hits = &scratch->nospace_vocabulary_hits;
+  scratch->nospace_vocabulary_hits.clear();
+  scratch->nospace_vocabulary = nospace_vocabulary_;
   scratch->vocabulary_id = vocabulary_id_;
   return im;
 }
@@ -291,6 +295,11 @@ void RuleSetImpl::OnNoSpaceRun(std::string_view text, size_t b, size_t e, uint32
                                MatchScratch::Impl& im) const {
   if (!literals_.empty()) literals_.Scan(text, b, e, [&](size_t end, uint32_t atom, uint32_t bytes) {
     const size_t s = end - bytes;
+    if (atom & kVocabularyTag) {
+      im.nospace_vocabulary_hits->push_back(NoSpaceVocabularyHit{
+          static_cast<uint32_t>(s), static_cast<uint32_t>(end), atom & ~kVocabularyTag});
+      return;
+    }
     const Pattern& pat = patterns_[atoms_[atom].index];
     if (pat.tag && (s == 0 || text[s - 1] != pat.tag)) return;
     // The first word is found; Verify checks the words after it (a phrase)
@@ -417,6 +426,13 @@ void RuleSetImpl::FindAtoms(const MatchInput& in, const NormalizeInfo& info,
     }
   }
   if (has_proclitic_terms_ && !info.ascii) FindPeeled(text, *scratch, nospace, im);
+  if (scratch->nospace_vocabulary_hits.size() > 1) {
+    // By begin, longest first (the scan gives them by end).
+    std::sort(scratch->nospace_vocabulary_hits.begin(), scratch->nospace_vocabulary_hits.end(),
+              [](const NoSpaceVocabularyHit& x, const NoSpaceVocabularyHit& y) {
+                return x.begin != y.begin ? x.begin < y.begin : x.end > y.end;
+              });
+  }
   if (regex_set_) {
     im.re_matches.clear();
     regex_set_->Match(re2::StringPiece(text.data(), text.size()), &im.re_matches);

@@ -151,6 +151,9 @@ struct ArabicLeads {
   uint64_t nonword = 0;  // not word characters: ، ؛ ؟ ٪ ۔ and the like
   uint64_t changed = 0;  // not their own normalized form, or marks the table path declines
 };
+// kNonWord, kChanged: which of the two masks to compute (the tokenizer
+// needs one, the normalizer the other; each is half of the work).
+template <bool kNonWord = true, bool kChanged = true>
 inline ArabicLeads ClassifyArabicLeads(const unsigned char* p) {
   ArabicLeads a;
 #if defined(__SSE2__)
@@ -161,15 +164,18 @@ inline ArabicLeads ClassifyArabicLeads(const unsigned char* p) {
     const __m128i d8 = Eq(v, 0xD8), d9 = Eq(v, 0xD9), db = Eq(v, 0xDB);
     a.all |= Mask(In(v, 0xD8, 0xDB), k);
     // U+0600-060F, U+061B-061F | U+066A-066D | U+06D4, 06DD, 06DE, 06E9, 06FD, 06FE
+    if constexpr (kNonWord) {
     const __m128i nw8 = _mm_and_si128(d8, _mm_or_si128(In(t, 0x80, 0x8F), In(t, 0x9B, 0x9F)));
     const __m128i nw9 = _mm_and_si128(d9, In(t, 0xAA, 0xAD));
     const __m128i nwb = _mm_and_si128(
         db, _mm_or_si128(_mm_or_si128(Eq(t, 0x94), In(t, 0x9D, 0x9E)),
                          _mm_or_si128(Eq(t, 0xA9), In(t, 0xBD, 0xBE))));
     a.nonword |= Mask(_mm_or_si128(nw8, _mm_or_si128(nw9, nwb)), k);
+    }
     // U+0610-061A marks; U+0622, 0623, 0625 alef with madda/hamza, 0629 teh
     // marbuta | U+0640 tatweel, 0649 alef maksura, 064B-065F harakat and
     // marks, 0670, 0675-0678 | U+06D6-06DC, 06DF-06E4, 06E7-06E8, 06EA-06ED marks
+    if constexpr (kChanged) {
     const __m128i ch8 = _mm_and_si128(
         d8, _mm_or_si128(_mm_or_si128(In(t, 0x90, 0x9A), In(t, 0xA2, 0xA3)),
                          _mm_or_si128(Eq(t, 0xA5), Eq(t, 0xA9))));
@@ -180,6 +186,7 @@ inline ArabicLeads ClassifyArabicLeads(const unsigned char* p) {
         db, _mm_or_si128(_mm_or_si128(In(t, 0x96, 0x9C), In(t, 0x9F, 0xA4)),
                          _mm_or_si128(In(t, 0xA7, 0xA8), In(t, 0xAA, 0xAD))));
     a.changed |= Mask(_mm_or_si128(ch8, _mm_or_si128(ch9, chb)), k);
+    }
   }
 #endif
   return a;

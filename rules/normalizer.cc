@@ -79,6 +79,16 @@ bool ComputeWord(char32_t c) {
 // Case folding of one code point, then Arabic folding: appended to *out
 // (kDelete appends nothing). False when ICU fails.
 bool FoldInto(UChar32 c, std::vector<uint32_t>* out) {
+  // Most code points do not change when case folded: no ICU call for them
+  // (the tables are built at start-up, for 196,608 code points). The
+  // property is defined on the NFD form, so only for code points without a
+  // decomposition (ǰ folds to j + U+030C, yet "does not change").
+  if (!u_hasBinaryProperty(c, UCHAR_CHANGES_WHEN_CASEFOLDED) &&
+      u_getIntPropertyValue(c, UCHAR_DECOMPOSITION_TYPE) == U_DT_NONE) {
+    const uint32_t m = ArabicFold(static_cast<uint32_t>(c));
+    if (m != kDelete) out->push_back(m);
+    return true;
+  }
   UChar src[2];
   int32_t len = 0;
   U16_APPEND_UNSAFE(src, len, c);
@@ -117,6 +127,16 @@ bool ComputeOutput(char32_t c, std::vector<uint32_t>* out) {
   out->clear();
   if (c >= 0xD800 && c <= 0xDFFF) return false;
   const UChar32 uc = static_cast<UChar32>(c);
+  // Most of the table: unified Han ideographs (not the compatibility ones,
+  // U+F900.., U+2F800..U+2FA1F) and unassigned code points are their own
+  // form (a start-up shortcut; the tests compare every BMP code point with
+  // ICU).
+  if ((c >= 0x3400 && c <= 0x4DBF) || (c >= 0x4E00 && c <= 0x9FFF) ||
+      (c >= 0x20000 && c < 0x2F800) || (c > 0x2FA1F && c < 0x30000) ||
+      u_charType(uc) == U_UNASSIGNED) {
+    out->push_back(c);
+    return true;
+  }
   const int qc = u_getIntPropertyValue(uc, UCHAR_NFKC_QUICK_CHECK);
   if (u_getCombiningClass(uc) != 0) {
     // The harakat (tashkeel) are combining marks that Arabic folding
@@ -178,23 +198,23 @@ struct Tables {
   std::vector<uint8_t> ident;  // BMP
   bool arabic_verified = false;
   Tables() : flags(kCharTableSize), map(0x10000), enc(0x10000, kEncOther), ident(0x10000, 0) {
+    std::vector<uint32_t> out;
     for (char32_t c = 0; c < kCharTableSize; ++c) {
-      uint32_t m = ComputeMap(c);
+      const bool handled = ComputeOutput(c, &out);
+      // What ComputeMap(c) returns, from the same computation.
+      const uint32_t m = !handled ? kSlow : out.empty() ? kDelete : out.size() == 1 ? out[0] : kSlow;
       if (c < 0x10000) map[c] = m;
       uint8_t f = 0;
       if (ComputeWord(c)) f |= kCharWord;
       if (ComputeNoSpace(c)) f |= kCharNoSpace;
       if (m == c) f |= kCharStable;
       flags[c] = f;
-    }
-    std::vector<uint32_t> out;
-    for (char32_t c = 0x80; c < 0x10000; ++c) {
-      if (c == 0xFFFD || !ComputeOutput(c, &out)) continue;
+      if (c < 0x80 || c >= 0x10000 || c == 0xFFFD || !handled) continue;
       std::string u;
       bool nospace = false;
-      for (uint32_t m : out) {
-        AppendUtf8(static_cast<char32_t>(m), &u);
-        nospace |= (internal::CharFlags(flags.data(), m) & kCharNoSpace) != 0;
+      for (uint32_t d : out) {  // flags[d] may not be computed yet (d > c)
+        AppendUtf8(static_cast<char32_t>(d), &u);
+        nospace |= ComputeNoSpace(static_cast<char32_t>(d));
       }
       // The run loop writes 4 bytes and keeps the first len: up to 3 fit.
       // Deleted code points have len 0.
@@ -420,9 +440,10 @@ NormalizeInfo TablePath(std::string_view in, size_t ascii_prefix, std::string* o
   size_t n = in.size();
   // A simple code point maps to one code point, at most 1.5x its UTF-8 size
   // (U+023A, 2 bytes, folds to U+2C65, 3 bytes). Invariant of the loop:
-  // out->size() >= w + 1.5 * (n - i) + 4. Only an invalid byte (1 byte ->
+  // out->size() >= w + 1.5 * (n - i) + 4 + 64. Only an invalid byte (1 byte ->
   // U+FFFD, 3 bytes) breaks it, and restores it by growing the buffer.
-  out->resize(n + n / 2 + 4);  // keeps the lower-cased ASCII prefix
+  // (+64: the block path writes a whole 64-byte block and keeps `size`.)
+  out->resize(n + n / 2 + 4 + 64);  // keeps the lower-cased ASCII prefix
   char* o = out->data();
   size_t w = ascii_prefix;
   size_t i = ascii_prefix;
@@ -438,10 +459,22 @@ NormalizeInfo TablePath(std::string_view in, size_t ascii_prefix, std::string* o
     if constexpr (!kOffsets) {
       // Up to 64 bytes at a time while they are ASCII and two- and
       // three-byte code points the table maps (Arabic, kana, Han, Cyrillic,
-      // ...): validated with SIMD, looked up a code point per lead byte;
-      // the stretches between code points that change are copied whole.
-      while (i + 65 <= n && i >= block_fast_from) {  // ClassifyArabicLeads reads a byte more
-        const internal::Utf8Block b = internal::ClassifyUtf8Block(up + i);
+      // ...): validated with SIMD, looked up a code point per lead byte,
+      // copied whole and the changed code points patched; where a change
+      // alters a length (tashkeel dropped), the stretches between changes
+      // are copied. The text's last bytes go through a padded copy.
+      while (i < n && i >= block_fast_from) {
+        const size_t avail = n - i;
+        const unsigned char* src = up + i;
+        alignas(16) unsigned char pad[80];
+        if (avail < 65) {  // ClassifyArabicLeads reads a byte past the 64
+          if (avail < 16) break;
+          std::memset(pad, ' ', sizeof(pad));
+          std::memcpy(pad, src, avail);
+          src = pad;
+        }
+        const internal::Utf8Block b = internal::ClassifyUtf8Block(src);
+        const size_t size = std::min<size_t>(b.size, avail);
         if (!b.ok) {
           block_fast_from = i + 64;  // this block code point by code point
           break;
@@ -451,63 +484,82 @@ NormalizeInfo TablePath(std::string_view in, size_t ascii_prefix, std::string* o
         uint64_t changed = 0, other2 = b.lead2;
         bool mapped = true;
         if (b.lead2 != 0 && arabic_simd) {
-          const internal::ArabicLeads a = internal::ClassifyArabicLeads(up + i);
+          const internal::ArabicLeads a = internal::ClassifyArabicLeads<false, true>(src);
           changed = a.changed & b.lead2;
           other2 &= ~a.all;
         }
         for (uint64_t m = other2; m != 0; m &= m - 1) {
           const unsigned k = static_cast<unsigned>(__builtin_ctzll(m));
-          const uint8_t id = ident[((up[i + k] & 0x1Fu) << 6) | (up[i + k + 1] & 0x3Fu)];
+          const uint8_t id = ident[((src[k] & 0x1Fu) << 6) | (src[k + 1] & 0x3Fu)];
           ident_seen |= id;
           changed |= static_cast<uint64_t>(id == 0) << k;
         }
         for (uint64_t m = b.lead3; m != 0; m &= m - 1) {
           const unsigned k = static_cast<unsigned>(__builtin_ctzll(m));
-          const unsigned char* q = up + i + k;
+          const unsigned char* q = src + k;
           const uint32_t cp = ((q[0] & 0x0Fu) << 12) | ((q[1] & 0x3Fu) << 6) | (q[2] & 0x3Fu);
           mapped &= cp >= 0x800;  // an overlong form: the general path says U+FFFD
           const uint8_t id = ident[cp];
           ident_seen |= id;
           changed |= static_cast<uint64_t>(id == 0) << k;
         }
+        // The changed code points' outputs; whether all keep their length.
+        bool same_length = true;
         for (uint64_t m = changed; m != 0 && mapped; m &= m - 1) {
-          const unsigned char* q = up + i + __builtin_ctzll(m);
-          mapped = enc[q[0] < 0xE0 ? ((q[0] & 0x1Fu) << 6) | (q[1] & 0x3Fu)
-                                   : ((q[0] & 0x0Fu) << 12) | ((q[1] & 0x3Fu) << 6) |
-                                         (q[2] & 0x3Fu)] != kEncOther;
+          const unsigned char* q = src + __builtin_ctzll(m);
+          const bool three = q[0] >= 0xE0;
+          const uint32_t e = enc[three ? ((q[0] & 0x0Fu) << 12) | ((q[1] & 0x3Fu) << 6) | (q[2] & 0x3Fu)
+                                       : ((q[0] & 0x1Fu) << 6) | (q[1] & 0x3Fu)];
+          mapped = e != kEncOther;
+          same_length &= ((e >> 24) & 3) == (three ? 3u : 2u);
         }
         if (!mapped) {
           block_fast_from = i + 64;
           break;
         }
         const size_t w0 = w;
-        size_t from = i;  // input copied up to here
-        for (uint64_t m = changed; m != 0; m &= m - 1) {
-          const size_t at = i + static_cast<size_t>(__builtin_ctzll(m));
-          const unsigned char* q = up + at;
-          const bool three = q[0] >= 0xE0;
-          const uint32_t cp = three ? ((q[0] & 0x0Fu) << 12) | ((q[1] & 0x3Fu) << 6) | (q[2] & 0x3Fu)
-                                    : ((q[0] & 0x1Fu) << 6) | (q[1] & 0x3Fu);
-          std::memcpy(o + w, up + from, at - from);
-          w += at - from;
-          const uint32_t e = enc[cp];
-          std::memcpy(o + w, &e, 4);  // the invariant leaves room
-          w += (e >> 24) & 3;
-          if (e & kEncNoSpace) info.has_nospace_script = true;
-          from = at + (three ? 3 : 2);
+        if (same_length) {
+          // One copy, then each change written over its code point.
+          std::memcpy(o + w, src, 64);  // the buffer's 64 spare bytes take a short block's rest
+          for (uint64_t m = changed; m != 0; m &= m - 1) {
+            const unsigned k = static_cast<unsigned>(__builtin_ctzll(m));
+            const unsigned char* q = src + k;
+            const bool three = q[0] >= 0xE0;
+            const uint32_t e = enc[three ? ((q[0] & 0x0Fu) << 12) | ((q[1] & 0x3Fu) << 6) | (q[2] & 0x3Fu)
+                                         : ((q[0] & 0x1Fu) << 6) | (q[1] & 0x3Fu)];
+            std::memcpy(o + w + k, &e, three ? 3 : 2);
+            if (e & kEncNoSpace) info.has_nospace_script = true;
+          }
+          w += size;
+        } else {
+          size_t from = 0;  // input of the block copied up to here
+          for (uint64_t m = changed; m != 0; m &= m - 1) {
+            const size_t at = static_cast<size_t>(__builtin_ctzll(m));
+            const unsigned char* q = src + at;
+            const bool three = q[0] >= 0xE0;
+            const uint32_t cp = three ? ((q[0] & 0x0Fu) << 12) | ((q[1] & 0x3Fu) << 6) | (q[2] & 0x3Fu)
+                                      : ((q[0] & 0x1Fu) << 6) | (q[1] & 0x3Fu);
+            std::memcpy(o + w, src + from, at - from);
+            w += at - from;
+            const uint32_t e = enc[cp];
+            std::memcpy(o + w, &e, 4);  // the invariant leaves room
+            w += (e >> 24) & 3;
+            if (e & kEncNoSpace) info.has_nospace_script = true;
+            from = at + (three ? 3 : 2);
+          }
+          std::memcpy(o + w, src + from, size - from);
+          w += size - from;
         }
-        std::memcpy(o + w, up + from, i + b.size - from);
-        w += i + b.size - from;
         // Upper-case ASCII, lowered where it landed (ASCII never moves
-        // within a block without changes).
+        // within a block without changes of length).
         if (b.upper != 0) {
-          if (changed == 0) {
+          if (same_length) {
             for (uint64_t m = b.upper; m != 0; m &= m - 1) o[w0 + __builtin_ctzll(m)] |= 0x20;
           } else {
             for (size_t k = w0; k < w; ++k) o[k] = kLower.t[static_cast<unsigned char>(o[k])];
           }
         }
-        i += b.size;
+        i += size;
       }
       if (i >= n) break;
     }
@@ -603,7 +655,7 @@ NormalizeInfo TablePath(std::string_view in, size_t ascii_prefix, std::string* o
     if (m == kSlow) return IcuPath(in, out, offsets, flags);
     if (m == kDelete) continue;
     if (cp == 0xFFFD && i - start == 1) {
-      size_t need = w + 3 + (n - i) + (n - i) / 2 + 4;
+      size_t need = w + 3 + (n - i) + (n - i) / 2 + 4 + 64;
       if (need > out->size()) {
         out->resize(need);
         o = out->data();

@@ -37,6 +37,11 @@ struct CompileOptions {
   // `vocabulary_id` names the vocabulary for its consumer (0: none).
   std::vector<std::string> vocabulary;
   uint64_t vocabulary_id = 0;
+  // Words of no-space scripts (each all of no-space-script characters,
+  // normalized) that Match() reports wherever they occur in the text
+  // (MatchScratch::nospace_vocabulary_hits), found by the same scan as the
+  // no-space literals (literal_automaton). Indexes belong to the consumer.
+  std::vector<std::string> nospace_vocabulary;
   // Literals of no-space scripts (ナイキ, 耐克) are found by an Aho-Corasick
   // automaton over each no-space run. false: by the code-point index probed
   // at every position instead (the earlier path, kept as the reference of
@@ -90,6 +95,12 @@ struct VocabularyHit {
   uint32_t index;  // into CompileOptions::vocabulary
 };
 
+// An occurrence of CompileOptions::nospace_vocabulary word `index` at bytes
+// [begin, end) of the normalized text.
+struct NoSpaceVocabularyHit {
+  uint32_t begin, end, index;
+};
+
 // Per-thread reusable buffers, so matching allocates nothing in the steady
 // state. After Match() it holds the event's normalized text and words, which
 // later stages (sentiment) may read until the next Match().
@@ -104,6 +115,11 @@ struct MatchScratch {
   // one spaced token, so it is never reported).
   uint64_t vocabulary_id = 0;
   std::vector<VocabularyHit> vocabulary_hits;
+  // Every occurrence of a CompileOptions::nospace_vocabulary word, by begin
+  // and, for one begin, longest first; complete when nospace_vocabulary is
+  // set (the rule set was compiled with one).
+  bool nospace_vocabulary = false;
+  std::vector<NoSpaceVocabularyHit> nospace_vocabulary_hits;
   // Private working state of the matcher.
   struct Impl;
   std::shared_ptr<Impl> impl;

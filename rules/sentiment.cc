@@ -301,6 +301,10 @@ class Lexicon : public SentimentLexicon {
     const size_t n = text.size();
     State st;
     size_t gap_from = 0;  // start of the text before the current word
+    // No-space words: from the matcher's hits when it found them.
+    const bool nospace_hits = scratch.nospace_vocabulary && scratch.vocabulary_id == vocabulary_id_ &&
+                              vocabulary_id_ != 0 && !nospace_vocabulary_.empty();
+    size_t next_nospace_hit = 0;
     for (size_t wi = 0; wi < words.size(); ++wi) {
       const WordSpan w = words[wi];
       if (w.end > n || w.end < w.begin || w.begin < gap_from) break;
@@ -313,7 +317,10 @@ class Lexicon : public SentimentLexicon {
       const Entry* e = lookup(wi, word);
       if (e == nullptr) {
         if (scratch.has_nospace_script && !nospace_lists_.empty() && HasThreeByteChar(word)) {
-          st.sum += ScanNoSpace(word, static_cast<int>(wi) - st.last_negator <= kNegationReach);
+          const bool negated = static_cast<int>(wi) - st.last_negator <= kNegationReach;
+          st.sum += nospace_hits ? ScoreNoSpaceHits(scratch.nospace_vocabulary_hits, w.begin, w.end,
+                                                    negated, &next_nospace_hit)
+                                 : ScanNoSpace(word, negated);
         }
         continue;
       }
@@ -542,6 +549,7 @@ class Lexicon : public SentimentLexicon {
   void AddVocabulary(CompileOptions* options) const override {
     options->vocabulary = vocabulary_;
     options->vocabulary_id = vocabulary_id_;
+    options->nospace_vocabulary = nospace_vocabulary_;
   }
 
  private:
@@ -575,7 +583,48 @@ class Lexicon : public SentimentLexicon {
         vocabulary_entry_.push_back(entry);
       }
     }
+    nospace_vocabulary_.clear();
+    nospace_vocabulary_score_.clear();
+    bool all_pure = true;
+    for (const auto& list : nospace_lists_) {
+      for (const NoSpaceTerm& t : list) {
+        all_pure &= IsAllNoSpace(t.text);
+        nospace_vocabulary_.push_back(t.text);
+        nospace_vocabulary_score_.push_back(t.score);
+      }
+    }
+    if (!all_pure) {
+      nospace_vocabulary_.clear();
+      nospace_vocabulary_score_.clear();
+    }
     vocabulary_id_ = next_id.fetch_add(1);
+  }
+
+  static bool IsAllNoSpace(std::string_view s) {
+    for (size_t i = 0; i < s.size();) {
+      if (!IsNoSpaceScript(DecodeUtf8(s, &i))) return false;
+    }
+    return !s.empty();
+  }
+
+  // ScanNoSpace's reading of word [b, e) from the matcher's hits: the
+  // longest entry at each position, left to right, not overlapping. *next
+  // walks the hits (sorted by begin, longest first) across the words.
+  double ScoreNoSpaceHits(const std::vector<NoSpaceVocabularyHit>& hits, uint32_t b, uint32_t e,
+                          bool negated, size_t* next) const {
+    double sum = 0;
+    uint32_t pos = b;
+    size_t k = *next;
+    while (k < hits.size() && hits[k].begin < b) ++k;
+    for (; k < hits.size() && hits[k].begin < e; ++k) {
+      const NoSpaceVocabularyHit& h = hits[k];
+      if (h.begin < pos || h.end > e) continue;  // overlaps the last one taken
+      const double score = nospace_vocabulary_score_[h.index];
+      sum += negated ? -score : score;
+      pos = h.end;
+    }
+    *next = k;
+    return sum;
   }
 
   // Whether `word` (not a vocabulary word) might still be a clitic form
@@ -717,6 +766,10 @@ class Lexicon : public SentimentLexicon {
   std::vector<double> emoji_scores_;
   internal::CodeIndex emoji_index_;                      // code point -> emoji_scores_
   std::vector<std::string> vocabulary_;     // CompileOptions::vocabulary
+  // CompileOptions::nospace_vocabulary: every no-space entry, when each is
+  // all of no-space-script characters (else empty: ScanNoSpace is used).
+  std::vector<std::string> nospace_vocabulary_;
+  std::vector<double> nospace_vocabulary_score_;
   std::vector<uint32_t> vocabulary_entry_;  // vocabulary index -> entries_
   uint64_t vocabulary_id_ = 0;
 };

@@ -129,7 +129,7 @@ inline void Tokenize(std::string_view text, std::vector<WordSpan>* words, Visito
           wmask = AsciiWordBytes64(block);
           uint64_t other = b.lead2;
           if (arabic_simd) {  // Arabic: word characters by SIMD
-            const ArabicLeads a = ClassifyArabicLeads(block);
+            const ArabicLeads a = ClassifyArabicLeads<true, false>(block);
             const uint64_t word = b.lead2 & a.all & ~a.nonword;
             wmask |= word | (word << 1);
             other &= ~a.all;

@@ -7,6 +7,8 @@
 #   1. `earshot replay` of the 1,000- and 10,000-brand workloads (the headline
 #      events/s, from user+system CPU time and from wall time); 1b. the same
 #      with shadow rules (a candidate as large as the live set);
+#   1d. the per-script benchmark (scripts/bench-scripts.sh: Latin, Arabic,
+#      Japanese rules and texts, with the parse-only floor beside them);
 #   2. bench/throughput: the parse-only floor, ns/event per stage, rule compile
 #      time, scrape time and series, hot-reload pause for 10..10,000 brands;
 #   3. the memory run (1,000 brands x 11 platforms x 3 windows, 24 h of event
@@ -15,7 +17,9 @@
 #      window update, dedupe, scrape);
 #   5. Kafka vs file on the 1,000-brand workload and the consumed -> visible
 #      latency (scripts/bench-kafka.sh; a throwaway broker, needs Java);
-#   6. audience: replay with audience off vs on, and the memory run with
+#   6. the HTTP listener under idle, slowloris, idle-TLS and burst clients,
+#      and wrk at concurrency 50 (scripts/bench-http.sh; HTTP=0 leaves it out);
+#   7. audience: replay with audience off vs on, and the memory run with
 #      200,000 distinct authors off vs on (AUDIENCE=0 leaves it out).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -146,6 +150,10 @@ done | awk -v n="$REPLAY_EVENTS" '
 rm -rf "$sigdir"
 
 echo
+echo "== 1d. every script at full speed: Latin, Arabic and Japanese rule sets and texts"
+REPEAT=$REPEAT BENCH_CPU=$CPU SEED=$SEED EARSHOT_BENCH_CACHE=$CACHE "$ROOT/scripts/bench-scripts.sh" "$BUILD_DIR"
+
+echo
 echo "== 2. stages (bench/throughput)"
 "${PIN[@]}" "$BIN/bench/throughput" --brands 10,100,1000,10000 --events "$EVENTS" --repeat "$REPEAT" \
   --seed "$SEED" --cache "$CACHE"
@@ -173,11 +181,22 @@ if [[ ${KAFKA:-1} == 1 ]]; then
   "$ROOT/scripts/bench-kafka.sh" "$BUILD_DIR" "$REPLAY_EVENTS" "$CPU"
 fi
 
+if [[ ${HTTP:-1} == 1 ]]; then
+  echo
+  echo "== 6. HTTP listener: idle, slow and many clients; wrk (scripts/bench-http.sh)"
+  if [[ ${QUICK:-0} == 1 ]]; then
+    WRK_SECONDS=${WRK_SECONDS:-5} INGEST_SECONDS=${INGEST_SECONDS:-4} INGEST_ROUNDS=${INGEST_ROUNDS:-1} \
+      "$ROOT/scripts/bench-http.sh" "$BUILD_DIR"
+  else
+    "$ROOT/scripts/bench-http.sh" "$BUILD_DIR"
+  fi
+fi
+
 if [[ ${AUDIENCE:-1} == 1 ]]; then
   # audience (docs/audience.md): the cost of unique and top authors, which
   # parts 1-3 include (audience.enabled is the default).
   echo
-  echo "== 6. audience: replay with audience on vs off (1,000 brands), interleaved; memory with 200,000 authors"
+  echo "== 7. audience: replay with audience on vs off (1,000 brands), interleaved; memory with 200,000 authors"
   off_cfg=$(mktemp --suffix=.yaml)
   trap 'rm -f "$off_cfg"' EXIT
   echo "audience: {enabled: false}" >"$off_cfg"

@@ -26,11 +26,11 @@ BUILD_PKGS=(
   build-essential cmake ninja-build pkg-config git ca-certificates curl
   rapidjson-dev libre2-dev prometheus-cpp-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev libicu-dev
-  libcivetweb-dev libssl-dev libcrypt-dev ccache
+  libboost-dev libssl-dev libcrypt-dev ccache
 )
 TEST_PKGS=(
   prometheus chromium maven python3 procps
-  clang openssl python3-pytest python3-yaml systemd
+  clang openssl wrk python3-pytest python3-yaml systemd
 )
 if [ "$release" = 12 ]; then
   # librdkafka's own build dependencies (Debian's debian/control for 2.8.0),

@@ -184,7 +184,10 @@ TEST_F(SentimentTest, MatcherFoundWordsAgreeWithLookUps) {
       "😍", "👎", "🔥", "😡", "\u2026", "لا", "أحب", "جميل", "والجميل", "بالجودة", "سيء",
       "سيئا", "ليس", "جدا", "ممتاز", "رائع", "للمتجر", "،", "؟", "最高", "良い", "良くない",
       "好き", "、", "。", "ナイキ", "not good", "not bad", "no complaints", "x", "_", "#love",
-      "@hate", "ok"};
+      "@hate", "ok",
+      // Overlapping no-space entries (longest first, left to right), glued.
+      "大好き", "好", "き", "最悪", "最低", "壊れた", "壊れ", "た", "良かった", "かった", "想像以上",
+      "以上", "神対応", "対応", "がっかり", "残念", "ナイキ最高", "！"};
   {  // The vocabulary path is the one taken for such texts.
     MatchScratch scratch;
     MatchOutput out;
@@ -205,6 +208,13 @@ TEST_F(SentimentTest, MatcherFoundWordsAgreeWithLookUps) {
     if (HasFailure()) break;
   }
   EXPECT_GT(non_neutral, 5000);  // the texts do carry sentiment
+  {  // Japanese words come from the matcher's scan too.
+    MatchScratch scratch;
+    MatchOutput out;
+    WithVocabulary(*lexicon_).Match(MatchInput{"大好きな靴、最悪ではない", "twitter"}, &scratch, &out);
+    EXPECT_TRUE(scratch.nospace_vocabulary);
+    EXPECT_GE(scratch.nospace_vocabulary_hits.size(), 3u);  // 大好き, 好き, 最悪 at least
+  }
 }
 
 TEST(SentimentNameTest, Names) {
