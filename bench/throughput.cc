@@ -14,6 +14,7 @@
 //                   [--cache DIR] [--repeat R] [--memory-hours H --memory-rate R]
 //                   [--memory-full] [--memory-shadow] [--dedupe-cap N] [--write-only]
 //                   [--pipeline-only] [--script mixed|latin|arabic|japanese] [--no-signals]
+//                   [--audience on|off] [--authors N] [--top-authors-capacity N]
 // --memory-shadow: the memory run with shadow rules, a candidate as large as
 // the live set (the same rules), as docs/performance.md "Shadow rules" reports.
 
@@ -95,6 +96,9 @@ struct Options {
   bool write_only = false;  // write cache/rules-B/ and cache/events-B.jsonl, then exit
   Script script = Script::kMixed;  // the workload's script (bench/workload.h)
   bool signals = true;      // --no-signals: signals: {enabled: false} (docs/signals.md)
+  bool audience = true;     // audience.enabled (unique and top authors)
+  int authors = 0;          // distinct authors in the workload (0: its default, 1,000,000)
+  size_t top_authors_capacity = 1000;
 };
 
 // The cache names of a workload: "B" for the mixed one (as before), else
@@ -159,11 +163,15 @@ std::vector<Record> Records(const std::vector<std::string_view>& lines) {
 }
 
 bool g_signals = true;  // Options::signals
+bool g_audience = true;  // Options::audience
+size_t g_top_authors_capacity = 1000;  // Options::top_authors_capacity
 
 Config BenchConfig() {
   Config c;
   c.clock = ClockMode::kEvent;  // as `earshot replay`
   c.signals.enabled = g_signals;
+  c.audience.enabled = g_audience;
+  c.audience.top_authors_capacity = g_top_authors_capacity;
   return c;
 }
 
@@ -220,6 +228,7 @@ Row RunOne(const Options& opt, int brands) {
   spec.brands = brands;
   spec.seed = opt.seed;
   spec.script = opt.script;
+  spec.authors = opt.authors;
   Workload w(spec);
   std::string dir = opt.cache + "/rules-" + WorkloadName(opt, brands);
   if (!w.WriteRules(dir)) {
@@ -325,6 +334,7 @@ void RunMemory(const Options& opt) {
   WorkloadSpec spec;
   spec.brands = 1000;
   spec.seed = opt.seed;
+  spec.authors = opt.authors;
   // The whole run at memory_rate with --memory-full; else the last hour,
   // and a tenth of it before (every bucket of the 24 h window still holds
   // every series, in a fraction of the events).
@@ -376,6 +386,9 @@ void RunMemory(const Options& opt) {
   std::printf("  RSS %.1f MiB at the end (%.1f MiB after malloc_trim; %.1f MiB before the "
               "events); limits.max_dedupe_entries %zu\n",
               rss_end, rss_trimmed, rss0, config.limits.max_dedupe_entries);
+  std::printf("  audience %s (top_authors_capacity %zu, hll_precision %d); %d distinct authors\n",
+              config.audience.enabled ? "on" : "off", config.audience.top_authors_capacity,
+              config.audience.hll_precision, spec.authors > 0 ? spec.authors : 1000000);
   std::printf("  peak RSS before the scrape %.1f MiB\n", peak_before_scrape);
   std::printf("  scrape after it (WriteResultsText, streamed): %zu series, %zu bytes in %.1f ms; peak RSS "
               "after it %.1f MiB\n",
@@ -412,17 +425,23 @@ int Main(int argc, char** argv) {
     else if (a == "--pipeline-only") opt.pipeline_only = true;
     else if (a == "--script" && ParseScript(v, &opt.script)) ++i;
     else if (a == "--no-signals") opt.signals = false;
+    else if (a == "--audience") opt.audience = std::strcmp(v, "off") != 0, ++i;
+    else if (a == "--authors") opt.authors = std::atoi(v), ++i;
+    else if (a == "--top-authors-capacity") opt.top_authors_capacity = std::strtoull(v, nullptr, 10), ++i;
     else {
       std::fprintf(stderr,
                    "usage: throughput [--brands 10,100,1000,10000] [--events N] [--seed S] "
                    "[--cache DIR] [--repeat R] [--memory-hours H] [--memory-rate R] [--memory-full] "
                    "[--memory-shadow] [--dedupe-cap N] "
                    "[--write-only] "
-                   "[--pipeline-only] [--script mixed|latin|arabic|japanese] [--no-signals]\n");
+                   "[--pipeline-only] [--script mixed|latin|arabic|japanese] [--no-signals] "
+                   "[--audience on|off] [--authors N] [--top-authors-capacity N]\n");
       return 2;
     }
   }
   g_signals = opt.signals;
+  g_audience = opt.audience;
+  g_top_authors_capacity = opt.top_authors_capacity;
   ::mkdir(opt.cache.c_str(), 0755);
   if (opt.write_only) {
     // Inputs for `earshot replay --rules DIR FILE` (scripts/bench.sh).
@@ -431,6 +450,7 @@ int Main(int argc, char** argv) {
       spec.brands = b;
       spec.seed = opt.seed;
       spec.script = opt.script;
+      spec.authors = opt.authors;
       Workload w(spec);
       std::string base = opt.cache + "/";
       if (!w.WriteRules(base + "rules-" + WorkloadName(opt, b)) ||

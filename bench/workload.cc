@@ -385,7 +385,7 @@ void Workload::NextEvent(std::string* out) {
   if (spec_.script == Script::kMixed) AppendText(lang, out);
   else AppendScriptText(out);
   out->append(R"(","author":{"id":")");
-  uint64_t author = (h >> 16) % 1000000;
+  uint64_t author = (h >> 16) % static_cast<uint64_t>(spec_.authors > 0 ? spec_.authors : 1000000);
   AppendInt(author, out);
   out->append(R"(","handle":"user)");
   AppendInt(author, out);

@@ -33,6 +33,10 @@ struct WorkloadSpec {
   int64_t start_ms = 1714521600000;  // 2024-05-01T00:00:00Z
   double events_per_second = 1000;  // event-time spacing of created_at
   double duplicate_rate = 0.01;     // share of events repeating a recent id
+  // Distinct author ids (uniform over events, from the event id's hash);
+  // 0: 1,000,000, the workload's authors before this option existed (the
+  // same bytes, so earlier figures stay comparable).
+  int authors = 0;
 };
 
 // The terms of one brand, in rule-file order.

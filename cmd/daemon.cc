@@ -272,6 +272,23 @@ void Daemon::RegisterHttpHandlers() {
     }
     return JsonResponse(processor_->SignalsJson());
   });
+  // audience (docs/audience.md)
+  http_->Handle("/api/v1/top-authors", [this](const HttpRequest& req) {
+    auto get = [&](const char* k) {
+      auto it = req.query.find(k);
+      return it == req.query.end() ? std::string() : it->second;
+    };
+    return JsonResponse(
+        processor_->TopAuthorsJson(get("category"), get("brand"), get("window"), get("by")));
+  });
+  http_->Handle("/api/v1/unique-authors", [this](const HttpRequest& req) {
+    auto get = [&](const char* k) {
+      auto it = req.query.find(k);
+      return it == req.query.end() ? std::string() : it->second;
+    };
+    return JsonResponse(processor_->UniqueAuthorsJson(get("window"), get("platform")));
+  });
+  // end audience
   http_->Handle("/", [](const HttpRequest&) {
     return HttpResponse{200, "text/html; charset=utf-8", std::string(IndexHtml())};
   });

@@ -367,7 +367,7 @@ bool ParseConfig(const std::string& yaml_text, const std::string& file, Config* 
   if (!CheckKeys(root,
                  {"source", "format", "mapping", "rules", "windows", "clock", "max_future_skew",
                   "platforms", "http", "limits", "dead_letter", "sentiment", "shadow",
-                  "signals"},
+                  "signals", "audience"},
                  file, "config", d)) {
     return false;
   }
@@ -530,6 +530,35 @@ bool ParseConfig(const std::string& yaml_text, const std::string& file, Config* 
     }
   }
   if (root["signals"]) ParseSignals(root["signals"], file, &out->signals, d);
+  // audience
+  if (const YAML::Node& a = root["audience"]) {
+    if (CheckKeys(a, {"enabled", "top_authors_capacity", "hll_precision"}, file, "audience", d)) {
+      if (a["enabled"]) {
+        if (auto v = AsBool(a["enabled"], file, "enabled", d)) out->audience.enabled = *v;
+      }
+      if (a["top_authors_capacity"]) {
+        if (auto v = AsInt(a["top_authors_capacity"], file, "top_authors_capacity", d)) {
+          if (*v < 10 || *v > 1000000)
+            d->Error(LocOf(a["top_authors_capacity"], file),
+                     "audience.top_authors_capacity: must be between 10 and 1000000",
+                     "the API lists 10 authors: a summary needs at least that many");
+          else
+            out->audience.top_authors_capacity = static_cast<size_t>(*v);
+        }
+      }
+      if (a["hll_precision"]) {
+        if (auto v = AsInt(a["hll_precision"], file, "hll_precision", d)) {
+          if (*v < 12 || *v > 18)
+            d->Error(LocOf(a["hll_precision"], file),
+                     "audience.hll_precision: must be between 12 and 18",
+                     "2^p registers: 12 gives 1.6% standard error, each step up divides it by 1.41");
+          else
+            out->audience.hll_precision = static_cast<int>(*v);
+        }
+      }
+    }
+  }
+  // end audience
   return d->errors().size() == before;
 }
 

@@ -95,6 +95,17 @@ struct SignalsConfig {
   int64_t trending_capacity = 1000;            // trending.capacity: hashtags per category
   int64_t trending_min_count = 5;              // trending.min_count
 };
+// audience: unique authors and top authors per brand (docs/audience.md).
+struct AudienceConfig {
+  bool enabled = true;
+  // Space-Saving summary size: authors a brand, per window step (exact
+  // while a brand has no more distinct authors in a step).
+  size_t top_authors_capacity = 1000;
+  // HyperLogLog registers = 2^hll_precision; relative standard error
+  // ~1.04 / 2^(hll_precision / 2): 1.6% at 12.
+  int hll_precision = 12;
+};
+// end audience
 
 enum class ClockMode { kWall, kEvent };
 
@@ -122,6 +133,7 @@ struct Config {
   // reloaded like `rules`. No paths: no candidate.
   RulesConfig shadow;
   SignalsConfig signals;
+  AudienceConfig audience;  // audience
 
   int64_t longest_window_ms() const;
 };

@@ -55,6 +55,11 @@ double SpikeValue(int family, const SpikeGauge& g) {
     default: return static_cast<double>(g.spikes);
   }
 }
+// audience
+const char* const kUniqueAuthorsName = "earshot_window_unique_authors";
+const char* const kUniqueAuthorsHelp =
+    "Distinct author.id among the brand's events within the window (HyperLogLog estimate); "
+    "platform=\"all\" is across platforms. Summed over replicas it is an upper bound.";
 
 const char* SentimentLabel(int k) { return rules::SentimentName(static_cast<rules::Sentiment>(k)); }
 
@@ -75,6 +80,8 @@ class ResultSink {
   virtual void Sentiment(uint32_t brand, uint32_t platform, int sentiment, uint64_t value) = 0;
   // Family `family` of kSpikeNames; `platform` == P is "all".
   virtual void Spike(int family, uint32_t brand, uint32_t platform, double value) = 0;
+  virtual void UniqueAuthors(size_t window, uint32_t brand, uint32_t platform,
+                             uint64_t value) = 0;  // audience
 };
 
 // The one definition of which series exist and in what order.
@@ -179,6 +186,25 @@ void EmitResults(const ResultsSnapshot& s, ResultSink* sink) {
     }
     sink->EndFamily();
   }
+
+  // audience: distinct authors, on the platforms where the window gauges
+  // are (same series), then across all of them (platform="all").
+  if (!s.unique_authors.empty()) {
+    sink->Family(kUniqueAuthorsName, kUniqueAuthorsHelp, MetricType::Gauge);
+    for (size_t w = 0; w < W; ++w) {
+      for (size_t c = 0; c < cats.size(); ++c) {
+        bool any = false;
+        for (uint32_t p = 0; p < P; ++p) {
+          if (!active[c * P + p]) continue;
+          any = true;
+          for (uint32_t id : cats[c].brand_ids) sink->UniqueAuthors(w, id, p, s.unique(w, id, p));
+        }
+        if (!any) continue;
+        for (uint32_t id : cats[c].brand_ids) sink->UniqueAuthors(w, id, P, s.unique(w, id, P));
+      }
+    }
+    sink->EndFamily();
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -237,6 +263,14 @@ class FamilySink : public ResultSink {
   void Spike(int, uint32_t brand, uint32_t platform, double value) override {
     Add({{"category", Category(brand)}, {"brand", Brand(brand)}, {"platform", Platform(platform)}},
         value);
+  }
+  void UniqueAuthors(size_t window, uint32_t brand, uint32_t platform,
+                     uint64_t value) override {  // audience
+    Add({{"window", s_.window_names[window]},
+         {"category", Category(brand)},
+         {"brand", Brand(brand)},
+         {"platform", Platform(platform)}},
+        static_cast<double>(value));
   }
 
  private:
@@ -405,6 +439,11 @@ class TextSink : public ResultSink {
     sentiment_prefix_ = f_.Add(std::string(kSentimentName) + "{");
     for (int f = 0; f < kSpikeFamilies; ++f)
       spike_prefix_[f] = f_.Add(std::string(kSpikeNames[f]) + "{");
+    for (const auto& w : s.window_names) {  // audience
+      unique_prefix_.push_back(
+          f_.Add(std::string(kUniqueAuthorsName) + "{" + LabelPair("window", w) + ","));
+    }
+    all_suffix_ = f_.Add("," + LabelPair("platform", "all") + "} ");
     for (size_t p = 0; p <= P; ++p) {
       const std::string platform =
           "," + LabelPair("platform", p == P ? "all" : s.platform_names[p]);
@@ -456,6 +495,11 @@ class TextSink : public ResultSink {
   void Spike(int family, uint32_t brand, uint32_t platform, double value) override {
     End(FormatDouble(Line(spike_prefix_[family], brand_[brand], spike_suffix_[platform]), value));
   }
+  void UniqueAuthors(size_t window, uint32_t brand, uint32_t platform,
+                     uint64_t value) override {  // audience
+    const Ref suffix = platform < platform_suffix_.size() ? platform_suffix_[platform] : all_suffix_;
+    EndUint(Line(unique_prefix_[window], brand_[brand], suffix), value);
+  }
 
  private:
   using Ref = Fragments::Ref;
@@ -506,6 +550,8 @@ class TextSink : public ResultSink {
   std::vector<Ref> sentiment_suffix_;  // [platform * kSentimentCount + sentiment]
   Ref spike_prefix_[kSpikeFamilies];
   std::vector<Ref> spike_suffix_;  // by platform, P = "all"
+  std::vector<Ref> unique_prefix_;     // audience: by window
+  Ref all_suffix_;                     // audience: platform="all"
 };
 
 }  // namespace

@@ -101,10 +101,16 @@ struct ResultsSnapshot {
   // Signals: the spike gauges of every series seen, by brand id then
   // platform (platform == platform_count() is "all"); empty when off.
   std::vector<SpikeGauge> spikes;
+  // audience: per window, distinct authors [brand id * (P + 1) + platform],
+  // platform P being all platforms together; empty when audience is off.
+  std::vector<std::vector<uint64_t>> unique_authors;
 
   size_t platform_count() const { return platform_names.size(); }
   const Values& window(size_t w, uint32_t brand, uint32_t platform) const {
     return windows[w][static_cast<size_t>(brand) * platform_names.size() + platform];
+  }
+  uint64_t unique(size_t w, uint32_t brand, uint32_t platform) const {  // audience
+    return unique_authors[w][static_cast<size_t>(brand) * (platform_names.size() + 1) + platform];
   }
 };
 

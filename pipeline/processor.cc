@@ -54,9 +54,11 @@ struct Processor::PartitionState {
   std::vector<HoppingWindow> windows;
   Deduper dedupe;
   Signals::PartitionPtr signals;  // open signal panes' counts (created on first use)
+  std::unique_ptr<PartitionAudience> audience;  // audience; null when disabled
   // The dedupe cap is set by ShareDedupeCap (0, dedupe off, until then).
-  explicit PartitionState(const std::vector<WindowSpec>& specs) : dedupe(0) {
+  PartitionState(const std::vector<WindowSpec>& specs, const Audience* aud) : dedupe(0) {
     for (const auto& s : specs) windows.emplace_back(s);
+    if (aud != nullptr) audience = aud->NewPartition();
   }
 };
 
@@ -81,6 +83,7 @@ Processor::Processor(const Config& config, const Clock* wall,
       sentiment_(std::move(sentiment)),
       decoder_(std::move(decoder)),
       platforms_(config_.platforms) {
+  if (config_.audience.enabled) audience_ = std::make_unique<Audience>(config_.audience, config_.windows);
   for (size_t i = 0; i < config_.windows.size(); ++i) {
     if (config_.windows[i].size_ms > config_.windows[longest_window_].size_ms) longest_window_ = i;
   }
@@ -180,6 +183,7 @@ void Processor::ApplyPendingRules() {
   for (uint32_t id : brand_ids_) keep[id] = true;
   for (auto& [key, part] : partitions_) {
     for (auto& w : part->windows) w.RetainBrands(keep);
+    if (part->audience) part->audience->RetainBrands(keep);  // audience
   }
 }
 
@@ -187,7 +191,7 @@ Processor::PartitionState* Processor::Partition(std::string_view topic, int32_t 
   PartitionKey key{std::string(topic), partition};
   auto it = partitions_.find(key);
   if (it == partitions_.end()) {
-    it = partitions_.emplace(key, std::make_unique<PartitionState>(config_.windows)).first;
+    it = partitions_.emplace(key, std::make_unique<PartitionState>(config_.windows, audience_.get())).first;
     ShareDedupeCap();
   }
   return it->second.get();
@@ -207,7 +211,7 @@ void Processor::OnAssigned(const std::vector<PartitionKey>& partitions) {
   std::lock_guard<std::mutex> lock(mu_);
   for (const auto& p : partitions) {
     // Fresh state: a rebuild replays the partition's recent history into it.
-    partitions_[p] = std::make_unique<PartitionState>(config_.windows);
+    partitions_[p] = std::make_unique<PartitionState>(config_.windows, audience_.get());
   }
   if (shadow_ != nullptr) shadow_->OnAssigned(partitions);
   ShareDedupeCap();
@@ -237,8 +241,10 @@ void Processor::ExpireLocked(int64_t now) {
     for (auto& w : part->windows) w.Expire(now);
     // Dedupe buckets are the longest window's: its entries leave with it.
     part->dedupe.ExpireBefore(part->windows[longest_window_].FirstBucket(now));
+    if (part->audience) part->audience->Expire(now);  // audience
   }
   if (shadow_ != nullptr) shadow_->Expire(now);
+  if (audience_) audience_->Expire(now);  // audience: authors no window holds any more
 }
 
 void Processor::EnsureSourceCounters(std::string_view source) {
@@ -316,6 +322,10 @@ void Processor::ApplyUpdates() {
       for (uint32_t i = u.brands_begin; i < u.topics_begin; ++i) {
         const SeriesKey key = MakeSeriesKey(ids[i], u.platform);
         for (auto& w : u.part->windows) w.Add(u.now, u.event_ms, key, u.v);
+        if (u.author != kNoAuthor) {  // audience
+          u.part->audience->Add(u.now, u.event_ms, ids[i], u.platform, u.author, u.author_hll,
+                                u.v.v[kReach]);
+        }
       }
     }
   }
@@ -448,6 +458,12 @@ void Processor::ProcessBatch(std::string_view source, const std::vector<Record>&
         u.platform = platform;
         u.counted = !rec.rebuild;
         u.late = late;
+        u.author = kNoAuthor;  // audience: interned with the batch's other authors below
+        if (audience_ != nullptr && !ev.author_id.empty() && !late && !match_.brands.empty()) {
+          const uint64_t author_hash = HashBytes(ev.author_id);
+          u.author_hll = HllSparseEntry(author_hash);
+          u.author = author_batch_.Add(author_hash, ev.author_id, ev.author_handle, event_ms);
+        }
         u.sentiment = -1;
         if (u.counted && !match_.brands.empty() && sentiment_ != nullptr) {
           u.sentiment = static_cast<int8_t>(sentiment_->Classify(scratch_));
@@ -475,6 +491,13 @@ void Processor::ProcessBatch(std::string_view source, const std::vector<Record>&
     }
     const auto apply_start = std::chrono::steady_clock::now();
     const size_t applied = updates_.size();
+    if (!author_batch_.empty()) {  // audience
+      author_batch_.Intern(&audience_->authors());
+      for (Update& u : updates_) {
+        if (u.author != kNoAuthor) u.author = author_batch_.ref(u.author);
+      }
+      author_batch_.Clear();
+    }
     ApplyUpdates();
     // A sampled event's time: its decode and classification, plus its share
     // of the batch's counter and window updates.
@@ -556,7 +579,7 @@ std::vector<ResultsSnapshot::Category> GroupByCategory(const rules::RuleSet* rul
 
 }  // namespace
 
-ResultsSnapshot Processor::TakeSnapshot(int64_t* lock_held_ns) const {
+ResultsSnapshot Processor::TakeSnapshot(int64_t* lock_held_ns, bool audience) const {
   const uint32_t P = static_cast<uint32_t>(platforms_.size());
   const size_t W = config_.windows.size();
   ResultsSnapshot s;
@@ -577,6 +600,8 @@ ResultsSnapshot Processor::TakeSnapshot(int64_t* lock_held_ns) const {
   std::vector<uint32_t> brand_ids;
   FlatMap<uint64_t> topic_totals;
   std::shared_ptr<const std::vector<SpikeGauge>> spikes;  // signals: copied below
+  std::vector<std::vector<StepRef>> audience_steps;  // audience: per window
+  audience = audience && audience_ != nullptr;
   {
     std::lock_guard<std::mutex> lock(mu_);
     const auto t0 = std::chrono::steady_clock::now();
@@ -599,6 +624,12 @@ ResultsSnapshot Processor::TakeSnapshot(int64_t* lock_held_ns) const {
     s.totals = totals_;
     if (signals_ != nullptr) spikes = signals_->gauges();
     topic_totals = topic_totals_;  // one copy of the slots; sorted below
+    if (audience) {  // audience: references to the steps, merged below
+      audience_steps.resize(W);
+      for (size_t w = 0; w < W; ++w) {
+        for (const auto& [key, part] : partitions_) part->audience->Collect(w, now, &audience_steps[w]);
+      }
+    }
     if (lock_held_ns != nullptr) {
       *lock_held_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                           std::chrono::steady_clock::now() - t0)
@@ -641,6 +672,16 @@ ResultsSnapshot Processor::TakeSnapshot(int64_t* lock_held_ns) const {
     }
     s.topics[j] = c;
   }
+  if (audience) {  // audience: the sketches of each window's steps, merged outside the lock
+    std::vector<bool> want(B, false);
+    for (const auto& c : s.categories) {
+      for (uint32_t id : c.brand_ids) want[id] = true;
+    }
+    s.unique_authors.resize(W);
+    for (size_t w = 0; w < W; ++w) {
+      s.unique_authors[w] = UniqueAuthors(audience_steps[w], want, P, config_.audience.hll_precision);
+    }
+  }
   return s;
 }
 
@@ -677,7 +718,7 @@ StatusOr<std::string> Processor::ShareOfVoiceJson(const std::string& window_name
     if (bname == BasisName(b)) basis = b;
   if (basis < 0) return Status::Error("unknown basis \"" + bname + "\"");
 
-  ResultsSnapshot s = TakeSnapshot();
+  ResultsSnapshot s = TakeSnapshot(nullptr, /*audience=*/false);
   std::vector<ResultsSnapshot::Category> cats = std::move(s.categories);
   std::sort(cats.begin(), cats.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
 
@@ -822,5 +863,116 @@ StatusOr<std::string> Processor::ShadowJson(const std::string& window_name) cons
   }
   return earshot::ShadowJson(TakeShadowSnapshot(true), w, wall_->NowMillis());
 }
+// audience: /api/v1/top-authors and /api/v1/unique-authors (docs/audience.md)
+
+StatusOr<size_t> Processor::AudienceWindow(const std::string& name) const {
+  if (name.empty()) return size_t{0};
+  for (size_t i = 0; i < config_.windows.size(); ++i) {
+    if (config_.windows[i].name == name) return i;
+  }
+  return Status::Error("unknown window \"" + name + "\"");
+}
+
+StatusOr<std::string> Processor::TopAuthorsJson(const std::string& category,
+                                                const std::string& brand,
+                                                const std::string& window,
+                                                const std::string& by_name) const {
+  if (audience_ == nullptr) return Status::Error("audience is disabled (audience.enabled: false)");
+  auto w = AudienceWindow(window);
+  if (!w.ok()) return w.status();
+  TopAuthorsBy by;
+  if (by_name.empty() || by_name == "mentions") by = TopAuthorsBy::kMentions;
+  else if (by_name == "reach") by = TopAuthorsBy::kReach;
+  else return Status::Error("unknown by \"" + by_name + "\" (mentions or reach)");
+  if (category.empty() || brand.empty()) return Status::Error("category and brand are required");
+
+  std::vector<StepRef> steps;
+  AuthorTable::View view;
+  uint32_t id = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = brand_interner_.find(category + '\x1f' + brand);
+    const bool current = it != brand_interner_.end() &&
+                         std::find(brand_ids_.begin(), brand_ids_.end(), it->second) != brand_ids_.end();
+    if (!current) return Status::Error("unknown brand \"" + brand + "\" in category \"" + category + "\"");
+    id = it->second;
+    const int64_t now = NowLocked();
+    for (const auto& [key, part] : partitions_) part->audience->Collect(*w, now, &steps);
+    view = audience_->authors().Pin();  // no author changes or goes until Unpin
+  }
+  std::string body = earshot::TopAuthorsJson(TopAuthorsOf(steps, id, by, 10, view), view);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    audience_->authors().Unpin();
+  }
+  return body;
+}
+
+StatusOr<std::string> Processor::UniqueAuthorsJson(const std::string& window,
+                                                   const std::string& platform_name) const {
+  if (audience_ == nullptr) return Status::Error("audience is disabled (audience.enabled: false)");
+  auto w = AudienceWindow(window);
+  if (!w.ok()) return w.status();
+  const uint32_t P = static_cast<uint32_t>(platforms_.size());
+  const std::string platform = platform_name.empty() ? "all" : AsciiLowered(platform_name);
+  uint32_t pidx = P;  // all
+  if (platform != "all") {
+    pidx = platforms_.Index(platform);
+    if (platforms_.Name(pidx) != CanonicalPlatformName(platform)) {
+      return Status::Error("unknown platform \"" + platform + "\"");
+    }
+  }
+  std::vector<StepRef> steps;
+  std::shared_ptr<const rules::RuleSet> rules;
+  std::vector<uint32_t> brand_ids;
+  std::vector<std::pair<std::string, std::string>> names;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    rules = rules_;
+    brand_ids = brand_ids_;
+    names = brand_names_;
+    const int64_t now = NowLocked();
+    for (const auto& [key, part] : partitions_) part->audience->Collect(*w, now, &steps);
+  }
+  std::vector<ResultsSnapshot::Category> cats = GroupByCategory(rules.get(), brand_ids);
+  std::sort(cats.begin(), cats.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+  std::vector<bool> want(names.size(), false);
+  for (const auto& c : cats) {
+    for (uint32_t id : c.brand_ids) want[id] = true;
+  }
+  const std::vector<uint64_t> unique =
+      UniqueAuthors(steps, want, P, config_.audience.hll_precision);
+
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> j(buf);
+  j.StartObject();
+  j.Key("window");
+  j.String(config_.windows[*w].name.c_str());
+  j.Key("platform");
+  j.String(platform.c_str());
+  j.Key("categories");
+  j.StartArray();
+  for (const auto& c : cats) {
+    j.StartObject();
+    j.Key("category");
+    j.String(c.name.c_str());
+    j.Key("brands");
+    j.StartArray();
+    for (uint32_t id : c.brand_ids) {
+      j.StartObject();
+      j.Key("brand");
+      j.String(names[id].second.c_str());
+      j.Key("unique_authors");
+      j.Uint64(unique[static_cast<size_t>(id) * (P + 1) + pidx]);
+      j.EndObject();
+    }
+    j.EndArray();
+    j.EndObject();
+  }
+  j.EndArray();
+  j.EndObject();
+  return std::string(buf.GetString(), buf.GetSize());
+}
+// end audience
 
 }  // namespace earshot

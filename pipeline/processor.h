@@ -30,6 +30,7 @@
 #include "base/clock.h"
 #include "base/platform.h"
 #include "base/status.h"
+#include "pipeline/audience.h"
 #include "pipeline/config.h"
 #include "pipeline/decoder.h"
 #include "pipeline/dedupe.h"
@@ -82,8 +83,10 @@ class Processor : public PartitionListener {
   // into dense tables and copies the counters (~0.3 ms for 1,000 brands /
   // 386k series, ~5 ms for 10,000 / 3.5M), and briefly before, to size the
   // tables it allocates outside it; sorting happens outside it too. When
-  // given, `*lock_held_ns` gets how long the main hold took.
-  ResultsSnapshot TakeSnapshot(int64_t* lock_held_ns = nullptr) const;
+  // given, `*lock_held_ns` gets how long the main hold took. With
+  // `audience` (and audience.enabled) it also estimates the unique authors:
+  // step references copied under the lock, sketches merged outside it.
+  ResultsSnapshot TakeSnapshot(int64_t* lock_held_ns = nullptr, bool audience = true) const;
   // The JSON body of /api/v1/share-of-voice, or an error for a bad parameter.
   StatusOr<std::string> ShareOfVoiceJson(const std::string& window, const std::string& platform,
                                          const std::string& basis) const;
@@ -107,6 +110,15 @@ class Processor : public PartitionListener {
   // pane's active spikes and trending hashtags), or an error when signals
   // are off. Holds the state lock only to copy a pointer.
   StatusOr<std::string> SignalsJson() const;
+  // audience (docs/audience.md): the JSON bodies of /api/v1/top-authors and
+  // /api/v1/unique-authors, or an error for a bad parameter (or with
+  // audience.enabled false). Thread-safe: the state lock is held only to
+  // take references to the window steps; merging happens outside it.
+  StatusOr<std::string> TopAuthorsJson(const std::string& category, const std::string& brand,
+                                       const std::string& window, const std::string& by) const;
+  StatusOr<std::string> UniqueAuthorsJson(const std::string& window,
+                                          const std::string& platform) const;
+  // end audience
   // Events seen per outcome, over all sources (for tests and replay).
   uint64_t outcome_count(Outcome o) const;
   // The current T of DESIGN section 5.
@@ -127,6 +139,7 @@ class Processor : public PartitionListener {
   int64_t NowLocked() const;
   void ExpireLocked(int64_t now);
   void EnsureSourceCounters(std::string_view source);
+  StatusOr<size_t> AudienceWindow(const std::string& name) const;  // audience
 
   const Config config_;
   const Clock* wall_;
@@ -156,6 +169,7 @@ class Processor : public PartitionListener {
   // whose states hold its per-partition pane counts, so it outlives them.
   std::unique_ptr<Signals> signals_;
   std::map<PartitionKey, std::unique_ptr<PartitionState>> partitions_;
+  std::unique_ptr<Audience> audience_;  // audience; null when audience.enabled is false
   int64_t max_event_ms_ = INT64_MIN;
   // Monotonic result counters.
   // Monotonic counters of one (brand, platform) series in one cache line: a
@@ -198,6 +212,9 @@ class Processor : public PartitionListener {
     int8_t sentiment;  // by rules::Sentiment, -1: none
     bool counted;      // not a rebuild record: counters too, not only windows
     bool late;         // counters only, no window
+    uint32_t author;       // audience: AuthorTable reference (author_batch_ index until
+                           // interned), kNoAuthor: none
+    uint32_t author_hll;   // audience: HllSparseEntry(HashBytes(author.id))
   };
   void PrefetchUpdate(const Update& u) const;
   void ApplyUpdates();  // state lock held
@@ -206,6 +223,7 @@ class Processor : public PartitionListener {
 
   // Shadow rules: null without config.shadow.paths. Guarded by mu_.
   std::unique_ptr<ShadowState> shadow_;
+  AuthorBatch author_batch_;  // audience: the batch's authors, interned before ApplyUpdates
 };
 
 }  // namespace earshot

@@ -18,7 +18,9 @@
 #   5. Kafka vs file on the 1,000-brand workload and the consumed -> visible
 #      latency (scripts/bench-kafka.sh; a throwaway broker, needs Java);
 #   6. the HTTP listener under idle, slowloris, idle-TLS and burst clients,
-#      and wrk at concurrency 50 (scripts/bench-http.sh; HTTP=0 leaves it out).
+#      and wrk at concurrency 50 (scripts/bench-http.sh; HTTP=0 leaves it out);
+#   7. audience: replay with audience off vs on, and the memory run with
+#      200,000 distinct authors off vs on (AUDIENCE=0 leaves it out).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -188,4 +190,42 @@ if [[ ${HTTP:-1} == 1 ]]; then
   else
     "$ROOT/scripts/bench-http.sh" "$BUILD_DIR"
   fi
+fi
+
+if [[ ${AUDIENCE:-1} == 1 ]]; then
+  # audience (docs/audience.md): the cost of unique and top authors, which
+  # parts 1-3 include (audience.enabled is the default).
+  echo
+  echo "== 7. audience: replay with audience on vs off (1,000 brands), interleaved; memory with 200,000 authors"
+  off_cfg=$(mktemp --suffix=.yaml)
+  trap 'rm -f "$off_cfg"' EXIT
+  echo "audience: {enabled: false}" >"$off_cfg"
+  f=$CACHE/events-1000-$SEED-$REPLAY_EVENTS.jsonl
+  runs=()
+  for _ in $(seq "$((REPEAT + 2))"); do
+    for mode in off on; do
+      cfg=()
+      [[ $mode == off ]] && cfg=(--config "$off_cfg")
+      runs+=("$mode $("${PIN[@]}" /usr/bin/time -f '%U %S %M' "$BIN/cmd/earshot" replay "${cfg[@]}" \
+               --rules "$CACHE/rules-1000" "$f" 2>&1 >/dev/null | tail -1)")
+    done
+  done
+  printf '%s\n' "${runs[@]}" | awk -v n="$REPLAY_EVENTS" '
+    { cpu = $2 + $3; k = $1; c[k, ++m[k]] = cpu; rss[k] = $4 }
+    END {
+      for (k in m) {
+        for (i = 1; i <= m[k]; ++i) s[i] = c[k, i]
+        for (i = 1; i <= m[k]; ++i) for (j = i + 1; j <= m[k]; ++j) if (s[j] < s[i]) { t = s[i]; s[i] = s[j]; s[j] = t }
+        best[k] = s[1]; med[k] = s[int((m[k] + 1) / 2)]
+        printf "audience %s: %d runs, CPU s best %.2f (%.0f events/s), median %.2f (%.0f events/s), max RSS %.0f MiB\n", k, m[k], best[k], n / best[k], med[k], n / med[k], rss[k] / 1024
+      }
+      for (i = 1; i <= m["off"]; ++i) r = r sprintf(" %.2f", c["off", i] / c["on", i])
+      printf "on / off throughput: best %.2f, median %.2f; pairwise:%s\n", best["off"] / best["on"], med["off"] / med["on"], r }'
+  mem_full=(--memory-full)
+  [[ ${QUICK:-0} == 1 ]] && mem_full=()
+  for mode in off on; do
+    "${PIN[@]}" "$BIN/bench/throughput" --brands 0 --memory-hours "$MEM_HOURS" --memory-rate 1000 \
+      "${mem_full[@]}" --dedupe-cap "${DEDUPE_CAP:-1000000}" --authors 200000 --audience "$mode" \
+      --seed "$SEED" --cache "$CACHE" | grep -E 'RSS|audience'
+  done
 fi

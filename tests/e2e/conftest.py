@@ -48,6 +48,7 @@ EARSHOT_METRICS = {
     "earshot_rules_loaded", "earshot_kafka_consumer_lag", "earshot_kafka_assigned_partitions",
     "earshot_event_processing_seconds_bucket", "earshot_event_processing_seconds_sum",
     "earshot_event_processing_seconds_count", "earshot_build_info",
+    "earshot_window_unique_authors",  # audience, DESIGN section 12
 }
 # DESIGN section 10: only with shadow rules configured (docs/shadow.md).
 EARSHOT_SHADOW_METRICS = {

@@ -14,7 +14,7 @@ import pytest
 
 from conftest import (ARTIFACTS, E2E_BRANDS, RULES_YAML, SOURCE_DIR, chromium_args, earshot_bin,
                       free_port, http_get, stop, wait_for, write_events)
-from fake_api import FakeApi
+from fake_api import DEMO, DEMO_AUTHORS, DEMO_VOICES, FakeApi
 
 PAGE = SOURCE_DIR / "connectors" / "web" / "index.html"
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
@@ -93,6 +93,25 @@ def rows(dom, category):
     return out, table
 
 
+def authors_cells(dom, category):
+    """{brand: text of its unique-authors cell} of a category card."""
+    (card,) = dom.find_all(lambda n: n.attrs.get("data-category") == category)
+    out = {}
+    for tr in card.find_all(lambda n: n.tag == "tr" and "data-brand" in n.attrs):
+        (cell,) = tr.find_all(lambda n: n.attrs.get("class") == "num authors")
+        out[tr.attrs["data-brand"]] = cell.text()
+    return out
+
+
+def voices(dom, category, brand):
+    """[(author id, item text)] of a brand's expanded top voices, or None."""
+    (card,) = dom.find_all(lambda n: n.attrs.get("data-category") == category)
+    rows = card.find_all(lambda n: n.tag == "tr" and n.attrs.get("data-voices-for") == brand)
+    if not rows:
+        return None
+    return [(li.attrs["data-author"], li.text()) for li in rows[0].find_all(lambda n: n.tag == "li")]
+
+
 def pct(n, total):
     return f"{100 * n / total:.1f}%"
 
@@ -129,6 +148,10 @@ def test_page_renders_daemon_shares(daemon, chromium):
     assert len(strip) == 1 and "hidden" not in strip[0].attrs, "no Signals strip"
     assert "Signals" in strip[0].text() and "Trending hashtags" in strip[0].text()
     assert strip[0].find_all(lambda n: n.attrs.get("data-trending") == "sneakers")
+    # Unique authors beside mentions: every e2e post has its own author.
+    authors = authors_cells(dom, "sneakers")
+    for brand in E2E_BRANDS:
+        assert authors[brand] == str(counts["all"][brand]), authors
 
 
 def test_page_empty_state(chromium):
@@ -329,7 +352,77 @@ def test_page_is_self_contained():
     assert not re.search(r"fetch\(\s*['\"]https?:", html, re.I)
     assert "api/v1/share-of-voice" in html
     assert "api/v1/signals" in html
+    assert "api/v1/unique-authors" in html and "api/v1/top-authors" in html
     assert len(html.encode()) < 64 * 1024
+
+
+def test_page_unique_authors_and_expanded_top_voices(chromium):
+    # The expanded brands are kept in the URL, like the window and basis.
+    with FakeApi(DEMO, ["twitter", "instagram", "tiktok"], authors=DEMO_AUTHORS,
+                 voices=DEMO_VOICES) as api:
+        dom = render(chromium, api.url + "/#window=1h&basis=reach&voices=sneakers%2Fnike",
+                     screenshot=ARTIFACTS / "live_page_voices.png")
+        asked = [q for path, q in api.requests if path == "/api/v1/top-authors"]
+    assert authors_cells(dom, "sneakers") == {"nike": "5", "adidas": "4", "puma": "1", "reebok": "0"}
+    assert authors_cells(dom, "cola") == {"coca-cola": "52", "pepsi": "40"}
+    # basis=reach asks for the top voices by reach: the API's order, followers first.
+    assert asked and all(q == {"category": "sneakers", "brand": "nike", "window": "1h", "by": "reach"}
+                         for q in asked), asked
+    got = voices(dom, "sneakers", "nike")
+    assert [a for a, _ in got] == ["1002", "1001", "1003"], got
+    assert "@sneakerhead" in got[0][1] and "2 mentions" in got[0][1] and "98.0k followers" in got[0][1]
+    assert got[2][1].startswith("1003"), got  # no handle: the id
+    assert "top voices by reach (followers) in the last 1h" in dom.text()
+    assert voices(dom, "sneakers", "adidas") is None  # only what was expanded
+    toggles = {b.attrs["data-voices"]: b.attrs["aria-expanded"]
+               for b in dom.find_all(lambda n: n.tag == "button" and "data-voices" in n.attrs)}
+    assert toggles["sneakers/nike"] == "true" and toggles["sneakers/adidas"] == "false", toggles
+
+
+# Loads the page in a same-origin frame, clicks nike's "top voices" button
+# once the page has rendered, and copies the frame's cards and URL hash out
+# for --dump-dom.
+CLICK_HARNESS = """<!DOCTYPE html><html><body>
+<iframe id="f" src="/#window=5m&basis=mentions" style="width:1300px;height:900px"></iframe>
+<div id="out"></div>
+<script>
+const f = document.getElementById("f");
+function waitFor(pick, then) {
+  const x = f.contentDocument && pick(f.contentDocument);
+  if (x) then(x); else setTimeout(() => waitFor(pick, then), 50);
+}
+f.addEventListener("load", () => waitFor(
+  (d) => d.querySelector('button[data-voices="sneakers/nike"]'),
+  (button) => { button.click();
+    waitFor((d) => d.querySelector("tr.voices li"), () => {
+      const out = document.getElementById("out");
+      out.innerHTML = f.contentDocument.getElementById("main").innerHTML;
+      out.setAttribute("data-hash", f.contentWindow.location.hash);
+    }); }));
+</script></body></html>"""
+
+
+def test_page_top_voices_expand_on_click(chromium):
+    with FakeApi(DEMO, ["twitter", "instagram"], authors=DEMO_AUTHORS, voices=DEMO_VOICES,
+                 pages={"/click": CLICK_HARNESS}) as api:
+        before = render(chromium, api.url + "/")
+        dom = render(chromium, api.url + "/click")
+    assert voices(before, "sneakers", "nike") is None  # collapsed until clicked
+    (out,) = dom.find_all(lambda n: n.attrs.get("id") == "out")
+    assert "voices=sneakers%2Fnike" in out.attrs.get("data-hash", ""), out.attrs
+    got = voices(out, "sneakers", "nike")
+    assert [a for a, _ in got] == ["1001", "1002", "1003"], got  # by mentions
+    assert "3 mentions" in got[0][1]
+
+
+def test_page_without_audience_still_renders(chromium):
+    # audience.enabled: false -> the audience endpoints answer 400: dashes, no error.
+    with FakeApi(DEMO, ["twitter"]) as api:
+        dom = render(chromium, api.url + "/#voices=sneakers%2Fnike")
+    assert set(authors_cells(dom, "sneakers").values()) == {"\u2013"}
+    assert voices(dom, "sneakers", "nike") == []  # the row, with the reason
+    assert "top voices unavailable: audience is disabled" in dom.text()
+    assert "cannot reach earshot" not in dom.text()
 
 
 if __name__ == "__main__":

@@ -164,8 +164,9 @@ TEST_F(ResultsTextTest, SameLayoutAsTextSerializer) {
   }
   EXPECT_EQ(got_, want_);
   // Every result family has data here: 4 totals, 4 window gauges, share of
-  // voice, topics, sentiment; and the 4 spike families (signals).
-  EXPECT_EQ(headers, 2u * (11 + 4));
+  // voice, topics, sentiment; the 4 spike families (signals); unique authors
+  // (audience).
+  EXPECT_EQ(headers, 2u * (11 + 4 + 1));
 }
 
 TEST_F(ResultsTextTest, StreamedInChunksAsOneString) {

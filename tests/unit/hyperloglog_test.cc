@@ -1,0 +1,182 @@
+// HyperLogLog: empty, one item, sparse -> dense, merging, and the error
+// distribution against exact counts over many seeds (printed).
+#include "pipeline/hyperloglog.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace earshot {
+namespace {
+
+uint64_t H(uint64_t seed, uint64_t i) {
+  return HashBytes("author-" + std::to_string(seed) + "-" + std::to_string(i));
+}
+
+TEST(HyperLogLogTest, EmptyIsZeroAndSparse) {
+  HyperLogLog h(12);
+  EXPECT_TRUE(h.sparse());
+  EXPECT_EQ(h.entries(), 0u);
+  EXPECT_EQ(h.Estimate(), 0.0);
+  EXPECT_EQ(h.MemoryBytes(), 0u);
+  HllAccumulator acc(12);
+  EXPECT_TRUE(acc.empty());
+  EXPECT_EQ(acc.Estimate(), 0.0);
+}
+
+TEST(HyperLogLogTest, OneAuthorIsOneHoweverOftenSeen) {
+  HyperLogLog h(12);
+  for (int i = 0; i < 100; ++i) h.Add(HashBytes("only-author"));
+  EXPECT_EQ(h.entries(), 1u);
+  EXPECT_EQ(std::llround(h.Estimate()), 1);
+}
+
+TEST(HyperLogLogTest, SmallSetsAreExactAfterRoundingAndCostBytes) {
+  for (int n : {1, 2, 3, 10, 50, 200}) {
+    HyperLogLog h(12);
+    for (int i = 0; i < n; ++i) h.Add(H(7, i));
+    EXPECT_TRUE(h.sparse());
+    EXPECT_NEAR(h.Estimate(), n, std::max(0.5, n * 0.005)) << n;
+  }
+  // "A brand with 3 authors costs bytes, not kilobytes."
+  HyperLogLog three(12);
+  for (int i = 0; i < 3; ++i) three.Add(H(1, i));
+  three.ShrinkToFit();
+  EXPECT_LE(three.MemoryBytes(), 16u);
+  EXPECT_EQ(std::llround(three.Estimate()), 3);
+}
+
+TEST(HyperLogLogTest, SparseBecomesDensePastAQuarterOfTheRegisters) {
+  for (int p : {12, 14}) {
+    const size_t m = size_t{1} << p;
+    HyperLogLog h(p);
+    uint64_t i = 0;
+    while (h.sparse()) {
+      ASSERT_LE(h.entries(), m / 4);
+      h.Add(H(3, i++));
+      // Sparse: the fine registers count nearly exactly.
+      if (i % 97 == 0) ASSERT_NEAR(h.Estimate(), static_cast<double>(i), 0.5) << i;
+    }
+    EXPECT_EQ(i, m / 4 + 1);
+    EXPECT_EQ(h.entries(), m);
+    EXPECT_EQ(h.MemoryBytes(), m);  // one byte a register
+    EXPECT_NEAR(h.Estimate(), static_cast<double>(i), 0.05 * static_cast<double>(i));
+    // Dense registers are the fine ones folded: the same as counting the
+    // hashes at `p` directly.
+    HllAccumulator ref(p);
+    for (uint64_t k = 0; k < i; ++k) {
+      const uint64_t x = H(3, k);
+      ref.AddDense(HllIndex(x, p), HllRank(x, p));
+    }
+    EXPECT_EQ(h.Estimate(), ref.Estimate());
+    for (int k = 0; k < 20000; ++k) {
+      const uint64_t x = H(3, i++);
+      h.Add(x);
+      ref.AddDense(HllIndex(x, p), HllRank(x, p));
+    }
+    EXPECT_EQ(h.Estimate(), ref.Estimate());
+    EXPECT_NEAR(h.Estimate(), static_cast<double>(i), 0.05 * static_cast<double>(i));
+  }
+}
+
+TEST(HyperLogLogTest, MergeIsTheUnionInEveryForm) {
+  // Sizes that give sparse+sparse, sparse+dense, dense+sparse, dense+dense.
+  const std::vector<std::pair<int, int>> sizes = {{100, 300}, {50, 5000}, {5000, 50}, {4000, 9000}};
+  for (const auto& [na, nb] : sizes) {
+    HyperLogLog a(12), b(12), both(12);
+    // Overlapping sets: a = [0, na), b = [na / 2, na / 2 + nb).
+    for (int i = 0; i < na; ++i) {
+      a.Add(H(9, i));
+      both.Add(H(9, i));
+    }
+    for (int i = na / 2; i < na / 2 + nb; ++i) {
+      b.Add(H(9, i));
+      both.Add(H(9, i));
+    }
+    HyperLogLog merged = a;
+    merged.Merge(b);
+    EXPECT_EQ(merged.Estimate(), both.Estimate()) << na << "+" << nb;
+    HllAccumulator acc(12);
+    a.MergeInto(&acc);
+    b.MergeInto(&acc);
+    EXPECT_EQ(acc.Estimate(), both.Estimate());
+    const int exact = std::max(na, na / 2 + nb);
+    EXPECT_NEAR(merged.Estimate(), exact, 0.05 * exact);
+  }
+}
+
+TEST(HyperLogLogTest, MergingStepSketchesEqualsOneSketchOfTheWindow) {
+  // A window of 30 steps: per-step sketches merged at scrape time hold the
+  // same registers as one sketch of every event (authors repeat across steps).
+  std::mt19937_64 rng(42);
+  std::vector<HyperLogLog> steps(30, HyperLogLog(12));
+  HyperLogLog whole(12);
+  for (int e = 0; e < 20000; ++e) {
+    const uint64_t x = H(5, rng() % 6000);
+    steps[e % 30].Add(x);
+    whole.Add(x);
+  }
+  HllAccumulator acc(12);
+  for (const auto& s : steps) s.MergeInto(&acc);
+  EXPECT_EQ(acc.Estimate(), whole.Estimate());
+  acc.Clear();
+  EXPECT_EQ(acc.Estimate(), 0.0);
+}
+
+TEST(HyperLogLogTest, HashSpreadsEveryBit) {
+  // Sequential ids: each output bit set about half the time.
+  int ones[64] = {};
+  const int n = 20000;
+  for (int i = 0; i < n; ++i) {
+    const uint64_t h = HashBytes(std::to_string(i));
+    for (int b = 0; b < 64; ++b) ones[b] += (h >> b) & 1;
+  }
+  for (int b = 0; b < 64; ++b) EXPECT_NEAR(ones[b], n / 2, n / 20) << "bit " << b;
+  EXPECT_NE(HashBytes(""), HashBytes(std::string(1, '\0')));
+  EXPECT_EQ(HashBytes("abc"), HashBytes("abc"));
+}
+
+// The contract: within 2% of the exact count at one standard error. Over
+// many seeds per size, the observed relative error's RMS is that standard
+// error; printed as a distribution.
+TEST(HyperLogLogTest, ErrorDistributionAgainstExactCounts) {
+  constexpr int kPrecision = 12;
+  constexpr int kSeeds = 200;
+  std::printf("\nHyperLogLog precision %d (theory: 1.04/sqrt(m) = %.2f%%), %d seeds a size:\n",
+              kPrecision, 104.0 / std::sqrt(1 << kPrecision), kSeeds);
+  std::printf("%9s %9s %9s %9s %9s %9s %9s\n", "exact", "mean %", "rms %", "p5 %", "p50 %",
+              "p95 %", "max |%|");
+  for (int n : {10, 100, 1000, 5000, 20000, 100000}) {
+    std::vector<double> errs;
+    for (int seed = 0; seed < kSeeds; ++seed) {
+      HyperLogLog h(kPrecision);
+      for (int i = 0; i < n; ++i) h.Add(H(1000 + seed, i));
+      errs.push_back((h.Estimate() - n) / n);
+    }
+    double mean = 0, sq = 0, worst = 0;
+    int beyond = 0;  // past 6%, three times the 2% standard error
+    for (double e : errs) {
+      mean += e;
+      sq += e * e;
+      worst = std::max(worst, std::fabs(e));
+      beyond += std::fabs(e) > 0.06;
+    }
+    mean /= kSeeds;
+    const double rms = std::sqrt(sq / kSeeds);
+    std::sort(errs.begin(), errs.end());
+    auto q = [&](double f) { return errs[static_cast<size_t>(f * (errs.size() - 1))]; };
+    std::printf("%9d %9.3f %9.3f %9.3f %9.3f %9.3f %9.3f\n", n, 100 * mean, 100 * rms,
+                100 * q(0.05), 100 * q(0.5), 100 * q(0.95), 100 * worst);
+    EXPECT_LT(rms, 0.02) << n;           // one standard error within 2%
+    EXPECT_LT(std::fabs(mean), 0.005) << n;  // no bias worth the name
+    EXPECT_LE(beyond, kSeeds / 100) << n;     // (0.3% expected for a normal error)
+  }
+}
+
+}  // namespace
+}  // namespace earshot
