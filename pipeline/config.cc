@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -11,6 +12,7 @@
 #include <set>
 #include <string_view>
 
+#include "base/duration.h"
 #include "base/platform.h"
 #include "base/yaml_util.h"
 
@@ -131,7 +133,7 @@ std::optional<std::string> ExpandReferences(const std::string& value, const std:
 
 void ParseKafka(const YAML::Node& n, const std::string& file, const std::string& dir,
                 KafkaConfig* k, Diagnostics* d) {
-  if (!CheckKeys(n, {"brokers", "topics", "group_id", "properties"}, file, "source.kafka", d))
+  if (!CheckKeys(n, ConfigKeysIn("source.kafka"), file, "source.kafka", d))
     return;
   if (n["brokers"]) {
     if (auto v = AsString(n["brokers"], file, "brokers", d)) k->brokers = *v;
@@ -168,7 +170,7 @@ void ParseKafka(const YAML::Node& n, const std::string& file, const std::string&
 
 void ParseSource(const YAML::Node& n, const std::string& file, const std::string& dir,
                  SourceConfig* s, Diagnostics* d) {
-  if (!CheckKeys(n, {"type", "kafka", "file", "generator"}, file, "source", d)) return;
+  if (!CheckKeys(n, ConfigKeysIn("source"), file, "source", d)) return;
   if (n["type"]) {
     if (auto t = AsString(n["type"], file, "type", d)) {
       if (*t == "kafka") s->type = SourceConfig::Type::kKafka;
@@ -181,7 +183,7 @@ void ParseSource(const YAML::Node& n, const std::string& file, const std::string
   }
   if (n["kafka"]) ParseKafka(n["kafka"], file, dir, &s->kafka, d);
   if (const YAML::Node& f = n["file"]) {
-    if (CheckKeys(f, {"paths", "follow"}, file, "source.file", d)) {
+    if (CheckKeys(f, ConfigKeysIn("source.file"), file, "source.file", d)) {
       if (f["paths"]) {
         if (auto v = AsStringList(f["paths"], file, "paths", d, true)) {
           s->file.paths.clear();
@@ -194,7 +196,7 @@ void ParseSource(const YAML::Node& n, const std::string& file, const std::string
     }
   }
   if (const YAML::Node& g = n["generator"]) {
-    if (CheckKeys(g, {"rate", "seed", "count"}, file, "source.generator", d)) {
+    if (CheckKeys(g, ConfigKeysIn("source.generator"), file, "source.generator", d)) {
       if (g["rate"]) {
         try {
           double r = g["rate"].as<double>();
@@ -220,7 +222,7 @@ void ParseSource(const YAML::Node& n, const std::string& file, const std::string
 // `rules:` and `shadow:`: {paths, reload}. `what` names the section in errors.
 void ParseRulePaths(const YAML::Node& r, const std::string& file, const std::string& dir,
                     const std::string& what, RulesConfig* out, Diagnostics* d) {
-  if (!CheckKeys(r, {"paths", "reload"}, file, what, d)) return;
+  if (!CheckKeys(r, ConfigKeysIn(what), file, what, d)) return;
   if (r["paths"]) {
     if (auto v = AsStringList(r["paths"], file, "paths", d, true)) {
       out->paths.clear();
@@ -248,7 +250,7 @@ void ParseWindows(const YAML::Node& n, const std::string& file, std::vector<Wind
   out->clear();
   std::set<std::string> names;
   for (const auto& w : n) {
-    if (!CheckKeys(w, {"name", "size", "step"}, file, "window", d)) continue;
+    if (!CheckKeys(w, ConfigKeysIn("windows[]"), file, "window", d)) continue;
     WindowSpec spec;
     if (!w["name"] || !w["size"] || !w["step"]) {
       d->Error(LocOf(w, file), "window: name, size and step are all required");
@@ -285,10 +287,7 @@ void ParseWindows(const YAML::Node& n, const std::string& file, std::vector<Wind
 // signals: (DESIGN section 11). Absent: the defaults; {enabled: false}: off.
 void ParseSignals(const YAML::Node& n, const std::string& file, SignalsConfig* s, Diagnostics* d) {
   if (n.IsNull()) return;
-  if (!CheckKeys(n,
-                 {"enabled", "pane", "delay", "half_life", "threshold", "min_count", "min_history",
-                  "trending"},
-                 file, "signals", d)) {
+  if (!CheckKeys(n, ConfigKeysIn("signals"), file, "signals", d)) {
     return;
   }
   if (n["enabled"]) {
@@ -333,7 +332,7 @@ void ParseSignals(const YAML::Node& n, const std::string& file, SignalsConfig* s
   integer(n["min_count"], "signals.min_count", 0, INT32_MAX, &s->min_count);
   integer(n["min_history"], "signals.min_history", 0, INT32_MAX, &s->min_history);
   if (const YAML::Node& t = n["trending"]) {
-    if (CheckKeys(t, {"top", "capacity", "min_count"}, file, "signals.trending", d)) {
+    if (CheckKeys(t, ConfigKeysIn("signals.trending"), file, "signals.trending", d)) {
       integer(t["top"], "signals.trending.top", 1, 1000000, &s->trending_top);
       integer(t["capacity"], "signals.trending.capacity", 1, 1000000, &s->trending_capacity);
       integer(t["min_count"], "signals.trending.min_count", 0, INT32_MAX, &s->trending_min_count);
@@ -364,11 +363,7 @@ bool ParseConfig(const std::string& yaml_text, const std::string& file, Config* 
   std::string dir = file.empty() ? "" : fs::path(file).parent_path().string();
   out->path = file;
   if (root.IsNull()) return true;  // an empty file: all defaults
-  if (!CheckKeys(root,
-                 {"source", "format", "mapping", "rules", "windows", "clock", "max_future_skew",
-                  "platforms", "http", "limits", "dead_letter", "sentiment", "shadow",
-                  "signals", "audience"},
-                 file, "config", d)) {
+  if (!CheckKeys(root, ConfigKeysIn(""), file, "config", d)) {
     return false;
   }
   if (root["source"]) ParseSource(root["source"], file, dir, &out->source, d);
@@ -441,8 +436,7 @@ bool ParseConfig(const std::string& yaml_text, const std::string& file, Config* 
     }
   }
   if (const YAML::Node& h = root["http"]) {
-    if (CheckKeys(h, {"listen", "web_config", "max_connections", "header_timeout", "idle_timeout"},
-                  file, "http", d)) {
+    if (CheckKeys(h, ConfigKeysIn("http"), file, "http", d)) {
       if (h["listen"]) {
         if (auto v = AsString(h["listen"], file, "listen", d)) {
           if (v->find(':') == std::string::npos)
@@ -476,8 +470,7 @@ bool ParseConfig(const std::string& yaml_text, const std::string& file, Config* 
     }
   }
   if (const YAML::Node& l = root["limits"]) {
-    if (CheckKeys(l, {"max_event_bytes", "max_json_depth", "max_dedupe_entries", "max_series"}, file, "limits",
-                  d)) {
+    if (CheckKeys(l, ConfigKeysIn("limits"), file, "limits", d)) {
       if (l["max_event_bytes"]) {
         if (auto v = AsInt(l["max_event_bytes"], file, "max_event_bytes", d)) {
           if (*v < 64 || *v > (64 << 20))
@@ -518,12 +511,12 @@ bool ParseConfig(const std::string& yaml_text, const std::string& file, Config* 
   out->decoder.max_event_bytes = out->limits.max_event_bytes;
   out->decoder.max_json_depth = out->limits.max_json_depth;
   if (const YAML::Node& dl = root["dead_letter"]) {
-    if (CheckKeys(dl, {"topic"}, file, "dead_letter", d) && dl["topic"]) {
+    if (CheckKeys(dl, ConfigKeysIn("dead_letter"), file, "dead_letter", d) && dl["topic"]) {
       if (auto v = AsString(dl["topic"], file, "topic", d)) out->dead_letter.topic = *v;
     }
   }
   if (const YAML::Node& s = root["sentiment"]) {
-    if (CheckKeys(s, {"lexicons"}, file, "sentiment", d) && s["lexicons"]) {
+    if (CheckKeys(s, ConfigKeysIn("sentiment"), file, "sentiment", d) && s["lexicons"]) {
       if (auto v = AsStringList(s["lexicons"], file, "lexicons", d, true)) {
         for (const auto& p : *v) out->sentiment.lexicons.push_back(Resolve(dir, p));
       }
@@ -532,7 +525,7 @@ bool ParseConfig(const std::string& yaml_text, const std::string& file, Config* 
   if (root["signals"]) ParseSignals(root["signals"], file, &out->signals, d);
   // audience
   if (const YAML::Node& a = root["audience"]) {
-    if (CheckKeys(a, {"enabled", "top_authors_capacity", "hll_precision"}, file, "audience", d)) {
+    if (CheckKeys(a, ConfigKeysIn("audience"), file, "audience", d)) {
       if (a["enabled"]) {
         if (auto v = AsBool(a["enabled"], file, "enabled", d)) out->audience.enabled = *v;
       }
@@ -571,5 +564,174 @@ bool LoadConfig(const std::string& path, Config* out, Diagnostics* diags) {
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   return ParseConfig(text, path, out, diags);
 }
+
+// ---- The declared key schema (config.h) -------------------------------------
+// Every key once, in the order of the file's sections; the parser's
+// CheckKeys lists come from here (ConfigKeysIn), so a key is accepted only
+// once it is declared, and docs/config.md is checked against this table
+// (tests/cli/test_docs.py). A key's default is read off a default Config,
+// so the documented default is the code's.
+namespace {
+
+std::string YamlString(const std::string& s) { return s.empty() ? "\"\"" : s; }
+std::string YamlList(const std::vector<std::string>& v) {
+  std::string out = "[";
+  for (size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + v[i];
+  return out + "]";
+}
+std::string YamlNumber(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.15g", v);
+  return buf;
+}
+// Whole hours up to two days as hours (24h, as windows are usually named).
+std::string YamlDuration(int64_t ms) {
+  constexpr int64_t kHour = 3600 * 1000LL;
+  if (ms > 0 && ms % kHour == 0 && ms <= 48 * kHour) return std::to_string(ms / kHour) + "h";
+  return FormatDurationMillis(ms);
+}
+std::string YamlBool(bool b) { return b ? "true" : "false"; }
+std::string YamlReload(RulesConfig::Reload r) {
+  switch (r) {
+    case RulesConfig::Reload::kWatch: return "watch";
+    case RulesConfig::Reload::kSignal: return "signal";
+    case RulesConfig::Reload::kOff: return "off";
+  }
+  return "";
+}
+
+struct KeyDecl {
+  const char* key;
+  bool section;
+  std::string (*value)(const Config&);  // nullptr: a section, or no default
+};
+
+using C = const Config&;
+const KeyDecl kConfigKeys[] = {
+    {"source", true, nullptr},
+    {"source.type", false,
+     [](C c) -> std::string {
+       switch (c.source.type) {
+         case SourceConfig::Type::kKafka: return "kafka";
+         case SourceConfig::Type::kFile: return "file";
+         case SourceConfig::Type::kGenerator: return "generator";
+       }
+       return "";
+     }},
+    {"source.kafka", true, nullptr},
+    {"source.kafka.brokers", false, [](C c) { return YamlString(c.source.kafka.brokers); }},
+    {"source.kafka.topics", false, [](C c) { return YamlList(c.source.kafka.topics); }},
+    {"source.kafka.group_id", false, [](C c) { return YamlString(c.source.kafka.group_id); }},
+    {"source.kafka.properties", false,
+     [](C c) -> std::string { return c.source.kafka.properties.empty() ? "{}" : ""; }},
+    {"source.file", true, nullptr},
+    {"source.file.paths", false, [](C c) { return YamlList(c.source.file.paths); }},
+    {"source.file.follow", false, [](C c) { return YamlBool(c.source.file.follow); }},
+    {"source.generator", true, nullptr},
+    {"source.generator.rate", false, [](C c) { return YamlNumber(c.source.generator.rate); }},
+    {"source.generator.seed", false,
+     [](C c) { return std::to_string(c.source.generator.seed); }},
+    {"source.generator.count", false,
+     [](C c) { return std::to_string(c.source.generator.count); }},
+    {"format", false,
+     [](C c) -> std::string {
+       switch (c.decoder.format) {
+         case Format::kCanonical: return "canonical";
+         case Format::kTwitterV1: return "twitter_v1";
+         case Format::kReddit: return "reddit";
+         case Format::kMapping: return "mapping";
+       }
+       return "";
+     }},
+    {"mapping", false, [](C c) -> std::string { return c.decoder.mapping.empty() ? "{}" : ""; }},
+    {"rules", true, nullptr},
+    {"rules.paths", false, nullptr},
+    {"rules.reload", false, [](C c) { return YamlReload(c.rules.reload); }},
+    {"windows", false,
+     [](C c) {
+       std::string out = "[";
+       for (size_t i = 0; i < c.windows.size(); ++i) {
+         const WindowSpec& w = c.windows[i];
+         out += (i ? ", " : "") + std::string("{name: ") + w.name +
+                ", size: " + YamlDuration(w.size_ms) +
+                ", step: " + YamlDuration(w.step_ms) + "}";
+       }
+       return out + "]";
+     }},
+    {"windows[].name", false, nullptr},
+    {"windows[].size", false, nullptr},
+    {"windows[].step", false, nullptr},
+    {"clock", false,
+     [](C c) -> std::string { return c.clock == ClockMode::kWall ? "wall" : "event"; }},
+    {"max_future_skew", false, [](C c) { return YamlDuration(c.max_future_skew_ms); }},
+    {"platforms", false, [](C c) { return YamlList(c.platforms); }},
+    {"http", true, nullptr},
+    {"http.listen", false, [](C c) { return YamlString(c.http.listen); }},
+    {"http.web_config", false, [](C c) { return YamlString(c.http.web_config); }},
+    {"http.max_connections", false, [](C c) { return std::to_string(c.http.max_connections); }},
+    {"http.header_timeout", false, [](C c) { return YamlDuration(c.http.header_timeout_ms); }},
+    {"http.idle_timeout", false, [](C c) { return YamlDuration(c.http.idle_timeout_ms); }},
+    {"limits", true, nullptr},
+    {"limits.max_event_bytes", false,
+     [](C c) { return std::to_string(c.limits.max_event_bytes); }},
+    {"limits.max_json_depth", false, [](C c) { return std::to_string(c.limits.max_json_depth); }},
+    {"limits.max_dedupe_entries", false,
+     [](C c) { return std::to_string(c.limits.max_dedupe_entries); }},
+    {"limits.max_series", false, [](C c) { return std::to_string(c.limits.max_series); }},
+    {"dead_letter", true, nullptr},
+    {"dead_letter.topic", false, [](C c) { return YamlString(c.dead_letter.topic); }},
+    {"sentiment", true, nullptr},
+    {"sentiment.lexicons", false, [](C c) { return YamlList(c.sentiment.lexicons); }},
+    {"shadow", true, nullptr},
+    {"shadow.paths", false, nullptr},
+    {"shadow.reload", false, [](C c) { return YamlReload(c.shadow.reload); }},
+    {"signals", true, nullptr},
+    {"signals.enabled", false, [](C c) { return YamlBool(c.signals.enabled); }},
+    {"signals.pane", false, [](C c) { return YamlDuration(c.signals.pane_ms); }},
+    {"signals.delay", false, [](C c) { return YamlDuration(c.signals.delay_ms); }},
+    {"signals.half_life", false,
+     [](C c) { return YamlDuration(c.signals.half_life_ms); }},
+    {"signals.threshold", false, [](C c) { return YamlNumber(c.signals.threshold); }},
+    {"signals.min_count", false, [](C c) { return std::to_string(c.signals.min_count); }},
+    {"signals.min_history", false, [](C c) { return std::to_string(c.signals.min_history); }},
+    {"signals.trending", true, nullptr},
+    {"signals.trending.top", false, [](C c) { return std::to_string(c.signals.trending_top); }},
+    {"signals.trending.capacity", false,
+     [](C c) { return std::to_string(c.signals.trending_capacity); }},
+    {"signals.trending.min_count", false,
+     [](C c) { return std::to_string(c.signals.trending_min_count); }},
+    {"audience", true, nullptr},
+    {"audience.enabled", false, [](C c) { return YamlBool(c.audience.enabled); }},
+    {"audience.top_authors_capacity", false,
+     [](C c) { return std::to_string(c.audience.top_authors_capacity); }},
+    {"audience.hll_precision", false, [](C c) { return std::to_string(c.audience.hll_precision); }},
+};
+
+}  // namespace
+
+std::vector<ConfigKeyInfo> ConfigKeys(const Config& values) {
+  std::vector<ConfigKeyInfo> out;
+  for (const KeyDecl& k : kConfigKeys) {
+    out.push_back({k.key, k.section, k.value ? k.value(values) : std::string()});
+  }
+  return out;
+}
+
+std::vector<std::string> ConfigKeysIn(std::string_view section) {
+  std::vector<std::string> out;
+  const size_t skip = section.empty() ? 0 : section.size() + 1;
+  for (const KeyDecl& k : kConfigKeys) {
+    const std::string_view key = k.key;
+    if (!section.empty() &&
+        (key.size() <= skip || key.substr(0, section.size()) != section ||
+         key[section.size()] != '.')) {
+      continue;
+    }
+    const std::string_view rest = key.substr(skip);
+    if (rest.find('.') == std::string_view::npos) out.emplace_back(rest);
+  }
+  return out;
+}
+// ---- end of the key schema ---------------------------------------------------
 
 }  // namespace earshot

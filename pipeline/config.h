@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/diagnostics.h"
@@ -137,6 +138,29 @@ struct Config {
 
   int64_t longest_window_ms() const;
 };
+
+// ---- The declared key schema ----------------------------------------------
+// Every key of the config file, declared once (kConfigKeys in config.cc):
+// the parser's unknown-key checks take their key lists from it, and
+// docs/config.md must list each one (tests/cli/test_docs.py reads them
+// through tests/tools/earshot_config_keys.cc). `key` is dotted
+// ("source.kafka.brokers"); "windows[].name" is a key of each item of the
+// `windows` list. Free-form maps (`mapping`, `source.kafka.properties`) are
+// one key each: their entries are not config keys.
+struct ConfigKeyInfo {
+  std::string key;
+  bool section = false;  // a mapping of further keys (source, source.kafka, ...)
+  // The key's value in `values`, written as YAML: 5m, [twitter, facebook],
+  // "" for an empty string. Empty for a section and for a key without a
+  // default (rules.paths, windows[].name, ...).
+  std::string value;
+};
+// In declaration order, which is the order of the parser's key lists.
+// ConfigKeys() gives the defaults; ConfigKeys(parsed) what a file set.
+std::vector<ConfigKeyInfo> ConfigKeys(const Config& values = Config());
+// The keys directly inside `section` ("" for the top level), in order.
+std::vector<std::string> ConfigKeysIn(std::string_view section);
+// ---- end of the key schema --------------------------------------------------
 
 // Loads and validates a config file. Relative paths inside it (rules, files)
 // are resolved against the config file's directory.

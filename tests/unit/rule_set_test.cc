@@ -1,3 +1,6 @@
+// RuleSet: compiling, every kind of term, queries, explain, and the
+// differential test against a straight reading of docs/matching.md. Over 900
+// lines on purpose: one catalogue of matching cases behind one interface.
 #include "rules/rule_set.h"
 
 #include <gmock/gmock.h>
