@@ -67,7 +67,8 @@ TEST(ConfigSchemaTest, DefaultsAreTheDocumentedOnes) {
 }
 
 TEST(ConfigSchemaTest, SectionsListTheirKeysInOrder) {
-  EXPECT_EQ(ConfigKeysIn("http"), (std::vector<std::string>{"listen", "web_config"}));
+  EXPECT_EQ(ConfigKeysIn("http"), (std::vector<std::string>{"listen", "web_config", "max_connections",
+                                                            "header_timeout", "idle_timeout"}));
   EXPECT_EQ(ConfigKeysIn("windows[]"), (std::vector<std::string>{"name", "size", "step"}));
   EXPECT_EQ(ConfigKeysIn("signals.trending"),
             (std::vector<std::string>{"top", "capacity", "min_count"}));
