@@ -1,5 +1,5 @@
 #pragma once
-// Platform names (DESIGN section 2), in one place: lower case, the aliases
+// Platform names (docs/formats.md), in one place: lower case, the aliases
 // x -> twitter, fb -> facebook, ig -> instagram, yt -> youtube, and the
 // mapping of any name outside the configured list to "other". The decoder,
 // the rule compiler, the query parser, the processor, `explain` and rule

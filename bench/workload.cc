@@ -41,7 +41,7 @@ const char* const kArabicFiller[] = {
     "في",     "الصباح", "التوصيل", "سريع", "والتغليف", "جيد", "شكرًا", "للمتجر", "على",  "الخدمة",
     "الرائعة", "إنه",  "هاتف",  "رائع",  "سيء",  "تحديث",  "متجر",  "عرض",   "خصم",   "مع",
     "أفضل", "آخر", "إصدار", "بالتأكيد", "ولكن", "فالجودة"};
-// Prefixes joined to Arabic brand mentions (DESIGN section 3).
+// Prefixes joined to Arabic brand mentions (docs/matching.md).
 const char* const kProclitics[] = {"و", "ال", "وال", "بال", "كال", "فال", "لل"};
 const char* const kAlForms[] = {"ال", "وال", "بال", "كال", "فال", "لل"};
 

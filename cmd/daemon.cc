@@ -265,7 +265,7 @@ void Daemon::RegisterHttpHandlers() {
     auto it = req.query.find("window");
     return JsonResponse(processor_->ShadowJson(it == req.query.end() ? "" : it->second));
   });
-  // Signals (DESIGN section 11): the last closed pane's spikes and trending hashtags.
+  // Signals (docs/signals.md): the last closed pane's spikes and trending hashtags.
   http_->Handle("/api/v1/signals", [this](const HttpRequest&) {
     if (!config_.signals.enabled) {
       return JsonError(404, "signals are off (signals: {enabled: false} in the config)");

@@ -69,7 +69,7 @@ class Daemon {
   std::unique_ptr<DeadLetterSink> dead_letter_;
   std::unique_ptr<HttpServer> http_;
   std::unique_ptr<FileWatcher> watcher_;
-  // Shadow rules (DESIGN section 10): loaded and watched like the live ones.
+  // Shadow rules (docs/shadow.md): loaded and watched like the live ones.
   Status StartShadow();
   std::unique_ptr<RuleReloader> shadow_reloader_;
   std::unique_ptr<FileWatcher> shadow_watcher_;

@@ -1,5 +1,5 @@
 #pragma once
-// `earshot diff` (DESIGN section 10): replays input through a live and a
+// `earshot diff` (docs/shadow.md): replays input through a live and a
 // candidate rule set and reports, per brand, what the candidate would
 // change. Exit status as diff(1): 0 no difference, 1 a difference, 2 an
 // error (unreadable config or rules, unreadable input, Kafka failures).

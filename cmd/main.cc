@@ -1,4 +1,4 @@
-// earshot: one binary, several commands (DESIGN section 7). A thin main:
+// earshot: one binary, several commands (docs/cli.md). A thin main:
 // argument parsing and wiring only.
 
 #include <librdkafka/rdkafka.h>
@@ -292,7 +292,7 @@ int CmdCheck(const Args& args) {
   std::cout << "ok: " << def.files.size() << " files, " << st.categories << " categories, "
             << st.brands << " brands, " << st.topics << " topics, " << st.terms << " terms, "
             << st.regexes << " regexes, " << st.queries << " queries\n";
-  // Shadow rules (DESIGN section 10): the candidate set must load too.
+  // Shadow rules (docs/shadow.md): the candidate set must load too.
   if (!config.shadow.paths.empty()) {
     rules::RuleSetDef cdef;
     std::shared_ptr<const rules::RuleSet> crs;

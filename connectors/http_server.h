@@ -1,6 +1,6 @@
 #pragma once
 // One HTTP listener for /metrics, /healthz, /readyz, the JSON API and the
-// live page (DESIGN section 7), on Boost.Beast over Asio (docs/performance.md,
+// live page (docs/api.md), on Boost.Beast over Asio (docs/performance.md,
 // "HTTP listener", for why this and not civetweb or libmicrohttpd).
 //
 // Threads (all bounded, none per connection):

@@ -698,7 +698,7 @@ class Synthesizer : public EventSynthesizer {
     // The first spelling is the most common one.
     const char* form = rng_.Chance(0.6) ? forms[0] : rng_.Pick(forms);
     // In Japanese a Latin spelling is set off by spaces, as the word
-    // boundary rule of DESIGN section 3 needs (and many writers do).
+    // boundary rule of docs/matching.md needs (and many writers do).
     bool pad = lang == kJa && IsAsciiEdge(form);
     if (pad && !text_.empty() && text_.back() != ' ') text_ += ' ';
     text_ += form;

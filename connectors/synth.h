@@ -1,5 +1,5 @@
 #pragma once
-// Realistic synthetic social events (canonical JSON, DESIGN section 2) for
+// Realistic synthetic social events (canonical JSON, docs/formats.md) for
 // the demo, `earshot generate`, tests and benchmarks: several platforms,
 // English, Arabic and Japanese text, competing brands of the example rule
 // files in deploy/rules/, heavy-tailed follower and engagement counts.

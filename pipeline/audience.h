@@ -1,5 +1,5 @@
 #pragma once
-// Audience (DESIGN section 12, docs/audience.md): how many different authors
+// Audience (docs/audience.md): how many different authors
 // talked about each brand in a window, and who led.
 //
 // Per partition, per window and per step of it (as the window gauges keep

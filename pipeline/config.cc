@@ -284,7 +284,7 @@ void ParseWindows(const YAML::Node& n, const std::string& file, std::vector<Wind
   }
 }
 
-// signals: (DESIGN section 11). Absent: the defaults; {enabled: false}: off.
+// signals: (docs/signals.md). Absent: the defaults; {enabled: false}: off.
 void ParseSignals(const YAML::Node& n, const std::string& file, SignalsConfig* s, Diagnostics* d) {
   if (n.IsNull()) return;
   if (!CheckKeys(n, ConfigKeysIn("signals"), file, "signals", d)) {
@@ -396,7 +396,7 @@ bool ParseConfig(const std::string& yaml_text, const std::string& file, Config* 
     d->Error(LocOf(root["format"], file), "format: mapping needs a `mapping:` section");
   }
   if (const YAML::Node& r = root["rules"]) ParseRulePaths(r, file, dir, "rules", &out->rules, d);
-  // Shadow rules (DESIGN section 10): the same shape as `rules`; paths required.
+  // Shadow rules (docs/shadow.md): the same shape as `rules`; paths required.
   if (const YAML::Node& sh = root["shadow"]) {
     ParseRulePaths(sh, file, dir, "shadow", &out->shadow, d);
     if (sh.IsMap() && out->shadow.paths.empty())

@@ -1,5 +1,5 @@
 #pragma once
-// The daemon's configuration file (DESIGN section 7). Every option is declared
+// The daemon's configuration file (docs/config.md). Every option is declared
 // once here with its default; LoadConfig validates the whole file and reports
 // every error as file:line:col. Plain values, thread-compatible.
 
@@ -81,7 +81,7 @@ struct SentimentConfig {
   std::vector<std::string> lexicons;  // lexicon files or directories; empty = built-in
 };
 
-// Signals (DESIGN section 11, pipeline/signals.h): mention spikes against an
+// Signals (docs/signals.md, pipeline/signals.h): mention spikes against an
 // exponentially weighted baseline, and trending hashtags, per tumbling
 // event-time pane.
 struct SignalsConfig {
@@ -129,7 +129,7 @@ struct Config {
   LimitsConfig limits;
   DeadLetterConfig dead_letter;
   SentimentConfig sentiment;
-  // Shadow rules (DESIGN section 10, docs/shadow.md): a candidate rule set
+  // Shadow rules (docs/shadow.md): a candidate rule set
   // classified beside the live one and counted apart; loaded, validated and
   // reloaded like `rules`. No paths: no candidate.
   RulesConfig shadow;

@@ -1,4 +1,4 @@
-// Decoders for the canonical schema and the presets (DESIGN section 2; the
+// Decoders for the canonical schema and the presets (docs/formats.md; the
 // rules are written out in docs/formats.md).
 //
 // Every format runs the same single pass: the payload is copied once into a
@@ -140,7 +140,7 @@ bool Is(std::string_view s, const char (&lit)[N]) {
   return s.size() == N - 1 && std::memcmp(s.data(), lit, N - 1) == 0;
 }
 
-// Lower-cases `s` in place and resolves the DESIGN aliases.
+// Lower-cases `s` in place and resolves the documented aliases (base/platform.h).
 std::string_view NormalizePlatform(std::string_view s) {
   LowerAscii(s);
   return ResolvePlatformAlias(s);
@@ -467,7 +467,7 @@ class TwitterDecoder final : public JsonDecoder {
     const int id_node = Present(slot(id_str_)) ? id_str_ : id_;
     EARSHOT_TRY(GetId(slot(id_node), true, &id_buf_, &ev->id));
     ev->platform = "twitter";
-    // DESIGN's order: full_text, extended_tweet.full_text, text.
+    // the documented order (docs/formats.md): full_text, extended_tweet.full_text, text.
     const int text_node = Present(slot(full_text_))            ? full_text_
                           : Present(slot(extended_full_text_)) ? extended_full_text_
                                                                : text_;

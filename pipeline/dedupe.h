@@ -1,6 +1,6 @@
 #pragma once
 // Exact dedupe of (platform, id) within a horizon of event time, in memory
-// bounded by configuration (DESIGN section 5).
+// bounded by configuration (docs/windows.md).
 //
 // Entries are 64-bit fingerprints in an open-addressing table, each tagged
 // with its event-time bucket; buckets older than the horizon expire lazily

@@ -1,5 +1,5 @@
 #pragma once
-// The canonical event (DESIGN section 2) as the pipeline sees it after
+// The canonical event (docs/formats.md) as the pipeline sees it after
 // decoding. String fields are views into the decoder's buffer and stay valid
 // until the decoder's next Decode() call. Thread-compatible.
 

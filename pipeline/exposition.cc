@@ -37,7 +37,7 @@ const char* const kTopicHelp =
 const char* const kSentimentName = "earshot_sentiment_mentions_total";
 const char* const kSentimentHelp = "Matched events per brand, platform and lexicon sentiment.";
 
-// Signals (DESIGN section 11): score, baseline, active, spikes_total.
+// Signals (docs/signals.md): score, baseline, active, spikes_total.
 constexpr int kSpikeFamilies = 4;
 const char* const kSpikeNames[kSpikeFamilies] = {"earshot_spike_score", "earshot_spike_baseline",
                                                  "earshot_spike_active", "earshot_spikes_total"};

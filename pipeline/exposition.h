@@ -1,5 +1,5 @@
 #pragma once
-// The result series of DESIGN section 6 from one snapshot of the processor's
+// The result series of docs/metrics.md from one snapshot of the processor's
 // state: as Prometheus text, streamed in chunks to a sink, or as
 // prometheus-cpp MetricFamily objects.
 //

@@ -799,7 +799,7 @@ StatusOr<std::string> Processor::ShareOfVoiceJson(const std::string& window_name
 }
 
 // ---------------------------------------------------------------------------
-// Shadow rules (DESIGN section 10): the state is pipeline/shadow.cc's; these
+// Shadow rules (docs/shadow.md): the state is pipeline/shadow.cc's; these
 // take its snapshot under the state lock, with the live side it is shown
 // beside.
 

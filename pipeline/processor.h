@@ -1,5 +1,5 @@
 #pragma once
-// The pipeline's core (DESIGN section 1): decode -> validate time -> dedupe
+// The pipeline's core (docs/architecture.md): decode -> validate time -> dedupe
 // -> normalize + match -> aggregate, for batches of source records, and the
 // snapshot of its results for /metrics and the JSON API.
 //
@@ -90,7 +90,7 @@ class Processor : public PartitionListener {
   // The JSON body of /api/v1/share-of-voice, or an error for a bad parameter.
   StatusOr<std::string> ShareOfVoiceJson(const std::string& window, const std::string& platform,
                                          const std::string& basis) const;
-  // --- Shadow rules (DESIGN section 10; pipeline/shadow.h) ---
+  // --- Shadow rules (docs/shadow.md; pipeline/shadow.h) ---
   // Only with config.shadow.paths; otherwise has_shadow() is false and
   // these do nothing. SetShadowRules is thread-safe (null: no candidate)
   // and takes effect at the next batch boundary; the rest are snapshots.
@@ -121,7 +121,7 @@ class Processor : public PartitionListener {
   // end audience
   // Events seen per outcome, over all sources (for tests and replay).
   uint64_t outcome_count(Outcome o) const;
-  // The current T of DESIGN section 5.
+  // The current T of docs/windows.md.
   int64_t NowMillis() const;
 
  private:
@@ -165,7 +165,7 @@ class Processor : public PartitionListener {
   std::vector<std::pair<std::string, std::string>> brand_names_;  // id -> (category, brand)
   std::map<std::string, uint32_t> topic_interner_;
   std::vector<std::string> topic_names_;
-  // Signals (DESIGN section 11); null when off. Declared before partitions_,
+  // Signals (docs/signals.md); null when off. Declared before partitions_,
   // whose states hold its per-partition pane counts, so it outlives them.
   std::unique_ptr<Signals> signals_;
   std::map<PartitionKey, std::unique_ptr<PartitionState>> partitions_;

@@ -23,7 +23,7 @@
 namespace earshot {
 
 // What a reloader calls its metrics and itself in logs: the live rules'
-// names by default; Shadow() for the candidate set of DESIGN section 10.
+// names by default; Shadow() for the candidate set of docs/shadow.md.
 struct RuleReloaderNames {
   std::string what = "rules";  // log lines: "<what>: reload failed, ..."
   std::string reload_total = "earshot_rules_reload_total";

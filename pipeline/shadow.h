@@ -1,5 +1,5 @@
 #pragma once
-// Shadow rules (DESIGN section 10, docs/shadow.md): a candidate rule set that
+// Shadow rules (docs/shadow.md): a candidate rule set that
 // classifies every event beside the live one, from the same decoded and
 // deduplicated event, and is counted apart from it:
 //   - the candidate's mentions, as the live mention series would count them
@@ -201,7 +201,7 @@ class ShadowState {
 
 // --- Formatting (no lock) ---------------------------------------------------
 
-// The shadow result series of DESIGN section 10 in the Prometheus text
+// The shadow result series of docs/shadow.md in the Prometheus text
 // format (empty families left out): earshot_shadow_mentions_total,
 // earshot_shadow_window_mentions, earshot_shadow_share_of_voice_ratio
 // (basis="mentions", platform="all" included) and

@@ -1,5 +1,5 @@
 #pragma once
-// Signals (DESIGN section 11; docs/signals.md has the method, a worked
+// Signals (docs/signals.md; docs/signals.md has the method, a worked
 // example and the costs): mention spikes per (category, brand, platform)
 // against an exponentially weighted baseline, and trending hashtags per
 // category, computed in the stream over tumbling event-time panes.
@@ -222,7 +222,7 @@ struct SignalsView {
   std::vector<Trending> trending;  // every category of the rules, by name
 };
 
-// The JSON body of /api/v1/signals (DESIGN section 11); hashtags are cut to
+// The JSON body of /api/v1/signals (docs/signals.md); hashtags are cut to
 // 64 bytes at a character boundary.
 std::string SignalsViewJson(const SignalsView& view);
 

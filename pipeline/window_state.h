@@ -1,5 +1,5 @@
 #pragma once
-// Hopping (sliding) windows of DESIGN section 5. At time T a window of size S
+// Hopping (sliding) windows of docs/windows.md. At time T a window of size S
 // and step P covers event times in
 //   [floor(T/P)*P + P - S, floor(T/P)*P + P)
 // i.e. the S/P step-buckets ending with the bucket that holds T. Each bucket

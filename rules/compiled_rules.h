@@ -66,7 +66,7 @@ inline char32_t CpBefore(std::string_view s, size_t pos) {
 // Compiled forms.
 
 // A term after normalization, split into words.
-// Arabic proclitics (DESIGN section 3): how a term whose first word starts
+// Arabic proclitics (docs/matching.md): how a term whose first word starts
 // with an Arabic letter may be written joined to و, ال, وال, بال, كال, فال,
 // لل. A term that itself starts with ال is kept without it (its first word
 // is the rest) and needs its ال written as one of the six forms with ال.

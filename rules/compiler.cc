@@ -1,4 +1,4 @@
-// The rule compiler (DESIGN sections 3 and 4): rule definitions from the
+// The rule compiler (docs/matching.md and docs/rules.md): rule definitions from the
 // loader (rules/model.h) -> the compiled form of rules/compiled_rules.h.
 //
 // Every term, exclude, regex, filter and query of every brand and topic
@@ -71,7 +71,7 @@ std::string FieldName(FieldKind f) {
   return "?";
 }
 
-// The Arabic letters of DESIGN section 3 (normalized text).
+// The Arabic letters of docs/matching.md (normalized text).
 bool IsArabicLetter(char32_t c) {
   return (c >= 0x0621 && c <= 0x064A) || (c >= 0x066E && c <= 0x06D3) ||
          (c >= 0x06FA && c <= 0x06FF);

@@ -1,4 +1,4 @@
-// Rule file loader (DESIGN section 4). Each file is parsed on its own into a
+// Rule file loader (docs/rules.md). Each file is parsed on its own into a
 // FileRules with every error collected (the loader never stops at the first
 // one), then files are merged in order: categories of the same name merge,
 // duplicate brand and topic names are reported with both positions.
@@ -33,7 +33,7 @@ const std::vector<std::string> kTopKeys = {"category", "brands", "topics", "test
 const std::vector<std::string> kRuleKeys = {"name",  "terms",     "exclude",  "regex",
                                             "query", "platforms", "languages"};
 const std::vector<std::string> kTestKeys = {"event", "brands", "topics"};
-// The keys of the event schema (DESIGN section 2), so a real event can be
+// The keys of the event schema (docs/formats.md), so a real event can be
 // pasted into a test; only text, platform, lang, author and country are used.
 const std::vector<std::string> kEventKeys = {"text", "platform", "lang",       "author",
                                              "country", "id",     "created_at", "type",

@@ -1,5 +1,5 @@
 #pragma once
-// Loads rule files (DESIGN section 4) into a RuleSetDef. `paths` are files or
+// Loads rule files (docs/rules.md) into a RuleSetDef. `paths` are files or
 // directories (every *.yaml / *.yml inside, sorted, non-recursive). Every
 // error is reported, compiler-style, to `diags`; returns false if any.
 

@@ -1,4 +1,4 @@
-// The one-pass matcher (DESIGN section 3): runs the compiled form of
+// The one-pass matcher (docs/matching.md): runs the compiled form of
 // rules/compiled_rules.h over one event.
 //
 // Match: normalize once; tokenize once (rules/tokenizer.h), probing the
@@ -205,7 +205,7 @@ void RuleSetImpl::OnPrefixes(std::string_view text, const TermStart& t,
   }
 }
 
-// Arabic proclitics (DESIGN section 3): a token that starts a word with
+// Arabic proclitics (docs/matching.md): a token that starts a word with
 // و, ال, وال, بال, كال, فال or لل is looked up once more without it, for
 // the terms that accept that proclitic (ProcliticAccepts). Two look-ups at
 // most for a token (وال: without و and without وال).

@@ -18,7 +18,7 @@ struct TermSpec {
   SourceLoc loc;
 };
 
-// Boolean query AST (DESIGN section 4). Also the compiler's target for
+// Boolean query AST (docs/rules.md). Also the compiler's target for
 // `terms`/`exclude`/`regex`/`platforms`/`languages`, so every rule is
 // evaluated the same way.
 enum class ExprKind {

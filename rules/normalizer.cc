@@ -1,4 +1,4 @@
-// Text normalization (DESIGN section 3): NFKC, full case folding, Arabic
+// Text normalization (docs/matching.md): NFKC, full case folding, Arabic
 // folding. Three paths that give identical results:
 //   - pure ASCII: lower-casing only (NFKC and folding are the identity);
 //   - table path: every code point is "simple" (NFKC quick check Yes and

@@ -1,5 +1,5 @@
 #pragma once
-// Text normalization of DESIGN section 3, applied to event text and to every
+// Text normalization of docs/matching.md, applied to event text and to every
 // rule term alike:
 //   1. Unicode NFKC, then full case folding (ICU);
 //   2. Arabic folding as Lucene's ArabicNormalizer: drop tatweel U+0640 and

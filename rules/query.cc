@@ -1,4 +1,4 @@
-// Boolean query parser (DESIGN section 4). A hand-written tokenizer and a
+// Boolean query parser (docs/rules.md). A hand-written tokenizer and a
 // recursive-descent parser, one function per precedence level:
 //   or   := and ("OR" and)*
 //   and  := not ("AND" not)*

@@ -1,5 +1,5 @@
 #pragma once
-// Parser for the boolean query language of DESIGN section 4:
+// Parser for the boolean query language of docs/rules.md:
 //   terms, "quoted phrases", #tags, @mentions, prefix*, AND, OR, NOT (unary),
 //   parentheses, A NEAR/n B, A NEAR/nf B, lang:, platform:, author:,
 //   country:, raw:"Exact Case".

@@ -1,6 +1,6 @@
 #pragma once
 // Runs the `tests:` cases of rule files against a compiled RuleSet, for
-// `earshot test` (DESIGN section 7). Output reads like a test runner:
+// `earshot test` (docs/api.md). Output reads like a test runner:
 //   PASS rules/sneakers.yaml:40:5
 //   FAIL rules/sneakers.yaml:44:5 "Nike vs Adidas: which is better?"
 //     brands: expected [sneakers/nike] got [sneakers/adidas, sneakers/nike]

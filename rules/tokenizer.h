@@ -1,6 +1,6 @@
 #pragma once
 // Internal to the rules library: splits normalized text into the units the
-// matcher looks up (DESIGN section 3).
+// matcher looks up (docs/matching.md).
 //   - words: maximal runs of word characters (letters, marks, numbers, '_');
 //     NEAR distances and sentiment count these;
 //   - tokens: a word split where no-space-script characters (Han, kana,

@@ -1,4 +1,4 @@
-"""Audience (DESIGN section 12): unique authors in `earshot replay` against
+"""Audience (docs/audience.md): unique authors in `earshot replay` against
 exact counts on a Zipf-like author stream, and the daemon's
 /api/v1/top-authors and /api/v1/unique-authors against the exact answers."""
 import bisect

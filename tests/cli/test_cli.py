@@ -1,4 +1,4 @@
-"""The CLI commands: check, test, explain, replay, generate (DESIGN section 7)."""
+"""The CLI commands: check, test, explain, replay, generate (docs/cli.md)."""
 import json
 import os
 import subprocess

@@ -1,4 +1,4 @@
-"""Shadow rules in the daemon (DESIGN section 10): the shadow series and
+"""Shadow rules in the daemon (docs/shadow.md): the shadow series and
 /api/v1/shadow, a broken candidate reported and kept out, SIGHUP, and the
 candidate edited while events flow without any live series changing."""
 import json

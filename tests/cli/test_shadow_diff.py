@@ -1,4 +1,4 @@
-"""`earshot diff` (DESIGN section 10): per brand of either set, the live and
+"""`earshot diff` (docs/shadow.md): per brand of either set, the live and
 candidate mentions and the events added and removed, checked against an
 independent computation of section 10 and against `earshot replay`; exit
 status 0 / 1 / 2 like diff(1); `earshot check` validates the candidate."""
@@ -117,7 +117,7 @@ def fires(model, text):
 
 
 def reference(events, live, cand):
-    """DESIGN section 10 by hand: every brand of either set, with its
+    """docs/shadow.md by hand: every brand of either set, with its
     mentions over the input (dedupe by (platform, id), platform aliases
     folded) and the events added and removed."""
     rows = {k: {"live": 0, "candidate": 0, "added": 0, "removed": 0} for k in {**live, **cand}}

@@ -1,4 +1,4 @@
-"""Signals (DESIGN section 11, docs/signals.md): `earshot replay` and a
+"""Signals (docs/signals.md): `earshot replay` and a
 daemon's /metrics and /api/v1/signals against a straight Python
 implementation of the section, on a 12-hour stream with a burst, an emerging
 hashtag, stragglers after their pane closed, duplicates and a late post; the
@@ -44,7 +44,7 @@ def iso(ms):
 
 
 # ---------------------------------------------------------------------------
-# A straight implementation of DESIGN section 11 (with section 5's dedupe and
+# A straight implementation of docs/signals.md (with section 5's dedupe and
 # late rules), one event at a time.
 
 def matches(text):

@@ -2,7 +2,7 @@
 (Debian's binary) scraping it with the shipped rules, headless Chromium.
 
 Nothing here is skipped when a tool is missing: the tier fails loudly
-(DESIGN section 9). Ports are picked free on 127.0.0.1; waits poll with a
+(README.md). Ports are picked free on 127.0.0.1; waits poll with a
 deadline, never a fixed sleep.
 """
 
@@ -37,7 +37,7 @@ E2E_POSTS = (
 E2E_BRANDS = ("nike", "adidas", "puma")
 E2E_PLATFORMS = ("twitter", "instagram", "reddit")
 
-# DESIGN section 6 (histograms add their _bucket/_sum/_count series).
+# docs/metrics.md (histograms add their _bucket/_sum/_count series).
 EARSHOT_METRICS = {
     "earshot_mentions_total", "earshot_reach_total", "earshot_engagement_total",
     "earshot_views_total", "earshot_window_mentions", "earshot_window_reach",
@@ -48,15 +48,15 @@ EARSHOT_METRICS = {
     "earshot_rules_loaded", "earshot_kafka_consumer_lag", "earshot_kafka_assigned_partitions",
     "earshot_event_processing_seconds_bucket", "earshot_event_processing_seconds_sum",
     "earshot_event_processing_seconds_count", "earshot_build_info",
-    "earshot_window_unique_authors",  # audience, DESIGN section 12
+    "earshot_window_unique_authors",  # audience, docs/audience.md
 }
-# DESIGN section 10: only with shadow rules configured (docs/shadow.md).
+# docs/shadow.md: only with shadow rules configured (docs/shadow.md).
 EARSHOT_SHADOW_METRICS = {
     "earshot_shadow_mentions_total", "earshot_shadow_window_mentions",
     "earshot_shadow_share_of_voice_ratio", "earshot_shadow_changed_total",
     "earshot_shadow_rules_loaded", "earshot_shadow_last_reload_successful",
 }
-# DESIGN section 11 (docs/signals.md): present once a signals pane has closed
+# docs/signals.md (docs/signals.md): present once a signals pane has closed
 # (5 minutes and more into a run), so not expected on a fresh daemon.
 SIGNAL_METRICS = {"earshot_spike_score", "earshot_spike_baseline", "earshot_spike_active",
                   "earshot_spikes_total"}

@@ -1,4 +1,4 @@
-"""`earshot diff --since` against a real broker (DESIGN section 10): it reads
+"""`earshot diff --since` against a real broker (docs/shadow.md): it reads
 the configured topics from the offsets for now - 24h to their end, agrees
 with `earshot diff` over the same events as files, and leaves the
 production consumer group's committed offsets exactly as they were."""

@@ -1,4 +1,4 @@
-// Arabic proclitics (DESIGN section 3, docs/matching.md): a term starting
+// Arabic proclitics (docs/matching.md): a term starting
 // with an Arabic letter also matches with و, ال, وال, بال, كال, فال or لل
 // joined to its start, the prefix at a word boundary; a term starting with
 // ال matches with that ال written as one of the six forms with ال; only a

@@ -144,7 +144,7 @@ bool QueryMatches(Expr query, const std::string& text) {
 }
 
 // ---------------------------------------------------------------------------
-// DESIGN section 3 term table.
+// docs/matching.md term table.
 
 TEST(TermTest, Word) {
   EXPECT_TRUE(TermMatches("nike", "I love Nike"));
@@ -277,7 +277,7 @@ TEST(TermTest, EmojiAndPunctuation) {
 }
 
 // ---------------------------------------------------------------------------
-// Rule model (DESIGN section 4).
+// Rule model (docs/rules.md).
 
 TEST(RuleTest, Exclude) {
   RuleDef r = Rule("nike", {"nike"});
@@ -646,7 +646,7 @@ TEST(ExplainTest, ArabicOffsetsAndRegex) {
 }
 
 // ---------------------------------------------------------------------------
-// With the real loader and query parser: DESIGN section 4's example file.
+// With the real loader and query parser: docs/rules.md's example file.
 
 }  // namespace
 }  // namespace earshot::rules
@@ -729,7 +729,7 @@ bool IsArabicLetterRef(char32_t c) {
          (c >= 0x06FA && c <= 0x06FF);
 }
 
-// DESIGN section 3 read literally, one start position at a time: the term's
+// docs/matching.md read literally, one start position at a time: the term's
 // normalized words at s, each gap a run of non-word characters (or none at
 // a no-space edge), word boundaries at both ends unless a no-space-script
 // character is at that edge; for a term starting with an Arabic letter, the

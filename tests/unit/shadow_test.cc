@@ -1,4 +1,4 @@
-// Shadow rules (DESIGN section 10) through the processor: the diff of a
+// Shadow rules (docs/shadow.md) through the processor: the diff of a
 // candidate against the live rules per brand (terms dropped and added, an
 // exclude added, brands removed, added and moved between categories,
 // identical sets), that the candidate changes no live series, samples,

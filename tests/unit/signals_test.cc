@@ -1,4 +1,4 @@
-// Signals (pipeline/signals.h, DESIGN section 11): the formulas against
+// Signals (pipeline/signals.h, docs/signals.md): the formulas against
 // hand-computed values (first pane, empty panes, hysteresis, min_history,
 // min_count, stragglers after their pane closed, panes closing together),
 // trending hashtags, Space-Saving's guarantees, hashtag extraction, and the

@@ -22,7 +22,7 @@ uint64_t MentionsAt(const HoppingWindow& w, int64_t now) {
   return it == m.end() ? 0 : it->second.v[kMentions];
 }
 
-// DESIGN section 5: at T the window covers
+// docs/windows.md: at T the window covers
 // [floor(T/step)*step + step - size, floor(T/step)*step + step).
 TEST(HoppingWindowTest, CoversTheLatestHoppingWindowContainingT) {
   HoppingWindow w(WindowSpec{"5m", 5 * kMin, 10 * kSec});
