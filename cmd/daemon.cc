@@ -1,5 +1,7 @@
 #include "cmd/daemon.h"
 
+#include "pipeline/json_write.h"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -42,11 +44,10 @@ class HttpBodySink : public ExpositionSink {
 // message (a query parameter echoed back, say) come out as valid JSON.
 HttpResponse JsonError(int status, std::string_view message) {
   rapidjson::StringBuffer buf;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  JsonWriter w(buf);
   w.StartObject();
   w.Key("error");
-  const std::string valid = rules::ToValidUtf8(message);
-  w.String(valid.data(), static_cast<rapidjson::SizeType>(valid.size()));
+  WriteJsonString(w, message);
   w.EndObject();
   return HttpResponse{status, "application/json", std::string(buf.GetString(), buf.GetSize())};
 }

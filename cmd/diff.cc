@@ -1,5 +1,7 @@
 #include "cmd/diff.h"
 
+#include "pipeline/json_write.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <memory>
@@ -71,9 +73,7 @@ void WriteJson(const ShadowSnapshot& s, const std::vector<ShadowBrandRow>& rows,
                std::ostream& out) {
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> j(buf);
-  auto str = [&j](std::string_view v) {
-    j.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
-  };
+  auto str = [&j](std::string_view v) { WriteJsonString(j, v); };
   j.StartObject();
   j.Key("brands");
   j.StartArray();

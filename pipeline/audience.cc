@@ -1,5 +1,7 @@
 #include "pipeline/audience.h"
 
+#include "pipeline/json_write.h"
+
 #include <sys/mman.h>
 
 #include <algorithm>
@@ -840,10 +842,7 @@ std::vector<TopAuthor> TopAuthorsOf(const std::vector<StepRef>& steps, uint32_t 
 std::string TopAuthorsJson(const std::vector<TopAuthor>& authors, const AuthorTable::View& view) {
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> j(buf);
-  auto str = [&j](std::string_view s) {
-    const std::string valid = rules::ToValidUtf8(s);
-    j.String(valid.data(), static_cast<rapidjson::SizeType>(valid.size()));
-  };
+  auto str = [&j](std::string_view s) { WriteJsonString(j, s); };
   j.StartObject();
   j.Key("authors");
   j.StartArray();

@@ -1,5 +1,7 @@
 #include "pipeline/hyperloglog.h"
 
+#include "base/hash.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -17,15 +19,6 @@ inline uint64_t Load(const unsigned char* p, size_t n) {
   return v;
 }
 
-// MurmurHash3's 64-bit finalizer: every output bit depends on every input bit.
-inline uint64_t Fmix64(uint64_t k) {
-  k ^= k >> 33;
-  k *= 0xff51afd7ed558ccdULL;
-  k ^= k >> 33;
-  k *= 0xc4ceb9fe1a85ec53ULL;
-  k ^= k >> 33;
-  return k;
-}
 
 // Ertl's sigma and tau (2017, algorithm 6): series summed until they stop changing.
 double Sigma(double x) {

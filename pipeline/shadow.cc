@@ -1,5 +1,7 @@
 #include "pipeline/shadow.h"
 
+#include "pipeline/json_write.h"
+
 #include <algorithm>
 #include <charconv>
 #include <ctime>
@@ -583,12 +585,6 @@ std::vector<ShadowBrandRow> BuildShadowRows(const ShadowSnapshot& s, size_t w) {
 
 namespace {
 
-using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
-
-void JsonString(JsonWriter& j, std::string_view v) {
-  j.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
-}
-
 void JsonShare(JsonWriter& j, const std::optional<double>& share) {
   if (share) j.Double(*share);
   else j.Null();
@@ -602,12 +598,12 @@ std::string ShadowJson(const ShadowSnapshot& s, size_t w, int64_t generated_at_m
   JsonWriter j(buf);
   j.StartObject();
   j.Key("window");
-  JsonString(j, s.window_names[w]);
+  WriteJsonString(j, s.window_names[w]);
   j.Key("generated_at");
-  JsonString(j, FormatTimeMillis(generated_at_ms).substr(0, 19) + "Z");  // as share-of-voice
+  WriteJsonString(j, FormatTimeMillis(generated_at_ms).substr(0, 19) + "Z");  // as share-of-voice
   j.Key("windows");
   j.StartArray();
-  for (const auto& name : s.window_names) JsonString(j, name);
+  for (const auto& name : s.window_names) WriteJsonString(j, name);
   j.EndArray();
   j.Key("loaded");
   j.Bool(s.loaded);
@@ -622,7 +618,7 @@ std::string ShadowJson(const ShadowSnapshot& s, size_t w, int64_t generated_at_m
     }
     j.StartObject();
     j.Key("category");
-    JsonString(j, rows[i].category);
+    WriteJsonString(j, rows[i].category);
     j.Key("live_total");
     j.Uint64(live_total);
     j.Key("candidate_total");
@@ -633,7 +629,7 @@ std::string ShadowJson(const ShadowSnapshot& s, size_t w, int64_t generated_at_m
       const ShadowBrandRow& r = rows[i];
       j.StartObject();
       j.Key("brand");
-      JsonString(j, r.brand);
+      WriteJsonString(j, r.brand);
       j.Key("in_live");
       j.Bool(r.in_live);
       j.Key("in_candidate");
@@ -660,15 +656,15 @@ std::string ShadowJson(const ShadowSnapshot& s, size_t w, int64_t generated_at_m
           for (const ShadowSample& x : s.samples[k]) {
             j.StartObject();
             j.Key("id");
-            JsonString(j, x.id);
+            WriteJsonString(j, x.id);
             j.Key("platform");
-            JsonString(j, s.platform_names[x.platform]);
+            WriteJsonString(j, s.platform_names[x.platform]);
             j.Key("time");
-            JsonString(j, FormatTimeMillis(x.time_ms));
+            WriteJsonString(j, FormatTimeMillis(x.time_ms));
             j.Key("text");
-            JsonString(j, x.text);
+            WriteJsonString(j, x.text);
             j.Key("fired");
-            JsonString(j, x.fired);
+            WriteJsonString(j, x.fired);
             j.EndObject();
           }
         }

@@ -1,5 +1,9 @@
 #include "pipeline/signals.h"
 
+#include "base/hash.h"
+
+#include "pipeline/json_write.h"
+
 #include <algorithm>
 #include <cmath>
 #include <set>
@@ -12,19 +16,10 @@
 namespace earshot {
 namespace {
 
-// splitmix64's finalizer: spreads every input bit over the word.
-inline uint64_t Mix(uint64_t x) {
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ULL;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebULL;
-  x ^= x >> 31;
-  return x;
-}
 
 // The key of (hashtag, brand) in the per-category sketch of brand hashtags.
 inline uint64_t PairKey(uint64_t tag, uint32_t brand) {
-  return Mix(tag + 0x9E3779B97F4A7C15ULL * (static_cast<uint64_t>(brand) + 1));
+  return SplitMix64(tag + 0x9E3779B97F4A7C15ULL * (static_cast<uint64_t>(brand) + 1));
 }
 
 // Events per series and pane whose ids are kept as samples.
@@ -73,11 +68,6 @@ void MergeSketches(const std::vector<const SpaceSaving*>& sketches, size_t capac
   }
 }
 
-void WriteString(rapidjson::Writer<rapidjson::StringBuffer>* w, std::string_view s) {
-  const std::string valid = rules::ToValidUtf8(s);
-  w->String(valid.data(), static_cast<rapidjson::SizeType>(valid.size()));
-}
-
 }  // namespace
 
 // ---------------------------------------------------------------------------
@@ -118,12 +108,12 @@ uint64_t HashtagKey(std::string_view s) {
   for (; i + 8 <= s.size(); i += 8) {
     uint64_t w;
     std::memcpy(&w, s.data() + i, 8);
-    h = Mix(h ^ w);
+    h = SplitMix64(h ^ w);
   }
   uint64_t tail = 0;
   for (size_t k = 0; i + k < s.size(); ++k)
     tail |= static_cast<uint64_t>(static_cast<unsigned char>(s[i + k])) << (8 * k);
-  return Mix(h ^ tail ^ 0x13198A2E03707344ULL);
+  return SplitMix64(h ^ tail ^ 0x13198A2E03707344ULL);
 }
 
 std::string_view CutUtf8(std::string_view s, size_t max_bytes) {
@@ -146,7 +136,7 @@ void SpaceSaving::Reset(size_t capacity) {
   for (Slot& s : index_) s.entry_plus_one = 0;
 }
 
-size_t SpaceSaving::SlotOf(uint64_t key) const { return Mix(key) & (index_.size() - 1); }
+size_t SpaceSaving::SlotOf(uint64_t key) const { return SplitMix64(key) & (index_.size() - 1); }
 
 SpaceSaving::Slot* SpaceSaving::Probe(uint64_t key) {
   if (index_.empty()) return nullptr;
@@ -289,11 +279,11 @@ std::string SignalsViewJson(const SignalsView& view) {
   for (const auto& s : view.spikes) {
     w.StartObject();
     w.Key("category");
-    WriteString(&w, s.category);
+    WriteJsonString(w, s.category);
     w.Key("brand");
-    WriteString(&w, s.brand);
+    WriteJsonString(w, s.brand);
     w.Key("platform");
-    WriteString(&w, s.platform);
+    WriteJsonString(w, s.platform);
     w.Key("count");
     w.Uint64(s.count);
     w.Key("baseline");
@@ -302,11 +292,11 @@ std::string SignalsViewJson(const SignalsView& view) {
     w.Double(s.score);
     w.Key("hashtags");
     w.StartArray();
-    for (const auto& h : s.hashtags) WriteString(&w, CutUtf8(h, kHashtagBytes));
+    for (const auto& h : s.hashtags) WriteJsonString(w, CutUtf8(h, kHashtagBytes));
     w.EndArray();
     w.Key("samples");
     w.StartArray();
-    for (const auto& id : s.samples) WriteString(&w, id);
+    for (const auto& id : s.samples) WriteJsonString(w, id);
     w.EndArray();
     w.EndObject();
   }
@@ -316,13 +306,13 @@ std::string SignalsViewJson(const SignalsView& view) {
   for (const auto& t : view.trending) {
     w.StartObject();
     w.Key("category");
-    WriteString(&w, t.category);
+    WriteJsonString(w, t.category);
     w.Key("hashtags");
     w.StartArray();
     for (const auto& h : t.hashtags) {
       w.StartObject();
       w.Key("hashtag");
-      WriteString(&w, CutUtf8(h.hashtag, kHashtagBytes));
+      WriteJsonString(w, CutUtf8(h.hashtag, kHashtagBytes));
       w.Key("count");
       w.Uint64(h.count);
       w.Key("score");

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/hash.h"
 #include "base/prefetch.h"
 
 namespace earshot::rules::internal {
@@ -94,13 +95,7 @@ inline constexpr PadMasks kPadMasks;
   return MixWords(a & kPadMasks.lo[n], b & kPadMasks.hi[n], n);
 }
 
-inline uint64_t HashU64(uint64_t x) {
-  x ^= x >> 33;
-  x *= 0xFF51AFD7ED558CCDULL;
-  x ^= x >> 33;
-  x *= 0xC4CEB9FE1A85EC53ULL;
-  return x ^ (x >> 33);
-}
+inline uint64_t HashU64(uint64_t x) { return Fmix64(x); }
 
 // A read-only multimap from byte strings to uint32 values.
 class StringIndex {
