@@ -1,5 +1,6 @@
 """Signals on the Grafana dashboard (docs/signals.md): the panels of ids
-200-209 come last, the spike-score panel has an annotation at each raise,
+200-209 form one block after the core panels (ids below 100; the shadow,
+signals and audience sections each append their own block), the spike-score panel has an annotation at each raise,
 and the annotation query parses and reads earshot's own series."""
 
 import json
@@ -21,13 +22,17 @@ def test_signals_panels_are_appended_with_their_ids():
     d = load()
     ids = [p["id"] for p in d["panels"]]
     mine = [i for i in ids if 200 <= i <= 209]
-    assert mine and ids[-len(mine):] == mine, "signals panels (ids 200-209) come last"
+    assert mine, "no signals panels (ids 200-209)"
+    start = ids.index(mine[0])
+    assert ids[start:start + len(mine)] == mine, "signals panels (ids 200-209) form one block"
+    core = [i for i in ids if i < 100]
+    assert ids.index(core[-1]) < start, "signals panels come after the core panels"
     panels = {p["id"]: p for p in d["panels"]}
     assert panels[200]["type"] == "row" and panels[200]["title"] == "Signals"
     score = panels[201]
     assert "earshot_spike_score" in score["targets"][0]["expr"]
     # Below the panels before them.
-    before = [p for p in d["panels"] if p["id"] < 200]
+    before = d["panels"][:start]
     bottom = max(p["gridPos"]["y"] + p["gridPos"]["h"] for p in before)
     assert all(panels[i]["gridPos"]["y"] >= bottom for i in mine)
     used = set().union(*(metric_names(t["expr"]) for i in mine for t in panels[i].get("targets", [])))
