@@ -7,12 +7,8 @@
 // FENCED_INSTANCE_ID, which is what a broker does when another consumer
 // with the same group.instance.id joins; librdkafka makes that fatal.
 
-#include <arpa/inet.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <future>
@@ -24,6 +20,7 @@
 
 #include "cmd/daemon.h"
 #include "connectors/kafka_source.h"
+#include "tests/unit/http_exchange.h"
 
 namespace earshot {
 namespace {
@@ -110,20 +107,7 @@ TEST(SourceFatalTest, KafkaSourceReportsAFencedStaticMemberAsFatal) {
 
 // GET `path` from 127.0.0.1:port; the raw response.
 std::string HttpGet(int port, const std::string& path) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  EXPECT_GE(fd, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  const std::string req = "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-  EXPECT_EQ(::write(fd, req.data(), req.size()), static_cast<ssize_t>(req.size()));
-  std::string out;
-  char buf[4096];
-  for (ssize_t n; (n = ::read(fd, buf, sizeof(buf))) > 0;) out.append(buf, static_cast<size_t>(n));
-  ::close(fd);
-  return out;
+  return Exchange(port, "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
 }
 
 TEST(SourceFatalTest, DaemonTurnsUnreadyAndReturnsTheSourceFailedCode) {
