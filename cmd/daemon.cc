@@ -102,7 +102,7 @@ StatusOr<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
   if (!prepared.ok()) return prepared.status();
   Deployment& dep = *prepared;
   d->processor_ = std::move(dep.processor);
-  d->source_ = std::move(dep.source);
+  d->source_ = options.source_for_test ? options.source_for_test() : std::move(dep.source);
   d->shadow_options_ = dep.shadow_options;
 
   Processor* proc = d->processor_.get();

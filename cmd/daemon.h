@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -37,6 +38,8 @@ struct DaemonOptions {
   bool exit_at_end = false;      // replay: stop when the source is drained
   bool progress = false;         // replay: progress on stderr
   size_t batch_size = 4096;
+  // Tests: replaces the configured source (which is still checked).
+  std::function<std::unique_ptr<Source>()> source_for_test;
 };
 
 class Daemon {

@@ -6,6 +6,7 @@
 // cluster answers a static member's (group.instance.id) heartbeat with
 // FENCED_INSTANCE_ID, which is what a broker does when another consumer
 // with the same group.instance.id joins; librdkafka makes that fatal.
+// A transient error (kError), by contrast, is polled again after a back-off.
 
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
@@ -143,6 +144,49 @@ TEST(SourceFatalTest, DaemonTurnsUnreadyAndReturnsTheSourceFailedCode) {
   EXPECT_NE(unready.find("source failed: kafka: fatal error: FENCED_INSTANCE_ID: "),
             std::string::npos)
       << unready;
+}
+
+// Fails transiently `errors` times, then ends.
+class FlakySource : public Source {
+ public:
+  explicit FlakySource(int errors) : errors_(errors) {}
+  std::string_view name() const override { return "file"; }
+  Status Start(PartitionListener*) override { return Status::Ok(); }
+  PollStatus Poll(std::vector<Record>*, size_t, int) override {
+    ++polls;
+    return polls <= errors_ ? PollStatus::kError : PollStatus::kEndOfInput;
+  }
+  void Commit(const std::vector<Record>&) override {}
+  bool Ready() const override { return true; }
+  void RequestStop() override {}
+  void Close() override {}
+  int polls = 0;
+
+ private:
+  const int errors_;
+};
+
+TEST(SourceFatalTest, TransientErrorsBackOffInsteadOfSpinning) {
+  Config config;
+  config.rules.paths = {std::string(EARSHOT_SOURCE_DIR) + "/deploy/rules"};
+  config.rules.reload = RulesConfig::Reload::kOff;
+  DaemonOptions options;
+  options.serve_http = false;
+  options.exit_at_end = true;
+  FlakySource* flaky = nullptr;
+  options.source_for_test = [&flaky] {
+    auto s = std::make_unique<FlakySource>(4);
+    flaky = s.get();
+    return s;
+  };
+  auto daemon = Daemon::Create(config, options, WallClock::Get());
+  ASSERT_TRUE(daemon.ok()) << daemon.message();
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ((*daemon)->Run(), 0);  // transient errors are not an exit
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(flaky->polls, 5);
+  // 10 + 20 + 40 + 80 ms between the five polls (a spinning loop: ~0).
+  EXPECT_GE(took, std::chrono::milliseconds(150));
 }
 
 }  // namespace
