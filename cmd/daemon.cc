@@ -8,7 +8,6 @@
 #include <chrono>
 #include <filesystem>
 #include <sstream>
-#include <thread>
 
 #include <prometheus/gauge.h>
 #include <rapidjson/stringbuffer.h>
@@ -16,12 +15,8 @@
 #include <prometheus/text_serializer.h>
 
 #include "base/log.h"
-#include "connectors/file_source.h"
-#include "connectors/generator_source.h"
-#include "connectors/kafka_source.h"
+#include "cmd/deployment.h"
 #include "connectors/web_assets.h"
-#include "rules/normalizer.h"
-#include "rules/sentiment.h"
 
 namespace earshot {
 
@@ -102,75 +97,32 @@ StatusOr<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
       .Add({{"version", EARSHOT_VERSION}})
       .Set(1);
 
-  // Sentiment lexicons: configured files, else the built-in ones.
-  std::shared_ptr<const rules::SentimentLexicon> lexicon;
-  if (!config.sentiment.lexicons.empty()) {
-    Diagnostics diags;
-    lexicon = rules::SentimentLexicon::Load(config.sentiment.lexicons, &diags);
-    if (lexicon == nullptr || !diags.ok())
-      return Status::Error("sentiment lexicons:\n" + diags.ToString());
-  } else {
-    lexicon = rules::SentimentLexicon::BuiltIn();
-  }
+  auto prepared = PrepareDeployment(config, DeploymentOptions{.http = options.serve_http},
+                                    clock, d->registry_);
+  if (!prepared.ok()) return prepared.status();
+  Deployment& dep = *prepared;
+  d->processor_ = std::move(dep.processor);
+  d->source_ = options.source_for_test ? options.source_for_test() : std::move(dep.source);
+  d->shadow_options_ = dep.shadow_options;
 
-  auto processor = Processor::Create(config, clock, d->registry_, lexicon);
-  if (!processor.ok()) return processor.status();
-  d->processor_ = std::move(processor).value();
-
-  rules::CompileOptions copts;
-  copts.platforms = config.platforms;
-  lexicon->AddVocabulary(&copts);  // sentiment reads the lexicon's words off the matcher
   Processor* proc = d->processor_.get();
   d->reloader_ = std::make_unique<RuleReloader>(
-      config.rules.paths, copts,
+      config.rules.paths, dep.rule_options,
       [proc](std::shared_ptr<const rules::RuleSet> rs) { proc->SetRules(std::move(rs)); },
       d->registry_, WallClock::Get(), [](const std::string& m) { LogInfo(m); });
-  Diagnostics diags;
-  if (config.rules.paths.empty()) return Status::Error("no rule paths configured (rules.paths)");
-  if (!d->reloader_->Reload(&diags)) return Status::Error(diags.ToString());
+  d->reloader_->Install(std::move(dep.rules.set), dep.rules.files);
 
-  switch (config.source.type) {
-    case SourceConfig::Type::kFile: {
-      auto s = MakeFileSource(config.source.file, config.limits.max_event_bytes);
-      if (!s.ok()) return s.status();
-      d->source_ = std::move(s).value();
-      break;
-    }
-    case SourceConfig::Type::kGenerator: {
-      auto s = MakeGeneratorSource(config.source.generator, clock);
-      if (!s.ok()) return s.status();
-      d->source_ = std::move(s).value();
-      break;
-    }
-    case SourceConfig::Type::kKafka: {
-      KafkaSourceOptions ko;
-      ko.config = config.source.kafka;
-      ko.rebuild_horizon_ms = config.longest_window_ms();
-      ko.clock = clock;
-      ko.registry = d->registry_;
-      auto s = MakeKafkaSource(ko);
-      if (!s.ok()) return s.status();
-      d->source_ = std::move(s).value();
-      if (!config.dead_letter.topic.empty()) {
-        auto dl = MakeKafkaDeadLetterSink(config.source.kafka, config.dead_letter.topic,
-                                          d->registry_);
-        if (!dl.ok()) return dl.status();
-        d->dead_letter_ = std::move(dl).value();
-        DeadLetterSink* sink = d->dead_letter_.get();
-        d->processor_->SetInvalidRecordHook(
-            [sink](const Record& r, InvalidReason reason) { sink->Send(r, reason); });
-      }
-      break;
-    }
+  if (config.source.type == SourceConfig::Type::kKafka && !config.dead_letter.topic.empty()) {
+    auto dl = MakeKafkaDeadLetterSink(config.source.kafka, config.dead_letter.topic, d->registry_);
+    if (!dl.ok()) return dl.status();
+    d->dead_letter_ = std::move(dl).value();
+    DeadLetterSink* sink = d->dead_letter_.get();
+    d->processor_->SetInvalidRecordHook(
+        [sink](const Record& r, InvalidReason reason) { sink->Send(r, reason); });
   }
 
   if (options.serve_http) {
-    HttpServerOptions ho;
-    ho.listen = config.http.listen;
-    ho.web_config = config.http.web_config;
-    ho.max_connections = config.http.max_connections;
-    ho.header_timeout_ms = config.http.header_timeout_ms;
-    ho.idle_timeout_ms = config.http.idle_timeout_ms;
+    HttpServerOptions ho = ListenerOptions(config.http);
     ho.registry = d->registry_;
     // Each connection is a file descriptor; the usual soft limit of 1,024
     // would refuse connections long before max_connections.
@@ -196,13 +148,10 @@ StatusOr<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
 
 Status Daemon::StartShadow() {
   if (config_.shadow.paths.empty()) return Status::Ok();
-  // Compiled like the live set, but without the sentiment vocabulary:
-  // nothing reads sentiment off the candidate's matches.
-  rules::CompileOptions copts;
-  copts.platforms = config_.platforms;
+  // Compiled with the options `earshot check` uses (cmd/deployment.h).
   Processor* proc = processor_.get();
   shadow_reloader_ = std::make_unique<RuleReloader>(
-      config_.shadow.paths, copts,
+      config_.shadow.paths, shadow_options_,
       [proc](std::shared_ptr<const rules::RuleSet> rs) { proc->SetShadowRules(std::move(rs)); },
       registry_, WallClock::Get(), [](const std::string& m) { LogInfo(m); },
       RuleReloaderNames::Shadow());
@@ -243,6 +192,9 @@ void Daemon::RegisterHttpHandlers() {
   http_->Handle(
       "/readyz",
       [this](const HttpRequest&) {
+        if (source_failed_.load()) {
+          return HttpResponse{503, "text/plain", "source failed: " + source_failure_ + "\n"};
+        }
         bool rules = reloader_->loaded();
         bool source = source_ != nullptr && (source_->Ready() || source_done_.load());
         if (rules && source) return HttpResponse{200, "text/plain", "ready\n"};
@@ -317,8 +269,17 @@ void Daemon::WriteExposition(ExpositionSink* sink) const {
 int Daemon::http_port() const { return http_ ? http_->port() : 0; }
 
 void Daemon::RequestStop() {
-  stop_.store(true);
+  {
+    std::lock_guard<std::mutex> lock(stop_mu_);
+    stop_.store(true);
+  }
+  stop_cv_.notify_all();
   if (source_) source_->RequestStop();
+}
+
+bool Daemon::WaitForStop(int ms) {
+  std::unique_lock<std::mutex> lock(stop_mu_);
+  return stop_cv_.wait_for(lock, std::chrono::milliseconds(ms), [this] { return stop_.load(); });
 }
 
 void Daemon::RequestReload() {
@@ -341,6 +302,7 @@ int Daemon::Run() {
   uint64_t records = 0;
   auto last_progress = std::chrono::steady_clock::now();
   int rc = 0;
+  int error_backoff_ms = 0;
   while (!stop_.load()) {
     batch.clear();
     PollStatus ps = source_->Poll(&batch, options_.batch_size, 100);
@@ -363,15 +325,29 @@ int Daemon::Run() {
       source_done_.store(true);
       if (options_.exit_at_end) break;
       LogInfo("source drained; serving metrics until stopped");
-      while (!stop_.load()) {
-        // Nothing more will arrive; wait for a signal without spinning.
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      // Nothing more will arrive; wait for a signal without spinning.
+      while (!WaitForStop(1000)) {
       }
       break;
     }
+    if (ps == PollStatus::kFatal) {
+      // The source cannot go on (e.g. a fenced Kafka consumer). The batch it
+      // still delivered is applied and committed above; nothing else is.
+      // /readyz turns 503 before the process exits non-zero.
+      Status why = source_->failure();
+      source_failure_ = why.ok() ? std::string(source_->name()) + ": fatal error" : why.message();
+      source_failed_.store(true);
+      LogError(source_failure_ + "; exiting");
+      rc = kExitSourceFailed;
+      break;
+    }
     if (ps == PollStatus::kError) {
-      // Sources log and recover by themselves; back off briefly.
-      continue;
+      // Sources log and recover by themselves; such a Poll may return at
+      // once, so back off (doubling up to 1 s) instead of spinning.
+      error_backoff_ms = std::min(1000, error_backoff_ms == 0 ? 10 : error_backoff_ms * 2);
+      WaitForStop(error_backoff_ms);
+    } else {
+      error_backoff_ms = 0;
     }
   }
   if (options_.progress) {

@@ -8,7 +8,10 @@
 // RequestReload() are safe from any thread (the signal thread calls them).
 
 #include <atomic>
+#include <condition_variable>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include <prometheus/registry.h>
@@ -26,11 +29,17 @@
 
 namespace earshot {
 
+// Run()'s exit code when the source fails for good (a fatal Kafka error,
+// docs/reliability.md): /readyz turns 503 first, the log names the error.
+constexpr int kExitSourceFailed = 3;
+
 struct DaemonOptions {
   bool serve_http = true;        // run: yes; replay: no
   bool exit_at_end = false;      // replay: stop when the source is drained
   bool progress = false;         // replay: progress on stderr
   size_t batch_size = 4096;
+  // Tests: replaces the configured source (which is still checked).
+  std::function<std::unique_ptr<Source>()> source_for_test;
 };
 
 class Daemon {
@@ -40,8 +49,9 @@ class Daemon {
                                                   const Clock* clock);
   ~Daemon();
 
-  // Runs until the source is drained (exit_at_end) or RequestStop(); drains
-  // and commits before returning. Returns the process exit code.
+  // Runs until the source is drained (exit_at_end), RequestStop() or a
+  // fatal source error; drains and commits before returning. Returns the
+  // process exit code: 0, 1 (the source cannot start) or kExitSourceFailed.
   int Run();
   void RequestStop();
   // SIGHUP: reloads the live rules, and the shadow rules when configured
@@ -71,10 +81,19 @@ class Daemon {
   std::unique_ptr<FileWatcher> watcher_;
   // Shadow rules (docs/shadow.md): loaded and watched like the live ones.
   Status StartShadow();
+  rules::CompileOptions shadow_options_;
   std::unique_ptr<RuleReloader> shadow_reloader_;
   std::unique_ptr<FileWatcher> shadow_watcher_;
+  // Waits until RequestStop() or `ms` pass; true when stopping.
+  bool WaitForStop(int ms);
   std::atomic<bool> stop_{false};
+  std::mutex stop_mu_;
+  std::condition_variable stop_cv_;
   std::atomic<bool> source_done_{false};
+  // Set (with source_failure_) before Run() returns kExitSourceFailed: /readyz
+  // says why.
+  std::atomic<bool> source_failed_{false};
+  std::string source_failure_;
 };
 
 // The embedded default configuration of the demo: the synthetic generator

@@ -262,9 +262,11 @@ int RunDiff(const DiffOptions& o, std::ostream& out, std::ostream& err) {
     proc->ProcessBatch(source->name(), batch);  // also applies the rule sets
     source->Commit(batch);
     if (ps == PollStatus::kEndOfInput) break;
-    if (ps == PollStatus::kError) {
+    if (ps == PollStatus::kError || ps == PollStatus::kFatal) {
       source->Close();
-      err << "earshot diff: reading the input failed (see the log above)\n";
+      err << "earshot diff: reading the input failed ("
+          << (source->failure().ok() ? "see the log above" : source->failure().message())
+          << ")\n";
       return 2;
     }
   }

@@ -104,13 +104,11 @@ class KafkaDeadLetterSink final : public DeadLetterSink, private RdKafka::Delive
   std::thread poller_;
 };
 
-}  // namespace
-
-StatusOr<std::unique_ptr<DeadLetterSink>> MakeKafkaDeadLetterSink(
-    const KafkaConfig& config, const std::string& topic,
-    std::shared_ptr<prometheus::Registry> registry) {
+// The producer's configuration: earshot's defaults, then the source's
+// properties (consumer-only ones skipped).
+StatusOr<std::unique_ptr<RdKafka::Conf>> DeadLetterConf(const KafkaConfig& config,
+                                                        const std::string& topic) {
   if (topic.empty()) return Status::Error("dead letter: topic must not be empty");
-  if (!registry) registry = std::make_shared<prometheus::Registry>();
   auto conf = MakeProducerConf(config.brokers, config.properties,
                                {{"client.id", "earshot-dead-letter"},
                                 {"linger.ms", "50"},
@@ -118,6 +116,21 @@ StatusOr<std::unique_ptr<DeadLetterSink>> MakeKafkaDeadLetterSink(
                                 {"queue.buffering.max.messages", "100000"},
                                 {"message.timeout.ms", "300000"}});
   if (!conf.ok()) return Status::Error("dead letter: " + conf.message());
+  return conf;
+}
+
+}  // namespace
+
+Status CheckKafkaDeadLetterSink(const KafkaConfig& config, const std::string& topic) {
+  return DeadLetterConf(config, topic).status();
+}
+
+StatusOr<std::unique_ptr<DeadLetterSink>> MakeKafkaDeadLetterSink(
+    const KafkaConfig& config, const std::string& topic,
+    std::shared_ptr<prometheus::Registry> registry) {
+  auto conf = DeadLetterConf(config, topic);
+  if (!conf.ok()) return conf.status();
+  if (!registry) registry = std::make_shared<prometheus::Registry>();
   auto sink = std::make_unique<KafkaDeadLetterSink>(topic, std::move(registry));
   if (Status s = sink->Init(std::move(conf).value()); !s.ok()) return s;
   std::unique_ptr<DeadLetterSink> out = std::move(sink);

@@ -30,4 +30,9 @@ StatusOr<std::unique_ptr<DeadLetterSink>> MakeKafkaDeadLetterSink(
     const KafkaConfig& config, const std::string& topic,
     std::shared_ptr<prometheus::Registry> registry);
 
+// What MakeKafkaDeadLetterSink rejects before it creates the producer (which
+// connects): an empty topic, an unknown property or a bad value. For
+// `earshot check`.
+Status CheckKafkaDeadLetterSink(const KafkaConfig& config, const std::string& topic);
+
 }  // namespace earshot

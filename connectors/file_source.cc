@@ -43,6 +43,24 @@ constexpr int kFollowPollMs = 50;
 
 std::string ErrnoText(int err) { return std::strerror(err); }
 
+// Opens an input ("-": stdin) and stats it; a directory is an error.
+StatusOr<int> OpenInput(const std::string& path, struct stat* st) {
+  int fd = 0;
+  if (path != "-") {
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return Status::Error("file source: cannot open " + path + ": " + ErrnoText(errno));
+  }
+  Status error;
+  if (::fstat(fd, st) != 0) {
+    error = Status::Error("file source: cannot stat " + path + ": " + ErrnoText(errno));
+  } else if (S_ISDIR(st->st_mode)) {
+    error = Status::Error("file source: " + path + " is a directory");
+  }
+  if (error.ok()) return fd;
+  if (fd != 0) ::close(fd);
+  return error;
+}
+
 struct InputFile {
   std::string path;
   int32_t partition = 0;
@@ -78,15 +96,11 @@ class FileSource : public Source {
     if (::pipe2(wake_, O_NONBLOCK | O_CLOEXEC) != 0) {
       return Status::Error("file source: pipe: " + ErrnoText(errno));
     }
-    int stdin_count = 0;
-    for (size_t i = 0; i < config_.paths.size(); ++i) {
+    for (size_t i = 0; i < config_.paths.size(); ++i) {  // "-" at most once: MakeFileSource
       InputFile f;
       f.path = config_.paths[i];
       f.partition = static_cast<int32_t>(i);
       f.is_stdin = f.path == "-";
-      if (f.is_stdin && ++stdin_count > 1) {
-        return Status::Error("file source: \"-\" (stdin) given more than once");
-      }
       files_.push_back(std::move(f));
       InputFile& g = files_.back();
       g.cap = max_line_ + 2 + kReadChunk;
@@ -168,19 +182,10 @@ class FileSource : public Source {
   }
 
   Status Open(InputFile* f) {
-    if (f->is_stdin) {
-      f->fd = 0;
-    } else {
-      f->fd = ::open(f->path.c_str(), O_RDONLY | O_CLOEXEC);
-      if (f->fd < 0) {
-        return Status::Error("file source: cannot open " + f->path + ": " + ErrnoText(errno));
-      }
-    }
     struct stat st;
-    if (::fstat(f->fd, &st) != 0) {
-      return Status::Error("file source: cannot stat " + f->path + ": " + ErrnoText(errno));
-    }
-    if (S_ISDIR(st.st_mode)) return Status::Error("file source: " + f->path + " is a directory");
+    auto fd = OpenInput(f->path, &st);
+    if (!fd.ok()) return fd.status();
+    f->fd = *fd;
     f->regular = S_ISREG(st.st_mode);
     f->dev = st.st_dev;
     f->ino = st.st_ino;
@@ -377,6 +382,18 @@ class FileSource : public Source {
 StatusOr<std::unique_ptr<Source>> MakeFileSource(const FileSourceConfig& config,
                                                  size_t max_line_bytes) {
   if (config.paths.empty()) return Status::Error("file source: no paths configured");
+  // What Start() would refuse, refused now: before the daemon listens, and
+  // in `earshot check`. Start() opens them again (they may change meanwhile).
+  if (std::count(config.paths.begin(), config.paths.end(), "-") > 1) {
+    return Status::Error("file source: \"-\" (stdin) given more than once");
+  }
+  for (const std::string& path : config.paths) {
+    if (path == "-") continue;
+    struct stat st;
+    auto fd = OpenInput(path, &st);
+    if (!fd.ok()) return fd.status();
+    ::close(*fd);
+  }
   return std::unique_ptr<Source>(new FileSource(config, max_line_bytes));
 }
 

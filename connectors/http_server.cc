@@ -277,6 +277,35 @@ StatusOr<tcp::endpoint> ParseListen(const std::string& listen) {
   return tcp::endpoint(addr, static_cast<unsigned short>(port));
 }
 
+// What Start() checks before it resolves and binds: the limits, and the
+// web config with its TLS context (built, so that bad certificates, keys or
+// ciphers are start-up errors, not failed handshakes later). `web` must
+// outlive `*ssl_ctx`.
+Status PrepareListener(const HttpServerOptions& o, WebConfig* web,
+                       std::unique_ptr<ssl::context>* ssl_ctx) {
+  if (o.max_connections < 1) return Status::Error("http: max_connections must be >= 1");
+  if (o.header_timeout_ms <= 0 || o.idle_timeout_ms <= 0) {
+    return Status::Error("http: timeouts must be positive");
+  }
+  if (o.web_config.empty()) return Status::Ok();
+  Diagnostics diags;
+  if (!LoadWebConfig(o.web_config, web, &diags)) {
+    std::string msg = diags.ToString();
+    while (!msg.empty() && msg.back() == '\n') msg.pop_back();
+    return Status::Error("invalid web config:\n" + msg);
+  }
+  if (!web->tls.enabled) return Status::Ok();
+  try {
+    *ssl_ctx = std::make_unique<ssl::context>(ssl::context::tls_server);
+  } catch (const std::exception& e) {
+    return Status::Error(std::string("TLS: ") + e.what());
+  }
+  if (Status st = ConfigureTls((*ssl_ctx)->native_handle(), &web->tls); !st.ok()) {
+    return Status::Error(o.web_config + ": " + st.message());
+  }
+  return Status::Ok();
+}
+
 struct Route {
   HttpHandler handler;
   bool open = false;
@@ -733,36 +762,13 @@ Status BeastHttpServer::RegisterMetrics() {
 
 Status BeastHttpServer::Start() {
   if (started_) return Status::Error("http: already started");
-  if (options_.max_connections < 1) return Status::Error("http: max_connections must be >= 1");
-  if (options_.header_timeout_ms <= 0 || options_.idle_timeout_ms <= 0) {
-    return Status::Error("http: timeouts must be positive");
-  }
-  if (!options_.web_config.empty()) {
-    Diagnostics diags;
-    if (!LoadWebConfig(options_.web_config, &web_, &diags)) {
-      std::string msg = diags.ToString();
-      while (!msg.empty() && msg.back() == '\n') msg.pop_back();
-      return Status::Error("invalid web config:\n" + msg);
-    }
-    if (web_.auth_enabled()) auth_ = std::make_unique<BasicAuthChecker>(web_.basic_auth_users);
-    for (const auto& [name, value] : web_.headers) extra_headers_ += name + ": " + value + "\r\n";
-    if (web_.tls.enabled) {
-      // Bad certificates, keys or ciphers are start-up errors, not failed
-      // handshakes later.
-      try {
-        ssl_ctx_ = std::make_unique<ssl::context>(ssl::context::tls_server);
-      } catch (const std::exception& e) {
-        return Status::Error(std::string("TLS: ") + e.what());
-      }
-      if (Status st = ConfigureTls(ssl_ctx_->native_handle(), &web_.tls); !st.ok()) {
-        return Status::Error(options_.web_config + ": " + st.message());
-      }
-    }
-  }
+  if (Status st = PrepareListener(options_, &web_, &ssl_ctx_); !st.ok()) return st;
   auto endpoint = ParseListen(options_.listen);
   if (!endpoint.ok()) {
     return Status::Error("cannot listen on " + options_.listen + ": " + endpoint.message());
   }
+  if (web_.auth_enabled()) auth_ = std::make_unique<BasicAuthChecker>(web_.basic_auth_users);
+  for (const auto& [name, value] : web_.headers) extra_headers_ += name + ": " + value + "\r\n";
   if (Status st = RegisterMetrics(); !st.ok()) return st;
 
   ioc_ = std::make_unique<net::io_context>(std::max(1, options_.io_threads));
@@ -886,6 +892,12 @@ void BeastHttpServer::Stop() {
 
 std::unique_ptr<HttpServer> MakeHttpServer(const HttpServerOptions& options) {
   return std::make_unique<BeastHttpServer>(options);
+}
+
+Status CheckHttpServerOptions(const HttpServerOptions& options) {
+  WebConfig web;
+  std::unique_ptr<ssl::context> ssl_ctx;
+  return PrepareListener(options, &web, &ssl_ctx);
 }
 
 uint64_t RaiseOpenFileLimit() {

@@ -103,6 +103,12 @@ class HttpServer {
 
 std::unique_ptr<HttpServer> MakeHttpServer(const HttpServerOptions& options);
 
+// What Start() rejects before it touches the network: the limits, the web
+// config (every error of the file, compiler-style) and its TLS context
+// (certificate, key, ciphers). The listen address is checked by Start()
+// (a host name needs a resolver). For `earshot check`.
+Status CheckHttpServerOptions(const HttpServerOptions& options);
+
 // Raises this process's soft limit on open files to its hard limit (a
 // listener with 1,000 connections needs more than the usual 1,024). Returns
 // the soft limit now in force.

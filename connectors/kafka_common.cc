@@ -1,5 +1,7 @@
 #include "connectors/kafka_common.h"
 
+#include <librdkafka/rdkafka.h>
+
 #include <array>
 
 namespace earshot {
@@ -64,6 +66,10 @@ StatusOr<std::unique_ptr<RdKafka::Conf>> MakeProducerConf(
     if (Status s = SetKafkaProperty(conf.get(), k, v); !s.ok()) return s;
   }
   return conf;
+}
+
+std::string KafkaErrorName(RdKafka::ErrorCode err) {
+  return rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err));
 }
 
 const char* KafkaErrorKind(RdKafka::ErrorCode err) {

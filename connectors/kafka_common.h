@@ -33,6 +33,10 @@ StatusOr<std::unique_ptr<RdKafka::Conf>> MakeProducerConf(
     const std::string& brokers, const std::map<std::string, std::string>& properties,
     const std::map<std::string, std::string>& defaults);
 
+// librdkafka's name of an error code: "FENCED_INSTANCE_ID", "_FENCED"
+// (local errors start with "_").
+std::string KafkaErrorName(RdKafka::ErrorCode err);
+
 // The bounded `kind` label of earshot_kafka_errors_total: "broker_down",
 // "transport", "auth" or "other".
 const char* KafkaErrorKind(RdKafka::ErrorCode err);

@@ -79,7 +79,8 @@ class KafkaHistorySource final : public Source {
 
   PollStatus Poll(std::vector<Record>* batch, size_t max_records, int timeout_ms) override {
     held_.clear();
-    if (!consumer_ || failed_) return PollStatus::kError;
+    if (!failure_.ok()) return PollStatus::kFatal;
+    if (!consumer_) return PollStatus::kError;
     const size_t first = batch->size();
     const auto deadline = SteadyClock::now() + std::chrono::milliseconds(timeout_ms);
     while (!open_.empty() && batch->size() - first < max_records && !stop_.load()) {
@@ -107,8 +108,9 @@ class KafkaHistorySource final : public Source {
                    LogLevel::kWarn);
           if (msg->err() == RdKafka::ERR__FATAL ||
               std::string_view(KafkaErrorKind(msg->err())) == "auth") {
-            failed_ = true;
-            return PollStatus::kError;
+            failure_ = Status::Error("kafka: history: " + KafkaErrorName(msg->err()) + ": " +
+                                     msg->errstr());
+            return PollStatus::kFatal;
           }
           break;
       }
@@ -117,11 +119,11 @@ class KafkaHistorySource final : public Source {
     if (open_.empty()) return batch->size() > first ? PollStatus::kOk : PollStatus::kEndOfInput;
     if (batch->size() == first &&
         SteadyClock::now() - last_progress_ > std::chrono::milliseconds(options_.timeout_ms)) {
-      KafkaLog("history: nothing received for " + std::to_string(options_.timeout_ms / 1000) +
-                   " s with " + std::to_string(open_.size()) + " partition(s) unfinished",
-               LogLevel::kError);
-      failed_ = true;
-      return PollStatus::kError;
+      failure_ = Status::Error("kafka: history: nothing received for " +
+                               std::to_string(options_.timeout_ms / 1000) + " s with " +
+                               std::to_string(open_.size()) + " partition(s) unfinished");
+      KafkaLog(failure_.message().substr(7), LogLevel::kError);
+      return PollStatus::kFatal;
     }
     return PollStatus::kOk;
   }
@@ -130,6 +132,7 @@ class KafkaHistorySource final : public Source {
 
   bool Ready() const override { return consumer_ != nullptr; }
   void RequestStop() override { stop_.store(true); }
+  Status failure() const override { return failure_; }
 
   void Close() override {
     held_.clear();  // messages reference the client
@@ -244,7 +247,7 @@ class KafkaHistorySource final : public Source {
   std::vector<std::unique_ptr<RdKafka::Message>> held_;      // backs the last batch's payloads
   SteadyClock::time_point last_progress_;
   std::atomic<bool> stop_{false};
-  bool failed_ = false;
+  Status failure_;  // set when the read cannot finish; Poll() then reports kFatal
 };
 
 }  // namespace

@@ -192,12 +192,13 @@ class KafkaSource final : public Source {
 
   PollStatus Poll(std::vector<Record>* batch, size_t max_records, int timeout_ms) override {
     held_.clear();
-    if (!consumer_ || fatal_) return PollStatus::kError;
+    if (!failure_.ok()) return PollStatus::kFatal;
+    if (!consumer_) return PollStatus::kError;
     batch_ = batch;
     batch_start_ = batch->size();
     const auto deadline = SteadyClock::now() + std::chrono::milliseconds(timeout_ms);
     MaybeProbe();
-    while (batch->size() - batch_start_ < max_records && !stop_.load() && !fatal_) {
+    while (batch->size() - batch_start_ < max_records && !stop_.load() && failure_.ok()) {
       int wait = 0;
       if (batch->size() == batch_start_) {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -211,14 +212,16 @@ class KafkaSource final : public Source {
         HandleMessage(std::move(msg));
         continue;
       }
-      if (err != RdKafka::ERR__TIMED_OUT && err != RdKafka::ERR__PARTITION_EOF) {
+      if (err == RdKafka::ERR__FATAL) {
+        NoteFatal(msg->errstr());
+      } else if (err != RdKafka::ERR__TIMED_OUT && err != RdKafka::ERR__PARTITION_EOF) {
         HandleError(err, msg->errstr());
       }
       if (batch->size() > batch_start_ || SteadyClock::now() >= deadline) break;
     }
     batch_ = nullptr;
     MaybeCommitExplicitly();
-    return fatal_ ? PollStatus::kError : PollStatus::kOk;
+    return failure_.ok() ? PollStatus::kOk : PollStatus::kFatal;
   }
 
   void Commit(const std::vector<Record>& batch) override {
@@ -249,6 +252,8 @@ class KafkaSource final : public Source {
   bool Ready() const override { return connected_.load(); }
 
   void RequestStop() override { stop_.store(true); }
+
+  Status failure() const override { return failure_; }
 
   void Close() override {
     // Messages keep references into the client; destroying it with any
@@ -536,10 +541,10 @@ class KafkaSource final : public Source {
   void event_cb(RdKafka::Event& event) {
     switch (event.type()) {
       case RdKafka::Event::EVENT_ERROR:
-        HandleError(event.err(), event.str());
         if (event.fatal()) {
-          fatal_ = true;
-          KafkaLog("fatal error: " + event.str());
+          NoteFatal(event.str());
+        } else {
+          HandleError(event.err(), event.str());
         }
         break;
       case RdKafka::Event::EVENT_STATS:
@@ -548,6 +553,19 @@ class KafkaSource final : public Source {
       default:
         break;
     }
+  }
+
+  // A fatal error (e.g. a static member fenced by another with the same
+  // group.instance.id): the client cannot go on. Names the underlying error,
+  // which librdkafka keeps (the event itself says only ERR__FATAL); the
+  // daemon logs it and exits (docs/reliability.md).
+  void NoteFatal(const std::string& text) {
+    if (!failure_.ok()) return;
+    errors_["other"]->Increment();
+    std::string reason;
+    RdKafka::ErrorCode err = consumer_ ? consumer_->fatal_error(reason) : RdKafka::ERR__FATAL;
+    if (reason.empty()) reason = text;
+    failure_ = Status::Error("kafka: fatal error: " + KafkaErrorName(err) + ": " + reason);
   }
 
   void HandleError(RdKafka::ErrorCode err, const std::string& text) {
@@ -690,7 +708,7 @@ class KafkaSource final : public Source {
 
   std::atomic<bool> connected_{false};
   std::atomic<bool> stop_{false};
-  bool fatal_ = false;
+  Status failure_;  // set once by a fatal error; Poll() then reports kFatal
   bool closing_ = false;
   bool auth_failed_ = false;
   bool ever_connected_ = false;
@@ -733,6 +751,13 @@ void Callbacks::offset_commit_cb(RdKafka::ErrorCode err,
   owner_->offset_commit_cb(err, offsets);
 }
 
+// `error` as "file:line:col: ..." where the config file sets `name`.
+Status AtProperty(const KafkaConfig& cfg, const std::string& name, const Status& error) {
+  auto it = cfg.property_locations.find(name);
+  if (it == cfg.property_locations.end()) return error;
+  return Status::Error(Diagnostic{it->second, error.message(), ""}.ToString());
+}
+
 }  // namespace
 
 StatusOr<std::unique_ptr<Source>> MakeKafkaSource(const KafkaSourceOptions& options) {
@@ -762,7 +787,7 @@ StatusOr<std::unique_ptr<Source>> MakeKafkaSource(const KafkaSourceOptions& opti
                (k == "group.id" ? "group_id" : "brokers") + " instead");
       continue;
     }
-    if (Status s = SetKafkaProperty(conf.get(), k, v); !s.ok()) return s;
+    if (Status s = SetKafkaProperty(conf.get(), k, v); !s.ok()) return AtProperty(cfg, k, s);
   }
   // The guarantee: an offset is stored only after its record was applied.
   if (Status s = SetKafkaProperty(conf.get(), "enable.auto.offset.store", "false"); !s.ok()) {

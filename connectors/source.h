@@ -17,7 +17,13 @@
 
 namespace earshot {
 
-enum class PollStatus { kOk, kEndOfInput, kError };
+// kError: a transient failure the source logged and recovers from by itself;
+// the caller polls again (after a short back-off, as such a Poll may return
+// at once). kFatal: the source cannot deliver any more (e.g. a fenced Kafka
+// consumer); failure() says why and the caller stops (the daemon exits
+// non-zero, docs/reliability.md). Records appended to the batch by the Poll
+// that reports kFatal are valid and may still be applied and committed.
+enum class PollStatus { kOk, kEndOfInput, kError, kFatal };
 
 class Source {
  public:
@@ -36,6 +42,9 @@ class Source {
   virtual void RequestStop() = 0;
   // Commits what was applied and releases resources.
   virtual void Close() = 0;
+  // Why Poll() reported kFatal ("kafka: fatal error: <name>: <reason>");
+  // Ok before that.
+  virtual Status failure() const { return Status::Ok(); }
 };
 
 }  // namespace earshot

@@ -163,6 +163,7 @@ void ParseKafka(const YAML::Node& n, const std::string& file, const std::string&
           ExpandReferences(*val, dir, *key, LocOf(kv.second, file), d, &has_reference);
       if (!expanded) continue;
       k->properties[*key] = *expanded;
+      k->property_locations[*key] = LocOf(kv.second, file);
       if (!has_reference && IsSecretProperty(*key)) k->inline_secrets.push_back(*key);
     }
   }

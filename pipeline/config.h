@@ -21,6 +21,8 @@ struct KafkaConfig {
   // Passed through to librdkafka, with ${file:PATH} and ${env:NAME}
   // references already expanded (docs/kafka.md).
   std::map<std::string, std::string> properties;
+  // Where the config file sets each property (errors point there).
+  std::map<std::string, SourceLoc> property_locations;
   // Secret properties (sasl.password, ssl.key.password, ...) written in the
   // config file itself rather than as a reference; the source warns at start.
   std::vector<std::string> inline_secrets;

@@ -62,6 +62,16 @@ bool RuleReloader::Reload(Diagnostics* out) {
     if (out) out->Append(diags);
     return false;
   }
+  Publish(std::move(compiled), def.files.size());
+  return true;
+}
+
+void RuleReloader::Install(std::shared_ptr<const rules::RuleSet> compiled, size_t files) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Publish(std::move(compiled), files);
+}
+
+void RuleReloader::Publish(std::shared_ptr<const rules::RuleSet> compiled, size_t files) {
   rules::RuleSet::Stats st = compiled->stats();
   sink_(compiled);
   loaded_ = true;
@@ -74,8 +84,7 @@ bool RuleReloader::Reload(Diagnostics* out) {
   for (const auto& [kind, n] : kinds) loaded_family_->Add({{"kind", kind}}).Set(static_cast<double>(n));
   log_(what_ + ": loaded " + std::to_string(st.categories) + " categories, " +
        std::to_string(st.brands) + " brands, " + std::to_string(st.topics) + " topics from " +
-       std::to_string(def.files.size()) + " files");
-  return true;
+       std::to_string(files) + " files");
 }
 
 std::vector<std::string> RuleReloader::Files() const { return rules::ExpandRulePaths(paths_); }

@@ -45,12 +45,17 @@ class RuleReloader {
   // Loads, compiles and (on success) publishes. Returns false on failure,
   // with the errors in *diags when given.
   bool Reload(Diagnostics* diags = nullptr);
+  // Publishes a set compiled elsewhere from these paths with these options
+  // (the daemon's start-up, cmd/deployment.h), as a successful load of
+  // `files` files.
+  void Install(std::shared_ptr<const rules::RuleSet> compiled, size_t files);
   // The files behind the current rule paths (for the watcher).
   std::vector<std::string> Files() const;
   const std::vector<std::string>& paths() const { return paths_; }
   bool loaded() const;
 
  private:
+  void Publish(std::shared_ptr<const rules::RuleSet> compiled, size_t files);  // holds mu_
   std::vector<std::string> paths_;
   rules::CompileOptions options_;
   Sink sink_;

@@ -116,7 +116,10 @@ def nonzero(d):
     return {k: v for k, v in d.items() if v != 0}
 
 
-def kafka_config(tmp_path, broker, topic, group, name="earshot", dead_letter="", extra=""):
+def kafka_config(tmp_path, broker, topic, group, name="earshot", dead_letter="", extra="",
+                 properties=None):
+    """A Kafka daemon config; `properties` adds librdkafka properties."""
+    more = "".join(f'\n      {k}: "{v}"' for k, v in (properties or {}).items())
     cfg = tmp_path / f"{name}.yaml"
     cfg.write_text(f"""source:
   type: kafka
@@ -129,7 +132,7 @@ def kafka_config(tmp_path, broker, topic, group, name="earshot", dead_letter="",
       heartbeat.interval.ms: "500"
       statistics.interval.ms: "1000"
       auto.commit.interval.ms: "1000"
-      reconnect.backoff.max.ms: "1000"
+      reconnect.backoff.max.ms: "1000"{more}
 rules: {{paths: ["{RULES}"], reload: "off"}}
 http: {{listen: "127.0.0.1:0"}}
 dead_letter: {{topic: "{dead_letter}"}}

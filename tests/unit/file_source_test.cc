@@ -170,16 +170,34 @@ TEST_F(FileSourceTest, LineOfExactlyMaxBytesWithCrLfIsWhole) {
   EXPECT_EQ(lines[1].payload, line + "z");  // max + 1: the decoder says too_large
 }
 
-TEST_F(FileSourceTest, MissingFileIsAStartError) {
+// Refused when the source is made (before the daemon listens, and by
+// `earshot check`), and still by Start() if the file went away meanwhile.
+TEST_F(FileSourceTest, MissingFileIsAnError) {
   FileSourceConfig config;
   config.paths = {(dir_ / "nope.jsonl").string()};
+  auto missing = MakeFileSource(config, 1000);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.message().find("cannot open " + config.paths[0]), std::string::npos);
+
+  config.paths = {(dir_ / "gone.jsonl").string()};
+  std::ofstream(config.paths[0]) << "{}\n";
   auto s = MakeFileSource(config, 1000);
-  ASSERT_TRUE(s.ok());
+  ASSERT_TRUE(s.ok()) << s.message();
+  std::filesystem::remove(config.paths[0]);
   Status st = (*s)->Start(nullptr);
   EXPECT_FALSE(st.ok());
-  EXPECT_NE(st.message().find("nope.jsonl"), std::string::npos);
+  EXPECT_NE(st.message().find("gone.jsonl"), std::string::npos);
+
   FileSourceConfig empty;
   EXPECT_FALSE(MakeFileSource(empty, 1000).ok());
+  FileSourceConfig directory;
+  directory.paths = {dir_.string()};
+  auto dir = MakeFileSource(directory, 1000);
+  ASSERT_FALSE(dir.ok());
+  EXPECT_NE(dir.message().find("is a directory"), std::string::npos);
+  FileSourceConfig two_stdins;
+  two_stdins.paths = {"-", "-"};
+  EXPECT_FALSE(MakeFileSource(two_stdins, 1000).ok());
 }
 
 TEST_F(FileSourceTest, ListenerIsToldThePartitions) {
