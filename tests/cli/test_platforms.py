@@ -11,7 +11,7 @@ from conftest import parse_metrics, run
 
 # elsewhere: only where the platform is not declared; gram: only instagram;
 # fedi: only a declared mastodon (compiles only when mastodon is declared).
-RULES_UNDECLARED = """category: social
+BRANDS_UNDECLARED = """category: social
 brands:
   - name: elsewhere
     terms: [nike]
@@ -19,7 +19,8 @@ brands:
   - name: gram
     terms: [nike]
     platforms: [instagram]
-tests:
+"""
+RULES_UNDECLARED = BRANDS_UNDECLARED + """tests:
   - event: {platform: mastodon, text: "nike on the fediverse"}
     brands: [social/elsewhere]
   - event: {platform: instagram, text: "nike on the gram"}
@@ -80,6 +81,13 @@ def fired(cfg, platform, text):
     return {line.split()[2] for line in out.splitlines() if line.startswith("fired: brand ")}, out
 
 
+def rule_tests(cfg):
+    """(exit status, summary line, output) of `earshot test --config cfg`."""
+    t = run("test", "--config", cfg)
+    out = t.stdout.decode() + t.stderr.decode()
+    return t.returncode, t.stdout.decode().strip().splitlines()[-1], out
+
+
 def test_an_undeclared_platform_is_other_on_every_path(tmp_path):
     cfg = setup(tmp_path, ["twitter", "instagram"], RULES_UNDECLARED)
 
@@ -99,10 +107,8 @@ def test_an_undeclared_platform_is_other_on_every_path(tmp_path):
     brands, out = fired(cfg, "ig", "nike through an alias")
     assert brands == {"social/gram"}, out
 
-    t = run("test", "--config", cfg)
-    out = t.stdout.decode()
-    assert t.returncode == 0, out + t.stderr.decode()
-    assert out.strip().splitlines()[-1] == "5 passed, 0 failed", out
+    code, summary, out = rule_tests(cfg)
+    assert (code, summary) == (0, "5 passed, 0 failed"), out
 
 
 def test_a_declared_platform_is_itself_on_every_path(tmp_path):
@@ -119,10 +125,8 @@ def test_a_declared_platform_is_itself_on_every_path(tmp_path):
     brands, out = fired(cfg, "bluesky", "nike on a platform still undeclared")
     assert brands == {"social/elsewhere"}, out
 
-    t = run("test", "--config", cfg)
-    out = t.stdout.decode()
-    assert t.returncode == 0, out + t.stderr.decode()
-    assert out.strip().splitlines()[-1] == "2 passed, 0 failed", out
+    code, summary, out = rule_tests(cfg)
+    assert (code, summary) == (0, "2 passed, 0 failed"), out
 
 
 @pytest.mark.parametrize("platforms,expect", [
@@ -131,20 +135,10 @@ def test_a_declared_platform_is_itself_on_every_path(tmp_path):
 ])
 def test_a_wrong_expectation_fails(tmp_path, platforms, expect):
     """The rule-file tests can fail: the same case with the wrong claim."""
-    rules = f"""category: social
-brands:
-  - name: elsewhere
-    terms: [nike]
-    platforms: [other]
-  - name: gram
-    terms: [nike]
-    platforms: [instagram]
-tests:
+    rules = BRANDS_UNDECLARED + f"""tests:
   - event: {{platform: mastodon, text: "nike on the fediverse"}}
     brands: [{expect}]
 """
     cfg = setup(tmp_path, platforms, rules)
-    t = run("test", "--config", cfg)
-    out = t.stdout.decode()
-    assert t.returncode == 1, out
-    assert out.strip().splitlines()[-1] == "0 passed, 1 failed", out
+    code, summary, out = rule_tests(cfg)
+    assert (code, summary) == (1, "0 passed, 1 failed"), out

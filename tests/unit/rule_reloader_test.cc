@@ -17,6 +17,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/unit/registry_values.h"
+
 namespace earshot {
 namespace {
 
@@ -61,17 +63,7 @@ class RuleReloaderTest : public ::testing::Test {
         });
   }
 
-  std::map<std::string, double> Metrics() {
-    std::map<std::string, double> m;
-    for (const auto& f : registry_->Collect()) {
-      for (const auto& x : f.metric) {
-        std::string key = f.name;
-        for (const auto& l : x.label) key += "|" + l.value;
-        m[key] = f.type == prometheus::MetricType::Counter ? x.counter.value : x.gauge.value;
-      }
-    }
-    return m;
-  }
+  std::map<std::string, double> Metrics() { return RegistryValues(*registry_); }
 
   static std::set<std::string> Brands(const rules::RuleSet& rs) {
     std::set<std::string> out;
