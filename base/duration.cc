@@ -4,6 +4,15 @@
 #include <limits>
 
 namespace earshot {
+namespace {
+
+constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+
+Status TooLarge(std::string_view text) {
+  return Status::Error("duration \"" + std::string(text) + "\" is too large");
+}
+
+}  // namespace
 
 StatusOr<int64_t> ParseDurationMillis(std::string_view text) {
   if (text.empty()) return Status::Error("empty duration");
@@ -16,9 +25,9 @@ StatusOr<int64_t> ParseDurationMillis(std::string_view text) {
     }
     int64_t n = 0;
     while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
-      if (n > std::numeric_limits<int64_t>::max() / 10 - 10)
-        return Status::Error("duration \"" + std::string(text) + "\" is too large");
-      n = n * 10 + (text[i] - '0');
+      const int digit = text[i] - '0';
+      if (n > (kMax - digit) / 10) return TooLarge(text);
+      n = n * 10 + digit;
       ++i;
     }
     size_t u = i;
@@ -34,8 +43,8 @@ StatusOr<int64_t> ParseDurationMillis(std::string_view text) {
     else
       return Status::Error("invalid duration \"" + std::string(text) +
                            "\": missing or unknown unit (use ms, s, m, h, d or w)");
-    if (n > std::numeric_limits<int64_t>::max() / mult)
-      return Status::Error("duration \"" + std::string(text) + "\" is too large");
+    // Each part, and the sum of the parts ("106751991167d1d"), must fit.
+    if (n > kMax / mult || n * mult > kMax - total) return TooLarge(text);
     total += n * mult;
   }
   return total;

@@ -116,13 +116,32 @@ def test_broken_edit_keeps_the_old_rules(tmp_path, daemon_factory):
 
 def test_sighup_reloads_in_signal_mode(tmp_path, daemon_factory):
     d = daemon_factory(config(tmp_path, reload="signal"))
+    events = tmp_path / "events.jsonl"
     (tmp_path / "rules" / "sneakers.yaml").write_text(RULES_V2)
-    time.sleep(0)  # no watcher in signal mode: nothing happens until SIGHUP
+    edited = time.monotonic()
+    # No watcher in signal mode: nothing may happen until SIGHUP. A watcher
+    # (200 ms debounce) would have reloaded V2 well within a second of the
+    # edit, so probe events are fed, one at a time and each waited for, until
+    # one has been counted more than a second after the edit: every probe
+    # names both adidas (V1) and puma (V2), and all must have counted adidas.
+    probes = 0
+
+    def probe_counted_a_second_after_the_edit():
+        nonlocal probes
+        probes += 1
+        append(events, [event(f"probe{probes}", "adidas or puma?")])
+        wait_for(lambda: total_events(d) == probes, what=f"probe {probes} counted")
+        return time.monotonic() - edited > 1.0
+
+    wait_for(probe_counted_a_second_after_the_edit, what="a probe counted 1 s after the edit")
     assert d.metric('earshot_rules_reload_total{result="success"}') == 1
+    assert window(d, "adidas") == probes
+    assert window(d, "puma") is None
     d.proc.send_signal(signal.SIGHUP)
     wait_for(lambda: d.metric('earshot_rules_reload_total{result="success"}') == 2, what="SIGHUP reload")
-    append(tmp_path / "events.jsonl", [event(1, "puma")])
+    append(events, [event("after", "adidas or puma?")])
     wait_for(lambda: window(d, "puma") == 1, what="puma counted")
+    assert d.metric('earshot_rules_reload_total{result="success"}') == 2
 
 
 def test_reload_under_a_continuous_stream_loses_nothing(tmp_path, daemon_factory):

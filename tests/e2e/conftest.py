@@ -2,23 +2,25 @@
 (Debian's binary) scraping it with the shipped rules, headless Chromium.
 
 Nothing here is skipped when a tool is missing: the tier fails loudly
-(README.md). Ports are picked free on 127.0.0.1; waits poll with a
-deadline, never a fixed sleep.
+(README.md). Servers listen on port 0 and report the port they bound; waits
+poll with a deadline, never a fixed sleep. The daemon, wait_for and the HTTP
+helper are the shared ones of tests/pylib/earshot_testing.py.
 """
 
 import json
 import os
 import shutil
-import socket
 import subprocess
+import sys
 import tempfile
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+from earshot_testing import Daemon, http_get, port_from_log, tail, wait_for  # noqa: E402,F401
 
 SOURCE_DIR = Path(os.environ.get("EARSHOT_SOURCE_DIR", Path(__file__).resolve().parents[2]))
 DEPLOY_PROM = SOURCE_DIR / "deploy" / "prometheus"
@@ -92,49 +94,6 @@ def earshot_bin():
     return path
 
 
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def http_get(url, timeout=5):
-    """(status, body bytes) for a GET; HTTP errors return their status."""
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as r:
-            return r.status, r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read()
-
-
-def wait_for(what, fn, timeout, interval=0.2, proc=None, log=None):
-    """Polls fn() until it returns a truthy value; fails with `what` at the
-    deadline or when `proc` exits early (with the tail of `log`)."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            pytest.fail(f"{what}: process exited with {proc.returncode}\n{tail(log)}",
-                        pytrace=False)
-        try:
-            last = fn()
-        except (OSError, ValueError) as e:  # connection refused, bad JSON, ...
-            last = e
-        else:
-            if last:
-                return last
-        time.sleep(interval)
-    pytest.fail(f"timed out after {timeout}s waiting for {what}; last: {last!r}\n{tail(log)}",
-                pytrace=False)
-
-
-def tail(path, n=40):
-    if not path or not Path(path).exists():
-        return ""
-    lines = Path(path).read_text(errors="replace").splitlines()
-    return "--- " + str(path) + " ---\n" + "\n".join(lines[-n:])
-
-
 def stop(proc):
     if proc.poll() is None:
         proc.terminate()
@@ -164,14 +123,9 @@ def write_events(path, posts=E2E_POSTS):
     return events
 
 
-class Daemon:
-    def __init__(self, proc, port, workdir, log, events):
-        self.proc, self.port, self.workdir, self.log, self.events = proc, port, workdir, log, events
-        self.url = f"http://127.0.0.1:{port}"
-
-    def api(self, **params):
-        status, body = http_get(f"{self.url}/api/v1/share-of-voice?" + urllib.parse.urlencode(params))
-        return status, json.loads(body)
+def start_daemon(config_path, cwd, name="earshot"):
+    """The shared Daemon on the binary under test (earshot_bin)."""
+    return Daemon(config_path, cwd, name, binary=earshot_bin())
 
 
 @pytest.fixture(scope="session")
@@ -183,14 +137,14 @@ def workdir():
 
 @pytest.fixture(scope="session")
 def daemon(workdir):
-    """`earshot run` on a followed JSONL file (clock: wall), listening on a
-    free port, with the sneakers rules; returns once the events are counted."""
-    binary = earshot_bin()
+    """`earshot run` on a followed JSONL file (clock: wall), listening on
+    port 0, with the sneakers rules; returns once the events are counted.
+    Besides the shared Daemon's fields: `events` (what was written) and
+    `workdir` (its directory)."""
     d = workdir / "daemon"
     (d / "rules").mkdir(parents=True)
     (d / "rules" / "sneakers.yaml").write_text(RULES_YAML)
     events = write_events(d / "events.jsonl")
-    port = free_port()
     (d / "earshot.yaml").write_text(f"""\
 source:
   type: file
@@ -201,25 +155,24 @@ windows:
   - {{name: 1h, size: 1h, step: 1m}}
 clock: wall
 platforms: [{", ".join(E2E_PLATFORMS)}]
-http: {{listen: "127.0.0.1:{port}"}}
+http: {{listen: "127.0.0.1:0"}}
 """)
-    log = d / "earshot.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([binary, "run", "--config", str(d / "earshot.yaml")],
-                                cwd=d, stdout=out, stderr=subprocess.STDOUT)
-    daemon = Daemon(proc, port, d, log, events)
+    daemon = start_daemon(d / "earshot.yaml", d)
+    daemon.events, daemon.workdir = events, d
     try:
-        wait_for("earshot /readyz", lambda: http_get(daemon.url + "/readyz")[0] == 200,
-                 timeout=30, proc=proc, log=log)
+        wait_for(lambda: daemon.get("/readyz")[0] == 200, what="earshot /readyz",
+                 proc=daemon.proc, log=daemon.log_path)
 
         def counted():
-            status, body = daemon.api(window="5m", platform="all", basis="mentions")
-            return status == 200 and sum(c["total"] for c in body["categories"]) == len(events)
+            status, body = daemon.get("/api/v1/share-of-voice?window=5m&platform=all&basis=mentions")
+            return status == 200 and sum(
+                c["total"] for c in json.loads(body)["categories"]) == len(events)
 
-        wait_for("the daemon to count every event", counted, timeout=30, proc=proc, log=log)
+        wait_for(counted, what="the daemon to count every event", proc=daemon.proc,
+                 log=daemon.log_path)
         yield daemon
     finally:
-        stop(proc)
+        daemon.stop()
 
 
 @pytest.fixture(scope="session")
@@ -229,7 +182,6 @@ def prometheus(workdir, daemon):
     binary = require_tool("prometheus")
     d = workdir / "prometheus"
     (d / "data").mkdir(parents=True)
-    port = free_port()
     config = d / "prometheus.yml"
     config.write_text(f"""\
 global:
@@ -247,13 +199,15 @@ scrape_configs:
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             [binary, f"--config.file={config}", f"--storage.tsdb.path={d / 'data'}",
-             f"--web.listen-address=127.0.0.1:{port}", "--storage.tsdb.retention.time=1h",
-             "--log.level=warn"],
+             "--web.listen-address=127.0.0.1:0", "--storage.tsdb.retention.time=1h"],
             stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
     try:
-        wait_for("prometheus /-/ready", lambda: http_get(url + "/-/ready")[0] == 200,
-                 timeout=60, proc=proc, log=log)
+        # Port 0: Prometheus logs the address it bound (level info).
+        port = port_from_log(proc, log, r'msg="Listening on" address=127\.0\.0\.1:(\d+)',
+                             "prometheus start-up line")
+        url = f"http://127.0.0.1:{port}"
+        wait_for(lambda: http_get(url + "/-/ready")[0] == 200, timeout=60,
+                 what="prometheus /-/ready", proc=proc, log=log)
         yield url
     finally:
         stop(proc)

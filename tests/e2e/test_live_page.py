@@ -12,8 +12,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from conftest import (ARTIFACTS, E2E_BRANDS, RULES_YAML, SOURCE_DIR, chromium_args, earshot_bin,
-                      free_port, http_get, stop, wait_for, write_events)
+from conftest import (ARTIFACTS, E2E_BRANDS, RULES_YAML, SOURCE_DIR, chromium_args, http_get,
+                      start_daemon, wait_for, write_events)
 from fake_api import DEMO, DEMO_AUTHORS, DEMO_VOICES, FakeApi
 
 PAGE = SOURCE_DIR / "connectors" / "web" / "index.html"
@@ -209,35 +209,31 @@ def shadow_daemon(tmp_path_factory):
     (d / "rules" / "sneakers.yaml").write_text(RULES_YAML)
     (d / "candidate").mkdir()
     (d / "candidate" / "sneakers.yaml").write_text(CANDIDATE_YAML)
-    events = write_events(d / "events.jsonl")
-    port = free_port()
-    (d / "earshot.yaml").write_text(f"""\
-source: {{type: file, file: {{paths: [events.jsonl], follow: true}}}}
-rules: {{paths: [rules/]}}
-shadow: {{paths: [candidate/]}}
+    write_events(d / "events.jsonl")
+    (d / "earshot.yaml").write_text("""\
+source: {type: file, file: {paths: [events.jsonl], follow: true}}
+rules: {paths: [rules/]}
+shadow: {paths: [candidate/]}
 windows:
-  - {{name: 5m, size: 5m, step: 10s}}
-  - {{name: 1h, size: 1h, step: 1m}}
+  - {name: 5m, size: 5m, step: 10s}
+  - {name: 1h, size: 1h, step: 1m}
 platforms: [twitter, instagram, reddit]
-http: {{listen: "127.0.0.1:{port}"}}
+http: {listen: "127.0.0.1:0"}
 """)
-    log = d / "earshot.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([earshot_bin(), "run", "--config", str(d / "earshot.yaml")],
-                                cwd=d, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    daemon = start_daemon(d / "earshot.yaml", d)
     try:
         def counted():
-            status, body = http_get(url + "/api/v1/shadow?window=5m")
+            status, body = daemon.get("/api/v1/shadow?window=5m")
             if status != 200:
                 return False
             cats = json.loads(body)["categories"]
             return sum(c["live_total"] for c in cats) == 14 and sum(
                 c["candidate_total"] for c in cats) == 13
-        wait_for("the shadow to count every event", counted, timeout=30, proc=proc, log=log)
-        yield url
+        wait_for(counted, what="the shadow to count every event", proc=daemon.proc,
+                 log=daemon.log_path)
+        yield daemon.url
     finally:
-        stop(proc)
+        daemon.stop()
 
 
 def test_candidate_view_shows_live_and_candidate_side_by_side(shadow_daemon, chromium):

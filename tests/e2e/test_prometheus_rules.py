@@ -64,12 +64,12 @@ def wait_series(prometheus, query, want, what):
     def check():
         got = by_platform_brand(prom_query(prometheus, query))
         return matches(got, want) and got
-    return wait_for(f"{what}: {query} == {want}", check, timeout=60, interval=0.5)
+    return wait_for(check, timeout=60, interval=0.5, what=f"{what}: {query} == {want}")
 
 
 def test_share_of_voice_and_leaders(daemon, prometheus):
-    wait_for("prometheus to scrape earshot",
-             lambda: prom_query(prometheus, 'up{job="earshot"} == 1'), timeout=30)
+    wait_for(lambda: prom_query(prometheus, 'up{job="earshot"} == 1'), timeout=30,
+             what="prometheus to scrape earshot")
     counts = counts_from_file(daemon.workdir / "events.jsonl")
     assert counts["twitter"] == Counter(nike=6, adidas=3, puma=1)
 
@@ -87,9 +87,8 @@ def test_share_of_voice_and_leaders(daemon, prometheus):
 def test_rules_follow_new_events(daemon, prometheus):
     """Events appended to the followed file move the shares, the leader and
     the 5m mention rate (counters need a scrape before and after to rate)."""
-    wait_for("two scrapes of earshot",
-             lambda: prom_query(prometheus, 'count_over_time(up{job="earshot"}[1m]) >= 2'),
-             timeout=30)
+    wait_for(lambda: prom_query(prometheus, 'count_over_time(up{job="earshot"}[1m]) >= 2'),
+             timeout=30, what="two scrapes of earshot")
     path = daemon.workdir / "events.jsonl"
     now_ms = int(time.time() * 1000)
     with open(path, "a") as f:
@@ -104,11 +103,10 @@ def test_rules_follow_new_events(daemon, prometheus):
     # twitter: nike 6, puma 5, adidas 3; all: nike 7, adidas 6, puma 5.
     wait_series(prometheus, f"earshot:platform_leader:ratio{{{SEL}}}",
                 expected_leaders(counts), "leaders after new events")
-    wait_for("earshot:mentions:rate5m for puma on twitter",
-             lambda: prom_query(prometheus,
+    wait_for(lambda: prom_query(prometheus,
                                 'earshot:mentions:rate5m{category="sneakers",brand="puma",'
                                 'platform="twitter"} > 0'),
-             timeout=60, interval=0.5)
+             timeout=60, interval=0.5, what="earshot:mentions:rate5m for puma on twitter")
 
 
 def test_exposition_passes_promtool_and_has_the_contract_metrics(daemon):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import earshot_bin, free_port, require_tool, stop, tail, wait_for
+from conftest import earshot_bin, require_tool, start_daemon, stop, tail, wait_for
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -61,29 +61,29 @@ def pki(tmp_path_factory):
 
 
 def start(tmp, web_config_text, expect_fail=False):
-    """Starts `earshot run` with the given web config; returns (proc, port, log)."""
+    """Starts `earshot run` with the given web config on port 0; returns the
+    running Daemon, or with expect_fail (exit status, log text)."""
     tmp.mkdir(parents=True, exist_ok=True)
     (tmp / "rules").mkdir(exist_ok=True)
     (tmp / "rules" / "sneakers.yaml").write_text(RULES)
     (tmp / "web.yml").write_text(web_config_text)
-    port = free_port()
-    (tmp / "earshot.yaml").write_text(f"""\
-source: {{type: generator, generator: {{rate: 20, seed: 1}}}}
-rules: {{paths: [rules/], reload: off}}
-http: {{listen: "127.0.0.1:{port}", web_config: web.yml}}
+    (tmp / "earshot.yaml").write_text("""\
+source: {type: generator, generator: {rate: 20, seed: 1}}
+rules: {paths: [rules/], reload: off}
+http: {listen: "127.0.0.1:0", web_config: web.yml}
 """)
+    if not expect_fail:
+        return start_daemon(tmp / "earshot.yaml", tmp)
     log = tmp / "earshot.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen([earshot_bin(), "run", "--config", str(tmp / "earshot.yaml")],
                                 cwd=tmp, stdout=out, stderr=subprocess.STDOUT)
-    if expect_fail:
-        try:
-            rc = proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            stop(proc)
-            pytest.fail("earshot kept running with a bad web config\n" + tail(log))
-        return rc, log.read_text(errors="replace")
-    return proc, port, log
+    try:
+        rc = proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        stop(proc)
+        pytest.fail("earshot kept running with a bad web config\n" + tail(log))
+    return rc, log.read_text(errors="replace")
 
 
 def tls_context(pki, version=None, cert=None, seclevel0=False):
@@ -114,15 +114,15 @@ def get(port, path, ctx, auth=None, timeout=10):
         conn.close()
 
 
-def wait_ready(proc, port, ctx, log):
-    wait_for("earshot /healthz over TLS",
-             lambda: get(port, "/healthz", ctx)[0] == 200, timeout=30, proc=proc, log=log)
+def wait_ready(d, ctx):
+    wait_for(lambda: get(d.port, "/healthz", ctx)[0] == 200, timeout=30,
+             what="earshot /healthz over TLS", proc=d.proc, log=d.log_path)
 
 
 @pytest.fixture(scope="module")
 def tls_auth_daemon(pki, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("tls-auth")
-    proc, port, log = start(tmp, f"""\
+    d = start(tmp, f"""\
 tls_server_config:
   cert_file: {pki}/server.crt
   key_file: {pki}/server.key
@@ -136,10 +136,10 @@ basic_auth_users:
   other: {bcrypt_hash("another")}
 """)
     try:
-        wait_ready(proc, port, tls_context(pki), log)
-        yield port
+        wait_ready(d, tls_context(pki))
+        yield d.port
     finally:
-        stop(proc)
+        d.stop()
 
 
 def test_tls12_and_tls13_with_the_right_password(pki, tls_auth_daemon):
@@ -213,7 +213,7 @@ def test_probes_stay_open(pki, tls_auth_daemon):
 @pytest.fixture(scope="module")
 def mtls_daemon(pki, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("mtls")
-    proc, port, log = start(tmp, """\
+    d = start(tmp, """\
 tls_server_config:
   cert_file: ../pki/server.crt
   key_file: PKI/server.key
@@ -223,10 +223,10 @@ tls_server_config:
   min_version: TLS13
 """.replace("../pki", str(pki)).replace("PKI", str(pki)))
     try:
-        wait_ready(proc, port, tls_context(pki, cert="client"), log)
-        yield port
+        wait_ready(d, tls_context(pki, cert="client"))
+        yield d.port
     finally:
-        stop(proc)
+        d.stop()
 
 
 def test_client_certificate_required(pki, mtls_daemon):
@@ -240,7 +240,7 @@ def test_client_certificate_required(pki, mtls_daemon):
 
 
 def test_client_san_not_allowed(pki, tmp_path):
-    proc, port, log = start(tmp_path, f"""\
+    d = start(tmp_path, f"""\
 tls_server_config:
   cert_file: {pki}/server.crt
   key_file: {pki}/server.key
@@ -250,22 +250,22 @@ tls_server_config:
 """)
     try:
         def listening():
-            with socket.create_connection(("127.0.0.1", port), timeout=2):
+            with socket.create_connection(("127.0.0.1", d.port), timeout=2):
                 return True
-        wait_for("the TLS listener", listening, timeout=30, proc=proc, log=log)
+        wait_for(listening, timeout=30, what="the TLS listener", proc=d.proc, log=d.log_path)
         # /healthz is open for auth, but TLS itself still needs an allowed client.
         with pytest.raises((ssl.SSLError, ConnectionResetError, http.client.HTTPException)):
-            get(port, "/healthz", tls_context(pki, cert="client"))
-        assert proc.poll() is None
+            get(d.port, "/healthz", tls_context(pki, cert="client"))
+        assert d.proc.poll() is None
     finally:
-        stop(proc)
+        d.stop()
 
 
 def test_basic_auth_without_tls(tmp_path):
-    proc, port, log = start(tmp_path, f"basic_auth_users:\n  {USER}: {bcrypt_hash(PASSWORD)}\n")
+    d = start(tmp_path, f"basic_auth_users:\n  {USER}: {bcrypt_hash(PASSWORD)}\n")
     try:
         def plain(path, auth=None):
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn = http.client.HTTPConnection("127.0.0.1", d.port, timeout=10)
             h = {}
             if auth:
                 h["Authorization"] = "Basic " + base64.b64encode(
@@ -276,11 +276,12 @@ def test_basic_auth_without_tls(tmp_path):
                 return r.status
             finally:
                 conn.close()
-        wait_for("/healthz", lambda: plain("/healthz") == 200, timeout=30, proc=proc, log=log)
+        wait_for(lambda: plain("/healthz") == 200, timeout=30, what="/healthz", proc=d.proc,
+                 log=d.log_path)
         assert plain("/metrics") == 401
         assert plain("/metrics", (USER, PASSWORD)) == 200
     finally:
-        stop(proc)
+        d.stop()
 
 
 @pytest.mark.parametrize("text,expected", [

@@ -1,5 +1,6 @@
-"""Shared by the Python test tiers (tests/cli, tests/integration): polling
-with a deadline, Prometheus text-format parsing, and a running daemon."""
+"""Shared by the Python test tiers (tests/cli, tests/integration, tests/e2e):
+polling with a deadline, Prometheus text-format parsing, HTTP GET, and a
+running daemon on port 0 that reports the port it bound."""
 import os
 import re
 import signal
@@ -11,11 +12,15 @@ import urllib.request
 BIN = os.environ.get("EARSHOT_BIN", "build/cmd/earshot")
 
 
-def wait_for(predicate, timeout=30.0, interval=0.1, what="condition"):
-    """Polls `predicate` until it returns a truthy value or the deadline passes."""
+def wait_for(predicate, timeout=30.0, interval=0.1, what="condition", proc=None, log=None):
+    """Polls `predicate` until it returns a truthy value or the deadline passes.
+    With `proc`, fails as soon as that process has exited; the failure shows
+    the tail of the file `log`."""
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"{what}: process exited with {proc.returncode}\n{tail(log)}")
         try:
             last = predicate()
             if last:
@@ -23,7 +28,35 @@ def wait_for(predicate, timeout=30.0, interval=0.1, what="condition"):
         except Exception as e:  # noqa: BLE001 - keep polling until the deadline
             last = e
         time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}\n{tail(log)}")
+
+
+def tail(path, n=40):
+    """The last n lines of a log file, headed by its name ("" without one)."""
+    if not path or not os.path.exists(path):
+        return ""
+    with open(path, "rb") as f:
+        lines = f.read().decode("utf-8", "replace").splitlines()
+    return f"--- {path} ---\n" + "\n".join(lines[-n:])
+
+
+def port_from_log(proc, log, pattern, what):
+    """Waits until the log file of `proc` has a line matching `pattern` (one
+    group: the port a server bound, when it was given port 0); returns it."""
+    def find():
+        with open(log, "rb") as f:
+            m = re.search(pattern, f.read().decode("utf-8", "replace"))
+        return int(m.group(1)) if m else None
+    return wait_for(find, what=what, proc=proc, log=log)
+
+
+def http_get(url, timeout=5):
+    """(status, body bytes) for a GET; HTTP errors return their status."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
 
 
 def parse_metrics(text):
@@ -43,32 +76,27 @@ def parse_metrics(text):
 
 
 class Daemon:
-    """`earshot run --config FILE` with its log in `<name>.log`."""
+    """`earshot run --config FILE` in `cwd`, with its log in `<name>.log`; the
+    config listens on port 0 and `port` is the one the daemon reports."""
 
-    def __init__(self, config_path, cwd, name="earshot"):
+    def __init__(self, config_path, cwd, name="earshot", binary=None):
         self.name = name
-        self.log_path = os.path.join(str(cwd), f"{name}.log")
+        self.cwd = str(cwd)
+        self.log_path = os.path.join(self.cwd, f"{name}.log")
         self.log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen([BIN, "run", "--config", config_path], cwd=str(cwd),
-                                     stdout=self.log, stderr=subprocess.STDOUT)
-        self.port = wait_for(self._port, what=f"{name} start-up line")
-
-    def _port(self):
-        if self.proc.poll() is not None:
-            raise AssertionError(f"{self.name} exited early:\n" + self.logs())
-        m = re.search(r"listening on :(\d+)", self.logs())
-        return int(m.group(1)) if m else None
+        self.proc = subprocess.Popen([binary or BIN, "run", "--config", str(config_path)],
+                                     cwd=self.cwd, stdout=self.log, stderr=subprocess.STDOUT)
+        self.port = port_from_log(self.proc, self.log_path, r"listening on :(\d+)",
+                                  f"{name} start-up line")
+        self.url = f"http://127.0.0.1:{self.port}"
 
     def logs(self):
         with open(self.log_path, "rb") as f:
             return f.read().decode("utf-8", "replace")
 
     def get(self, path):
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5) as r:
-                return r.status, r.read().decode()
-        except urllib.error.HTTPError as e:
-            return e.code, e.read().decode()
+        status, body = http_get(self.url + path)
+        return status, body.decode()
 
     def metrics(self):
         status, body = self.get("/metrics")

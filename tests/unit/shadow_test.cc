@@ -17,6 +17,7 @@
 #include "pipeline/processor.h"
 #include "pipeline/rule_reloader.h"
 #include "rules/loader.h"
+#include "tests/unit/registry_values.h"
 
 namespace earshot {
 namespace {
@@ -589,14 +590,7 @@ TEST(ShadowReloaderTest, AFailedCandidateIsReportedAndThePreviousOneStays) {
   EXPECT_NE(diags.ToString().find("c.yaml:4:5: unknown key \"term\""), std::string::npos)
       << diags.ToString();
   EXPECT_NE(log.find("shadow rules: reload failed"), std::string::npos) << log;
-  std::map<std::string, double> m;
-  for (const auto& f : registry->Collect()) {
-    for (const auto& x : f.metric) {
-      std::string key = f.name;
-      for (const auto& l : x.label) key += "|" + l.value;
-      m[key] = f.type == prometheus::MetricType::Counter ? x.counter.value : x.gauge.value;
-    }
-  }
+  std::map<std::string, double> m = RegistryValues(*registry);
   EXPECT_EQ(m["earshot_shadow_last_reload_successful"], 0);
   EXPECT_EQ(m["earshot_shadow_reload_total|failure"], 1);
   EXPECT_EQ(m["earshot_shadow_rules_loaded|brand"], 1);
