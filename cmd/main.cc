@@ -39,17 +39,18 @@ namespace {
 constexpr const char* kUsage = R"(usage: earshot <command> [options]
 
 commands:
-  run      --config FILE            the daemon (SIGTERM/SIGINT drain and exit 0, SIGHUP reloads rules);
+  run      [--config FILE] [--rules PATH]...
+                                    the daemon (SIGTERM/SIGINT drain and exit 0, SIGHUP reloads rules);
                                     without --config: the embedded demo (generator + deploy/rules)
   replay   [--config FILE] [--rules PATH]... [--format F] FILE|-...
                                     the same pipeline over files with clock: event; prints the metrics
-  check    [--config FILE] [RULES]...
-                                    validate config and rules (exit 1 with compiler-style errors)
-  test     [--config FILE] [RULES]...
+  check    [--config FILE] [--no-shadow] [RULES]...
+                                    validate what run validates (exit 1 with compiler-style errors)
+  test     [--config FILE] [--verbose] [RULES]...
                                     run the rule files' tests: (with the config's platforms)
   explain  [--config FILE] --rules PATH [--platform P] [--lang L] [--author A] [--country C] TEXT
                                     show how a text is normalized and matched (TEXT "-": stdin)
-  diff     [--config FILE] --rules LIVE --candidate CAND [--json] [--since DUR] [FILE|-]...
+  diff     [--config FILE] --rules LIVE --candidate CAND [--json] [--since DUR] [--format F] [FILE|-]...
                                     what a rule change would change, per brand (exit 0 none, 1 some,
                                     2 error); --since 24h reads the config's Kafka topics instead
   generate [--rate N] [--count N] [--seed S] [--kafka BROKERS --topic T]
@@ -273,7 +274,9 @@ bool LoadAndCompile(const std::vector<std::string>& paths, const std::vector<std
 // Everything `run` would reject before it listens, without the network:
 // the config, lexicons, rules (compiled as run compiles them), the source
 // (Kafka properties, input files), the web config and, unlike run (which
-// only reports it), a shadow rule set that does not load (docs/cli.md).
+// only reports it), a shadow rule set that does not load (docs/cli.md);
+// --no-shadow leaves the candidate out, as the daemon's pre-start check
+// does: a broken candidate must not keep the live counting from starting.
 int CmdCheck(const Args& args) {
   Config config;
   std::string path = args.Get("config");
@@ -286,7 +289,8 @@ int CmdCheck(const Args& args) {
   }
   if (!args.positional.empty()) config.rules.paths = args.positional;
   if (config.rules.paths.empty()) return Usage("check: no rule files given (pass RULES or --config)");
-  auto dep = PrepareDeployment(config, DeploymentOptions{.http = true, .shadow = true},
+  const bool shadow = args.Get("no-shadow").empty();
+  auto dep = PrepareDeployment(config, DeploymentOptions{.http = true, .shadow = shadow},
                                WallClock::Get(), std::make_shared<prometheus::Registry>());
   if (!dep.ok()) {
     // Compiler-style: an error that names no file of its own is the config's.
@@ -462,13 +466,13 @@ int main(int argc, char** argv) {
   std::vector<std::string> known;
   if (cmd == "run") known = {"config", "rules"};
   else if (cmd == "replay") known = {"config", "rules", "format"};
-  else if (cmd == "check") known = {"config"};
+  else if (cmd == "check") known = {"config", "no-shadow"};
   else if (cmd == "test") known = {"config", "verbose"};
   else if (cmd == "explain") known = {"config", "rules", "platform", "lang", "author", "country"};
   else if (cmd == "generate") known = {"rate", "count", "seed", "kafka", "topic"};
   else if (cmd == "diff") known = {"config", "rules", "candidate", "json", "since", "format"};
   else return Usage("unknown command \"" + cmd + "\"");
-  Args args = ParseArgs(argc, argv, 2, known, {"verbose", "json"});
+  Args args = ParseArgs(argc, argv, 2, known, {"verbose", "json", "no-shadow"});
   if (!args.error.empty()) return Usage(args.error);
   if (cmd == "diff") return CmdDiff(args);
   if (cmd == "run") return CmdRun(args);

@@ -25,8 +25,8 @@ def write(tmp_path, config, files):
     return str(cfg)
 
 
-def check(cfg):
-    r = run("check", "--config", cfg)
+def check(cfg, *flags):
+    r = run("check", *flags, "--config", cfg)
     return r.returncode, r.stdout.decode() + r.stderr.decode()
 
 
@@ -126,6 +126,10 @@ def test_check_rejects_a_broken_shadow_set_which_run_only_reports(tmp_path):
     assert "cand/r.yaml:4:5: unknown key" in out, out
     log = run_accepts(cfg, tmp_path)
     assert "shadow rules: reload failed" in log, log
+    # --no-shadow (the systemd unit's pre-start check): exactly what run accepts.
+    rc, out = check(cfg, "--no-shadow")
+    assert rc == 0, out
+    assert "shadow" not in out, out
 
     (tmp_path / "cand" / "r.yaml").write_text(RULE)
     rc, out = check(cfg)
