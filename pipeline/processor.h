@@ -1,7 +1,8 @@
 #pragma once
 // The pipeline's core (docs/architecture.md): decode -> validate time -> dedupe
 // -> normalize + match -> aggregate, for batches of source records, and the
-// snapshot of its results for /metrics and the JSON API.
+// snapshot of its results for /metrics and the JSON API. The hot path is
+// pipeline/processor.cc, the read side pipeline/processor_read.cc.
 //
 // Threading: ProcessBatch, OnAssigned and OnRevoked run on the one pipeline
 // thread. SetRules may be called from any thread; the new rule set takes
