@@ -8,7 +8,8 @@
 #   scripts/sanitize.sh -L unit          any ctest arguments instead
 #
 # To keep CI lean it builds only the earshot binary, the unit test binaries
-# and the integration tools, not the benchmarks or fuzzers.
+# and the test tools (the Kafka tool, the config-key lister that
+# tests/cli/test_docs.py reads), not the benchmarks or fuzzers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${SANITIZE_BUILD_DIR:-build-asan}
@@ -17,7 +18,7 @@ command -v ccache >/dev/null 2>&1 && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=cca
 cmake -S . -B "$BUILD_DIR" -G Ninja "${launcher[@]}" \
   -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" \
   -DEARSHOT_SANITIZE=ON -DEARSHOT_BUILD_BENCH=OFF >/dev/null
-targets=(earshot earshot-kafka-tool)
+targets=(earshot earshot-kafka-tool earshot-config-keys)
 for src in tests/unit/*_test.cc tests/integration/*_itest.cc; do
   [ -e "$src" ] && targets+=("$(basename "${src%.cc}")")
 done
