@@ -633,9 +633,13 @@ void Signals::CloseEmptyPanes(int64_t first, int64_t n) {
       s.history += static_cast<uint64_t>(n);
     }
   }
-  double z, m;
-  for (size_t c = 0; c < kept_.size(); ++c) {
-    for (auto& [key, kt] : kept_[c]) kt.ew.ZeroPanes(n, alpha_, &z, &m);
+  // Every kept hashtag takes one x = 0 update a pane: Publish gives the
+  // last pane's (as for any pane), so the n - 1 before it are applied here.
+  if (n > 1) {
+    double z, m;
+    for (size_t c = 0; c < kept_.size(); ++c) {
+      for (auto& [key, kt] : kept_[c]) kt.ew.ZeroPanes(n - 1, alpha_, &z, &m);
+    }
   }
   Publish(first + n - 1, {});
 }

@@ -632,6 +632,36 @@ TEST_F(SignalsTest, TrendingScoresAgainstTheirBaselineAndForgetTheSmallest) {
   EXPECT_DOUBLE_EQ(tags[0].score, 2.0);
 }
 
+// An empty pane is one x = 0 update for every kept hashtag, exactly as for
+// a brand's series, whether the empty panes close one at a time or in one
+// jump of T: a hashtag that rides along with every nike event scores as
+// nike/twitter does.
+TEST_F(SignalsTest, EmptyPanesDecayHashtagsOnceAPaneLikeSeries) {
+  config_.trending_min_count = 1;
+  for (const bool one_at_a_time : {true, false}) {
+    Make();
+    auto nike_a = [&](double at) { Event(at, at, {0}, 0, "#a"); };
+    nike_a(5);  // pane 0: 1
+    if (one_at_a_time) {
+      AdvanceTo(70);   // pane 0 closes
+      AdvanceTo(130);  // pane 1 (empty) closes alone
+      AdvanceTo(190);  // and pane 2
+    }
+    nike_a(245);  // pane 4: 1. With a jump, panes 0 to 3 close here.
+    AdvanceTo(310);  // pane 4 closes
+    const SpikeGauge* g = Gauge(0, 0);
+    ASSERT_NE(g, nullptr);
+    // Panes 0..4 with x = 1, 0, 0, 0, 1 and a = 1/2: m = 1/2, 1/4, 1/8,
+    // 1/16 before pane 4, v = 1/4, 3/16, 7/64, 15/256.
+    const double want = (1 - 0.0625) / std::sqrt(15.0 / 256 + 0.0625 + 1);
+    EXPECT_DOUBLE_EQ(g->score, want) << "one at a time: " << one_at_a_time;
+    const auto& tags = sig_->view()->trending[1].hashtags;
+    ASSERT_EQ(tags.size(), 1u);
+    EXPECT_EQ(tags[0].hashtag, "#a");
+    EXPECT_DOUBLE_EQ(tags[0].score, want) << "one at a time: " << one_at_a_time;
+  }
+}
+
 TEST_F(SignalsTest, ApiJson) {
   config_.min_history = 0;
   Make();
