@@ -86,12 +86,12 @@ class FileLoader {
 
     // Read first: it applies to every brand and topic of the file.
     if (const YAML::Node ap = top["arabic_proclitics"]) {
-      // YAML 1.2's booleans only: a quoted "false" or a yes/no is a mistake
-      // here, not a value.
+      // YAML 1.2's booleans only: a quoted "false", a `!!str false` or a
+      // yes/no is a mistake here, not a value. A plain scalar's tag is "?".
       static const char* const kTrue[] = {"true", "True", "TRUE"};
       static const char* const kFalse[] = {"false", "False", "FALSE"};
       bool known = false;
-      if (ap.IsScalar() && ap.Tag() != "!") {
+      if (ap.IsScalar() && (ap.Tag() == "?" || ap.Tag() == "tag:yaml.org,2002:bool")) {
         for (const char* t : kTrue) known |= ap.Scalar() == t;
         for (const char* f : kFalse) {
           if (ap.Scalar() == f) {

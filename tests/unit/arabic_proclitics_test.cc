@@ -203,12 +203,17 @@ TEST(ArabicProclitics, TheFileKeyTurnsItOffForThatFileOnly) {
 }
 
 TEST(ArabicProclitics, BadValuesAreLoadErrors) {
-  for (const char* value : {"\"false\"", "no", "0", "[true]", "maybe"}) {
+  for (const char* value : {"\"false\"", "no", "0", "[true]", "maybe", "!!str false", "!x true"}) {
     Loaded l = Load({std::string("arabic_proclitics: ") + value +
                      "\ncategory: c\nbrands:\n  - name: b\n    terms: [x]\n"});
     EXPECT_FALSE(l.rules) << value;
     EXPECT_THAT(l.errors, HasSubstr(":1:20: arabic_proclitics: expected true or false")) << value;
   }
+  // An explicit boolean tag is a boolean.
+  Loaded l = Load({"arabic_proclitics: !!bool false\ncategory: c\nbrands:\n  - name: b\n"
+                   "    terms: [نايكي]\n"});
+  ASSERT_TRUE(l.rules) << l.errors;
+  EXPECT_TRUE(Fired(*l.rules, "ونايكي").empty());
 }
 
 TEST(ArabicProclitics, ATermThatIsOnlyAProcliticIsALoadError) {
