@@ -201,10 +201,16 @@ int CmdRun(const Args& args) {
   const bool shadow_on_hup =
       !config.shadow.paths.empty() && config.shadow.reload != RulesConfig::Reload::kOff;
   signals.Start(daemon->get(), config.rules.reload != RulesConfig::Reload::kOff || shadow_on_hup);
-  int port = (*daemon)->http_port();
+  const int port = (*daemon)->http_port();
+  // The links name the configured host, or localhost for a wildcard one.
+  // "listening on :PORT" stays first: scripts read the port from it.
+  const std::string& listen = config.http.listen;
+  std::string host = listen.substr(0, listen.rfind(':'));
+  if (host.empty() || host == "0.0.0.0" || host == "[::]" || host == "::") host = "localhost";
+  const std::string url = "http://" + host + ":" + std::to_string(port);
   LogInfo("earshot " EARSHOT_VERSION " listening on :" + std::to_string(port) +
-          "  (dashboard http://localhost:" + std::to_string(port) +
-          "/  metrics http://localhost:" + std::to_string(port) + "/metrics)");
+          (host == "localhost" ? "" : " (" + host + " only)") + "  (dashboard " + url +
+          "/  metrics " + url + "/metrics)");
   int rc = (*daemon)->Run();
   LogInfo("stopped");
   return rc;
