@@ -43,17 +43,20 @@ StatusOr<std::unique_ptr<Source>> MakeSource(const Config& config, const Clock* 
     case SourceConfig::Type::kGenerator:
       return MakeGeneratorSource(config.source.generator, clock);
     case SourceConfig::Type::kKafka: {
-      if (!config.dead_letter.topic.empty()) {
-        // The producer itself is created by the daemon: it connects.
-        Status st = CheckKafkaDeadLetterSink(config.source.kafka, config.dead_letter.topic);
-        if (!st.ok()) return st;
-      }
       KafkaSourceOptions ko;
       ko.config = config.source.kafka;
       ko.rebuild_horizon_ms = config.longest_window_ms();
       ko.clock = clock;
       ko.registry = std::move(registry);
-      return MakeKafkaSource(ko);
+      auto source = MakeKafkaSource(ko);
+      // The consumer's errors first (the producer shares most properties:
+      // each bad one is then reported once); the dead-letter producer
+      // itself is created by the daemon, since it connects.
+      if (source.ok() && !config.dead_letter.topic.empty()) {
+        Status st = CheckKafkaDeadLetterSink(config.source.kafka, config.dead_letter.topic);
+        if (!st.ok()) return st;
+      }
+      return source;
     }
   }
   return Status::Error("unknown source type");

@@ -26,6 +26,7 @@
 #include "cmd/deployment.h"
 #include "cmd/diff.h"
 #include "connectors/kafka_producer.h"
+#include "connectors/kafka_source.h"
 #include "pipeline/config.h"
 #include "pipeline/exposition.h"
 #include "connectors/synth.h"
@@ -187,6 +188,18 @@ bool LoadConfigOrDefault(const std::string& path, Config* config) {
   return true;
 }
 
+// A setup error of run, replay and check, printed the same way by all three
+// (compiler-style): an error that starts with a file of its own ("rules/
+// r.yaml:4:13: ...") as it is; one that names none is the config file's
+// ("earshot.yaml: ..."), or earshot's without a config file.
+void PrintSetupError(const std::string& config_path, const std::string& msg) {
+  const std::string first = msg.substr(0, msg.find(':'));
+  std::error_code ec;
+  const bool located = !first.empty() && std::filesystem::exists(first, ec);
+  const std::string prefix = located ? "" : config_path.empty() ? "earshot: " : config_path + ": ";
+  std::cerr << prefix << msg << "\n";
+}
+
 int CmdRun(const Args& args) {
   SignalThread signals;  // before any thread starts
   Config config;
@@ -195,7 +208,7 @@ int CmdRun(const Args& args) {
   DaemonOptions opts;
   auto daemon = Daemon::Create(config, opts, WallClock::Get());
   if (!daemon.ok()) {
-    std::cerr << "earshot: " << daemon.message() << "\n";
+    PrintSetupError(args.Get("config"), daemon.message());
     return 1;
   }
   const bool shadow_on_hup =
@@ -213,6 +226,13 @@ int CmdRun(const Args& args) {
           "/  metrics " + url + "/metrics)");
   int rc = (*daemon)->Run();
   LogInfo("stopped");
+  if (KafkaClientsAbandoned()) {
+    // A consumer is still leaving its unreachable group on a thread of its
+    // own (docs/kafka.md, "Shutdown"): end here, without static destructors
+    // running beside librdkafka's threads.
+    std::fflush(nullptr);
+    std::_Exit(rc);
+  }
   return rc;
 }
 
@@ -247,7 +267,7 @@ int CmdReplay(const Args& args) {
   opts.progress = isatty(STDERR_FILENO);
   auto daemon = Daemon::Create(config, opts, WallClock::Get());
   if (!daemon.ok()) {
-    std::cerr << "earshot: " << daemon.message() << "\n";
+    PrintSetupError(path, daemon.message());
     return 1;
   }
   signals.Start(daemon->get());
@@ -294,17 +314,15 @@ int CmdCheck(const Args& args) {
     }
   }
   if (!args.positional.empty()) config.rules.paths = args.positional;
-  if (config.rules.paths.empty()) return Usage("check: no rule files given (pass RULES or --config)");
+  // With a config file, no rule paths is that file's error, as `run` reports it.
+  if (config.rules.paths.empty() && path.empty()) {
+    return Usage("check: no rule files given (pass RULES or --config)");
+  }
   const bool shadow = args.Get("no-shadow").empty();
   auto dep = PrepareDeployment(config, DeploymentOptions{.http = true, .shadow = shadow},
                                WallClock::Get(), std::make_shared<prometheus::Registry>());
   if (!dep.ok()) {
-    // Compiler-style: an error that names no file of its own is the config's.
-    const std::string& msg = dep.message();
-    const std::string first = msg.substr(0, msg.find(':'));
-    std::error_code ec;
-    const bool located = !first.empty() && std::filesystem::exists(first, ec);
-    std::cerr << (located || path.empty() ? "" : path + ": ") << msg << "\n";
+    PrintSetupError(path, dep.message());
     return 1;
   }
   auto st = dep->rules.set->stats();
@@ -356,6 +374,10 @@ int CmdExplain(const Args& args) {
   }
   if (text == "-") {
     text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+    // The line end that `echo` or a file adds is not part of the post
+    // (a regex anchored with $ would miss it); other newlines stay.
+    if (!text.empty() && text.back() == '\n') text.pop_back();
+    if (!text.empty() && text.back() == '\r') text.pop_back();
   }
   rules::RuleSetDef def;
   std::shared_ptr<const rules::RuleSet> rs;

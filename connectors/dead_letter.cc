@@ -109,14 +109,14 @@ class KafkaDeadLetterSink final : public DeadLetterSink, private RdKafka::Delive
 StatusOr<std::unique_ptr<RdKafka::Conf>> DeadLetterConf(const KafkaConfig& config,
                                                         const std::string& topic) {
   if (topic.empty()) return Status::Error("dead letter: topic must not be empty");
-  auto conf = MakeProducerConf(config.brokers, config.properties,
-                               {{"client.id", "earshot-dead-letter"},
-                                {"linger.ms", "50"},
-                                // Bounded: when it is full, Send() drops and counts.
-                                {"queue.buffering.max.messages", "100000"},
-                                {"message.timeout.ms", "300000"}});
-  if (!conf.ok()) return Status::Error("dead letter: " + conf.message());
-  return conf;
+  // Errors name the dead-letter producer and sit at the config lines.
+  return MakeProducerConf(config.brokers, config.properties,
+                          {{"client.id", "earshot-dead-letter"},
+                           {"linger.ms", "50"},
+                           // Bounded: when it is full, Send() drops and counts.
+                           {"queue.buffering.max.messages", "100000"},
+                           {"message.timeout.ms", "300000"}},
+                          &config.property_locations, "dead-letter producer");
 }
 
 }  // namespace

@@ -2,7 +2,9 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <algorithm>
 #include <array>
+#include <tuple>
 
 namespace earshot {
 
@@ -18,6 +20,36 @@ Status SetKafkaProperty(RdKafka::Conf* conf, const std::string& name, const std:
     return Status::Error("kafka property \"" + name + "\": " + err);
   }
   return Status::Ok();
+}
+
+void KafkaPropertySetter::Set(const std::string& name, const std::string& value) {
+  std::string err;
+  if (conf_->set(name, value, err) == RdKafka::Conf::CONF_OK) return;
+  while (!err.empty() && (err.back() == '\n' || err.back() == ' ')) err.pop_back();
+  SourceLoc loc;
+  if (locations_ != nullptr) {
+    if (auto it = locations_->find(name); it != locations_->end()) loc = it->second;
+  }
+  errors_.emplace_back(loc, "kafka property \"" + name + "\"" +
+                                (what_.empty() ? "" : " (" + what_ + ")") + ": " + err);
+}
+
+Status KafkaPropertySetter::status() const {
+  if (errors_.empty()) return Status::Ok();
+  // In the config file's order; properties it does not set (earshot's
+  // defaults) after them, as they came.
+  std::vector<std::pair<SourceLoc, std::string>> sorted = errors_;
+  std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
+    const bool al = a.first.line > 0, bl = b.first.line > 0;
+    if (al != bl) return al;
+    return std::tie(a.first.line, a.first.col) < std::tie(b.first.line, b.first.col);
+  });
+  std::string out;
+  for (const auto& [loc, message] : sorted) {
+    if (!out.empty()) out += "\n";
+    out += loc.line > 0 ? Diagnostic{loc, message, ""}.ToString() : message;
+  }
+  return Status::Error(out);
 }
 
 bool IsConsumerOnlyProperty(std::string_view name) {
@@ -54,17 +86,18 @@ bool IsConsumerOnlyProperty(std::string_view name) {
 
 StatusOr<std::unique_ptr<RdKafka::Conf>> MakeProducerConf(
     const std::string& brokers, const std::map<std::string, std::string>& properties,
-    const std::map<std::string, std::string>& defaults) {
+    const std::map<std::string, std::string>& defaults,
+    const std::map<std::string, SourceLoc>* locations, const std::string& what) {
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-  if (Status s = SetKafkaProperty(conf.get(), "bootstrap.servers", brokers); !s.ok()) return s;
+  KafkaPropertySetter set(conf.get(), locations, what);
+  set.Set("bootstrap.servers", brokers);
   for (const auto& [k, v] : defaults) {
-    if (properties.count(k) != 0) continue;
-    if (Status s = SetKafkaProperty(conf.get(), k, v); !s.ok()) return s;
+    if (properties.count(k) == 0) set.Set(k, v);
   }
   for (const auto& [k, v] : properties) {
-    if (IsConsumerOnlyProperty(k)) continue;
-    if (Status s = SetKafkaProperty(conf.get(), k, v); !s.ok()) return s;
+    if (!IsConsumerOnlyProperty(k)) set.Set(k, v);
   }
+  if (Status s = set.status(); !s.ok()) return s;
   return conf;
 }
 

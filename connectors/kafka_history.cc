@@ -272,10 +272,12 @@ StatusOr<std::unique_ptr<Source>> MakeKafkaHistorySource(const KafkaHistoryOptio
   for (const auto& [k, v] : fixed) {
     if (Status s = SetKafkaProperty(conf.get(), k, v); !s.ok()) return s;
   }
+  KafkaPropertySetter user(conf.get(), &cfg.property_locations);
   for (const auto& [k, v] : cfg.properties) {
     if (IsGroupProperty(k) || k == "auto.offset.reset" || k == "client.id") continue;
-    if (Status s = SetKafkaProperty(conf.get(), k, v); !s.ok()) return s;
+    user.Set(k, v);
   }
+  if (Status s = user.status(); !s.ok()) return s;
   std::unique_ptr<Source> src =
       std::make_unique<KafkaHistorySource>(options, std::move(conf), group_id);
   return src;

@@ -1,5 +1,6 @@
 #include "connectors/kafka_source.h"
 
+#include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafkacpp.h>
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
@@ -11,6 +12,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -24,6 +26,11 @@ using SteadyClock = std::chrono::steady_clock;
 constexpr int kQueryTimeoutMs = 10000;   // committed() / offsetsForTimes() in a rebalance
 constexpr int kProbeIntervalMs = 2000;  // metadata probe while disconnected
 constexpr int kMaxConsumeWaitMs = 100;  // bounds how long RequestStop() takes to be seen
+// Shutdown with an unreachable cluster: the final commit, then leaving the
+// group, each wait at most this long (librdkafka would wait for the group
+// coordinator forever: issue 3740). docs/kafka.md, "Shutdown".
+constexpr int kCloseCommitTimeoutMs = 5000;
+constexpr int kCloseGroupTimeoutMs = 5000;
 
 // Deletes a vector of TopicPartition we created ourselves.
 struct PartitionListDeleter {
@@ -106,10 +113,16 @@ class Callbacks final : public RdKafka::RebalanceCb,
   void event_cb(RdKafka::Event& event) override;
   void offset_commit_cb(RdKafka::ErrorCode err,
                         std::vector<RdKafka::TopicPartition*>& offsets) override;
+  // From now on the callbacks do nothing: the client outlives its source
+  // (an abandoned close, see KafkaSource::Close).
+  void Detach() { owner_.store(nullptr); }
 
  private:
-  KafkaSource* const owner_;
+  std::atomic<KafkaSource*> owner_;
 };
+
+// Set once a consumer was left to finish closing in the background.
+std::atomic<bool> g_abandoned{false};
 
 class KafkaSource final : public Source {
  public:
@@ -266,10 +279,26 @@ class KafkaSource final : public Source {
     // first join was in flight (issue 4312); earshot requires >= 2.6.1
     // (KafkaSourceITest.CloseDuringFirstJoinDoesNotAbort). A build with
     // EARSHOT_ALLOW_OLD_RDKAFKA on an older one can abort here.
-    CommitStoredSync(AllAssigned());
-    RdKafka::ErrorCode rc = consumer_->close();  // serves the final revoke
-    if (rc != RdKafka::ERR_NO_ERROR) KafkaLog("close: " + RdKafka::err2str(rc));
-    consumer_.reset();
+    //
+    // Both steps are bounded: with the cluster gone, a synchronous commit
+    // waits for the session timeout and close() for the coordinator forever.
+    const bool clean = CommitStoredBounded(AllAssigned(), kCloseCommitTimeoutMs) &&
+                       CloseBounded(kCloseGroupTimeoutMs);
+    if (clean) {
+      consumer_.reset();  // rd_kafka_destroy_flags(NO_CONSUMER_CLOSE)
+    } else {
+      // Destroying a client whose group could not be left waits for the
+      // coordinator up to the session timeout: it is done on a thread of
+      // its own, with the callbacks it may still reach, and the process
+      // may exit without waiting (KafkaClientsAbandoned()).
+      callbacks_->Detach();
+      g_abandoned.store(true);
+      std::thread([consumer = std::move(consumer_), callbacks = std::move(callbacks_),
+                   conf = std::move(conf_)]() mutable {
+        consumer.reset();
+        callbacks.reset();
+      }).detach();
+    }
     for (auto& [key, ps] : partitions_) {
       if (ps.lag != nullptr) lag_family_->Remove(ps.lag);
     }
@@ -347,6 +376,86 @@ class KafkaSource final : public Source {
         it->second.committed = tp->offset();
       }
     }
+  }
+
+  // CommitStoredSync's result within `timeout_ms` (shutdown): the commit
+  // goes through a queue of its own, which is waited on for that long. A
+  // commit still in flight then is given up: its records come again to the
+  // next owner (at-least-once).
+  // Returns false if the commit did not finish in time.
+  bool CommitStoredBounded(const std::vector<Key>& keys, int timeout_ms) {
+    bool answered = true;
+    rd_kafka_t* rk = consumer_->c_ptr();
+    rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
+    for (const Key& k : keys) {
+      auto it = partitions_.find(k);
+      if (it == partitions_.end() || it->second.stored < 0 ||
+          it->second.stored == it->second.committed) {
+        continue;
+      }
+      rd_kafka_topic_partition_list_add(list, k.first.c_str(), k.second)->offset =
+          it->second.stored;
+    }
+    if (list->cnt > 0) {
+      rd_kafka_queue_t* q = rd_kafka_queue_new(rk);
+      rd_kafka_resp_err_t err = rd_kafka_commit_queue(rk, list, q, nullptr, nullptr);
+      if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        // The result is an event on `q` (the event API: no callback).
+        rd_kafka_event_t* ev = rd_kafka_queue_poll(q, timeout_ms);
+        if (ev == nullptr) {
+          answered = false;
+          KafkaLog("final commit: no answer within " + std::to_string(timeout_ms / 1000) +
+                       " s; its records will be redelivered",
+                   LogLevel::kWarn);
+        } else {
+          err = rd_kafka_event_error(ev);
+          if (const rd_kafka_topic_partition_list_t* done = rd_kafka_event_topic_partition_list(ev);
+              err == RD_KAFKA_RESP_ERR_NO_ERROR && done != nullptr) {
+            for (int i = 0; i < done->cnt; ++i) {
+              const rd_kafka_topic_partition_t& tp = done->elems[i];
+              auto it = partitions_.find({tp.topic, tp.partition});
+              if (it != partitions_.end() && tp.err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+                it->second.committed = tp.offset;
+              }
+            }
+          }
+          rd_kafka_event_destroy(ev);
+        }
+      }
+      if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        CountError(static_cast<RdKafka::ErrorCode>(err),
+                   std::string("final commit failed: ") + rd_kafka_err2str(err));
+      }
+      rd_kafka_queue_destroy(q);
+    }
+    rd_kafka_topic_partition_list_destroy(list);
+    return answered;
+  }
+
+  // Leaves the group (the final revoke runs in OnRevoke, served here) and
+  // waits at most `timeout_ms` for it; then the consumer is destroyed
+  // without a close, and the group notices by session timeout, as after a
+  // crash.
+  // Returns false if the group was not left in time.
+  bool CloseBounded(int timeout_ms) {
+    std::unique_ptr<RdKafka::Queue> q(RdKafka::Queue::create(consumer_.get()));
+    std::unique_ptr<RdKafka::Error> err(consumer_->close(q.get()));
+    if (err != nullptr) {
+      KafkaLog("close: " + err->str());
+      return false;
+    }
+    const auto deadline = SteadyClock::now() + std::chrono::milliseconds(timeout_ms);
+    while (!consumer_->closed()) {
+      if (SteadyClock::now() >= deadline) {
+        KafkaLog("close: the group coordinator did not answer within " +
+                     std::to_string(timeout_ms / 1000) +
+                     " s; leaving without it (the group notices by session timeout)",
+                 LogLevel::kWarn);
+        return false;
+      }
+      std::unique_ptr<RdKafka::Message> m(q->consume(kMaxConsumeWaitMs));
+    }
+    return true;
   }
 
   // With enable.auto.commit=false the user still gets at-least-once with
@@ -497,7 +606,10 @@ class KafkaSource final : public Source {
                                    }),
                     batch_->end());
     }
-    if (!consumer->assignment_lost()) {
+    if (closing_) {
+      // Close() committed already (or gave up after its bound): a second,
+      // unbounded commit here would hang a shutdown with the cluster gone.
+    } else if (!consumer->assignment_lost()) {
       CommitStoredSync(keys);
     } else {
       KafkaLog("assignment lost: " + std::to_string(keys.size()) +
@@ -731,7 +843,7 @@ class KafkaSource final : public Source {
 
 void Callbacks::rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
                              std::vector<RdKafka::TopicPartition*>& partitions) {
-  owner_->rebalance_cb(consumer, err, partitions);
+  if (KafkaSource* owner = owner_.load()) owner->rebalance_cb(consumer, err, partitions);
 }
 
 void Callbacks::event_cb(RdKafka::Event& event) {
@@ -743,22 +855,17 @@ void Callbacks::event_cb(RdKafka::Event& event) {
     }
     return;
   }
-  owner_->event_cb(event);
+  if (KafkaSource* owner = owner_.load()) owner->event_cb(event);
 }
 
 void Callbacks::offset_commit_cb(RdKafka::ErrorCode err,
                                  std::vector<RdKafka::TopicPartition*>& offsets) {
-  owner_->offset_commit_cb(err, offsets);
-}
-
-// `error` as "file:line:col: ..." where the config file sets `name`.
-Status AtProperty(const KafkaConfig& cfg, const std::string& name, const Status& error) {
-  auto it = cfg.property_locations.find(name);
-  if (it == cfg.property_locations.end()) return error;
-  return Status::Error(Diagnostic{it->second, error.message(), ""}.ToString());
+  if (KafkaSource* owner = owner_.load()) owner->offset_commit_cb(err, offsets);
 }
 
 }  // namespace
+
+bool KafkaClientsAbandoned() { return g_abandoned.load(); }
 
 StatusOr<std::unique_ptr<Source>> MakeKafkaSource(const KafkaSourceOptions& options) {
   const KafkaConfig& cfg = options.config;
@@ -774,6 +881,7 @@ StatusOr<std::unique_ptr<Source>> MakeKafkaSource(const KafkaSourceOptions& opti
     if (k == "fetch.queue.backoff.ms" && RdKafka::version() < 0x02010000) continue;
     if (Status s = SetKafkaProperty(conf.get(), k, v); !s.ok()) return s;
   }
+  KafkaPropertySetter user(conf.get(), &cfg.property_locations);
   for (const auto& [k, v] : cfg.properties) {
     if (k == "enable.auto.offset.store") {
       if (v != "false") {
@@ -787,8 +895,9 @@ StatusOr<std::unique_ptr<Source>> MakeKafkaSource(const KafkaSourceOptions& opti
                (k == "group.id" ? "group_id" : "brokers") + " instead");
       continue;
     }
-    if (Status s = SetKafkaProperty(conf.get(), k, v); !s.ok()) return AtProperty(cfg, k, s);
+    user.Set(k, v);
   }
+  if (Status s = user.status(); !s.ok()) return s;
   // The guarantee: an offset is stored only after its record was applied.
   if (Status s = SetKafkaProperty(conf.get(), "enable.auto.offset.store", "false"); !s.ok()) {
     return s;

@@ -32,4 +32,10 @@ struct KafkaSourceOptions {
 
 StatusOr<std::unique_ptr<Source>> MakeKafkaSource(const KafkaSourceOptions& options);
 
+// True once a source's Close() could not leave its consumer group in time
+// (the cluster unreachable at shutdown) and left the client to finish on a
+// thread of its own: the process should then end with _Exit, not by running
+// static destructors beside librdkafka's threads (cmd/main.cc).
+bool KafkaClientsAbandoned();
+
 }  // namespace earshot

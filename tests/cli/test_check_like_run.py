@@ -135,3 +135,40 @@ def test_check_rejects_a_broken_shadow_set_which_run_only_reports(tmp_path):
     rc, out = check(cfg)
     assert rc == 0, out
     assert "ok: shadow rules: 1 files, 1 brands" in out, out
+
+
+def test_every_bad_kafka_property_is_reported_at_its_line(tmp_path):
+    """Not only the first: each bad property at the line that sets it, in
+    the file's order, by check and run alike; the dead-letter producer's
+    properties too."""
+    props = ('security.protocol: carrier_pigeon\n      session.timeout.ms: "-5"\n'
+             '      fetch.max.bytez: "1"')
+    cfg = write(tmp_path, {"src": KAFKA.format(prop=props)}, {})
+    want = ['earshot.yaml:10:26: kafka property "security.protocol": Invalid value',
+            'earshot.yaml:11:27: kafka property "session.timeout.ms":',
+            'earshot.yaml:12:24: kafka property "fetch.max.bytez": No such configuration property']
+    rc, out = check(cfg)
+    assert rc == 1, out
+    run_out = run_rejects(cfg, tmp_path)
+    for text in (out, run_out):
+        lines = [line for line in text.splitlines() if "kafka property" in line]
+        assert len(lines) == 3, text
+        for line, w in zip(lines, want):
+            assert w in line, text
+
+    cfg = write(tmp_path, {"src": KAFKA.format(prop='acks: "banana"'),
+                           "dlq": "dead_letter: {topic: dlq}\n"}, {})
+    rc, out = check(cfg)
+    assert rc == 1, out
+    assert 'earshot.yaml:10:13: kafka property "acks"' in out, out
+    assert 'earshot.yaml:10:13: kafka property "acks"' in run_rejects(cfg, tmp_path)
+
+
+def test_no_rule_paths_is_the_config_files_error_for_check_and_run(tmp_path):
+    cfg = tmp_path / "earshot.yaml"
+    cfg.write_text('http: {listen: "127.0.0.1:0"}\n')
+    rc, out = check(str(cfg))
+    assert rc == 1, out
+    assert f"{cfg}: no rule paths configured (rules.paths)" in out, out
+    assert "usage" not in out, out
+    assert f"{cfg}: no rule paths configured (rules.paths)" in run_rejects(str(cfg), tmp_path)

@@ -57,6 +57,21 @@ def test_explain_shows_normalization_hits_and_rules():
     assert "sneakers/nike" in out
 
 
+def test_explain_reads_stdin_without_its_final_line_end(tmp_path):
+    """`echo TEXT | earshot explain -` explains TEXT, as replay would count
+    it: a regex anchored at the end still matches."""
+    f = tmp_path / "r.yaml"
+    f.write_text("category: c\nbrands:\n  - name: endnike\n    regex: ['nike$']\n")
+    r = run("explain", "--rules", str(f), "-", input="just nike\n".encode())
+    out = r.stdout.decode()
+    assert r.returncode == 0, r.stderr.decode()
+    assert "normalized: just nike\n" in out, out
+    assert "fired: brand c/endnike" in out, out
+    # Newlines inside the text stay.
+    r = run("explain", "--rules", str(f), "-", input="nike\nnot at the end\n".encode())
+    assert "fired: brand c/endnike" not in r.stdout.decode(), r.stdout.decode()
+
+
 def test_replay_reads_stdin_and_prints_the_exposition():
     lines = "\n".join([
         json.dumps({"id": "1", "platform": "twitter", "text": "nike", "created_at": 1767225600000}),

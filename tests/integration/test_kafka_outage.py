@@ -1,6 +1,8 @@
 """The broker stops and restarts mid-stream: the daemon turns unready, keeps
 running, reconnects, and loses nothing."""
 import json
+import signal
+import time
 
 from kafka_helpers import (tool, counters, generate, kafka_config, new_topic, outcomes, produce_file,
                            replay, wait_for, windows, events_total)
@@ -46,3 +48,33 @@ def test_broker_restart_mid_stream_loses_nothing(tmp_path, broker, daemons):
     assert windows(m) == windows(want)
     assert m["earshot_kafka_errors_total{kind=\"broker_down\"}"] >= 1
     assert d.stop() == 0
+
+
+def test_sigterm_after_the_cluster_went_away_exits_in_bounded_time(tmp_path, broker, daemons):
+    """Partitions assigned, then the cluster goes away: SIGTERM still exits 0
+    within the shutdown bounds (a 5 s final commit, a 5 s group leave), not
+    after the session timeout or never: librdkafka's close waits for the
+    group coordinator without end (docs/kafka.md, "Shutdown")."""
+    topic = new_topic(broker, 2)
+    # The broker's default session timeout, as in production.
+    cfg = kafka_config(tmp_path, broker, topic, "g-gone")
+    text = open(cfg).read().replace('session.timeout.ms: "6000"', 'session.timeout.ms: "45000"')
+    open(cfg, "w").write(text)
+    d = daemons(cfg)
+    events = tmp_path / "events.jsonl"
+    generate(events, 200, seed=61)
+    produce_file(broker, topic, events)
+    wait_for(lambda: events_total(d.metrics()) >= 200, timeout=60, what="200 events")
+    broker.stop()
+    try:
+        wait_for(lambda: d.get("/readyz")[0] == 503, timeout=60, what="/readyz 503")
+        started = time.monotonic()
+        d.proc.send_signal(signal.SIGTERM)
+        assert d.stop(timeout=40) == 0, d.logs()
+        took = time.monotonic() - started
+        assert took < 20, f"SIGTERM took {took:.1f} s\n{d.logs()}"
+        log = d.logs()
+        assert ("final commit: no answer within 5 s" in log or
+                "close: the group coordinator did not answer within 5 s" in log), log
+    finally:
+        broker.start()
