@@ -392,20 +392,25 @@ class FileLoader {
       } else {
         diags_.Error(LocOf(event, file_), "event is missing \"text\"");
       }
-      if (const YAML::Node p = event["platform"]) {
+      // An optional field that is null is absent, as in an event
+      // (docs/formats.md), so that a real event pastes in as it is.
+      auto given = [](const YAML::Node& f) { return f && !f.IsNull(); };
+      if (const YAML::Node p = event["platform"]; given(p)) {
         if (auto s = AsString(p, file_, "platform", &diags_)) tc->platform = CanonicalPlatformName(*s);
       }
-      if (const YAML::Node l = event["lang"]) {
+      if (const YAML::Node l = event["lang"]; given(l)) {
         if (auto s = AsString(l, file_, "lang", &diags_)) tc->lang = AsciiLowered(*s);
       }
-      if (const YAML::Node c = event["country"]) {
+      if (const YAML::Node c = event["country"]; given(c)) {
         if (auto s = AsString(c, file_, "country", &diags_)) tc->country = *s;
       }
-      if (const YAML::Node a = event["author"]) {
+      if (const YAML::Node a = event["author"]; given(a)) {
         std::optional<std::string> handle;
         if (a.IsMap()) {
           CheckKeys(a, kAuthorKeys, file_, "author", &diags_);
-          if (const YAML::Node h = a["handle"]) handle = AsString(h, file_, "handle", &diags_);
+          if (const YAML::Node h = a["handle"]; given(h)) {
+            handle = AsString(h, file_, "handle", &diags_);
+          }
         } else {
           handle = AsString(a, file_, "author", &diags_);
         }

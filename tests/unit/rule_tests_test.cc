@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <sstream>
 #include <string>
 
@@ -84,6 +85,26 @@ TEST(RuleTestsTest, LongTextsAreShortened) {
   EXPECT_EQ(s.failed, 1);
   EXPECT_EQ(out.str(), "FAIL t.yaml:3:5 \"" + std::string(60, 'a') + "...\"\n" +
                            "  brands: expected [] got [c/b]\n  + c/b\n0 passed, 1 failed\n");
+}
+
+// A null optional field is absent, as in an event: a real event pastes in.
+TEST(RuleTestsTest, NullFieldsAreAbsent) {
+  const std::string path = ::testing::TempDir() + "/null_fields.yaml";
+  {
+    std::ofstream f(path);
+    f << "category: c\nbrands:\n  - name: b\n    terms: [nike]\n"
+         "tests:\n"
+         "  - event: {text: \"nike\", platform: null, lang: null, country: ~, author: null}\n"
+         "    brands: [c/b]\n"
+         "  - event: {text: \"nike\", author: {handle: null}}\n"
+         "    brands: [c/b]\n";
+  }
+  Loaded l = Load(path);
+  ASSERT_NE(l.rules, nullptr);
+  std::ostringstream out;
+  RuleTestSummary s = RunRuleTests(l.def, *l.rules, kPlatforms, out, /*verbose=*/false);
+  EXPECT_EQ(s.passed, 2) << out.str();
+  EXPECT_EQ(s.failed, 0) << out.str();
 }
 
 TEST(RuleTestsTest, NoTests) {
