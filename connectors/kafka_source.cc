@@ -436,13 +436,16 @@ class KafkaSource final : public Source {
   // waits at most `timeout_ms` for it; then the consumer is destroyed
   // without a close, and the group notices by session timeout, as after a
   // crash.
-  // Returns false if the group was not left in time.
+  // Returns false if the group was not left in time (true when close()
+  // itself fails).
   bool CloseBounded(int timeout_ms) {
     std::unique_ptr<RdKafka::Queue> q(RdKafka::Queue::create(consumer_.get()));
     std::unique_ptr<RdKafka::Error> err(consumer_->close(q.get()));
     if (err != nullptr) {
+      // Refused at once (a fatal error): nothing to wait for, the handle
+      // is destroyed as usual.
       KafkaLog("close: " + err->str());
-      return false;
+      return true;
     }
     const auto deadline = SteadyClock::now() + std::chrono::milliseconds(timeout_ms);
     while (!consumer_->closed()) {

@@ -72,6 +72,12 @@ TEST(ConfigTest, UnknownKeysAreErrorsWithPositionAndHint) {
   EXPECT_NE(all.find("c.yaml:7:3: unknown key \"lisen\" (did you mean \"listen\"?)"),
             std::string::npos)
       << all;
+  // Swapped letters are one edit: "stpe" is "step", not "size".
+  Config c2;
+  Diagnostics d2;
+  EXPECT_FALSE(ParseConfig("windows:\n  - {name: a, size: 5m, stpe: 10s}\n", "c.yaml", &c2, &d2));
+  EXPECT_NE(d2.ToString().find("unknown key \"stpe\" (did you mean \"step\"?)"), std::string::npos)
+      << d2.ToString();
 }
 
 TEST(ConfigTest, ReportsAllErrorsAtOnce) {
