@@ -1,5 +1,6 @@
 #include "base/yaml_util.h"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -41,12 +42,33 @@ std::optional<YAML::Node> LoadYamlFile(const std::string& path, Diagnostics* dia
   return LoadYamlString(ss.str(), path, diags);
 }
 
+void CheckDuplicateKeys(const YAML::Node& node, const std::string& file, const std::string& what,
+                        Diagnostics* diags) {
+  if (!node.IsMap() || node.size() < 2) return;
+  std::vector<std::pair<std::string, int>> seen;  // key, line (1-based)
+  for (const auto& kv : node) {
+    if (!kv.first.IsScalar()) continue;
+    const std::string& key = kv.first.Scalar();
+    const int line = kv.first.Mark().line + 1;
+    auto it = std::find_if(seen.begin(), seen.end(), [&](const auto& s) { return s.first == key; });
+    if (it != seen.end()) {
+      diags->Error(LocOf(kv.first, file),
+                   what + ": duplicate key \"" + key + "\" (first set at line " +
+                       std::to_string(it->second) + ")",
+                   "YAML keeps only the first; remove or merge the other");
+    } else {
+      seen.emplace_back(key, line);
+    }
+  }
+}
+
 bool CheckKeys(const YAML::Node& node, const std::vector<std::string>& allowed,
                const std::string& file, const std::string& what, Diagnostics* diags) {
   if (!node.IsMap()) {
     diags->Error(LocOf(node, file), what + ": expected a mapping");
     return false;
   }
+  CheckDuplicateKeys(node, file, what, diags);
   for (const auto& kv : node) {
     std::string key;
     try {

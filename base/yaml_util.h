@@ -23,8 +23,14 @@ std::optional<YAML::Node> LoadYamlFile(const std::string& path, Diagnostics* dia
 std::optional<YAML::Node> LoadYamlString(const std::string& text, const std::string& file,
                                          Diagnostics* diags);
 
+// Reports every key that the map `node` sets a second time (YAML parsers
+// keep the first and drop the rest without a word): "duplicate key".
+void CheckDuplicateKeys(const YAML::Node& node, const std::string& file, const std::string& what,
+                        Diagnostics* diags);
+
 // Reports every key of the map `node` not in `allowed`, with a did-you-mean
-// hint. Returns false when `node` is not a map (and reports that).
+// hint, and every duplicate key. Returns false when `node` is not a map (and
+// reports that).
 bool CheckKeys(const YAML::Node& node, const std::vector<std::string>& allowed,
                const std::string& file, const std::string& what, Diagnostics* diags);
 

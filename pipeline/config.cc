@@ -154,6 +154,7 @@ void ParseKafka(const YAML::Node& n, const std::string& file, const std::string&
       d->Error(LocOf(p, file), "properties: expected a mapping of librdkafka properties");
       return;
     }
+    CheckDuplicateKeys(p, file, "properties", d);
     for (const auto& kv : p) {
       auto key = AsString(kv.first, file, "properties key", d);
       auto val = AsString(kv.second, file, "properties value", d);
@@ -378,6 +379,7 @@ bool ParseConfig(const std::string& yaml_text, const std::string& file, Config* 
   }
   if (const YAML::Node& m = root["mapping"]) {
     if (m.IsMap()) {
+      CheckDuplicateKeys(m, file, "mapping", d);
       for (const auto& kv : m) {
         auto key = AsString(kv.first, file, "mapping key", d);
         auto val = AsString(kv.second, file, "mapping pointer", d);

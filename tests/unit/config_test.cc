@@ -80,6 +80,28 @@ TEST(ConfigTest, UnknownKeysAreErrorsWithPositionAndHint) {
       << d2.ToString();
 }
 
+// YAML keeps the first of two equal keys without a word: an error, at the
+// second, in sections and in free-form maps alike.
+TEST(ConfigTest, DuplicateKeysAreErrors) {
+  const char* yaml =
+      "clock: event\nwindows:\n  - {name: a, size: 5m, step: 10s, step: 1m}\nclock: wall\n"
+      "source:\n  type: kafka\n  kafka:\n    brokers: b\n    topics: [t]\n    group_id: g\n"
+      "    properties:\n      linger.ms: \"5\"\n      linger.ms: \"50\"\n";
+  Config c;
+  Diagnostics d;
+  EXPECT_FALSE(ParseConfig(yaml, "c.yaml", &c, &d));
+  const std::string all = d.ToString();
+  EXPECT_NE(all.find("c.yaml:4:1: config: duplicate key \"clock\" (first set at line 1)"),
+            std::string::npos)
+      << all;
+  EXPECT_NE(all.find("c.yaml:3:36: window: duplicate key \"step\" (first set at line 3)"),
+            std::string::npos)
+      << all;
+  EXPECT_NE(all.find("c.yaml:13:7: properties: duplicate key \"linger.ms\" (first set at line 12)"),
+            std::string::npos)
+      << all;
+}
+
 TEST(ConfigTest, ReportsAllErrorsAtOnce) {
   const char* yaml =
       "windows:\n  - {name: 5m, size: 5m, step: 7s}\n  - {name: x, size: 5, step: 1s}\n"
