@@ -347,6 +347,7 @@ void Processor::ProcessBatch(std::string_view source, const std::vector<Record>&
     // Both divide by the longest window's step (see StepIndex).
     StepIndex dedupe_bucket_of(longest_spec.step_ms);  // event time -> dedupe bucket
     StepIndex longest_step_of(longest_spec.step_ms);   // T -> step, for the late check
+    const int64_t longest_buckets = longest_spec.size_ms / longest_spec.step_ms;
     PartitionState* part = nullptr;
     std::string_view part_topic;
     int32_t part_number = -1;
@@ -380,7 +381,7 @@ void Processor::ProcessBatch(std::string_view source, const std::vector<Record>&
       if (!bad) {
         if (ev.has_created_at) event_ms = ev.created_at_ms;
         else if (rec.timestamp_ms >= 0) event_ms = rec.timestamp_ms;
-        else event_ms = event_clock && max_event_ms_ != INT64_MIN ? max_event_ms_ : wall_now;
+        else event_ms = now;  // T: under clock: event, 0 before any event (docs/formats.md)
         if (event_ms > wall_now + config_.max_future_skew_ms) bad = InvalidReason::kFutureTimestamp;
       }
       if (bad) {
@@ -408,9 +409,15 @@ void Processor::ProcessBatch(std::string_view source, const std::vector<Record>&
       const int64_t dedupe_bucket = dedupe_bucket_of(event_ms);
       part->dedupe.Prefetch(fingerprint);
       // WindowStartMillis(now) of the longest window.
-      const int64_t window_start =
-          (longest_step_of(now) + 1) * longest_spec.step_ms - longest_spec.size_ms;
+      const int64_t now_step = longest_step_of(now);
+      const int64_t window_start = (now_step + 1) * longest_spec.step_ms - longest_spec.size_ms;
       const bool late = event_ms < window_start;
+      // Dedupe entries leave with the longest window's buckets as T moves,
+      // not only at the end of a batch: a copy whose original's bucket has
+      // left is a new event, and a late event is kept in the oldest live
+      // bucket, however the input falls into batches (docs/windows.md,
+      // "Duplicates"). A compare when the bucket has not changed.
+      part->dedupe.ExpireBefore(now_step + 1 - longest_buckets);
       if (late && rec.rebuild) {
         part->dedupe.SeenOrInsert(fingerprint, dedupe_bucket);
         continue;

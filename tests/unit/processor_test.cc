@@ -226,6 +226,49 @@ TEST_F(ProcessorTest, EventClockUsesTheLargestEventTime) {
   EXPECT_EQ((r["earshot_window_mentions{window=1h,category=sneakers,brand=nike,platform=twitter,}"]), 3);
 }
 
+// Dedupe follows T event by event, so the outcomes do not depend on how the
+// input falls into batches: a copy whose original's bucket has left the
+// longest window is a new event, and a late event is remembered in the
+// oldest live bucket (docs/windows.md, "Duplicates").
+TEST_F(ProcessorTest, DedupeOutcomesDoNotDependOnBatching) {
+  config_.clock = ClockMode::kEvent;
+  const std::vector<std::string> input = {
+      Ev("a", "twitter", "nike", kT0),
+      Ev("b", "twitter", "nike", kT0 + 120 * kMin),     // T moves 2 h: a's bucket leaves
+      Ev("a", "twitter", "nike", kT0 + 115 * kMin),     // not a copy any more: matched
+      Ev("c", "twitter", "nike", kT0 + 10 * kMin),      // late, remembered
+      Ev("c", "twitter", "nike", kT0 + 119 * kMin),     // its copy: duplicate
+      R"({"id":"d","platform":"twitter","text":"nike"})",  // no created_at: T
+  };
+  for (const bool one_batch : {true, false}) {
+    ASSERT_NO_FATAL_FAILURE(Recreate());
+    if (one_batch) {
+      Feed(input);
+    } else {
+      for (const auto& e : input) Feed({e});
+    }
+    SCOPED_TRACE(one_batch ? "one batch" : "a batch an event");
+    EXPECT_EQ(proc_->outcome_count(Outcome::kMatched), 4u);
+    EXPECT_EQ(proc_->outcome_count(Outcome::kLate), 1u);
+    EXPECT_EQ(proc_->outcome_count(Outcome::kDuplicate), 1u);
+    auto r = Results();
+    EXPECT_EQ((r["earshot_window_mentions{window=1h,category=sneakers,brand=nike,platform=twitter,}"]), 3);
+  }
+}
+
+// Under clock: event, an event without created_at takes T, which is 0 before
+// any event: the output does not depend on when the replay runs.
+TEST_F(ProcessorTest, MissingTimeBeforeAnyEventIsTimeZeroUnderTheEventClock) {
+  config_.clock = ClockMode::kEvent;
+  ASSERT_NO_FATAL_FAILURE(Recreate());
+  Feed({R"({"id":"d","platform":"twitter","text":"nike"})"});
+  EXPECT_EQ(proc_->NowMillis(), 0);
+  Feed({Ev("e", "twitter", "nike", kT0)});
+  auto r = Results();
+  EXPECT_EQ((r["earshot_mentions_total{category=sneakers,brand=nike,platform=twitter,}"]), 2);
+  EXPECT_EQ((r["earshot_window_mentions{window=1h,category=sneakers,brand=nike,platform=twitter,}"]), 1);
+}
+
 TEST_F(ProcessorTest, ShareOfVoiceJsonValidatesParameters) {
   EXPECT_FALSE(proc_->ShareOfVoiceJson("7m", "", "").ok());
   EXPECT_FALSE(proc_->ShareOfVoiceJson("", "myspace", "").ok());
@@ -235,6 +278,12 @@ TEST_F(ProcessorTest, ShareOfVoiceJsonValidatesParameters) {
   ASSERT_TRUE(j.ok());
   EXPECT_NE(j->find(R"("category":"sneakers","total":1,"leader":"nike")"), std::string::npos) << *j;
   EXPECT_NE(j->find(R"({"brand":"adidas","value":0,"share":0.0})"), std::string::npos) << *j;
+  // The parameters echoed are the values used: an alias is its platform.
+  auto x = proc_->ShareOfVoiceJson("5m", "X", "");
+  ASSERT_TRUE(x.ok());
+  EXPECT_NE(x->find(R"("window":"5m","platform":"twitter","basis":"mentions")"), std::string::npos)
+      << *x;
+  EXPECT_NE(x->find(R"("category":"sneakers","total":1,"leader":"nike")"), std::string::npos) << *x;
 }
 
 }  // namespace
