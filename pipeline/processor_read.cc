@@ -183,6 +183,7 @@ StatusOr<std::string> Processor::ShareOfVoiceJson(const std::string& window_name
       return Status::Error("unknown platform \"" + platform + "\"");
     }
     pidx = p;
+    platform = std::string(platforms_.Name(p));  // the value used: "x" is "twitter"
   }
   int basis = -1;
   std::string bname = basis_name.empty() ? "mentions" : basis_name;
