@@ -14,24 +14,23 @@ void KafkaLog(std::string_view line, LogLevel level) {
   Log(level, out);
 }
 
-Status SetKafkaProperty(RdKafka::Conf* conf, const std::string& name, const std::string& value) {
+Status SetKafkaProperty(RdKafka::Conf* conf, const std::string& name, const std::string& value,
+                        const std::string& what) {
   std::string err;
-  if (conf->set(name, value, err) != RdKafka::Conf::CONF_OK) {
-    return Status::Error("kafka property \"" + name + "\": " + err);
-  }
-  return Status::Ok();
+  if (conf->set(name, value, err) == RdKafka::Conf::CONF_OK) return Status::Ok();
+  while (!err.empty() && (err.back() == '\n' || err.back() == ' ')) err.pop_back();
+  return Status::Error("kafka property \"" + name + "\"" + (what.empty() ? "" : " (" + what + ")") +
+                       ": " + err);
 }
 
 void KafkaPropertySetter::Set(const std::string& name, const std::string& value) {
-  std::string err;
-  if (conf_->set(name, value, err) == RdKafka::Conf::CONF_OK) return;
-  while (!err.empty() && (err.back() == '\n' || err.back() == ' ')) err.pop_back();
+  Status s = SetKafkaProperty(conf_, name, value, what_);
+  if (s.ok()) return;
   SourceLoc loc;
   if (locations_ != nullptr) {
     if (auto it = locations_->find(name); it != locations_->end()) loc = it->second;
   }
-  errors_.emplace_back(loc, "kafka property \"" + name + "\"" +
-                                (what_.empty() ? "" : " (" + what_ + ")") + ": " + err);
+  errors_.emplace_back(loc, s.message());
 }
 
 Status KafkaPropertySetter::status() const {

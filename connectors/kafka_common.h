@@ -23,8 +23,10 @@ namespace earshot {
 void KafkaLog(std::string_view line, LogLevel level = LogLevel::kInfo);
 
 // Sets one property, turning librdkafka's complaint into an error value
-// ("kafka property \"x\": No such configuration property").
-Status SetKafkaProperty(RdKafka::Conf* conf, const std::string& name, const std::string& value);
+// ("kafka property \"x\": No such configuration property"; with `what`, the
+// client is named: "kafka property \"x\" (dead-letter producer): ...").
+Status SetKafkaProperty(RdKafka::Conf* conf, const std::string& name, const std::string& value,
+                        const std::string& what = "");
 
 // Sets the properties of a user's configuration one after the other and
 // keeps going past a bad one, so that every bad property is reported at once,

@@ -353,16 +353,30 @@ class KafkaSource final : public Source {
     return keys;
   }
 
+  // The stored offsets of `keys` that are not committed yet.
+  std::vector<std::pair<Key, int64_t>> Uncommitted(const std::vector<Key>& keys) const {
+    std::vector<std::pair<Key, int64_t>> out;
+    for (const Key& k : keys) {
+      auto it = partitions_.find(k);
+      if (it != partitions_.end() && it->second.stored >= 0 &&
+          it->second.stored != it->second.committed) {
+        out.emplace_back(k, it->second.stored);
+      }
+    }
+    return out;
+  }
+
+  // A commit of `offset` for the partition succeeded.
+  void MarkCommitted(const std::string& topic, int32_t partition, int64_t offset) {
+    auto it = partitions_.find({topic, partition});
+    if (it != partitions_.end()) it->second.committed = offset;
+  }
+
   void CommitStoredSync(const std::vector<Key>& keys) {
     std::vector<RdKafka::TopicPartition*> offsets;
     PartitionListDeleter del{&offsets};
-    for (const Key& k : keys) {
-      auto it = partitions_.find(k);
-      if (it == partitions_.end() || it->second.stored < 0 ||
-          it->second.stored == it->second.committed) {
-        continue;
-      }
-      offsets.push_back(RdKafka::TopicPartition::create(k.first, k.second, it->second.stored));
+    for (const auto& [k, offset] : Uncommitted(keys)) {
+      offsets.push_back(RdKafka::TopicPartition::create(k.first, k.second, offset));
     }
     if (offsets.empty()) return;
     RdKafka::ErrorCode rc = consumer_->commitSync(offsets);
@@ -371,30 +385,22 @@ class KafkaSource final : public Source {
       return;
     }
     for (RdKafka::TopicPartition* tp : offsets) {
-      auto it = partitions_.find({tp->topic(), tp->partition()});
-      if (it != partitions_.end() && tp->err() == RdKafka::ERR_NO_ERROR) {
-        it->second.committed = tp->offset();
+      if (tp->err() == RdKafka::ERR_NO_ERROR) {
+        MarkCommitted(tp->topic(), tp->partition(), tp->offset());
       }
     }
   }
 
-  // CommitStoredSync's result within `timeout_ms` (shutdown): the commit
+  // CommitStoredSync, waiting at most `timeout_ms` (shutdown): the commit
   // goes through a queue of its own, which is waited on for that long. A
   // commit still in flight then is given up: its records come again to the
-  // next owner (at-least-once).
-  // Returns false if the commit did not finish in time.
+  // next owner (at-least-once). Returns false if it did not finish in time.
   bool CommitStoredBounded(const std::vector<Key>& keys, int timeout_ms) {
     bool answered = true;
     rd_kafka_t* rk = consumer_->c_ptr();
     rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
-    for (const Key& k : keys) {
-      auto it = partitions_.find(k);
-      if (it == partitions_.end() || it->second.stored < 0 ||
-          it->second.stored == it->second.committed) {
-        continue;
-      }
-      rd_kafka_topic_partition_list_add(list, k.first.c_str(), k.second)->offset =
-          it->second.stored;
+    for (const auto& [k, offset] : Uncommitted(keys)) {
+      rd_kafka_topic_partition_list_add(list, k.first.c_str(), k.second)->offset = offset;
     }
     if (list->cnt > 0) {
       rd_kafka_queue_t* q = rd_kafka_queue_new(rk);
@@ -413,9 +419,8 @@ class KafkaSource final : public Source {
               err == RD_KAFKA_RESP_ERR_NO_ERROR && done != nullptr) {
             for (int i = 0; i < done->cnt; ++i) {
               const rd_kafka_topic_partition_t& tp = done->elems[i];
-              auto it = partitions_.find({tp.topic, tp.partition});
-              if (it != partitions_.end() && tp.err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-                it->second.committed = tp.offset;
+              if (tp.err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+                MarkCommitted(tp.topic, tp.partition, tp.offset);
               }
             }
           }
@@ -433,11 +438,9 @@ class KafkaSource final : public Source {
   }
 
   // Leaves the group (the final revoke runs in OnRevoke, served here) and
-  // waits at most `timeout_ms` for it; then the consumer is destroyed
-  // without a close, and the group notices by session timeout, as after a
-  // crash.
-  // Returns false if the group was not left in time (true when close()
-  // itself fails).
+  // waits at most `timeout_ms` for it. Returns false if the group was not
+  // left in time (Close() then abandons the client: the group notices by
+  // session timeout, as after a crash); true when close() itself fails.
   bool CloseBounded(int timeout_ms) {
     std::unique_ptr<RdKafka::Queue> q(RdKafka::Queue::create(consumer_.get()));
     std::unique_ptr<RdKafka::Error> err(consumer_->close(q.get()));
