@@ -68,11 +68,13 @@ void LiteralAutomaton::Build(const std::vector<std::pair<std::string, uint32_t>>
   std::vector<uint32_t> fail(n, 0);
   std::vector<std::vector<Output>> all(n);
   std::deque<uint32_t> queue;
+  std::vector<uint32_t> order;  // breadth first
   for (const auto& [cls, child] : children[0]) queue.push_back(child);
   all[0] = own[0];
   while (!queue.empty()) {
     const uint32_t u = queue.front();
     queue.pop_front();
+    order.push_back(u);
     all[u] = own[u];
     const auto& inherited = all[fail[u]];
     all[u].insert(all[u].end(), inherited.begin(), inherited.end());
@@ -91,28 +93,75 @@ void LiteralAutomaton::Build(const std::vector<std::pair<std::string, uint32_t>>
     }
   }
 
-  // Packed.
-  root_next_.assign(nclasses, 0);
-  for (const auto& [cls, child] : children[0]) root_next_[cls] = child;
-  states_.assign(n, State{});
-  edge_class_.clear();
-  edge_next_.clear();
+  // Outputs, flat.
+  out_begin_.assign(n + 1, 0);
   outputs_.clear();
   for (size_t s = 0; s < n; ++s) {
-    State& st = states_[s];
-    st.fail = fail[s];
-    st.edges_begin = static_cast<uint32_t>(edge_class_.size());
-    if (s != 0) {
-      for (const auto& [cls, child] : children[s]) {  // sorted by class
-        edge_class_.push_back(cls);
-        edge_next_.push_back(child);
-      }
-    }
-    st.edges_end = static_cast<uint32_t>(edge_class_.size());
-    st.out_begin = static_cast<uint32_t>(outputs_.size());
+    out_begin_[s] = static_cast<uint32_t>(outputs_.size());
     outputs_.insert(outputs_.end(), all[s].begin(), all[s].end());
-    st.out_end = static_cast<uint32_t>(outputs_.size());
   }
+  out_begin_[n] = static_cast<uint32_t>(outputs_.size());
+  auto id = [&](uint32_t s) { return all[s].empty() ? s : s | kHasOutputs; };
+
+  // The complete automaton: from state s on class c it goes where its trie
+  // edge leads, else where fail(s) goes on c. The root's transitions are
+  // dense; a state's others are kept only where they differ from the
+  // root's, which a state inherits from its failure target (breadth first:
+  // the target is done before the state). Edges from s != root lead two or
+  // more levels deep, the root's one level, so an edge always differs.
+  root_next_.assign(nclasses, 0);
+  for (const auto& [cls, child] : children[0]) root_next_[cls] = id(child);
+  std::vector<std::vector<std::pair<uint32_t, uint32_t>>> trans(n);  // sorted by class
+  for (const uint32_t u : order) {
+    if (u == 0) continue;
+    const auto& inherited = trans[fail[u]];
+    auto& t = trans[u];
+    auto e = children[u].begin();
+    for (const auto& [cls, next] : inherited) {
+      for (; e != children[u].end() && e->first < cls; ++e) t.emplace_back(e->first, id(e->second));
+      if (e != children[u].end() && e->first == cls) continue;  // the edge, next
+      t.emplace_back(cls, next);
+    }
+    for (; e != children[u].end(); ++e) t.emplace_back(e->first, id(e->second));
+  }
+
+  // The double array: each state's transitions at base + class, first fit,
+  // the states with the most transitions first (the small ones then fill
+  // the holes); the root owns no slot. A state that fits nowhere in
+  // kMaxTries places goes past the end, so the build stays linear in the
+  // transitions. At the end, room for every class after the last base: a
+  // step reads base[s] + class for any class.
+  constexpr size_t kMaxTries = 256;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](uint32_t x, uint32_t y) { return trans[x].size() > trans[y].size(); });
+  base_.assign(n, 0);
+  slots_.assign(nclasses, Slot{kNoOwner, 0});
+  size_t first_free = 1;  // no slot below it is free
+  size_t last_base = 0;
+  for (const uint32_t u : order) {
+    const auto& t = trans[u];
+    if (t.empty()) break;  // and so are the rest
+    const uint32_t low = t.front().first, high = t.back().first;
+    while (first_free < slots_.size() && slots_[first_free].owner != kNoOwner) ++first_free;
+    size_t b = first_free > low ? first_free - low : 1;
+    for (size_t tries = 0;; ++b, ++tries) {
+      if (tries == kMaxTries) b = std::max(b, slots_.size() - low);
+      if (b + high >= slots_.size()) slots_.resize(b + high + 1, Slot{kNoOwner, 0});
+      bool fits = true;
+      for (const auto& [cls, next] : t) {
+        if (slots_[b + cls].owner != kNoOwner) {
+          fits = false;
+          break;
+        }
+      }
+      if (fits) break;
+    }
+    base_[u] = static_cast<uint32_t>(b);
+    last_base = std::max(last_base, b);
+    for (const auto& [cls, next] : t) slots_[b + cls] = Slot{u, next};
+  }
+  slots_.resize(std::max(slots_.size(), last_base + nclasses), Slot{kNoOwner, 0});
+  slots_.shrink_to_fit();
 }
 
 uint32_t LiteralAutomaton::ClassSlow(char32_t cp) const {

@@ -6,11 +6,15 @@
 // of them share their first characters (katakana brand names do).
 //
 // Layout: the keys' code points are numbered (classes 1..C; 0 is every
-// other code point, which sends the automaton back to its root without a
-// look-up) through a two-level table; the root's transitions are a dense
-// array; every other state has its trie edges sorted by class and a failure
-// link; a state's outputs (its keys and those of the states on its failure
-// chain) are one flat list. Built once, then read-only and thread-safe.
+// other code point, which sends the automaton back to its root) through a
+// two-level table. The transitions are those of the complete automaton
+// (failure links resolved at build time), so a step is one look-up and no
+// loop: a state's transitions that do not lead where the root's would are
+// packed into one double array (slot base[s] + class, owned by s), and
+// every other transition is the root's, a dense array. A state id carries
+// a flag when the state has outputs (its keys and those of the states on
+// its failure chain, one flat list). Built once, then read-only and
+// thread-safe.
 
 #include <cstdint>
 #include <string>
@@ -28,7 +32,7 @@ class LiteralAutomaton {
   // come with several keys and a key with several values.
   void Build(const std::vector<std::pair<std::string, uint32_t>>& keys);
   bool empty() const { return outputs_.empty(); }
-  size_t states() const { return states_.size(); }
+  size_t states() const { return base_.size(); }
 
   // Calls fn(end, value, key_bytes) for every occurrence in text[begin, end)
   // (whole code points) of a key: the key is text[end - key_bytes, end).
@@ -37,15 +41,16 @@ class LiteralAutomaton {
   void Scan(std::string_view text, size_t begin, size_t end, Fn&& fn) const;
 
  private:
-  struct State {
-    uint32_t edges_begin = 0, edges_end = 0;  // into edge_class_ / edge_next_
-    uint32_t fail = 0;
-    uint32_t out_begin = 0, out_end = 0;  // into outputs_ (own and inherited)
-  };
   struct Output {
     uint32_t value;
     uint32_t bytes;
   };
+  struct Slot {
+    uint32_t owner;  // the state whose transition this is; kNoOwner if free
+    uint32_t next;   // its target (with kHasOutputs)
+  };
+  static constexpr uint32_t kNoOwner = 0xFFFFFFFF;
+  static constexpr uint32_t kHasOutputs = 0x80000000;  // on a state id: it has outputs
   static constexpr size_t kPageBits = 8;
   static constexpr char32_t kPagedLimit = 0x30000;  // planes 0-2 are paged
 
@@ -54,23 +59,20 @@ class LiteralAutomaton {
     return ClassSlow(cp);
   }
   uint32_t ClassSlow(char32_t cp) const;
+  // The next state (with kHasOutputs) from state `s` (without) on `cls`:
+  // a load and a select, no branch on the text.
   uint32_t Next(uint32_t s, uint32_t cls) const {
-    for (;;) {
-      if (s == 0) return root_next_[cls];
-      const State& st = states_[s];
-      for (uint32_t e = st.edges_begin; e < st.edges_end; ++e) {
-        if (edge_class_[e] == cls) return edge_next_[e];
-      }
-      s = st.fail;
-    }
+    const Slot slot = slots_[base_[s] + cls];
+    return slot.owner == s ? slot.next : root_next_[cls];
   }
 
   std::vector<uint16_t> page_of_;  // cp >> 8 -> page (0: the all-zero page)
   std::vector<uint32_t> pages_;    // page * 256 + (cp & 0xFF) -> class
   std::vector<std::pair<char32_t, uint32_t>> far_classes_;  // cp >= kPagedLimit, sorted
-  std::vector<uint32_t> root_next_;  // class -> state
-  std::vector<State> states_;        // [0] is the root
-  std::vector<uint32_t> edge_class_, edge_next_;
+  std::vector<uint32_t> root_next_;  // class -> state (with kHasOutputs)
+  std::vector<uint32_t> base_;       // state -> its slots' base
+  std::vector<Slot> slots_;          // base + class (room for every class after each base)
+  std::vector<uint32_t> out_begin_;  // state -> into outputs_; out_begin_[s + 1] ends it
   std::vector<Output> outputs_;
 };
 
@@ -88,15 +90,12 @@ void LiteralAutomaton::Scan(std::string_view text, size_t begin, size_t end, Fn&
     } else {
       cp = DecodeUtf8Fast(text, &i);
     }
-    const uint32_t cls = Class(cp);
-    if (cls == 0) {
-      s = 0;
-      continue;
-    }
-    s = Next(s, cls);
-    const State& st = states_[s];
-    for (uint32_t o = st.out_begin; o < st.out_end; ++o) {
-      fn(i, outputs_[o].value, outputs_[o].bytes);
+    const uint32_t next = Next(s, Class(cp));  // class 0: the root's next is the root
+    s = next & ~kHasOutputs;
+    if (next & kHasOutputs) {
+      for (uint32_t o = out_begin_[s]; o < out_begin_[s + 1]; ++o) {
+        fn(i, outputs_[o].value, outputs_[o].bytes);
+      }
     }
   }
 }
