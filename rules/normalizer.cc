@@ -4,22 +4,22 @@
 //   - table path: every code point is "simple" (NFKC quick check Yes and
 //     combining class 0, so the text is already NFKC; its case/Arabic fold is
 //     a single code point or nothing), so each code point maps independently
-//     through a precomputed BMP table;
+//     through a precomputed BMP table (computed with ICU at build time,
+//     rules/char_tables.h);
 //   - ICU path for everything else (decompositions, combining marks,
 //     multi-code-point foldings such as ß -> ss). With `offsets` it works
 //     chunk by chunk, cutting at NFKC boundaries (where normalizing the parts
 //     equals normalizing the whole) so each output byte maps to the chunk.
 #include "rules/normalizer.h"
 
-#include <unicode/uchar.h>
 #include <unicode/unorm2.h>
-#include <unicode/uscript.h>
 #include <unicode/ustring.h>
 #include <unicode/utf16.h>
 
 #include <cstring>
 #include <vector>
 
+#include "rules/char_tables.h"
 #include "rules/matcher_chars.h"
 
 namespace earshot::rules {
@@ -29,209 +29,32 @@ using internal::kCharNoSpace;
 using internal::kCharStable;
 using internal::kCharTableSize;
 using internal::kCharWord;
-
-constexpr uint32_t kSlow = 0xFFFFFFFF;    // needs the ICU path
-constexpr uint32_t kDelete = 0xFFFFFFFE;  // folded away (tatweel)
-
-const UNormalizer2* Nfkc() {
-  static const UNormalizer2* n = [] {
-    UErrorCode err = U_ZERO_ERROR;
-    return unorm2_getNFKCInstance(&err);
-  }();
-  return n;
-}
-
-// Arabic folding of one code point (after NFKC and case folding).
-inline uint32_t ArabicFold(uint32_t c) {
-  if (c < 0x0622 || c > 0x0652) return c;
-  if (c == 0x0640 || (c >= 0x064B && c <= 0x0652)) return kDelete;
-  if (c == 0x0622 || c == 0x0623 || c == 0x0625) return 0x0627;
-  if (c == 0x0629) return 0x0647;
-  if (c == 0x0649) return 0x064A;
-  return c;
-}
-
-bool ComputeNoSpace(char32_t c) {
-  static const UScriptCode kScripts[] = {USCRIPT_HAN,  USCRIPT_HIRAGANA, USCRIPT_KATAKANA,
-                                         USCRIPT_THAI, USCRIPT_LAO,      USCRIPT_KHMER,
-                                         USCRIPT_MYANMAR};
-  UErrorCode err = U_ZERO_ERROR;
-  UScriptCode s = uscript_getScript(static_cast<UChar32>(c), &err);
-  if (U_FAILURE(err)) return false;
-  for (UScriptCode k : kScripts) {
-    if (s == k) return true;
-  }
-  // Common/Inherited characters used only with these scripts (U+30FC 'ー',
-  // U+3005 '々') carry them in their Script_Extensions.
-  if (s == USCRIPT_COMMON || s == USCRIPT_INHERITED) {
-    for (UScriptCode k : kScripts) {
-      if (uscript_hasScript(static_cast<UChar32>(c), k)) return true;
-    }
-  }
-  return false;
-}
-
-bool ComputeWord(char32_t c) {
-  if (c == '_') return true;
-  return (U_GET_GC_MASK(static_cast<UChar32>(c)) & (U_GC_L_MASK | U_GC_M_MASK | U_GC_N_MASK)) != 0;
-}
-
-// Case folding of one code point, then Arabic folding: appended to *out
-// (kDelete appends nothing). False when ICU fails.
-bool FoldInto(UChar32 c, std::vector<uint32_t>* out) {
-  // Most code points do not change when case folded: no ICU call for them
-  // (the tables are built at start-up, for 196,608 code points). The
-  // property is defined on the NFD form, so only for code points without a
-  // decomposition (ǰ folds to j + U+030C, yet "does not change").
-  if (!u_hasBinaryProperty(c, UCHAR_CHANGES_WHEN_CASEFOLDED) &&
-      u_getIntPropertyValue(c, UCHAR_DECOMPOSITION_TYPE) == U_DT_NONE) {
-    const uint32_t m = ArabicFold(static_cast<uint32_t>(c));
-    if (m != kDelete) out->push_back(m);
-    return true;
-  }
-  UChar src[2];
-  int32_t len = 0;
-  U16_APPEND_UNSAFE(src, len, c);
-  UChar dst[8];
-  UErrorCode err = U_ZERO_ERROR;
-  const int32_t n = u_strFoldCase(dst, 8, src, len, U_FOLD_CASE_DEFAULT, &err);
-  if (U_FAILURE(err) || n <= 0) return false;
-  for (int32_t i = 0; i < n;) {
-    UChar32 f;
-    U16_NEXT(dst, i, n, f);
-    const uint32_t m = ArabicFold(static_cast<uint32_t>(f));
-    if (m != kDelete) out->push_back(m);
-  }
-  return true;
-}
-
-// Whether the code point stays put under NFKC whatever surrounds it, given
-// that its neighbours are such code points too: a starter (combining class
-// 0) that never composes with what precedes it (NFC quick check Yes).
-bool IsInertStarter(UChar32 c) {
-  return u_getCombiningClass(c) == 0 &&
-         u_getIntPropertyValue(c, UCHAR_NFC_QUICK_CHECK) == UNORM_YES;
-}
-
-// What one BMP code point becomes on the table path, when normalizing it on
-// its own is exact inside any text of such code points:
-//   - a "simple" code point (NFKC quick check Yes, combining class 0): its
-//     case and Arabic folding;
-//   - a compatibility character whose NFKC form is inert starters
-//     (fullwidth ！ -> !, halfwidth ｶ -> カ, … -> ..., presentation forms of
-//     Arabic letters): the folding of that form;
-//   - a haraka: nothing (see below).
-// Anything else (combining marks, characters that compose with their
-// neighbour, Hangul jamo) returns false: the text takes the ICU path.
-bool ComputeOutput(char32_t c, std::vector<uint32_t>* out) {
-  out->clear();
-  if (c >= 0xD800 && c <= 0xDFFF) return false;
-  const UChar32 uc = static_cast<UChar32>(c);
-  // Most of the table: unified Han ideographs (not the compatibility ones,
-  // U+F900.., U+2F800..U+2FA1F) and unassigned code points are their own
-  // form (a start-up shortcut; the tests compare every BMP code point with
-  // ICU).
-  if ((c >= 0x3400 && c <= 0x4DBF) || (c >= 0x4E00 && c <= 0x9FFF) ||
-      (c >= 0x20000 && c < 0x2F800) || (c > 0x2FA1F && c < 0x30000) ||
-      u_charType(uc) == U_UNASSIGNED) {
-    out->push_back(c);
-    return true;
-  }
-  const int qc = u_getIntPropertyValue(uc, UCHAR_NFKC_QUICK_CHECK);
-  if (u_getCombiningClass(uc) != 0) {
-    // The harakat (tashkeel) are combining marks that Arabic folding
-    // deletes. Deleting them one by one equals NFKC-then-delete whenever
-    // every other code point of the text is handled here: they never
-    // compose (NFC quick check Yes), canonical reordering only moves them
-    // among the marks of their own run, and any other mark is not handled
-    // here, which sends the whole text to the ICU path anyway. Arabic text
-    // with tashkeel so stays on the table path.
-    return qc == UNORM_YES && ArabicFold(c) == kDelete &&
-           u_getIntPropertyValue(uc, UCHAR_NFC_QUICK_CHECK) == UNORM_YES;
-  }
-  if (qc == UNORM_YES) return FoldInto(uc, out);
-  if (qc != UNORM_NO) return false;  // Maybe: may compose with what precedes
-  // A compatibility character: NFKC on its own, accepted when the result
-  // is inert starters, so nothing before or after can change it.
-  UChar src[2];
-  int32_t len = 0;
-  U16_APPEND_UNSAFE(src, len, uc);
-  UChar nf[32];
-  UErrorCode err = U_ZERO_ERROR;
-  const int32_t n = unorm2_normalize(Nfkc(), src, len, nf, 32, &err);
-  if (U_FAILURE(err) || n <= 0) return false;
-  for (int32_t i = 0; i < n;) {
-    UChar32 d;
-    U16_NEXT(nf, i, n, d);
-    if (!IsInertStarter(d) || !FoldInto(d, out)) return false;
-  }
-  return true;
-}
-
-// The folded single code point for a code point of the table path, kDelete
-// (it becomes nothing), or kSlow (the ICU path, or more than one code point:
-// those the run loop's enc[] entries hold).
-uint32_t ComputeMap(char32_t c) {
-  std::vector<uint32_t> out;
-  if (!ComputeOutput(c, &out)) return kSlow;
-  if (out.empty()) return kDelete;
-  return out.size() == 1 ? out[0] : kSlow;
-}
-
-// enc[] entries: the folded code point's UTF-8 in the low 3 bytes (unused
-// bytes zero), its length in bits 24-25 (0 for a deleted code point: tatweel,
-// harakat), bit 26 when it is a no-space-script character; kEncOther for
-// whatever the general code handles (kSlow, U+FFFD, ASCII results).
-constexpr uint32_t kEncOther = 0xFFFFFFFF;
-constexpr uint32_t kEncNoSpace = 1u << 26;
-
-// ident[] entries (BMP): the code point normalizes to itself in any text of
-// the table path, so a run of them is copied as it is; kIdentNoSpace: and
-// it is a no-space-script character.
-constexpr uint8_t kIdent = 1;
-constexpr uint8_t kIdentNoSpace = 2;
+using internal::ArabicFold;
+using internal::ComputeMap;
+using internal::ComputeNoSpace;
+using internal::ComputeWord;
+using internal::kDelete;
+using internal::kEncNoSpace;
+using internal::kEncOther;
+using internal::kIdent;
+using internal::kIdentNoSpace;
+using internal::kSlow;
+using internal::Nfkc;
 
 struct Tables {
-  std::vector<uint8_t> flags;  // kCharTableSize
-  std::vector<uint32_t> map;   // BMP
-  std::vector<uint32_t> enc;   // BMP
-  std::vector<uint8_t> ident;  // BMP
+  const uint8_t* flags;  // kCharTableSize
+  const uint32_t* map;   // BMP
+  const uint32_t* enc;   // BMP
+  const uint8_t* ident;  // BMP
   bool arabic_verified = false;
-  Tables() : flags(kCharTableSize), map(0x10000), enc(0x10000, kEncOther), ident(0x10000, 0) {
-    std::vector<uint32_t> out;
-    for (char32_t c = 0; c < kCharTableSize; ++c) {
-      const bool handled = ComputeOutput(c, &out);
-      // What ComputeMap(c) returns, from the same computation.
-      const uint32_t m = !handled ? kSlow : out.empty() ? kDelete : out.size() == 1 ? out[0] : kSlow;
-      if (c < 0x10000) map[c] = m;
-      uint8_t f = 0;
-      if (ComputeWord(c)) f |= kCharWord;
-      if (ComputeNoSpace(c)) f |= kCharNoSpace;
-      if (m == c) f |= kCharStable;
-      flags[c] = f;
-      if (c < 0x80 || c >= 0x10000 || c == 0xFFFD || !handled) continue;
-      std::string u;
-      bool nospace = false;
-      for (uint32_t d : out) {  // flags[d] may not be computed yet (d > c)
-        AppendUtf8(static_cast<char32_t>(d), &u);
-        nospace |= ComputeNoSpace(static_cast<char32_t>(d));
-      }
-      // The run loop writes 4 bytes and keeps the first len: up to 3 fit.
-      // Deleted code points have len 0.
-      if (u.size() > 3) continue;
-      uint32_t e = 0;
-      std::memcpy(&e, u.data(), u.size());  // little-endian: byte k at bits 8k
-      e |= static_cast<uint32_t>(u.size()) << 24;
-      if (nospace) e |= kEncNoSpace;
-      enc[c] = e;
-      if (out.size() == 1 && out[0] == c) ident[c] = kIdent | (nospace ? kIdentNoSpace : 0);
-    }
-    for (char32_t c = 0; c < 0x80; ++c) {
-      if (c < 'A' || c > 'Z') ident[c] = kIdent;
-    }
+  Tables() {
+    const internal::CharTables& g = internal::GeneratedCharTables();
+    flags = g.flags;
+    map = g.map;
+    enc = g.enc;
+    ident = g.ident;
     arabic_verified = VerifyArabicLeads();
   }
-
   // ClassifyArabicLeads against the tables, for every (lead, continuation).
   bool VerifyArabicLeads() const {
     unsigned char block[80] = {};
@@ -397,7 +220,7 @@ NormalizeInfo IcuPath(std::string_view in, std::string* out, std::vector<uint32_
 
 namespace internal {
 
-const uint8_t* CharFlagTable() { return GetTables().flags.data(); }
+const uint8_t* CharFlagTable() { return GetTables().flags; }
 
 bool ArabicLeadsVerified() {
   static const bool ok = GetTables().arabic_verified;
@@ -406,7 +229,7 @@ bool ArabicLeadsVerified() {
 
 NormalizeInfo NormalizeViaIcu(std::string_view in, std::string* out,
                               std::vector<uint32_t>* offsets) {
-  return IcuPath(in, out, offsets, GetTables().flags.data());
+  return IcuPath(in, out, offsets, GetTables().flags);
 }
 
 uint8_t CharFlagsSlow(char32_t cp) {
@@ -433,9 +256,9 @@ NormalizeInfo TablePath(std::string_view in, size_t ascii_prefix, std::string* o
                         std::vector<uint32_t>* offsets) {
   NormalizeInfo info;
   const Tables& t = GetTables();
-  const uint8_t* flags = t.flags.data();
-  const uint32_t* map = t.map.data();
-  const uint32_t* enc = t.enc.data();
+  const uint8_t* flags = t.flags;
+  const uint32_t* map = t.map;
+  const uint32_t* enc = t.enc;
   const auto* up = reinterpret_cast<const unsigned char*>(in.data());
   size_t n = in.size();
   // A simple code point maps to one code point, at most 1.5x its UTF-8 size
@@ -451,7 +274,7 @@ NormalizeInfo TablePath(std::string_view in, size_t ascii_prefix, std::string* o
     for (size_t k = 0; k < ascii_prefix; ++k) offsets->push_back(static_cast<uint32_t>(k));
   }
   char32_t last_cp = 0;  // last code point checked for no-space scripts
-  const uint8_t* ident = t.ident.data();
+  const uint8_t* ident = t.ident;
   const bool arabic_simd = t.arabic_verified;
   uint8_t ident_seen = 0;  // the ident[] bits of the code points copied by runs
   size_t block_fast_from = i;  // no 64-byte block fast path before this offset

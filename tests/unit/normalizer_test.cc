@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "rules/char_tables.h"
 #include "rules/matcher_chars.h"
 
 namespace earshot::rules {
@@ -21,6 +22,28 @@ std::string Icu(std::string_view in) {
   std::string out;
   internal::NormalizeViaIcu(in, &out);
   return out;
+}
+
+// The tables the build generated (rules/tablegen) are the ones ICU gives
+// now, entry by entry.
+TEST(NormalizerTest, GeneratedTablesEqualTheComputedOnes) {
+  const internal::CharTableData want = internal::ComputeCharTables();
+  const internal::CharTables& got = internal::GeneratedCharTables();
+  ASSERT_EQ(want.flags.size(), internal::kCharTableSize);
+  for (size_t c = 0; c < want.flags.size(); ++c)
+    ASSERT_EQ(got.flags[c], want.flags[c]) << "flags U+" << std::hex << c;
+  for (size_t c = 0; c < 0x10000; ++c) {
+    ASSERT_EQ(got.map[c], want.map[c]) << "map U+" << std::hex << c;
+    ASSERT_EQ(got.enc[c], want.enc[c]) << "enc U+" << std::hex << c;
+    ASSERT_EQ(got.ident[c], want.ident[c]) << "ident U+" << std::hex << c;
+  }
+  // A few entries by hand: 'A' folds to 'a', tatweel is deleted, katakana
+  // is itself and of a no-space script, U+0301 needs ICU.
+  EXPECT_EQ(got.map['A'], uint32_t{'a'});
+  EXPECT_EQ(got.map[0x0640], internal::kDelete);
+  EXPECT_EQ(got.map[0x30CA], 0x30CAu);
+  EXPECT_EQ(got.ident[0x30CA], internal::kIdent | internal::kIdentNoSpace);
+  EXPECT_EQ(got.map[0x0301], internal::kSlow);
 }
 
 TEST(NormalizerTest, AsciiLowerCases) {
