@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <set>
 #include <sstream>
 
 #include <prometheus/text_serializer.h>
@@ -140,6 +141,41 @@ TEST(ExpositionTest, IntegersAreExactAndRatiosAsTextSerializer) {
     EXPECT_EQ(values[i], want[i]) << i;
   }
   EXPECT_EQ(big, 1u);
+}
+
+// Ratios are formatted once per distinct value and then copied (a memo):
+// thousands of distinct ratios, each appearing several times, across the
+// memo's growth, all still the %.16g of the double.
+TEST(ExpositionTest, RepeatedRatiosAreWrittenAsTextSerializer) {
+  ResultsSnapshot s = MakeSnapshot(3000, 10);
+  for (uint32_t b = 0; b < 3000; ++b) {
+    for (uint32_t p = 0; p < 2; ++p) {
+      for (int k = 0; k < kBasisCount; ++k) {
+        s.windows[0][b * 2 + p].v[k] = (b * 7919u + p * 31u + static_cast<unsigned>(k)) % 700 + 1;
+      }
+    }
+  }
+  const std::string text = Text(s);
+  std::string series;
+  std::vector<std::string> values;
+  Split(text, &series, &values);
+  std::vector<std::string> want;
+  size_t ratios = 0;
+  for (const auto& f : ResultFamilies(s)) {
+    for (const auto& m : f.metric) {
+      char buf[64];
+      std::snprintf(buf, sizeof(buf), "%.16g",
+                    f.type == prometheus::MetricType::Counter ? m.counter.value : m.gauge.value);
+      want.push_back(buf);
+      ratios += f.name == "earshot_share_of_voice_ratio";
+    }
+  }
+  ASSERT_EQ(values, want);
+  std::set<std::string> distinct;
+  for (const auto& v : values)
+    if (v.find('.') != std::string::npos) distinct.insert(v);
+  EXPECT_GT(distinct.size(), 2000u);  // past the memo's first 1,024 slots
+  EXPECT_GT(ratios, 2 * distinct.size());
 }
 
 TEST(ExpositionTest, LargeStateStreamsInChunksOfAboutOneMiB) {
