@@ -77,6 +77,21 @@ void Split(const std::string& text, std::string* series, std::vector<std::string
   }
 }
 
+// Every value as prometheus::TextSerializer writes it: the %.16g of the
+// double of ResultFamilies(), in order.
+std::vector<std::string> SerializerValues(const ResultsSnapshot& s) {
+  std::vector<std::string> out;
+  for (const auto& f : ResultFamilies(s)) {
+    for (const auto& m : f.metric) {
+      char buf[64];
+      std::snprintf(buf, sizeof(buf), "%.16g",
+                    f.type == prometheus::MetricType::Counter ? m.counter.value : m.gauge.value);
+      out.push_back(buf);
+    }
+  }
+  return out;
+}
+
 TEST(ExpositionTest, EmptyStateWritesNothing) {
   ResultsSnapshot s;
   s.window_names = {"5m", "1h"};
@@ -122,15 +137,7 @@ TEST(ExpositionTest, IntegersAreExactAndRatiosAsTextSerializer) {
   std::string series;
   std::vector<std::string> values;
   Split(text, &series, &values);
-  std::vector<std::string> want;
-  for (const auto& f : ResultFamilies(s)) {
-    for (const auto& m : f.metric) {
-      char buf[64];
-      std::snprintf(buf, sizeof(buf), "%.16g",
-                    f.type == prometheus::MetricType::Counter ? m.counter.value : m.gauge.value);
-      want.push_back(buf);
-    }
-  }
+  const std::vector<std::string> want = SerializerValues(s);
   ASSERT_EQ(values.size(), want.size());
   size_t big = 0;
   for (size_t i = 0; i < values.size(); ++i) {
@@ -159,18 +166,10 @@ TEST(ExpositionTest, RepeatedRatiosAreWrittenAsTextSerializer) {
   std::string series;
   std::vector<std::string> values;
   Split(text, &series, &values);
-  std::vector<std::string> want;
+  ASSERT_EQ(values, SerializerValues(s));
   size_t ratios = 0;
-  for (const auto& f : ResultFamilies(s)) {
-    for (const auto& m : f.metric) {
-      char buf[64];
-      std::snprintf(buf, sizeof(buf), "%.16g",
-                    f.type == prometheus::MetricType::Counter ? m.counter.value : m.gauge.value);
-      want.push_back(buf);
-      ratios += f.name == "earshot_share_of_voice_ratio";
-    }
-  }
-  ASSERT_EQ(values, want);
+  for (const auto& f : ResultFamilies(s))
+    if (f.name == "earshot_share_of_voice_ratio") ratios += f.metric.size();
   std::set<std::string> distinct;
   for (const auto& v : values)
     if (v.find('.') != std::string::npos) distinct.insert(v);

@@ -940,6 +940,15 @@ TEST(RuleSetTest, FiredByNamesWhatFired) {
 namespace earshot::rules {
 namespace {
 
+// The same brands compiled with the automaton and with the code-point
+// index it replaced.
+std::pair<std::shared_ptr<const RuleSet>, std::shared_ptr<const RuleSet>>
+CompileWithAndWithoutAutomaton(const std::vector<RuleDef>& brands) {
+  CompileOptions automaton, index;
+  index.literal_automaton = false;
+  return {MustCompile(OneCategory(brands), automaton), MustCompile(OneCategory(brands), index)};
+}
+
 TEST(DifferentialTest, LiteralAutomatonAgreesWithTheCodePointIndex) {
   const std::vector<std::string> terms = {
       "ナイキ", "ナイキア", "イキ", "キ", "ナ", "東京", "京", "東京タワー", "ナイキ 東京", "#ナイキ",
@@ -947,10 +956,7 @@ TEST(DifferentialTest, LiteralAutomatonAgreesWithTheCodePointIndex) {
       "スニーカー", "カー", "ア イ"};
   std::vector<RuleDef> brands;
   for (size_t i = 0; i < terms.size(); ++i) brands.push_back(Rule("b" + std::to_string(i), {terms[i]}));
-  CompileOptions automaton, index;
-  index.literal_automaton = false;
-  auto a = MustCompile(OneCategory(brands), automaton);
-  auto b = MustCompile(OneCategory(brands), index);
+  auto [a, b] = CompileWithAndWithoutAutomaton(brands);
   ASSERT_TRUE(a && b);
   const std::vector<std::string> pieces = {
       "ナ", "イ", "キ", "ア", "ナイキ", "東", "京", "タワー", "ー", "の", "、", " ", "#", "@", "2",
@@ -990,10 +996,7 @@ TEST(DifferentialTest, LiteralAutomatonAgreesOnManyKeysSharingPrefixes) {
     if (term.rfind("ー", 0) == 0 && term.size() == 3) continue;  // some single marks stay out
     if (seen.insert(term).second) brands.push_back(Rule("b" + std::to_string(brands.size()), {term}));
   }
-  CompileOptions automaton, index;
-  index.literal_automaton = false;
-  auto a = MustCompile(OneCategory(brands), automaton);
-  auto b = MustCompile(OneCategory(brands), index);
+  auto [a, b] = CompileWithAndWithoutAutomaton(brands);
   ASSERT_TRUE(a && b);
   static const PlatformTable platforms({"twitter"});
   MatchScratch sa, sb;
