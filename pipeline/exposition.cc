@@ -369,27 +369,28 @@ char* FormatDouble(char* p, double v) {
 // brand, platform, window and basis, and most of them repeat (small counts
 // over the same totals: ~38,000 distinct among 144,000 in the 1,000-brand
 // benchmark), while formatting one costs ~700 instructions. Open
-// addressing on the value's bits; +0.0 never enters (FormatDouble writes
-// "0" without formatting), so zero bits mark an empty slot.
+// addressing on the value's bits, the texts in one buffer; at most
+// kMaxSlots / 2 values are remembered (~1.5 MB), later ones are formatted
+// each time. +0.0 never enters (FormatDouble writes "0" without
+// formatting), so zero bits mark an empty slot.
 class DoubleFormatter {
  public:
   char* Format(char* p, double v) {
     uint64_t bits;
     std::memcpy(&bits, &v, sizeof bits);
     if (bits == 0) return FormatDouble(p, v);
-    if (2 * (used_ + 1) > slots_.size()) Grow();
+    if (2 * (used_ + 1) > slots_.size() && !Grow()) return FormatDouble(p, v);
     const size_t mask = slots_.size() - 1;
     for (size_t i = Hash(bits) & mask;; i = (i + 1) & mask) {
       Slot& s = slots_[i];
       if (s.bits == bits) {
-        std::memcpy(p, s.text, sizeof s.text);
+        std::memcpy(p, texts_.data() + s.offset, s.len);
         return p + s.len;
       }
       if (s.bits == 0) {
         char* const end = FormatDouble(p, v);
-        s.bits = bits;
-        s.len = static_cast<uint8_t>(end - p);
-        std::memcpy(s.text, p, s.len);
+        s = Slot{bits, static_cast<uint32_t>(texts_.size()), static_cast<uint32_t>(end - p)};
+        texts_.append(p, s.len);
         ++used_;
         return end;
       }
@@ -399,17 +400,18 @@ class DoubleFormatter {
  private:
   struct Slot {
     uint64_t bits = 0;
-    char text[kMaxValueChars - 8];  // FormatDouble writes at most 24
-    uint8_t len = 0;
+    uint32_t offset = 0, len = 0;  // into texts_
   };
-  static_assert(sizeof(Slot::text) >= 24);
+  static constexpr size_t kMaxSlots = size_t{1} << 16;
   static size_t Hash(uint64_t x) {
     x ^= x >> 33;
     x *= 0xFF51AFD7ED558CCDULL;
     return static_cast<size_t>(x ^ (x >> 33));
   }
-  void Grow() {
-    std::vector<Slot> old(slots_.empty() ? 1024 : 2 * slots_.size());
+  // Doubles the table, up to kMaxSlots; false when it is full.
+  bool Grow() {
+    if (slots_.size() >= kMaxSlots) return false;
+    std::vector<Slot> old(slots_.empty() ? 4096 : 2 * slots_.size());
     old.swap(slots_);
     const size_t mask = slots_.size() - 1;
     for (const Slot& s : old) {
@@ -418,9 +420,11 @@ class DoubleFormatter {
       while (slots_[i].bits != 0) i = (i + 1) & mask;
       slots_[i] = s;
     }
+    return true;
   }
 
   std::vector<Slot> slots_;
+  std::string texts_;
   size_t used_ = 0;
 };
 
