@@ -456,6 +456,11 @@ bool ReadFile(const std::string& path, std::string* out, std::string* error) {
     *error = "is a directory";
     return false;
   }
+  if (fs::is_symlink(path, ec) && !fs::exists(path, ec)) {
+    const fs::path target = fs::read_symlink(path, ec);
+    *error = "cannot read rule file: a broken symbolic link (to " + target.string() + ")";
+    return false;
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     *error = std::string("cannot read rule file: ") + std::strerror(errno);
@@ -489,8 +494,13 @@ std::vector<std::string> ExpandRulePaths(const std::vector<std::string>& paths) 
     std::vector<std::string> files;
     for (fs::directory_iterator it(p, ec), end; !ec && it != end; it.increment(ec)) {
       std::string name = it->path().filename().string();
+      // Regular files (or links to them), and links to nothing, which a
+      // load then reports: a rule file that vanished must not pass in
+      // silence. Directories and other kinds are skipped.
       std::error_code ec2;
-      if (IsRuleFileName(name) && fs::is_regular_file(it->path(), ec2)) {
+      if (IsRuleFileName(name) &&
+          (fs::is_regular_file(it->path(), ec2) ||
+           (fs::is_symlink(it->symlink_status(ec2)) && !fs::exists(it->path(), ec2)))) {
         files.push_back((fs::path(p) / name).string());
       }
     }

@@ -37,6 +37,27 @@ TEST_F(LoaderTest, ExpandsDirectoriesSortedNonRecursive) {
   EXPECT_EQ(ExpandRulePaths({"good/"})[0], "good/a_sneakers.yaml");
 }
 
+// A rule file in a directory that is a link to nothing is an error that
+// names it, not a file left out in silence; a link to a file is read.
+TEST_F(LoaderTest, ABrokenLinkInADirectoryIsAnError) {
+  char tmpl[] = "/tmp/earshot-loader-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  const std::string good = std::string(EARSHOT_SOURCE_DIR) + "/tests/unit/testdata/rules/good/a_sneakers.yaml";
+  ASSERT_EQ(symlink(good.c_str(), (dir + "/a.yaml").c_str()), 0);
+  ASSERT_EQ(symlink((dir + "/gone.yaml").c_str(), (dir + "/b.yaml").c_str()), 0);
+  EXPECT_EQ(ExpandRulePaths({dir}), (std::vector<std::string>{dir + "/a.yaml", dir + "/b.yaml"}));
+  const std::string errors = Errors({dir});
+  EXPECT_NE(errors.find(dir + "/b.yaml: cannot read rule file: a broken symbolic link (to " +
+                        dir + "/gone.yaml)"),
+            std::string::npos)
+      << errors;
+  EXPECT_EQ(errors.find("a.yaml"), std::string::npos) << errors;
+  unlink((dir + "/a.yaml").c_str());
+  unlink((dir + "/b.yaml").c_str());
+  rmdir(dir.c_str());
+}
+
 TEST_F(LoaderTest, LoadsAndMergesCategories) {
   RuleSetDef def;
   Diagnostics d;
