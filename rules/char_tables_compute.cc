@@ -22,7 +22,7 @@ namespace {
 // (kDelete appends nothing). False when ICU fails.
 bool FoldInto(UChar32 c, std::vector<uint32_t>* out) {
   // Most code points do not change when case folded: no ICU call for them
-  // (the tables are built at start-up, for 196,608 code points). The
+  // (the tables are built for 196,608 code points, at build time). The
   // property is defined on the NFD form, so only for code points without a
   // decomposition (ǰ folds to j + U+030C, yet "does not change").
   if (!u_hasBinaryProperty(c, UCHAR_CHANGES_WHEN_CASEFOLDED) &&
@@ -71,7 +71,7 @@ bool ComputeOutput(char32_t c, std::vector<uint32_t>* out) {
   const UChar32 uc = static_cast<UChar32>(c);
   // Most of the table: unified Han ideographs (not the compatibility ones,
   // U+F900.., U+2F800..U+2FA1F) and unassigned code points are their own
-  // form (a start-up shortcut; the tests compare every BMP code point with
+  // form (a shortcut for the generator; the tests compare every BMP code point with
   // ICU).
   if ((c >= 0x3400 && c <= 0x4DBF) || (c >= 0x4E00 && c <= 0x9FFF) ||
       (c >= 0x20000 && c < 0x2F800) || (c > 0x2FA1F && c < 0x30000) ||
