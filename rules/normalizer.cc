@@ -41,18 +41,11 @@ using internal::kIdentNoSpace;
 using internal::kSlow;
 using internal::Nfkc;
 
-struct Tables {
-  const uint8_t* flags;  // kCharTableSize
-  const uint32_t* map;   // BMP
-  const uint32_t* enc;   // BMP
-  const uint8_t* ident;  // BMP
+// The generated tables, and whether the Arabic block classifier agrees
+// with them.
+struct Tables : internal::CharTables {
   bool arabic_verified = false;
-  Tables() {
-    const internal::CharTables& g = internal::GeneratedCharTables();
-    flags = g.flags;
-    map = g.map;
-    enc = g.enc;
-    ident = g.ident;
+  Tables() : internal::CharTables(internal::GeneratedCharTables()) {
     arabic_verified = VerifyArabicLeads();
   }
   // ClassifyArabicLeads against the tables, for every (lead, continuation).
