@@ -144,6 +144,24 @@ inline uint64_t Mask(__m128i v, int k) {
 }  // namespace simd
 #endif
 
+// Whether `s` has a byte >= 0xE0: the lead of a code point of three or
+// four bytes (U+0800 and up), in valid UTF-8.
+inline bool HasByteAtLeastE0(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  size_t i = 0;
+#if defined(__SSE2__)
+  const __m128i e0 = _mm_set1_epi8(static_cast<char>(0xE0));
+  for (; i + 16 <= s.size(); i += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    if (_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(v, e0), v)) != 0) return true;
+  }
+#endif
+  for (; i < s.size(); ++i) {
+    if (p[i] >= 0xE0) return true;
+  }
+  return false;
+}
+
 // Arabic (U+0600..U+06FF, lead bytes D8..DB) in a block of 64 bytes that
 // ClassifyUtf8Block accepted; bit k is the lead byte at k. Reads p[64].
 struct ArabicLeads {

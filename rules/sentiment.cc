@@ -23,6 +23,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -346,7 +347,7 @@ class Lexicon : public SentimentLexicon {
   // standing in for the key look-up (see BuildVocabulary() for clitics).
   double ScoreHits(const MatchScratch& scratch) const {
     const auto& hits = scratch.vocabulary_hits;
-    if (!scratch.ascii) {
+    if (!scratch.ascii && !HitsSuffice(scratch)) {
       size_t next_hit = 0;
       return ScoreWords(scratch, [&](size_t wi, std::string_view word) -> const Entry* {
         while (next_hit < hits.size() && hits[next_hit].word < wi) ++next_hit;
@@ -378,6 +379,40 @@ class Lexicon : public SentimentLexicon {
       gap_from = words[wi + consumed].end;
     }
     return st.sum;
+  }
+
+  // Whether text that is not pure ASCII (and has no no-space script) can be
+  // scored from the hits alone, as ASCII text is: no word is a clitic form
+  // the hits miss (MayBeForeignCliticForm), and no gap can hold an emoji
+  // (the text has no code point of three or four bytes, and every emoji
+  // key has at least three). Clause marks in the gaps are read as for ASCII
+  // text, while a negator is in reach. A pass over the words and a SIMD
+  // pass over the bytes, instead of a look-up and a gap scan a word.
+  bool HitsSuffice(const MatchScratch& scratch) const {
+    const std::string_view text = scratch.normalized;
+    if (min_emoji_ < 0x800 && !emoji_scores_.empty()) return false;
+    if (internal::HasByteAtLeastE0(text)) return false;
+    // Most words fail MayBeForeignCliticForm's first tests: a word of at
+    // least three characters whose first (two-byte) lead is not D8/D9, or
+    // whose first three or four characters are all Arabic. Those tests on
+    // the word's first 6 or 8 bytes at once.
+    const char* p = text.data();
+    for (const WordSpan& w : scratch.words) {
+      if (w.end > text.size() || w.end < w.begin) return false;
+      const size_t size = w.end - w.begin;
+      if (size < 6) continue;
+      uint64_t x = 0;
+      if (size >= 8) {
+        std::memcpy(&x, p + w.begin, 8);
+      } else {
+        std::memcpy(&x, p + w.begin, 6);
+      }
+      if ((x & 0xFE) != 0xD8) continue;
+      const uint64_t leads = size >= 8 ? 0x00FC00FC00FC0000 : 0x000000FC00FC0000;
+      if ((x & leads) == (0x00D800D800D80000 & leads)) continue;
+      if (MayBeForeignCliticForm(text.substr(w.begin, size))) return false;
+    }
+    return true;
   }
 
   static std::string_view Trim(std::string_view s) {
@@ -537,7 +572,9 @@ class Lexicon : public SentimentLexicon {
     nospace_index_.Build(std::move(keys));
     keys.clear();
     emoji_scores_.clear();
+    min_emoji_ = 0x110000;
     for (const auto& [cp, score] : emoji_) {
+      min_emoji_ = std::min<char32_t>(min_emoji_, cp);
       keys.emplace_back(internal::CodeKey(cp, 0), static_cast<uint32_t>(emoji_scores_.size()));
       emoji_scores_.push_back(score);
     }
@@ -764,6 +801,7 @@ class Lexicon : public SentimentLexicon {
   internal::CodeIndex nospace_index_;  // CodeKey(first, second or 0) -> nospace_lists_
   internal::BitFilter pair_filter_, single_filter_;  // of nospace_index_'s keys
   std::vector<double> emoji_scores_;
+  char32_t min_emoji_ = 0x110000;  // the smallest emoji key
   internal::CodeIndex emoji_index_;                      // code point -> emoji_scores_
   std::vector<std::string> vocabulary_;     // CompileOptions::vocabulary
   // CompileOptions::nospace_vocabulary: every no-space entry, when each is

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -215,6 +216,35 @@ TEST_F(SentimentTest, MatcherFoundWordsAgreeWithLookUps) {
     EXPECT_TRUE(scratch.nospace_vocabulary);
     EXPECT_GE(scratch.nospace_vocabulary_hits.size(), 3u);  // 大好き, 好き, 最悪 at least
   }
+}
+
+// Text that is not ASCII but has no character of three or four bytes (no
+// emoji, no CJK), Arabic with Latin: the lexicon scores it from the
+// matcher's hits alone unless a word is a clitic form the hits miss
+// ("وgood": و + an English key). Both readings must agree.
+TEST_F(SentimentTest, TwoByteTextFromHitsAgreesWithLookUps) {
+  const std::vector<std::string> pieces = {
+      "good", "bad", "not", "very", "love", "hate", "the", "لا", "أحب", "جميل", "والجميل",
+      "بالجودة", "سيء", "ليس", "جدا", "ممتاز", "رائع", "للمتجر", "،", "؟", ".", "!", "وgood",
+      "فbad", "والlove", "لhate", "بالgreat", "وال", "و", "très", "café", "ñ", "ذgood", "x"};
+  std::mt19937 rng(11);
+  int scored = 0, two_byte = 0;
+  for (int iter = 0; iter < 20000; ++iter) {
+    std::string text;
+    const int n = 1 + static_cast<int>(rng() % 12);
+    for (int k = 0; k < n; ++k) {
+      text += pieces[rng() % pieces.size()];
+      if (rng() % 4 != 0) text += ' ';
+    }
+    two_byte += std::any_of(text.begin(), text.end(), [](char c) { return c & 0x80; });
+    scored += Classify(*lexicon_, text) != Sentiment::kNeutral;
+    if (HasFailure()) break;
+  }
+  EXPECT_GT(two_byte, 15000);
+  EXPECT_GT(scored, 5000);
+  EXPECT_EQ(Label("وgood"), "positive");  // only the clitic reading finds it
+  EXPECT_EQ(Label("لا، وgood"), "positive");
+  EXPECT_EQ(Label("ليس وgood"), "negative");
 }
 
 TEST(SentimentNameTest, Names) {
