@@ -74,6 +74,18 @@ class SentimentTest : public ::testing::Test {
     }
     return *rs;
   }
+  // 1 to max_words pieces, each followed by a space except one time in
+  // `glue_one_in` (so that some pieces are glued together).
+  static std::string RandomText(const std::vector<std::string>& pieces, int max_words,
+                                int glue_one_in, std::mt19937* rng) {
+    std::string text;
+    const int n = 1 + static_cast<int>((*rng)() % max_words);
+    for (int k = 0; k < n; ++k) {
+      text += pieces[(*rng)() % pieces.size()];
+      if ((*rng)() % glue_one_in != 0) text += ' ';
+    }
+    return text;
+  }
   static std::string Label(std::string_view text) {
     return SentimentName(Classify(*lexicon_, text));
   }
@@ -199,12 +211,7 @@ TEST_F(SentimentTest, MatcherFoundWordsAgreeWithLookUps) {
   std::mt19937 rng(5);
   int non_neutral = 0;
   for (int iter = 0; iter < 20000; ++iter) {
-    std::string text;
-    const int n = 1 + static_cast<int>(rng() % 25);
-    for (int k = 0; k < n; ++k) {
-      text += pieces[rng() % pieces.size()];
-      if (rng() % 3 != 0) text += ' ';
-    }
+    const std::string text = RandomText(pieces, 25, 3, &rng);
     non_neutral += Classify(*lexicon_, text) != Sentiment::kNeutral;
     if (HasFailure()) break;
   }
@@ -230,12 +237,7 @@ TEST_F(SentimentTest, TwoByteTextFromHitsAgreesWithLookUps) {
   std::mt19937 rng(11);
   int scored = 0, two_byte = 0;
   for (int iter = 0; iter < 20000; ++iter) {
-    std::string text;
-    const int n = 1 + static_cast<int>(rng() % 12);
-    for (int k = 0; k < n; ++k) {
-      text += pieces[rng() % pieces.size()];
-      if (rng() % 4 != 0) text += ' ';
-    }
+    const std::string text = RandomText(pieces, 12, 4, &rng);
     two_byte += std::any_of(text.begin(), text.end(), [](char c) { return c & 0x80; });
     scored += Classify(*lexicon_, text) != Sentiment::kNeutral;
     if (HasFailure()) break;
