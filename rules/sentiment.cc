@@ -390,27 +390,13 @@ class Lexicon : public SentimentLexicon {
   // pass over the bytes, instead of a look-up and a gap scan a word.
   bool HitsSuffice(const MatchScratch& scratch) const {
     const std::string_view text = scratch.normalized;
-    if (min_emoji_ < 0x800 && !emoji_scores_.empty()) return false;
+    if (min_emoji_ < 0x800) return false;
     if (internal::HasByteAtLeastE0(text)) return false;
-    // Most words fail MayBeForeignCliticForm's first tests: a word of at
-    // least three characters whose first (two-byte) lead is not D8/D9, or
-    // whose first three or four characters are all Arabic. Those tests on
-    // the word's first 6 or 8 bytes at once.
-    const char* p = text.data();
     for (const WordSpan& w : scratch.words) {
       if (w.end > text.size() || w.end < w.begin) return false;
-      const size_t size = w.end - w.begin;
-      if (size < 6) continue;
-      uint64_t x = 0;
-      if (size >= 8) {
-        std::memcpy(&x, p + w.begin, 8);
-      } else {
-        std::memcpy(&x, p + w.begin, 6);
+      if (MayBeForeignCliticForm(std::string_view(text.data() + w.begin, w.end - w.begin))) {
+        return false;
       }
-      if ((x & 0xFE) != 0xD8) continue;
-      const uint64_t leads = size >= 8 ? 0x00FC00FC00FC0000 : 0x000000FC00FC0000;
-      if ((x & leads) == (0x00D800D800D80000 & leads)) continue;
-      if (MayBeForeignCliticForm(text.substr(w.begin, size))) return false;
     }
     return true;
   }
@@ -667,14 +653,23 @@ class Lexicon : public SentimentLexicon {
   // Whether `word` (not a vocabulary word) might still be a clitic form
   // Find() resolves: only as a clitic followed by a key that does not start
   // with an Arabic letter (the Arabic ones are all in the vocabulary).
-  bool MayBeForeignCliticForm(std::string_view word) const {
-    if (word.size() < 6 || (static_cast<unsigned char>(word[0]) & 0xFE) != 0xD8) return false;
-    // Clitics are one to three Arabic letters (2, 4 or 6 bytes): in an
-    // Arabic word, what follows any of them is Arabic too.
-    if (IsArabicLeadByte(word[2]) && IsArabicLeadByte(word[4]) &&
-        (word.size() == 6 || IsArabicLeadByte(word[6]))) {
-      return false;
+  [[gnu::always_inline]] bool MayBeForeignCliticForm(std::string_view word) const {
+    const size_t size = word.size();
+    if (size < 6) return false;
+    // The first 6 or 8 bytes at once: most words fail here, on a lead that
+    // is not D8/D9 or on characters 2 to 4 all Arabic (clitics are one to
+    // three Arabic letters, 2, 4 or 6 bytes: in an Arabic word, what follows
+    // any of them is Arabic too; a 7-byte word can only take a one-letter
+    // clitic).
+    uint64_t x = 0;
+    if (size >= 8) {
+      std::memcpy(&x, word.data(), 8);
+    } else {
+      std::memcpy(&x, word.data(), 6);
     }
+    if ((x & 0xFE) != 0xD8) return false;
+    const uint64_t leads = size >= 8 ? 0x00FC00FC00FC0000 : 0x000000FC00FC0000;
+    if ((x & leads) == (0x00D800D800D80000 & leads)) return false;
     for (const auto& prefix : kArabicPrefixes) {
       if (word.size() >= prefix.size() + 4 && word[1] == prefix[1] && word[0] == prefix[0] &&
           word.compare(0, prefix.size(), prefix) == 0 && !IsArabicLeadByte(word[prefix.size()])) {
