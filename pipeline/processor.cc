@@ -438,8 +438,9 @@ void Processor::ProcessBatch(std::string_view source, const std::vector<Record>&
       }
       // Shadow rules: the same decoded, deduplicated event through the candidate.
       if (shadow_ != nullptr) {
-        shadow_->Classify({&in, ev.id, now, event_ms, platform, !rec.rebuild, late}, match_.brands,
-                          shadow_part);
+        shadow_->Classify({&in, ev.id, now, event_ms, platform, !rec.rebuild, late,
+                           rules_ != nullptr ? &scratch_ : nullptr},
+                          match_.brands, shadow_part);
       }
       // The counters and windows are random accesses into megabytes of
       // state: the update is queued and applied below, a few events behind

@@ -191,7 +191,9 @@ void ShadowState::Classify(const ShadowEvent& e, const std::vector<uint32_t>& li
                            Partition* part) {
   if (candidate_ == nullptr) return;
   match_.clear();
-  candidate_->Match(*e.in, &scratch_, &match_);
+  rules::MatchInput in = *e.in;
+  in.normalized = e.live;  // the text is normalized once for both sets
+  candidate_->Match(in, &scratch_, &match_);
   const std::vector<uint32_t>& cand = match_.brands;
   if (cand.empty() && live_brands.empty()) return;
   const size_t P = platform_names_.size();

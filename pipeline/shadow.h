@@ -120,6 +120,9 @@ struct ShadowEvent {
   uint32_t platform = 0;
   bool counted = true;  // false: a rebuild record (windows only)
   bool late = false;    // counters only, no window
+  // The live Match()'s scratch for this event, whose normalized text the
+  // candidate reuses; null when there are no live rules.
+  const rules::MatchScratch* live = nullptr;
 };
 
 class ShadowState {

@@ -541,7 +541,14 @@ void RuleSetImpl::Match(const MatchInput& in, MatchScratch* scratch, MatchOutput
   out->clear();
   MatchScratch::Impl& im = Prepare(scratch);
   im.record_all = false;
-  NormalizeInfo info = Normalize(in.text, &scratch->normalized);
+  NormalizeInfo info;
+  if (in.normalized == nullptr) {
+    info = Normalize(in.text, &scratch->normalized);
+  } else {
+    if (in.normalized != scratch) scratch->normalized.assign(in.normalized->normalized);
+    info.has_nospace_script = in.normalized->has_nospace_script;
+    info.ascii = in.normalized->ascii;
+  }
   scratch->has_nospace_script = info.has_nospace_script;
   scratch->ascii = info.ascii;
   FindAtoms(in, info, scratch, im);

@@ -50,12 +50,19 @@ struct CompileOptions {
 };
 
 // The fields of an event that rules can look at.
+struct MatchScratch;
+
 struct MatchInput {
   std::string_view text;      // original UTF-8 text
   std::string_view platform;  // a name of the PlatformTable ("twitter", ..., "other")
   std::string_view lang;      // "" when absent
   std::string_view author;    // author handle, "" when absent
   std::string_view country;   // "" when absent
+  // Optional: a scratch whose last Match() was of this same text, by any
+  // rule set. Match() then takes the normalized text from it instead of
+  // normalizing again (normalization does not depend on the rules): shadow
+  // rules pass the live match's. Explain() and FiredBy() ignore it.
+  const MatchScratch* normalized = nullptr;
 };
 
 // An event's fields as they arrive: from the decoder, a rule file's test

@@ -858,6 +858,48 @@ TEST(DifferentialTest, RandomTextsAgreeWithReference) {
   EXPECT_GT(positives, 4000u);  // the texts do exercise the terms
 }
 
+// MatchInput::normalized: a rule set that takes the normalized text of
+// another set's match (shadow rules do) matches exactly as if it had
+// normalized the text itself, whichever scripts, raw literals and regexes
+// the text and the sets hold.
+TEST(RuleSetTest, ReusedNormalizationMatchesLikeItsOwn) {
+  RuleDef q = Rule("q");
+  q.query = Or({Raw("Nike!"), Term("東京")});
+  RuleDef re = Rule("re");
+  re.regex = {T("ni+ke\\b")};
+  auto live = MustCompile(OneCategory({Rule("a", {"nike"}), Rule("b", {"اديداس"}), q}));
+  auto cand = MustCompile(OneCategory({Rule("c", {"nike", "ナイキ"}), Rule("d", {"الهلال"}), re}));
+  ASSERT_TRUE(live && cand);
+  const std::vector<std::string> pieces = {"Nike", "nike!", "NIKE", " ", "ナイキ", "東京", "واديداس",
+                                           "بالهلال", "\xff", "\u0301", "ﬁ", "🔥", "ＮＩＫＥ", "niiike",
+                                           "\u064E", "ـ", "#", "-"};
+  std::mt19937 rng(11);
+  MatchScratch live_scratch, own, reusing;
+  MatchOutput live_out, own_out, reused_out;
+  size_t fired = 0;
+  for (int iter = 0; iter < 2000; ++iter) {
+    std::string text;
+    for (int k = 1 + rng() % 12; k > 0; --k) text += pieces[rng() % pieces.size()];
+    MatchInput in{text, "twitter"};
+    live->Match(in, &live_scratch, &live_out);
+    cand->Match(in, &own, &own_out);
+    MatchInput reused = in;
+    reused.normalized = &live_scratch;
+    cand->Match(reused, &reusing, &reused_out);
+    ASSERT_EQ(reused_out.brands, own_out.brands) << text;
+    ASSERT_EQ(reusing.normalized, own.normalized) << text;
+    ASSERT_EQ(reusing.words.size(), own.words.size()) << text;
+    ASSERT_EQ(reusing.has_nospace_script, own.has_nospace_script) << text;
+    ASSERT_EQ(reusing.ascii, own.ascii) << text;
+    // A scratch may also be handed its own normalized text back.
+    reused.normalized = &reusing;
+    cand->Match(reused, &reusing, &reused_out);
+    ASSERT_EQ(reused_out.brands, own_out.brands) << text;
+    fired += own_out.brands.size();
+  }
+  EXPECT_GT(fired, 1000u);  // the texts do exercise the rules
+}
+
 // Longer texts: the tokenizer classifies 64-byte blocks of pure ASCII with
 // SIMD and everything else code point by code point, so words and tokens
 // that straddle block edges, and blocks that switch between the two, must
