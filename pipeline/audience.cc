@@ -33,6 +33,17 @@ void* MapZeroed(size_t bytes) {
   return p;
 }
 
+// Raises the dense registers `regs` to the sparse keys in the low 32 bits
+// of [begin, end).
+void RaiseRegisters(uint8_t* regs, const uint64_t* begin, const uint64_t* end, int precision) {
+  for (const uint64_t* k = begin; k != end; ++k) {
+    uint32_t index;
+    uint8_t rank;
+    HllSparseToDense(static_cast<uint32_t>(*k), precision, &index, &rank);
+    regs[index] = std::max(regs[index], rank);
+  }
+}
+
 }  // namespace
 
 AuthorTable::~AuthorTable() {
@@ -366,13 +377,8 @@ std::shared_ptr<const StepSummary> StepSummary::Build(const StepSummary* prev,
       if (sk.dense) {
         sk.begin = static_cast<uint32_t>(out->dense_.size());
         out->dense_.resize(out->dense_.size() + m, 0);
-        uint8_t* regs = out->dense_.data() + sk.begin;
-        for (uint32_t k = begin; k < end; ++k) {
-          uint32_t index;
-          uint8_t rank;
-          HllSparseToDense(static_cast<uint32_t>(keys[k]), precision, &index, &rank);
-          regs[index] = std::max(regs[index], rank);
-        }
+        RaiseRegisters(out->dense_.data() + sk.begin, keys.data() + begin, keys.data() + end,
+                       precision);
         sk.end = static_cast<uint32_t>(out->dense_.size());
       } else {
         sk.begin = static_cast<uint32_t>(out->sparse_.size());
@@ -484,13 +490,7 @@ std::shared_ptr<const StepSummary> StepSummary::Build(const StepSummary* prev,
         } else {
           out->dense_.resize(out->dense_.size() + m, 0);
         }
-        uint8_t* regs = out->dense_.data() + sk.begin;
-        for (size_t k = i; k < j; ++k) {
-          uint32_t index;
-          uint8_t rank;
-          HllSparseToDense(static_cast<uint32_t>(keys[k]), precision, &index, &rank);
-          regs[index] = std::max(regs[index], rank);
-        }
+        RaiseRegisters(out->dense_.data() + sk.begin, keys.data() + i, keys.data() + j, precision);
         sk.end = static_cast<uint32_t>(out->dense_.size());
       } else {
         sk.begin = static_cast<uint32_t>(out->sparse_.size());
