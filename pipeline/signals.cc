@@ -132,7 +132,7 @@ void SpaceSaving::Reset(size_t capacity) {
   total_ = 0;
   size_ = 0;
   heap_built_ = false;
-  heap_.clear();
+  heap_.Clear();
   for (Slot& s : index_) s.entry_plus_one = 0;
 }
 
@@ -190,38 +190,13 @@ void SpaceSaving::IndexErase(uint64_t key) {
   index_[i].entry_plus_one = 0;
 }
 
-void SpaceSaving::Swap(size_t i, size_t j) {
-  std::swap(heap_[i], heap_[j]);
-  pos_[heap_[i]] = static_cast<uint32_t>(i);
-  pos_[heap_[j]] = static_cast<uint32_t>(j);
-}
-
-void SpaceSaving::SiftDown(size_t i) {
-  const size_t n = heap_.size();
-  for (;;) {
-    size_t least = i;
-    const size_t l = 2 * i + 1, r = l + 1;
-    if (l < n && Less(heap_[l], heap_[least])) least = l;
-    if (r < n && Less(heap_[r], heap_[least])) least = r;
-    if (least == i) return;
-    Swap(i, least);
-    i = least;
-  }
-}
-
 void SpaceSaving::BuildHeap() {
   // The counts move from the index slots to the entries, where the heap
   // can compare them.
   for (const Slot& s : index_) {
     if (s.entry_plus_one != 0) entries_[s.entry_plus_one - 1].count = s.count;
   }
-  heap_.resize(size_);
-  pos_.resize(size_);
-  for (size_t e = 0; e < size_; ++e) {
-    heap_[e] = static_cast<uint32_t>(e);
-    pos_[e] = static_cast<uint32_t>(e);
-  }
-  for (size_t i = size_ / 2; i-- > 0;) SiftDown(i);
+  heap_.Build(static_cast<uint32_t>(size_), Counts());
   heap_built_ = true;
 }
 
@@ -234,7 +209,7 @@ void SpaceSaving::Add(uint64_t key, std::string_view label, uint32_t owner) {
     } else {
       const uint32_t e = s->entry_plus_one - 1;
       ++entries_[e].count;
-      SiftDown(pos_[e]);
+      heap_.Increased(e, Counts());
     }
     return;
   }
@@ -252,7 +227,7 @@ void SpaceSaving::Add(uint64_t key, std::string_view label, uint32_t owner) {
   }
   // Full: the key replaces the one with the smallest count.
   if (!heap_built_) BuildHeap();
-  const uint32_t e = heap_[0];
+  const uint32_t e = heap_.top();
   Entry& en = entries_[e];
   IndexErase(en.key);
   en.error = en.count;
@@ -261,7 +236,7 @@ void SpaceSaving::Add(uint64_t key, std::string_view label, uint32_t owner) {
   en.owner = owner;
   en.label.assign(label);
   IndexInsert(key, e, 0);
-  SiftDown(0);
+  heap_.Increased(e, Counts());
 }
 
 // ---------------------------------------------------------------------------

@@ -42,6 +42,7 @@
 #include <vector>
 
 #include "pipeline/config.h"
+#include "pipeline/count_heap.h"
 #include "pipeline/window_state.h"
 #include "rules/rule_set.h"
 
@@ -159,9 +160,10 @@ class SpaceSaving {
   void IndexInsert(uint64_t key, uint32_t entry, uint32_t count);
   void IndexErase(uint64_t key);
   void BuildHeap();
-  void SiftDown(size_t pos);
-  bool Less(uint32_t a, uint32_t b) const { return entries_[a].count < entries_[b].count; }
-  void Swap(size_t i, size_t j);
+  // The heap's view of the counts.
+  auto Counts() const {
+    return [this](uint32_t e) { return entries_[e].count; };
+  }
   Item ItemOf(const Slot& s) const {
     const Entry& e = entries_[s.entry_plus_one - 1];
     return {e.key, heap_built_ ? e.count : s.count, e.error, e.owner, e.label};
@@ -171,9 +173,8 @@ class SpaceSaving {
   size_t size_ = 0;
   uint64_t total_ = 0;
   std::vector<Entry> entries_;  // [0, size_) in use; the rest keep their label buffers
-  bool heap_built_ = false;     // counts live in entries_, heap_ and pos_ are valid
-  std::vector<uint32_t> heap_;  // entry indices, a min-heap by count
-  std::vector<uint32_t> pos_;   // entry index -> position in heap_
+  bool heap_built_ = false;     // counts live in entries_, heap_ is valid
+  CountHeap heap_;              // once full: the entries by count, smallest first
   std::vector<Slot> index_;     // power of two, at most half full
 };
 

@@ -29,7 +29,7 @@ void TopAuthors::Add(uint32_t author, uint32_t followers, uint32_t time, uint32_
       e.followers = followers;
       e.time = time;
     }
-    if (!heap_.empty()) SiftDown(heap_pos_[pos]);
+    if (!heap_.empty()) heap_.Increased(pos, Counts());
     return;
   }
   if (entries_.size() < capacity) {
@@ -41,8 +41,8 @@ void TopAuthors::Add(uint32_t author, uint32_t followers, uint32_t time, uint32_
   }
   // Full: the author with the smallest count makes room, and the newcomer
   // inherits that count (Space-Saving's overestimate).
-  if (heap_.empty()) BuildHeap();
-  const uint32_t pos = heap_[0];
+  if (heap_.empty()) heap_.Build(static_cast<uint32_t>(entries_.size()), Counts());
+  const uint32_t pos = heap_.top();
   TopEntry& e = entries_[pos];
   IndexErase(e.author);
   e.author = author;
@@ -51,12 +51,12 @@ void TopAuthors::Add(uint32_t author, uint32_t followers, uint32_t time, uint32_
   e.time = time;
   IndexInsert(author, pos);
   ++evictions_;
-  SiftDown(0);
+  heap_.Increased(pos, Counts());
 }
 
 uint32_t TopAuthors::error_bound() const {
   if (evictions_ == 0 || entries_.empty()) return 0;
-  if (!heap_.empty()) return entries_[heap_[0]].count;
+  if (!heap_.empty()) return entries_[heap_.top()].count;
   uint32_t m = UINT32_MAX;
   for (const auto& e : entries_) m = std::min(m, e.count);
   return m;
@@ -65,14 +65,13 @@ uint32_t TopAuthors::error_bound() const {
 void TopAuthors::Compact() {
   std::vector<uint64_t>().swap(index_);
   index_bits_ = 0;
-  std::vector<uint32_t>().swap(heap_);
-  std::vector<uint32_t>().swap(heap_pos_);
+  heap_.Free();
   entries_.shrink_to_fit();
 }
 
 size_t TopAuthors::MemoryBytes() const {
   return entries_.capacity() * sizeof(TopEntry) + index_.capacity() * sizeof(uint64_t) +
-         (heap_.capacity() + heap_pos_.capacity()) * sizeof(uint32_t);
+         heap_.MemoryBytes();
 }
 
 void TopAuthors::RebuildIndex(size_t min_entries) {
@@ -108,31 +107,6 @@ void TopAuthors::IndexErase(uint32_t author) {
     }
   }
   index_[i] = 0;
-}
-
-void TopAuthors::BuildHeap() {
-  const uint32_t n = static_cast<uint32_t>(entries_.size());
-  heap_.resize(n);
-  heap_pos_.resize(n);
-  for (uint32_t i = 0; i < n; ++i) heap_[i] = heap_pos_[i] = i;
-  for (uint32_t h = n / 2; h-- > 0;) SiftDown(h);
-}
-
-void TopAuthors::SiftDown(uint32_t h) {
-  const uint32_t n = static_cast<uint32_t>(heap_.size());
-  const uint32_t pos = heap_[h];
-  const uint32_t count = entries_[pos].count;
-  for (;;) {
-    uint32_t c = 2 * h + 1;
-    if (c >= n) break;
-    if (c + 1 < n && entries_[heap_[c + 1]].count < entries_[heap_[c]].count) ++c;
-    if (entries_[heap_[c]].count >= count) break;
-    heap_[h] = heap_[c];
-    heap_pos_[heap_[h]] = h;
-    h = c;
-  }
-  heap_[h] = pos;
-  heap_pos_[pos] = h;
 }
 
 }  // namespace earshot

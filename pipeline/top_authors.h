@@ -24,6 +24,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "pipeline/count_heap.h"
+
 namespace earshot {
 
 struct TopEntry {
@@ -66,16 +68,17 @@ class TopAuthors {
   void IndexInsert(uint32_t author, uint32_t pos);
   uint32_t* IndexFind(uint32_t author);  // the slot holding author, or null
   void IndexErase(uint32_t author);
-  void BuildHeap();
-  void SiftDown(uint32_t h);
+  // The heap's view of the counts.
+  auto Counts() const {
+    return [this](uint32_t pos) { return entries_[pos].count; };
+  }
 
   std::vector<TopEntry> entries_;
   // Open addressing, linear probing: (author << 32 | (position + 1)); 0 = empty.
   std::vector<uint64_t> index_;
   int index_bits_ = 0;
-  // Once full: entry positions as a min-heap by count, and each entry's place in it.
-  std::vector<uint32_t> heap_;
-  std::vector<uint32_t> heap_pos_;
+  // Once full: the entries by count, smallest first.
+  CountHeap heap_;
   uint64_t events_ = 0;
   uint64_t evictions_ = 0;
 };

@@ -1,5 +1,6 @@
 // Space-Saving top authors: exact below capacity (counts and the followers
-// of the latest event), the error bound above it, compaction.
+// of the latest event), the error bound above it, compaction; and the
+// count heap that it shares with signals' hashtag sketches.
 #include "pipeline/top_authors.h"
 
 #include <gtest/gtest.h>
@@ -10,8 +11,43 @@
 #include <random>
 #include <vector>
 
+#include "pipeline/count_heap.h"
+
 namespace earshot {
 namespace {
+
+// Random growth of random entries, ties included: the top is always an
+// entry with the smallest count, and every position stays in the heap once.
+TEST(CountHeapTest, TopIsASmallestCountAfterAnyGrowth) {
+  std::mt19937 rng(5);
+  for (uint32_t n : {1u, 2u, 3u, 7u, 64u, 1000u}) {
+    std::vector<uint64_t> counts(n);
+    for (auto& c : counts) c = rng() % 4;
+    const auto count = [&](uint32_t p) { return counts[p]; };
+    CountHeap heap;
+    heap.Build(n, count);
+    for (int step = 0; step < 5000; ++step) {
+      ASSERT_EQ(counts[heap.top()], *std::min_element(counts.begin(), counts.end())) << n;
+      // Half the time the smallest grows (an eviction), else any entry.
+      const uint32_t p = step % 2 == 0 ? heap.top() : static_cast<uint32_t>(rng() % n);
+      counts[p] += 1 + rng() % 3;
+      heap.Increased(p, count);
+    }
+    // Popping by hand (growing the top past everything) visits each position once.
+    std::vector<bool> seen(n, false);
+    const uint64_t big = *std::max_element(counts.begin(), counts.end()) + 1;
+    for (uint32_t k = 0; k < n; ++k) {
+      const uint32_t p = heap.top();
+      ASSERT_FALSE(seen[p]) << n;
+      seen[p] = true;
+      counts[p] = big + k;
+      heap.Increased(p, count);
+    }
+    EXPECT_GT(heap.MemoryBytes(), 0u);
+    heap.Free();
+    EXPECT_TRUE(heap.empty());
+  }
+}
 
 struct Exact {
   uint32_t count = 0;
