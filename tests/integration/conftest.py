@@ -37,8 +37,8 @@ def broker(tmp_path_factory):
 def daemons(tmp_path):
     started = []
 
-    def make(config_path, name="earshot"):
-        d = Daemon(config_path, tmp_path, name)
+    def make(config_path, name="earshot", env=None):
+        d = Daemon(config_path, tmp_path, name, env=env)
         started.append(d)
         return d
 

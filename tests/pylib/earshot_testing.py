@@ -79,13 +79,14 @@ class Daemon:
     """`earshot run --config FILE` in `cwd`, with its log in `<name>.log`; the
     config listens on port 0 and `port` is the one the daemon reports."""
 
-    def __init__(self, config_path, cwd, name="earshot", binary=None):
+    def __init__(self, config_path, cwd, name="earshot", binary=None, env=None):
         self.name = name
         self.cwd = str(cwd)
         self.log_path = os.path.join(self.cwd, f"{name}.log")
         self.log = open(self.log_path, "wb")
         self.proc = subprocess.Popen([binary or BIN, "run", "--config", str(config_path)],
-                                     cwd=self.cwd, stdout=self.log, stderr=subprocess.STDOUT)
+                                     cwd=self.cwd, stdout=self.log, stderr=subprocess.STDOUT,
+                                     env=env)
         self.port = port_from_log(self.proc, self.log_path, r"listening on :(\d+)",
                                   f"{name} start-up line")
         self.url = f"http://127.0.0.1:{self.port}"
