@@ -131,7 +131,6 @@ void SpaceSaving::Reset(size_t capacity) {
   capacity_ = capacity;
   total_ = 0;
   size_ = 0;
-  heap_built_ = false;
   heap_.Clear();
   for (Slot& s : index_) s.entry_plus_one = 0;
 }
@@ -197,14 +196,13 @@ void SpaceSaving::BuildHeap() {
     if (s.entry_plus_one != 0) entries_[s.entry_plus_one - 1].count = s.count;
   }
   heap_.Build(static_cast<uint32_t>(size_), Counts());
-  heap_built_ = true;
 }
 
 void SpaceSaving::Add(uint64_t key, std::string_view label, uint32_t owner) {
   if (capacity_ == 0) return;
   ++total_;
   if (Slot* s = Probe(key)) {
-    if (!heap_built_) {
+    if (heap_.empty()) {
       ++s->count;
     } else {
       const uint32_t e = s->entry_plus_one - 1;
@@ -226,7 +224,7 @@ void SpaceSaving::Add(uint64_t key, std::string_view label, uint32_t owner) {
     return;
   }
   // Full: the key replaces the one with the smallest count.
-  if (!heap_built_) BuildHeap();
+  if (heap_.empty()) BuildHeap();
   const uint32_t e = heap_.top();
   Entry& en = entries_[e];
   IndexErase(en.key);

@@ -166,15 +166,15 @@ class SpaceSaving {
   }
   Item ItemOf(const Slot& s) const {
     const Entry& e = entries_[s.entry_plus_one - 1];
-    return {e.key, heap_built_ ? e.count : s.count, e.error, e.owner, e.label};
+    return {e.key, heap_.empty() ? s.count : e.count, e.error, e.owner, e.label};
   }
 
   size_t capacity_ = 0;
   size_t size_ = 0;
   uint64_t total_ = 0;
   std::vector<Entry> entries_;  // [0, size_) in use; the rest keep their label buffers
-  bool heap_built_ = false;     // counts live in entries_, heap_ is valid
-  CountHeap heap_;              // once full: the entries by count, smallest first
+  // Built when the summary fills; from then on the counts live in entries_.
+  CountHeap heap_;
   std::vector<Slot> index_;     // power of two, at most half full
 };
 

@@ -49,9 +49,9 @@ struct CompileOptions {
   bool literal_automaton = true;
 };
 
-// The fields of an event that rules can look at.
 struct MatchScratch;
 
+// The fields of an event that rules can look at.
 struct MatchInput {
   std::string_view text;      // original UTF-8 text
   std::string_view platform;  // a name of the PlatformTable ("twitter", ..., "other")

@@ -5,6 +5,7 @@ import os
 import subprocess
 
 from conftest import BIN, SRC
+from earshot_testing import small_asan_quarantine_env
 
 DAY_MS = 86_400_000
 T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z
@@ -31,11 +32,7 @@ def write_days(path, days):
 
 def replay_peak_kib(path):
     """(peak RSS in KiB, exposition) of `earshot replay` over `path`."""
-    env = dict(os.environ)
-    if "ASAN_OPTIONS" in env:
-        # Under scripts/sanitize.sh: keep ASan's quarantine of freed memory
-        # small, or it shows up as growth (it is bounded at 256 MiB by default).
-        env["ASAN_OPTIONS"] += ":quarantine_size_mb=8:thread_local_quarantine_size_kb=64"
+    env = small_asan_quarantine_env(8, thread_local_kb=64)
     p = subprocess.Popen([BIN, "replay", "--rules", os.path.join(SRC, "deploy", "rules"),
                           str(path)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
     out = p.stdout.read().decode()

@@ -38,6 +38,7 @@ import time
 
 from kafka_helpers import (BIN, RULES, counters, events_total, kafka_config, new_topic, outcomes,
                            replay, tool, wait_for, windows)
+from earshot_testing import small_asan_quarantine_env  # noqa: E402 - kafka_helpers puts pylib on the path
 
 RATE = 2000          # events per second while producing
 CHUNK = 1000         # events per earshot-kafka-tool produce call
@@ -70,21 +71,11 @@ MAX_DEDUPE_ENTRIES = 10000
 # stays in RSS; bounded low here so that a leak, not buffering, moves RSS.
 QUEUED_MAX_KBYTES = 2048
 SETTLE_S = 4         # after the post-outage rebuild, before RSS counts
-# Under AddressSanitizer (scripts/sanitize.sh sets ASAN_OPTIONS) freed memory
-# waits in a quarantine, 256 MiB by default, before it is reused, so RSS
-# climbs with every byte freed until the quarantine is full: when that
-# plateau came after the rebuild, the memory check measured the quarantine
-# (one run: +235 MiB, then flat). A small quarantine fills during warm-up;
-# use-after-free is still caught within its last 16 MiB of frees. Without
-# ASan the variable is ignored.
+# Under AddressSanitizer the daemon's quarantine of freed memory is cut to
+# 16 MiB (small_asan_quarantine_env): at the default 256 MiB its plateau once
+# came after the rebuild and the memory check measured it (+235 MiB, then
+# flat). Use-after-free is still caught within the last 16 MiB of frees.
 ASAN_QUARANTINE_MB = 16
-
-
-def daemon_env():
-    env = dict(os.environ)
-    opts = [o for o in env.get("ASAN_OPTIONS", "").split(":") if o]
-    env["ASAN_OPTIONS"] = ":".join(opts + [f"quarantine_size_mb={ASAN_QUARANTINE_MB}"])
-    return env
 
 
 def rss_kib(pid):
@@ -160,7 +151,7 @@ def test_soak_steady_rate_with_reloads_and_a_broker_restart(tmp_path, broker, da
     assert len(lines) == CHUNKS * CHUNK
     chunk_path = tmp_path / "chunk.jsonl"
 
-    d = daemons(cfg, name="soak", env=daemon_env())
+    d = daemons(cfg, name="soak", env=small_asan_quarantine_env(ASAN_QUARANTINE_MB))
     wait_for(lambda: d.get("/readyz")[0] == 200, timeout=60, what="ready")
     initial_reloads = reload_successes(d)  # the start-up load may count as one
     sampler = RssSampler(d.proc.pid)
