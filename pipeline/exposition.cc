@@ -5,6 +5,7 @@
 #include <cstring>
 #include <memory>
 
+#include "base/format_double.h"
 #include "rules/sentiment.h"
 
 namespace earshot {
@@ -362,71 +363,8 @@ char* FormatDouble(char* p, double v) {
     *p = '0';
     return p + 1;
   }
-  return std::to_chars(p, p + kMaxValueChars, v, std::chars_format::general, 16).ptr;
+  return FormatG16(p, v);
 }
-
-// FormatDouble with a memo: a scrape writes one share-of-voice ratio per
-// brand, platform, window and basis, and most of them repeat (small counts
-// over the same totals: ~38,000 distinct among 144,000 in the 1,000-brand
-// benchmark), while formatting one costs ~700 instructions. Open
-// addressing on the value's bits, the texts in one buffer; at most
-// kMaxSlots / 2 values are remembered (~1.5 MB), later ones are formatted
-// each time. +0.0 never enters (FormatDouble writes "0" without
-// formatting), so zero bits mark an empty slot.
-class DoubleFormatter {
- public:
-  char* Format(char* p, double v) {
-    uint64_t bits;
-    std::memcpy(&bits, &v, sizeof bits);
-    if (bits == 0) return FormatDouble(p, v);
-    if (2 * (used_ + 1) > slots_.size() && !Grow()) return FormatDouble(p, v);
-    const size_t mask = slots_.size() - 1;
-    for (size_t i = Hash(bits) & mask;; i = (i + 1) & mask) {
-      Slot& s = slots_[i];
-      if (s.bits == bits) {
-        std::memcpy(p, texts_.data() + s.offset, s.len);
-        return p + s.len;
-      }
-      if (s.bits == 0) {
-        char* const end = FormatDouble(p, v);
-        s = Slot{bits, static_cast<uint32_t>(texts_.size()), static_cast<uint32_t>(end - p)};
-        texts_.append(p, s.len);
-        ++used_;
-        return end;
-      }
-    }
-  }
-
- private:
-  struct Slot {
-    uint64_t bits = 0;
-    uint32_t offset = 0, len = 0;  // into texts_
-  };
-  static constexpr size_t kMaxSlots = size_t{1} << 16;
-  static size_t Hash(uint64_t x) {
-    x ^= x >> 33;
-    x *= 0xFF51AFD7ED558CCDULL;
-    return static_cast<size_t>(x ^ (x >> 33));
-  }
-  // Doubles the table, up to kMaxSlots; false when it is full.
-  bool Grow() {
-    if (slots_.size() >= kMaxSlots) return false;
-    std::vector<Slot> old(slots_.empty() ? 4096 : 2 * slots_.size());
-    old.swap(slots_);
-    const size_t mask = slots_.size() - 1;
-    for (const Slot& s : old) {
-      if (s.bits == 0) continue;
-      size_t i = Hash(s.bits) & mask;
-      while (slots_[i].bits != 0) i = (i + 1) & mask;
-      slots_[i] = s;
-    }
-    return true;
-  }
-
-  std::vector<Slot> slots_;
-  std::string texts_;
-  size_t used_ = 0;
-};
 
 void AppendEscapedLabelValue(std::string_view v, std::string* out) {
   for (char c : v) {
@@ -543,7 +481,7 @@ class TextSink : public ResultSink {
   void Share(size_t window, uint32_t brand, uint32_t platform, int basis, double value) override {
     char* p = Line(share_prefix_[window], brand_[brand],
                    share_suffix_[static_cast<size_t>(platform) * kBasisCount + basis]);
-    End(doubles_.Format(p, value));
+    End(FormatDouble(p, value));
   }
   void Topic(uint32_t topic, uint32_t brand_plus_one, uint32_t platform, uint64_t value) override {
     EndUint(Line(topic_prefix_[topic], brand_plus_one == 0 ? none_ : brand_[brand_plus_one - 1],
@@ -556,7 +494,7 @@ class TextSink : public ResultSink {
             value);
   }
   void Spike(int family, uint32_t brand, uint32_t platform, double value) override {
-    End(doubles_.Format(Line(spike_prefix_[family], brand_[brand], spike_suffix_[platform]), value));
+    End(FormatDouble(Line(spike_prefix_[family], brand_[brand], spike_suffix_[platform]), value));
   }
   void UniqueAuthors(size_t window, uint32_t brand, uint32_t platform,
                      uint64_t value) override {  // audience
@@ -595,7 +533,6 @@ class TextSink : public ResultSink {
   }
 
   ChunkWriter w_;
-  DoubleFormatter doubles_;
   const char* name_ = "";
   const char* help_ = "";
   MetricType type_ = MetricType::Gauge;
