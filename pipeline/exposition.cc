@@ -343,6 +343,7 @@ class ChunkWriter {
 // Value text: an integer is at most 20 digits; a double at most 24 chars
 // ("-2.2250738585072014e-308").
 constexpr size_t kMaxValueChars = 32;
+static_assert(kMaxG16Chars <= kMaxValueChars);
 
 char* FormatUint(char* p, uint64_t v) {
   if (v < 10) {

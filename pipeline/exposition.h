@@ -117,8 +117,8 @@ struct ResultsSnapshot {
 // Writes the Prometheus text of every non-empty result family: HELP and TYPE
 // once per family, families and series in the order of ResultFamilies().
 // Chunks are at most 1 MiB and end at a line end; memory use is the label
-// fragments of the snapshot plus one chunk. Cost: ~20 ns a series (a ratio's
-// text, base/format_double.h, is about a third of that).
+// fragments of the snapshot plus one chunk. Cost: ~250 instructions a series
+// (a ratio's text, base/format_double.h, is under a third of that).
 void WriteResultsText(const ResultsSnapshot& s, ExpositionSink* sink);
 
 // The same series as MetricFamily objects (every family, empty ones too):

@@ -33,9 +33,10 @@ int Check(double v, int* reported) {
       if (got != want) {
         ++bad;
         if ((*reported)++ < 10) {
-          ADD_FAILURE() << "FormatG16(" << Reference(x) << ", bits " << std::hex
-                        << [&] { uint64_t b; std::memcpy(&b, &x, 8); return b; }() << ") = " << got
-                        << ", std::to_chars gives " << want;
+          uint64_t bits;
+          std::memcpy(&bits, &x, sizeof bits);
+          ADD_FAILURE() << "bits 0x" << std::hex << bits << ": FormatG16 writes " << got
+                        << ", std::to_chars " << want;
         }
       }
     }
