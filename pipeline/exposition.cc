@@ -43,8 +43,8 @@ constexpr int kSpikeFamilies = 4;
 const char* const kSpikeNames[kSpikeFamilies] = {"earshot_spike_score", "earshot_spike_baseline",
                                                  "earshot_spike_active", "earshot_spikes_total"};
 const char* const kSpikeHelp[kSpikeFamilies] = {
-    "z-score of the brand's mentions in the last closed signals pane against its baseline: "
-    "(x - m) / sqrt(v + m + 1).",
+    ("z-score of the brand's mentions in the last closed signals pane against its baseline: "
+     "(x - m) / sqrt(v + m + 1)."),
     "The baseline (exponentially weighted mean of mentions per pane) the last score used.",
     "1 while a mention spike is active (raised at signals.threshold, cleared below half of it).",
     "Mention spikes raised."};

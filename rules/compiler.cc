@@ -457,9 +457,12 @@ void Compiler::CompileRule(const RuleDef& def, Rule* rule) {
   std::vector<uint32_t> comps;
   std::vector<uint32_t> pos;
   for (const auto& t : def.terms) {
-    uint32_t a = TermAtom(t.text, t.loc);
-    if (a != kNone) pos.push_back(AddNode(Op::kAtom, a, {}, ExprToString(Expr{ExprKind::kTerm, t.text})));
-    if (a != kNone) rule->positive_atoms.push_back(a);
+    const uint32_t a = TermAtom(t.text, t.loc);
+    if (a == kNone) continue;
+    Expr term;  // a kTerm
+    term.text = t.text;
+    pos.push_back(AddNode(Op::kAtom, a, {}, ExprToString(term)));
+    rule->positive_atoms.push_back(a);
   }
   for (const auto& r : def.regex) {
     uint32_t a = RegexAtom(r.text, r.loc);
