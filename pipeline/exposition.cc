@@ -340,8 +340,8 @@ class ChunkWriter {
   char* p_;
 };
 
-// Value text: an integer is at most 20 digits; a double at most 24 chars
-// ("-2.2250738585072014e-308").
+// Value text: an integer is at most 20 digits; a double at most
+// kMaxG16Chars ("-2.225073858507201e-308", 16 significant digits).
 constexpr size_t kMaxValueChars = 32;
 static_assert(kMaxG16Chars <= kMaxValueChars);
 
