@@ -497,8 +497,8 @@ void Compiler::CompileRule(const RuleDef& def, Rule* rule) {
   if (def.query) {
     int depth = ExprDepth(*def.query);
     if (depth > opt_.max_query_depth) {
-      diags_->Error(def.query->loc, "query is nested too deeply (depth " + std::to_string(depth) +
-                                        ", max_query_depth is " +
+      diags_->Error(def.query->loc, "query is nested too deeply (" + std::to_string(depth) +
+                                        " levels of operators, at most " +
                                         std::to_string(opt_.max_query_depth) + ")");
     } else {
       rule->query_node = CompileExpr(*def.query, rule, false);

@@ -24,7 +24,11 @@ namespace earshot::rules {
 struct CompileOptions {
   int64_t regex_max_mem = 8 << 20;  // RE2 memory budget per regex and for the set
   int max_rules = 100000;           // brands + topics
-  int max_query_depth = 64;
+  // Expression nodes from a query's top to a term: a guard for expressions
+  // built in code. A parsed query cannot reach it: the parser allows 64
+  // levels of parentheses and NOT, and a level holds at most an OR and an
+  // AND node (~135 nodes deep at worst).
+  int max_query_depth = 256;
   int max_atoms = 1000000;
   // Valid names for `platforms:` filters and `platform:` fields (canonical,
   // as in the config's platform list); empty accepts any name. "other" is

@@ -2,6 +2,7 @@
 // differential test against a straight reading of docs/matching.md. Over 900
 // lines on purpose: one catalogue of matching cases behind one interface.
 #include "rules/rule_set.h"
+#include "rules/query.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -580,6 +581,27 @@ TEST(CompileTest, Limits) {
   CompileOptions opt3;
   opt3.max_query_depth = 64;
   EXPECT_TRUE(MustCompile(OneCategory({r}), opt3));
+}
+
+// Every query the parser accepts (up to 64 levels of parentheses and NOT)
+// compiles: the compiler's own depth guard lies above what they can reach.
+TEST(CompileTest, EveryParsedQueryDepthCompiles) {
+  std::string nots;
+  for (int i = 0; i < 64; ++i) nots += "NOT ";
+  std::string and_nots = "z AND " + nots.substr(4) + "a";  // 63 NOTs under an AND
+  // 64 parentheses, each level an OR of an AND.
+  std::string parens;
+  for (int i = 0; i < 64; ++i) parens += "p" + std::to_string(i) + " OR q AND (";
+  parens += "a NEAR/3 b" + std::string(64, ')');
+  for (const std::string& q : {nots + "a", and_nots, parens}) {
+    Diagnostics d;
+    const SourceLoc origin{"rules/x.yaml", 1, 1};
+    auto e = ParseQuery(q, origin, &d);
+    ASSERT_TRUE(e.has_value()) << d.ToString();
+    RuleDef r = Rule("deep");
+    r.query = std::move(*e);
+    EXPECT_TRUE(RuleSet::Compile(OneCategory({r}), CompileOptions{}, &d)) << d.ToString();
+  }
 }
 
 TEST(CompileTest, EmptyQueryTermAndUnknownPlatformField) {
