@@ -195,7 +195,9 @@ bool LoadConfigOrDefault(const std::string& path, Config* config) {
 void PrintSetupError(const std::string& config_path, const std::string& msg) {
   const std::string first = msg.substr(0, msg.find(':'));
   std::error_code ec;
-  const bool located = !first.empty() && std::filesystem::exists(first, ec);
+  // symlink_status: a broken symbolic link is a file of its own too.
+  const bool located =
+      !first.empty() && std::filesystem::exists(std::filesystem::symlink_status(first, ec));
   const std::string prefix = located ? "" : config_path.empty() ? "earshot: " : config_path + ": ";
   std::cerr << prefix << msg << "\n";
 }

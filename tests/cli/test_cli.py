@@ -33,6 +33,20 @@ def test_check_validates_the_config_file(tmp_path):
     assert f'{cfg}:3:26: unknown key "stepp" (did you mean "step"?)' in r.stderr.decode()
 
 
+def test_a_broken_rule_file_link_is_reported_under_its_own_path(tmp_path):
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    os.symlink(tmp_path / "missing.yaml", rules / "link.yaml")
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"rules: {{paths: [{rules}]}}\n")
+    r = run("check", "--config", str(cfg))
+    assert r.returncode == 1
+    err = r.stderr.decode()
+    # The error names its own file, so the config's path is not put before it.
+    assert err.startswith(f"{rules / 'link.yaml'}: "), err
+    assert "broken symbolic link" in err, err
+
+
 def test_test_command_passes_and_fails_with_a_diff(tmp_path):
     ok = run("test", RULES)
     assert ok.returncode == 0, ok.stdout.decode()
