@@ -146,9 +146,6 @@ TEST(HyperLogLogTest, HashSpreadsEveryBit) {
   EXPECT_EQ(HashBytes("abc"), HashBytes("abc"));
 }
 
-// The contract: within 2% of the exact count at one standard error. Over
-// many seeds per size, the observed relative error's RMS is that standard
-// error; printed as a distribution.
 // Ertl's improved estimator (2017, algorithm 6) as written, without the
 // shortcuts of HllEstimate: the same doubles are expected, bit for bit.
 double PlainEstimate(const uint32_t* hist, int precision) {
@@ -230,6 +227,9 @@ TEST(HyperLogLogTest, EstimateIsErtlsFormulaBitForBit) {
   EXPECT_EQ(checked, 5 * 3000 + 4);
 }
 
+// The contract: within 2% of the exact count at one standard error. Over
+// many seeds per size, the observed relative error's RMS is that standard
+// error; printed as a distribution.
 TEST(HyperLogLogTest, ErrorDistributionAgainstExactCounts) {
   constexpr int kPrecision = 12;
   constexpr int kSeeds = 200;
