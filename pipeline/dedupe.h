@@ -9,7 +9,10 @@
 // evicted early (the effective horizon shrinks) and counted in evictions().
 // Memory: 16 bytes a slot; the table is a power of two that grows to at
 // least twice the live entries, so below 4x max_entries slots (2.1x at the
-// round caps 1M and 8M).
+// round caps 1M and 8M). The table grows in place (base/zeroed_buffer.h:
+// mremap, then a rehash within the doubled table), so growth neither holds
+// the old and the new table at once nor touches memory the final table
+// does not use.
 // Not thread-safe.
 
 #include <cstddef>
@@ -19,6 +22,7 @@
 #include <vector>
 
 #include "base/prefetch.h"
+#include "base/zeroed_buffer.h"
 
 namespace earshot {
 
@@ -35,7 +39,7 @@ class Deduper {
   // megabytes, so its probe is a cache miss unless started early.
   void Prefetch(uint64_t fingerprint) const {
     const uint64_t fp = fingerprint == 0 ? 1 : fingerprint;
-    PrefetchForRead(&slots_[fp & (slots_.size() - 1)]);
+    PrefetchForRead(&slots_[fp & (size_ - 1)]);
   }
 
   // Expires every bucket older than `min_bucket`.
@@ -51,20 +55,22 @@ class Deduper {
     reported_evictions_ = evictions_;
     return n;
   }
-  size_t capacity_slots() const { return slots_.size(); }
+  size_t capacity_slots() const { return size_; }
 
  private:
   struct Slot {
-    uint64_t fp = 0;  // 0 = empty
+    uint64_t fp = 0;  // 0 = empty (all zero bits: a fresh ZeroedBuffer is empty)
     int64_t bucket = 0;
   };
   bool IsLive(const Slot& s) const { return s.fp != 0 && s.bucket >= min_bucket_; }
-  void Rehash(size_t new_size);
-  void PurgeExpired();  // drops expired slots in place
+  void Grow(size_t new_size);  // rehashes in place, dropping expired slots
+  void PurgeExpired();         // drops expired slots in place
   void EvictOldest();
 
   size_t max_entries_;
-  std::vector<Slot> slots_;
+  ZeroedBuffer table_;     // size_ slots
+  Slot* slots_ = nullptr;  // table_.data()
+  size_t size_ = 0;        // a power of two
   size_t used_ = 0;  // non-empty slots, live or expired
   size_t live_ = 0;
   int64_t min_bucket_ = INT64_MIN;
@@ -72,7 +78,7 @@ class Deduper {
   // Most inserts go to the newest bucket: remember its entry.
   int64_t cached_bucket_ = INT64_MIN;
   std::map<int64_t, size_t>::iterator cached_;
-  std::vector<Slot> purge_scratch_;  // one cluster's live entries
+  std::vector<Slot> scratch_;  // one cluster's live entries (purge); deferred entries (grow)
   uint64_t evictions_ = 0;
   uint64_t reported_evictions_ = 0;
 };
