@@ -2,6 +2,7 @@
 // argument parsing and wiring only.
 
 #include <librdkafka/rdkafka.h>
+#include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include <csignal>
 #include <iterator>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -480,6 +482,20 @@ int CmdGenerate(const Args& args) {
 int main(int argc, char** argv) {
   using namespace earshot;
   std::signal(SIGPIPE, SIG_IGN);
+  // Blocks below 32 MiB (glibc's cap) come from the heap instead of a
+  // mapping each: window buckets, hash tables and buffers of 128 KiB to a
+  // few MiB are freed and allocated again all the time (a bucket every
+  // step), and a freed mapping is returned to the kernel, so its successor
+  // faults every page in again (a minor fault costs microseconds on a VM).
+  // glibc's dynamic threshold gets there too, but only after the first
+  // large free and only up to that size. The cost: freed memory below the
+  // heap's top stays resident for reuse instead of being returned; at a
+  // steady state the same sizes come back. GLIBC_TUNABLES's
+  // glibc.malloc.mmap_threshold, when given, wins.
+  if (const char* t = std::getenv("GLIBC_TUNABLES");
+      t == nullptr || std::strstr(t, "mmap_threshold") == nullptr) {
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  }
   if (argc < 2) return Usage();
   std::string cmd = argv[1];
   if (cmd == "version" || cmd == "--version") {
