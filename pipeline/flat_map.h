@@ -53,12 +53,31 @@ class FlatMap {
   using const_iterator = Iter<const value_type>;
 
   FlatMap() = default;
+  FlatMap(const FlatMap&) = default;
+  FlatMap& operator=(const FlatMap&) = default;
+  // A moved-from map is empty (capacity_ must follow slots_).
+  FlatMap(FlatMap&& o) noexcept
+      : slots_(std::move(o.slots_)),
+        size_(std::exchange(o.size_, 0)),
+        capacity_(std::exchange(o.capacity_, 0)) {
+    o.slots_.clear();
+  }
+  FlatMap& operator=(FlatMap&& o) noexcept {
+    if (this != &o) {
+      slots_ = std::move(o.slots_);
+      o.slots_.clear();
+      size_ = std::exchange(o.size_, 0);
+      capacity_ = std::exchange(o.capacity_, 0);
+    }
+    return *this;
+  }
 
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
   void clear() {
     slots_.clear();
     size_ = 0;
+    capacity_ = 0;
   }
 
   iterator begin() { return iterator(slots_.data(), slots_.data() + slots_.size()); }
@@ -92,11 +111,12 @@ class FlatMap {
   V& operator[](uint64_t key) { return Insert(key).first->second; }
   // Returns (slot, inserted).
   std::pair<value_type*, bool> Insert(uint64_t key) {
-    if ((size_ + 1) * 4 > slots_.size() * 3) Grow();
-    const size_t mask = slots_.size() - 1;
+    if ((size_ + 1) * 4 > capacity_ * 3) [[unlikely]] Grow();
+    value_type* const slots = slots_.data();
+    const size_t mask = capacity_ - 1;
     size_t i = Hash(key) & mask;
     for (;;) {
-      value_type& s = slots_[i];
+      value_type& s = slots[i];
       if (s.first == key) return {&s, false};
       if (s.first == kEmpty) {
         s.first = key;
@@ -112,7 +132,7 @@ class FlatMap {
   // contents), so a later find/insert after other work does not stall.
   void Prefetch(uint64_t key) const {
     if (slots_.empty()) return;
-    const value_type* home = &slots_[Hash(key) & (slots_.size() - 1)];
+    const value_type* home = &slots_[Hash(key) & (capacity_ - 1)];
     // The key is often a slot or two past its home (linear probing at up to
     // 3/4 load): the next line too.
     PrefetchForRead(home);
@@ -136,7 +156,7 @@ class FlatMap {
     slots_.assign(old.size(), value_type{kEmpty, V{}});
     for (auto& s : old) {
       if (s.first == kEmpty || pred(s.first, s.second)) continue;
-      *Insert(s.first).first = std::move(s);
+      PutNew(std::move(s));
     }
   }
 
@@ -149,28 +169,41 @@ class FlatMap {
   }
   value_type* Lookup(uint64_t key) {
     if (slots_.empty()) return nullptr;
-    const size_t mask = slots_.size() - 1;
+    value_type* const slots = slots_.data();
+    const size_t mask = capacity_ - 1;
     size_t i = Hash(key) & mask;
     for (;;) {
-      value_type& s = slots_[i];
+      value_type& s = slots[i];
       if (s.first == key) return &s;
       if (s.first == kEmpty) return nullptr;
       i = (i + 1) & mask;
     }
   }
-  void Grow() { Rehash(slots_.empty() ? 16 : slots_.size() * 2); }
-  void Rehash(size_t new_size) {
+  // Out of line: Insert's common path then stays small enough to inline.
+  [[gnu::noinline]] void Grow() { Rehash(slots_.empty() ? 16 : slots_.size() * 2); }
+  [[gnu::noinline]] void Rehash(size_t new_size) {
     std::vector<value_type> old;
     old.swap(slots_);
     slots_.assign(new_size, value_type{kEmpty, V{}});
+    capacity_ = new_size;
     size_ = 0;
     for (auto& s : old) {
-      if (s.first != kEmpty) *Insert(s.first).first = std::move(s);
+      if (s.first != kEmpty) PutNew(std::move(s));
     }
+  }
+  // Puts an entry whose key is absent, with room known to be there (a
+  // rehash): no load check, no key comparison.
+  void PutNew(value_type&& e) {
+    const size_t mask = capacity_ - 1;
+    size_t i = Hash(e.first) & mask;
+    while (slots_[i].first != kEmpty) i = (i + 1) & mask;
+    slots_[i] = std::move(e);
+    ++size_;
   }
 
   std::vector<value_type> slots_;
   size_t size_ = 0;
+  size_t capacity_ = 0;  // slots_.size(), kept apart: a vector's size is a division
 };
 
 }  // namespace earshot

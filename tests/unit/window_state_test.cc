@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <utility>
+
 namespace earshot {
 namespace {
 
@@ -95,6 +97,73 @@ TEST(HoppingWindowTest, RetainBrandsDropsRemovedBrandsOnly) {
   w.SumInto(0, &m);
   EXPECT_EQ(m.count(MakeSeriesKey(0, 0)), 1u);
   EXPECT_EQ(m.count(MakeSeriesKey(1, 0)), 0u);
+}
+
+Values Of(uint64_t k) {
+  Values v;
+  v.v[kMentions] = k;
+  v.v[kViews] = k * 3;
+  return v;
+}
+
+// Every key inserted so far is found with its value, and absent ones are not.
+void ExpectHolds(const SeriesMap& m, uint64_t n) {
+  ASSERT_EQ(m.size(), n);
+  for (uint64_t k = 0; k < n; ++k) {
+    auto it = m.find(MakeSeriesKey(static_cast<uint32_t>(k), 3));
+    ASSERT_NE(it, m.end()) << k;
+    ASSERT_EQ(it->second.v[kMentions], k);
+    ASSERT_EQ(it->second.v[kViews], k * 3);
+  }
+  EXPECT_EQ(m.find(MakeSeriesKey(static_cast<uint32_t>(n), 3)), m.end());
+}
+
+// The window state's map (SeriesMap), through growth from empty across ten
+// doublings (lookups after each), reserve, clear and reuse, copies and
+// moves (a moved-from map is empty and usable).
+TEST(SeriesMapTest, GrowthClearMoveAndReuse) {
+  SeriesMap m;
+  EXPECT_EQ(m.find(1), m.end());
+  for (uint64_t k = 0; k < 12000; ++k) {
+    auto [slot, inserted] = m.Insert(MakeSeriesKey(static_cast<uint32_t>(k), 3));
+    ASSERT_TRUE(inserted);
+    slot->second = Of(k);
+    if ((k & (k + 1)) == 0) ExpectHolds(m, k + 1);  // after 1, 3, 7, ... 8191: past each growth
+  }
+  ExpectHolds(m, 12000);
+  EXPECT_FALSE(m.Insert(MakeSeriesKey(5, 3)).second);
+
+  SeriesMap copy = m;
+  m.clear();
+  EXPECT_TRUE(m.empty());
+  EXPECT_EQ(m.find(MakeSeriesKey(5, 3)), m.end());
+  ExpectHolds(copy, 12000);
+  for (uint64_t k = 0; k < 100; ++k) m[MakeSeriesKey(static_cast<uint32_t>(k), 3)] = Of(k);
+  ExpectHolds(m, 100);
+
+  SeriesMap moved(std::move(copy));
+  ExpectHolds(moved, 12000);
+  EXPECT_TRUE(copy.empty());  // NOLINT(bugprone-use-after-move): the documented state
+  EXPECT_EQ(copy.find(MakeSeriesKey(5, 3)), copy.end());
+  for (uint64_t k = 0; k < 50; ++k) copy[MakeSeriesKey(static_cast<uint32_t>(k), 3)] = Of(k);
+  ExpectHolds(copy, 50);
+
+  SeriesMap assigned;
+  assigned.reserve(20000);
+  for (uint64_t k = 0; k < 20; ++k) assigned[MakeSeriesKey(static_cast<uint32_t>(k), 3)] = Of(k);
+  ExpectHolds(assigned, 20);
+  assigned = std::move(moved);
+  ExpectHolds(assigned, 12000);
+  EXPECT_TRUE(moved.empty());  // NOLINT(bugprone-use-after-move)
+  moved[MakeSeriesKey(0, 3)] = Of(0);
+  ExpectHolds(moved, 1);
+
+  assigned.EraseIf([](SeriesKey key, const Values&) { return SeriesBrand(key) >= 6000; });
+  ExpectHolds(assigned, 6000);
+  for (uint64_t k = 6000; k < 12000; ++k) {
+    assigned[MakeSeriesKey(static_cast<uint32_t>(k), 3)] = Of(k);
+  }
+  ExpectHolds(assigned, 12000);
 }
 
 }  // namespace
