@@ -206,7 +206,8 @@ class RecordLog {
   };
 
   void Append(const AudienceRecord& r) {
-    if (size_ % kChunk == 0) chunks_.push_back(std::make_shared<Chunk>());
+    // Not zeroed (48 KiB of memset a chunk): a record is written before size_ covers it.
+    if (size_ % kChunk == 0) chunks_.push_back(std::make_shared_for_overwrite<Chunk>());
     (*chunks_.back())[size_ % kChunk] = r;
     ++size_;
   }

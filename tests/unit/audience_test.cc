@@ -173,6 +173,31 @@ TEST_F(StepsTest, SummarizedStepsTakeStragglersAndFoldThemIn) {
   EXPECT_EQ(Unique(now), (std::vector<uint64_t>{50, 71, 121}));
 }
 
+TEST(RecordLogTest, PrefixesSpanChunksAndKeepTheirRecordsWhileTheLogGrows) {
+  // Chunks are not zeroed: every record read must be one written.
+  auto record = [](uint32_t i) { return AudienceRecord{i % 7, i, i * 3, i * 5, i * 11, i % 3}; };
+  auto same = [](const AudienceRecord& a, const AudienceRecord& b) {
+    return a.brand == b.brand && a.author == b.author && a.hll == b.hll &&
+           a.followers == b.followers && a.time == b.time && a.platform == b.platform;
+  };
+  RecordLog log;
+  EXPECT_EQ(log.Prefix().size, 0u);
+  const uint32_t held_size = RecordLog::kChunk + 1;  // one into the second chunk
+  for (uint32_t i = 0; i < held_size; ++i) log.Append(record(i));
+  const RecordLog::View held = log.Prefix();
+  const uint32_t total = 2 * RecordLog::kChunk + 3;
+  for (uint32_t i = held_size; i < total; ++i) log.Append(record(i));
+  ASSERT_EQ(held.size, held_size);
+  ASSERT_EQ(held.chunks.size(), 2u);
+  for (uint32_t i = 0; i < held_size; ++i) ASSERT_TRUE(same(held[i], record(i))) << i;
+  const RecordLog::View all = log.Prefix();
+  ASSERT_EQ(all.size, total);
+  ASSERT_EQ(all.chunks.size(), 3u);
+  EXPECT_EQ(all.chunks[1], held.chunks[1]);  // the same chunk, appended to past the prefix
+  for (uint32_t i = 0; i < total; ++i) ASSERT_TRUE(same(all[i], record(i))) << i;
+  EXPECT_EQ(log.MemoryBytes(), 3 * sizeof(RecordLog::Chunk));
+}
+
 TEST(StepSummaryTest, ExactBelowCapacitySpaceSavingAboveAndLatestFollowers) {
   // Capacity 10: brand 1 has 5 authors (exact), brand 2 has 40 (summarized).
   RecordLog log;
