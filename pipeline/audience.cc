@@ -23,12 +23,19 @@ namespace earshot {
 namespace {
 
 // Zeroed memory for `bytes` (rounded up to whole pages), advised to be
-// backed by 2 MiB pages when it spans at least one.
+// backed by 2 MiB pages when it spans at least one, and mapped writable at
+// once: a table's slots are read before they are written, so each fresh page
+// faulted twice (the read maps the shared zero page, the write copies it),
+// and a table uses every page of itself anyway (a resize leaves it 3/8 full
+// of authors spread over all of it; a sweep's table fills up again).
 void* MapZeroed(size_t bytes) {
   void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) throw std::bad_alloc();
 #ifdef MADV_HUGEPAGE
   if (bytes >= (size_t{2} << 20)) madvise(p, bytes, MADV_HUGEPAGE);
+#endif
+#ifdef MADV_POPULATE_WRITE
+  madvise(p, bytes, MADV_POPULATE_WRITE);  // Linux 5.14; on failure the pages fault in as before
 #endif
   return p;
 }

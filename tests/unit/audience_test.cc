@@ -72,6 +72,28 @@ TEST(AuthorTableTest, SweepForgetsAuthorsNotSeenSinceAndWaitsForPins) {
   t.Unpin();
 }
 
+TEST(AuthorTableTest, GrowsAndSweepsKeepingEveryAuthorsReference) {
+  // 20,000 authors: the table doubles from 1,024 slots to 32,768 on the way.
+  AuthorTable t;
+  constexpr uint32_t kAuthors = 20000;
+  auto id = [](uint32_t i) { return "author-" + std::to_string(i); };
+  std::vector<uint32_t> ref(kAuthors);
+  for (uint32_t i = 0; i < kAuthors; ++i) {
+    // Half of them last seen a minute later (they stay at the sweep below).
+    ref[i] = t.Intern(HashBytes(id(i)), id(i), "", kT0 + (i % 2) * kMin);
+  }
+  EXPECT_EQ(t.size(), kAuthors);
+  EXPECT_EQ(std::set<uint32_t>(ref.begin(), ref.end()).size(), kAuthors);
+  for (uint32_t i = 0; i < kAuthors; ++i) ASSERT_EQ(t.Intern(HashBytes(id(i)), id(i), "", kT0), ref[i]);
+  EXPECT_EQ(t.size(), kAuthors);
+  EXPECT_EQ(t.Sweep(kT0 + 1000), kAuthors / 2);
+  for (uint32_t i = 1; i < kAuthors; i += 2) ASSERT_EQ(t.Intern(HashBytes(id(i)), id(i), "", kT0), ref[i]);
+  EXPECT_EQ(t.size(), kAuthors / 2);
+  AuthorTable::View v = t.Pin();
+  for (uint32_t i = 1; i < kAuthors; i += 2) ASSERT_EQ(v.id(ref[i]), id(i));
+  t.Unpin();
+}
+
 // ---------------------------------------------------------------------------
 // PartitionAudience: steps, windows, merging
 
