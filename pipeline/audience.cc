@@ -332,9 +332,16 @@ std::shared_ptr<const StepSummary> StepSummary::Build(const StepSummary* prev,
   auto fresh_brand = [&](const AudienceRecord* r, size_t n, Brand* nb) -> bool {
     size_t size = 16;
     while (size < 2 * n) size *= 2;
-    table.assign(size, AuthorSlot{0, 0, 0});
+    if (table.size() < size) table.resize(size);
+    std::memset(table.data(), 0, size * sizeof(AuthorSlot));  // all empty (a fill loop was slower)
     const size_t mask = size - 1;
     pairs.clear();
+    // Entries a platform, counted as they come: count[p + 1] (zero between brands).
+    uint32_t max_platform = 0;
+    auto count_of = [&per_platform](uint32_t p) -> uint32_t& {
+      if (p + 2 > per_platform.size()) per_platform.resize(p + 2, 0);
+      return per_platform[p + 1];
+    };
     const size_t top_begin = out->tops_.size();
     for (size_t i = 0; i < n; ++i) {
       const AudienceRecord& x = r[i];
@@ -344,6 +351,7 @@ std::shared_ptr<const StepSummary> StepSummary::Build(const StepSummary* prev,
       if (slot.author_plus_one == 0) {
         if (out->tops_.size() - top_begin == capacity) {
           out->tops_.resize(top_begin);
+          std::fill(per_platform.begin(), per_platform.end(), 0);
           return false;
         }
         slot = AuthorSlot{x.author + 1, static_cast<uint32_t>(out->tops_.size()), 0};
@@ -362,39 +370,47 @@ std::shared_ptr<const StepSummary> StepSummary::Build(const StepSummary* prev,
         slot.platforms |= bit;
       }
       pairs.push_back((static_cast<uint64_t>(x.platform) << 32) | x.hll);
+      ++count_of(x.platform);
+      max_platform = std::max(max_platform, x.platform);
     }
     nb->top_end = static_cast<uint32_t>(out->tops_.size());
     nb->error = 0;
-    // Entries by platform (a counting sort: platforms are few).
-    uint32_t max_platform = 0;
-    for (uint64_t k : pairs) max_platform = std::max(max_platform, static_cast<uint32_t>(k >> 32));
-    per_platform.assign(max_platform + 2, 0);
-    for (uint64_t k : pairs) ++per_platform[(k >> 32) + 1];
-    for (size_t p = 1; p < per_platform.size(); ++p) per_platform[p] += per_platform[p - 1];
-    keys.resize(pairs.size());
-    next_platform.assign(per_platform.begin(), per_platform.end() - 1);
-    for (uint64_t k : pairs) keys[next_platform[k >> 32]++] = k;
+    // Entries by platform (a counting sort: platforms are few), each
+    // platform's in arrival order, placed straight at their sketch: its
+    // range of sparse(), or its registers in dense().
+    const uint32_t* count = per_platform.data() + 1;  // count[p]: platform p's entries
+    next_platform.resize(std::max<size_t>(next_platform.size(), max_platform + 1));
+    size_t sparse_end = out->sparse_.size();
     nb->sketch_begin = static_cast<uint32_t>(out->sketches_.size());
     for (uint32_t p = 0; p <= max_platform; ++p) {
-      const uint32_t begin = per_platform[p], end = per_platform[p + 1];
-      if (begin == end) continue;
+      if (count[p] == 0) continue;
       // Entries of different authors that share a fine register stay
       // (1 in 2^25; a union takes the larger rank anyway).
-      Sketch sk{p, end - begin > m / 4, 0, 0};
+      Sketch sk{p, count[p] > m / 4, 0, 0};
       if (sk.dense) {
         sk.begin = static_cast<uint32_t>(out->dense_.size());
         out->dense_.resize(out->dense_.size() + m, 0);
-        RaiseRegisters(out->dense_.data() + sk.begin, keys.data() + begin, keys.data() + end,
-                       precision);
         sk.end = static_cast<uint32_t>(out->dense_.size());
       } else {
-        sk.begin = static_cast<uint32_t>(out->sparse_.size());
-        for (uint32_t k = begin; k < end; ++k) out->sparse_.push_back(static_cast<uint32_t>(keys[k]));
-        sk.end = static_cast<uint32_t>(out->sparse_.size());
+        sk.begin = static_cast<uint32_t>(sparse_end);
+        sparse_end += count[p];
+        sk.end = static_cast<uint32_t>(sparse_end);
       }
+      next_platform[p] = sk.begin;
       out->sketches_.push_back(sk);
     }
     nb->sketch_end = static_cast<uint32_t>(out->sketches_.size());
+    out->sparse_.resize(sparse_end);
+    uint32_t* sparse = out->sparse_.data();
+    for (uint64_t k : pairs) {
+      const uint32_t p = static_cast<uint32_t>(k >> 32);
+      if (count[p] > m / 4) {
+        RaiseRegisters(out->dense_.data() + next_platform[p], &k, &k + 1, precision);
+      } else {
+        sparse[next_platform[p]++] = static_cast<uint32_t>(k);
+      }
+    }
+    std::fill(per_platform.begin(), per_platform.begin() + max_platform + 2, 0);
     return true;
   };
 

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -258,6 +259,71 @@ TEST(StepSummaryTest, ExactBelowCapacitySpaceSavingAboveAndLatestFollowers) {
   for (uint32_t k = b2->sketch_begin; k < b2->sketch_end; ++k) both->MergeSketch(both->sketches()[k], &acc);
   EXPECT_EQ(std::llround(acc.Estimate()), 40);  // sketches are exact sets here, whatever the capacity
   EXPECT_EQ(StepSummary::Retain(*both, {false, true, false})->brands().size(), 1u);
+}
+
+TEST(StepSummaryTest, NewBrandsSketchEachPlatformsAuthorsInArrivalOrder) {
+  // Precision 4: a platform's sketch turns dense past m/4 = 4 entries.
+  // Capacity 5: brand 1 (6 authors) overflows into Space-Saving before
+  // brand 3 is summarized with the same scratch; brand 3 (5 authors) and
+  // brand 4 do not. The scratch is then reused for a second summary.
+  constexpr int kPrecision = 4;
+  constexpr uint32_t kCapacity = 5;
+  auto hll = [](uint32_t author) { return HllSparseEntry(HashBytes("author" + std::to_string(author))); };
+  // brand, author, platform, in arrival order.
+  const std::vector<std::array<uint32_t, 3>> events = {
+      {1, 10, 7}, {3, 1, 2}, {1, 11, 7}, {3, 2, 0}, {1, 12, 7}, {3, 3, 7}, {1, 13, 0},
+      {3, 1, 2},  // again on the same platform: one entry
+      {3, 1, 0},  // on another platform: one there too
+      {1, 14, 7}, {3, 4, 0}, {1, 15, 7}, {3, 5, 0}, {3, 3, 0}, {4, 9, 7}, {3, 2, 7}};
+  auto scratch = StepSummary::NewScratch();
+  for (int round = 0; round < 2; ++round) {
+    RecordLog log;
+    for (const auto& [brand, author, platform] : events) {
+      log.Append({brand, author, hll(author), 0, 0, platform});
+    }
+    auto sum = StepSummary::Build(nullptr, log.Prefix(), 0, log.size(), kCapacity, kPrecision,
+                                  scratch.get());
+    // What each new brand's sketches must hold: per platform ascending, its
+    // authors' entries in order of first arrival there.
+    auto check = [&](uint32_t brand, const std::map<uint32_t, std::vector<uint32_t>>& want) {
+      SCOPED_TRACE("round " + std::to_string(round) + " brand " + std::to_string(brand));
+      const StepSummary::Brand* b = sum->Find(brand);
+      ASSERT_NE(b, nullptr);
+      ASSERT_EQ(b->sketch_end - b->sketch_begin, want.size());
+      uint32_t k = b->sketch_begin;
+      for (const auto& [platform, authors] : want) {
+        const StepSummary::Sketch& sk = sum->sketches()[k++];
+        EXPECT_EQ(sk.platform, platform);
+        ASSERT_EQ(sk.dense, authors.size() > 4) << platform;
+        if (!sk.dense) {
+          std::vector<uint32_t> entries(sum->sparse() + sk.begin, sum->sparse() + sk.end);
+          std::vector<uint32_t> expected;
+          for (uint32_t a : authors) expected.push_back(hll(a));
+          EXPECT_EQ(entries, expected) << platform;
+          continue;
+        }
+        std::vector<uint8_t> regs(16, 0);
+        for (uint32_t a : authors) {
+          uint32_t index;
+          uint8_t rank;
+          HllSparseToDense(hll(a), kPrecision, &index, &rank);
+          regs[index] = std::max(regs[index], rank);
+        }
+        ASSERT_EQ(sk.end - sk.begin, 16u);
+        EXPECT_EQ(std::vector<uint8_t>(sum->dense() + sk.begin, sum->dense() + sk.end), regs);
+      }
+    };
+    check(3, {{0, {2, 1, 4, 5, 3}}, {2, {1}}, {7, {3, 2}}});
+    check(4, {{7, {9}}});
+    // Brand 1 went through Space-Saving: its sketches are sorted by entry.
+    const StepSummary::Brand* b1 = sum->Find(1);
+    ASSERT_NE(b1, nullptr);
+    EXPECT_GT(b1->error, 0u);
+    ASSERT_EQ(b1->sketch_end - b1->sketch_begin, 2u);
+    EXPECT_EQ(sum->sketches()[b1->sketch_begin].platform, 0u);
+    EXPECT_EQ(sum->sketches()[b1->sketch_begin + 1].platform, 7u);
+    EXPECT_TRUE(sum->sketches()[b1->sketch_begin + 1].dense);  // 5 authors on platform 7
+  }
 }
 
 TEST_F(StepsTest, RetainBrandsDropsRemovedBrands) {
