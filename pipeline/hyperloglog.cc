@@ -93,7 +93,7 @@ uint64_t HashBytes(std::string_view bytes) {
   return Fmix64(h);
 }
 
-double HllEstimate(const uint32_t* hist, int precision) {
+double HllEstimate(const uint32_t* hist, int precision, int max_rank) {
   const double m = static_cast<double>(uint64_t{1} << precision);
   const int q = 64 - precision;
   double z = m * Tau(1 - hist[q + 1] / m);
@@ -103,6 +103,7 @@ double HllEstimate(const uint32_t* hist, int precision) {
   // leaves it +0, so the loop may start at the highest rank present: the
   // same double, without ~35 idle steps.
   if (hist[q + 1] == 0) {
+    k = std::min(q, max_rank);
     while (k >= 1 && hist[k] == 0) --k;
   }
   for (; k >= 1; --k) z = 0.5 * (z + hist[k]);
@@ -239,14 +240,22 @@ void HllAccumulator::Merge(const HllAccumulator& other) {
 
 double HllAccumulator::Estimate() const {
   uint32_t hist[64 + 2] = {};
+  uint32_t max_rank = 0;  // the scan of the histogram starts there
   if (!dense_) {
     hist[0] = (uint32_t{1} << kSparsePrecision) - static_cast<uint32_t>(used_.size());
-    for (uint32_t h : used_) ++hist[table_[h] & kRankMask];
-    return HllEstimate(hist, kSparsePrecision);
+    for (uint32_t h : used_) {
+      const uint32_t rank = table_[h] & kRankMask;
+      ++hist[rank];
+      max_rank = std::max(max_rank, rank);
+    }
+    return HllEstimate(hist, kSparsePrecision, static_cast<int>(max_rank));
   }
   hist[0] = static_cast<uint32_t>(regs_.size() - touched_.size());
-  for (uint32_t i : touched_) ++hist[regs_[i]];
-  return HllEstimate(hist, precision_);
+  for (uint32_t i : touched_) {
+    ++hist[regs_[i]];
+    max_rank = std::max<uint32_t>(max_rank, regs_[i]);
+  }
+  return HllEstimate(hist, precision_, static_cast<int>(max_rank));
 }
 
 void HllAccumulator::Clear() {

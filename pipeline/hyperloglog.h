@@ -60,7 +60,10 @@ inline void HllSparseToDense(uint32_t entry, int precision, uint32_t* index, uin
 
 // The estimate from a register histogram: hist[k] = registers holding k,
 // for k = 0 .. 64 - precision + 1 (precision up to kSparsePrecision).
-double HllEstimate(const uint32_t* hist, int precision);
+// `max_rank`, when the caller knows it, bounds the ranks present (hist[k]
+// is 0 above it): the empty top of the histogram is then not scanned (~35
+// steps at the sparse precision). The same double either way.
+double HllEstimate(const uint32_t* hist, int precision, int max_rank = 64 + 1);
 
 class HllAccumulator;
 

@@ -190,6 +190,16 @@ TEST(HyperLogLogTest, EstimateIsErtlsFormulaBitForBit) {
       ASSERT_EQ(std::memcmp(&got, &want, sizeof got), 0)
           << "precision " << precision << " zeros " << hist[0] << ": " << got << " vs " << want;
     }
+    // With the highest rank present given (and a looser bound): the same double.
+    int top = 0;
+    for (int k = 1; k <= 64 + 1; ++k) {
+      if (hist[k] != 0) top = k;
+    }
+    for (int bound : {top, top + 3}) {
+      const double got = HllEstimate(hist, precision, bound);
+      ASSERT_EQ(std::memcmp(&got, &want, sizeof got), 0)
+          << "precision " << precision << " max rank " << bound << ": " << got << " vs " << want;
+    }
     ++checked;
   };
   for (int precision : {4, 12, 14, 18, kSparsePrecision}) {
