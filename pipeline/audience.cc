@@ -40,6 +40,12 @@ void* MapZeroed(size_t bytes) {
   return p;
 }
 
+// `s` cut to kMaxAuthorBytes at a character boundary; nearly every id and
+// handle is shorter, and is then taken without a call.
+inline std::string_view Cut(std::string_view s) {
+  return s.size() <= kMaxAuthorBytes ? s : CutUtf8(s, kMaxAuthorBytes);
+}
+
 // Raises the dense registers `regs` to the sparse keys in the low 32 bits
 // of [begin, end).
 void RaiseRegisters(uint8_t* regs, const uint64_t* begin, const uint64_t* end, int precision) {
@@ -87,8 +93,12 @@ void AuthorTable::Store(std::vector<std::unique_ptr<char[]>>* arena, size_t* use
     *used = 0;
   }
   char* p = arena->back().get() + *used;
-  std::memcpy(p, id.data(), id.size());
-  std::memcpy(p + id.size(), handle.data(), handle.size());
+  if (id.data() + id.size() == handle.data()) {
+    std::memcpy(p, id.data(), n);  // back to back already (a batch's, a swept arena's)
+  } else {
+    std::memcpy(p, id.data(), id.size());
+    std::memcpy(p + id.size(), handle.data(), handle.size());
+  }
   r->at = static_cast<uint32_t>(((arena->size() - 1) << kArenaBits) | *used);
   r->id_size = static_cast<uint16_t>(id.size());
   r->handle_size = static_cast<uint16_t>(handle.size());
@@ -99,8 +109,8 @@ uint32_t AuthorTable::Intern(uint64_t hash, std::string_view id, std::string_vie
                              int64_t event_ms) {
   const uint32_t sec =
       event_ms <= 0 ? 0 : static_cast<uint32_t>(std::min<int64_t>(event_ms / 1000, UINT32_MAX));
-  id = CutUtf8(id, kMaxAuthorBytes);
-  handle = CutUtf8(handle, kMaxAuthorBytes);
+  id = Cut(id);
+  handle = Cut(handle);
   const uint32_t handle_hash = static_cast<uint32_t>(HashBytes(handle));
   if ((size_ + 1) * 4 > capacity_ * 3) Resize(capacity_ == 0 ? 1024 : capacity_ * 2);
   const uint64_t key = Key(hash);
@@ -191,8 +201,8 @@ AuthorTable::View AuthorTable::Pin() {
 
 uint32_t AuthorBatch::Add(uint64_t hash, std::string_view id, std::string_view handle,
                           int64_t event_ms) {
-  id = CutUtf8(id, kMaxAuthorBytes);
-  handle = CutUtf8(handle, kMaxAuthorBytes);
+  id = Cut(id);
+  handle = Cut(handle);
   Pending p{hash, event_ms, static_cast<uint32_t>(bytes_.size()), static_cast<uint32_t>(id.size()),
             0, static_cast<uint32_t>(handle.size())};
   bytes_.append(id);

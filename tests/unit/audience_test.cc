@@ -73,6 +73,44 @@ TEST(AuthorTableTest, SweepForgetsAuthorsNotSeenSinceAndWaitsForPins) {
   t.Unpin();
 }
 
+TEST(AuthorBatchTest, InternsABatchsAuthorsWithTheirIdsAndHandlesCut) {
+  AuthorTable t;
+  AuthorBatch batch;
+  const std::string long_id = std::string(255, 'i') + "\xe2\x82\xac" + "tail";  // cut before the euro
+  const std::string long_handle = std::string(300, 'h');
+  const uint32_t short_at = batch.Add(HashBytes("s"), "s", "sh", kT0);
+  const uint32_t long_at = batch.Add(HashBytes(long_id), long_id, long_handle, kT0);
+  const uint32_t bare_at = batch.Add(HashBytes("bare"), "bare", "", kT0);
+  const uint32_t again_at = batch.Add(HashBytes("s"), "s", "sh", kT0);  // the same author
+  batch.Intern(&t);
+  const uint32_t s = batch.ref(short_at), l = batch.ref(long_at), b = batch.ref(bare_at);
+  EXPECT_EQ(batch.ref(again_at), s);
+  EXPECT_EQ(t.size(), 3u);
+  {
+    AuthorTable::View v = t.Pin();
+    EXPECT_EQ(v.id(s), "s");
+    EXPECT_EQ(v.handle(s), "sh");
+    EXPECT_EQ(v.id(l), std::string(255, 'i'));
+    EXPECT_EQ(v.handle(l), std::string(256, 'h'));
+    EXPECT_EQ(v.id(b), "bare");
+    EXPECT_EQ(v.handle(b), "");
+    t.Unpin();
+  }
+  // A later batch: the same references, a newer handle taken.
+  batch.Clear();
+  EXPECT_TRUE(batch.empty());
+  const uint32_t renamed_at = batch.Add(HashBytes("s"), "s", "renamed", kT0 + 1000);
+  const uint32_t long_again_at = batch.Add(HashBytes(long_id), long_id, long_handle, kT0);
+  batch.Intern(&t);
+  EXPECT_EQ(batch.ref(renamed_at), s);
+  EXPECT_EQ(batch.ref(long_again_at), l);
+  AuthorTable::View v = t.Pin();
+  EXPECT_EQ(v.id(s), "s");
+  EXPECT_EQ(v.handle(s), "renamed");
+  EXPECT_EQ(v.id(l), std::string(255, 'i'));
+  t.Unpin();
+}
+
 TEST(AuthorTableTest, GrowsAndSweepsKeepingEveryAuthorsReference) {
   // 20,000 authors: the table doubles from 1,024 slots to 32,768 on the way.
   AuthorTable t;
