@@ -288,18 +288,29 @@ std::shared_ptr<const StepSummary> StepSummary::Build(const StepSummary* prev,
 
   // The new records grouped by brand, in arrival order within a brand (a
   // stable counting sort), copied out so each group is read sequentially.
-  uint32_t max_brand = 0;
-  for (size_t i = begin; i < end; ++i) max_brand = std::max(max_brand, log[i].brand);
-  std::vector<uint32_t>& first = scratch->first;
-  first.assign(n_new > 0 ? max_brand + 2 : 1, 0);
-  for (size_t i = begin; i < end; ++i) ++first[log[i].brand + 1];
+  // The log is read chunk by chunk (a chunk's records are contiguous).
+  auto each_record = [&log, begin, end](auto&& f) {
+    for (size_t i = begin; i < end;) {
+      const AudienceRecord* chunk = log.chunks[i / RecordLog::kChunk]->data();
+      const size_t from = i % RecordLog::kChunk;
+      const size_t to = std::min(RecordLog::kChunk, from + (end - i));
+      for (size_t j = from; j < to; ++j) f(chunk[j]);
+      i += to - from;
+    }
+  };
+  std::vector<uint32_t>& first = scratch->first;  // 1 + the largest brand + 1 entries
+  first.assign(1, 0);
+  each_record([&first](const AudienceRecord& r) {
+    if (r.brand + size_t{2} > first.size()) first.resize(r.brand + size_t{2}, 0);
+    ++first[r.brand + 1];
+  });
   for (size_t b = 1; b < first.size(); ++b) first[b] += first[b - 1];
   std::vector<AudienceRecord>& recs = scratch->recs;
   recs.resize(n_new);
   {
     std::vector<uint32_t>& next = scratch->next;
     next.assign(first.begin(), first.end() - 1);
-    for (size_t i = begin; i < end; ++i) recs[next[log[i].brand]++] = log[i];
+    each_record([&](const AudienceRecord& r) { recs[next[r.brand]++] = r; });
   }
 
   auto copy_sketch = [&](const StepSummary& from, const Sketch& k) {

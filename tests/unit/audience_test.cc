@@ -299,6 +299,53 @@ TEST(StepSummaryTest, ExactBelowCapacitySpaceSavingAboveAndLatestFollowers) {
   EXPECT_EQ(StepSummary::Retain(*both, {false, true, false})->brands().size(), 1u);
 }
 
+TEST(StepSummaryTest, RangesOfTheLogAcrossChunksSumUpAsTheWhole) {
+  // Two and a half chunks; summarized whole, and in two ranges that split
+  // a chunk (the second folded into the first's summary).
+  RecordLog log;
+  const uint32_t total = 2 * RecordLog::kChunk + RecordLog::kChunk / 2;
+  for (uint32_t i = 0; i < total; ++i) {
+    const uint32_t author = (i * 7) % 61;
+    log.Append({i % 3, author, HllSparseEntry(HashBytes(std::to_string(author))), i, i, i % 2});
+  }
+  const RecordLog::View v = log.Prefix();
+  auto whole = StepSummary::Build(nullptr, v, 0, total, 1000, 12);
+  const size_t split = RecordLog::kChunk + 7;
+  auto part = StepSummary::Build(nullptr, v, 0, split, 1000, 12);
+  auto both = StepSummary::Build(part.get(), v, split, total, 1000, 12);
+  EXPECT_EQ(whole->records(), total);
+  EXPECT_EQ(both->records(), total);
+  ASSERT_EQ(whole->brands().size(), 3u);
+  ASSERT_EQ(both->brands().size(), 3u);
+  uint64_t events = 0;
+  for (uint32_t brand = 0; brand < 3; ++brand) {
+    const StepSummary::Brand* w = whole->Find(brand);
+    const StepSummary::Brand* b = both->Find(brand);
+    ASSERT_NE(w, nullptr);
+    ASSERT_NE(b, nullptr);
+    EXPECT_EQ(w->events, b->events);
+    events += w->events;
+    ASSERT_EQ(w->top_end - w->top_begin, 61u);  // every author, exact
+    ASSERT_EQ(b->top_end - b->top_begin, 61u);
+    std::map<uint32_t, std::array<uint32_t, 3>> tw, tb;
+    for (uint32_t k = w->top_begin; k < w->top_end; ++k) {
+      const TopEntry& e = whole->tops()[k];
+      tw[e.author] = {e.count, e.followers, e.time};
+    }
+    for (uint32_t k = b->top_begin; k < b->top_end; ++k) {
+      const TopEntry& e = both->tops()[k];
+      tb[e.author] = {e.count, e.followers, e.time};
+    }
+    EXPECT_EQ(tw, tb);
+    HllAccumulator aw(12), ab(12);
+    for (uint32_t k = w->sketch_begin; k < w->sketch_end; ++k) whole->MergeSketch(whole->sketches()[k], &aw);
+    for (uint32_t k = b->sketch_begin; k < b->sketch_end; ++k) both->MergeSketch(both->sketches()[k], &ab);
+    EXPECT_EQ(std::llround(aw.Estimate()), 61);
+    EXPECT_EQ(std::llround(ab.Estimate()), 61);
+  }
+  EXPECT_EQ(events, total);
+}
+
 TEST(StepSummaryTest, NewBrandsSketchEachPlatformsAuthorsInArrivalOrder) {
   // Precision 4: a platform's sketch turns dense past m/4 = 4 entries.
   // Capacity 5: brand 1 (6 authors) overflows into Space-Saving before
