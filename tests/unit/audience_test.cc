@@ -76,7 +76,8 @@ TEST(AuthorTableTest, SweepForgetsAuthorsNotSeenSinceAndWaitsForPins) {
 TEST(AuthorBatchTest, InternsABatchsAuthorsWithTheirIdsAndHandlesCut) {
   AuthorTable t;
   AuthorBatch batch;
-  const std::string long_id = std::string(255, 'i') + "\xe2\x82\xac" + "tail";  // cut before the euro
+  // Cut before the euro sign (it would end past byte 256).
+  const std::string long_id = std::string(255, 'i') + "\xe2\x82\xac" + "tail";
   const std::string long_handle = std::string(300, 'h');
   const uint32_t short_at = batch.Add(HashBytes("s"), "s", "sh", kT0);
   const uint32_t long_at = batch.Add(HashBytes(long_id), long_id, long_handle, kT0);
@@ -123,10 +124,14 @@ TEST(AuthorTableTest, GrowsAndSweepsKeepingEveryAuthorsReference) {
   }
   EXPECT_EQ(t.size(), kAuthors);
   EXPECT_EQ(std::set<uint32_t>(ref.begin(), ref.end()).size(), kAuthors);
-  for (uint32_t i = 0; i < kAuthors; ++i) ASSERT_EQ(t.Intern(HashBytes(id(i)), id(i), "", kT0), ref[i]);
+  for (uint32_t i = 0; i < kAuthors; ++i) {
+    ASSERT_EQ(t.Intern(HashBytes(id(i)), id(i), "", kT0), ref[i]);
+  }
   EXPECT_EQ(t.size(), kAuthors);
   EXPECT_EQ(t.Sweep(kT0 + 1000), kAuthors / 2);
-  for (uint32_t i = 1; i < kAuthors; i += 2) ASSERT_EQ(t.Intern(HashBytes(id(i)), id(i), "", kT0), ref[i]);
+  for (uint32_t i = 1; i < kAuthors; i += 2) {
+    ASSERT_EQ(t.Intern(HashBytes(id(i)), id(i), "", kT0), ref[i]);
+  }
   EXPECT_EQ(t.size(), kAuthors / 2);
   AuthorTable::View v = t.Pin();
   for (uint32_t i = 1; i < kAuthors; i += 2) ASSERT_EQ(v.id(ref[i]), id(i));
@@ -338,8 +343,12 @@ TEST(StepSummaryTest, RangesOfTheLogAcrossChunksSumUpAsTheWhole) {
     }
     EXPECT_EQ(tw, tb);
     HllAccumulator aw(12), ab(12);
-    for (uint32_t k = w->sketch_begin; k < w->sketch_end; ++k) whole->MergeSketch(whole->sketches()[k], &aw);
-    for (uint32_t k = b->sketch_begin; k < b->sketch_end; ++k) both->MergeSketch(both->sketches()[k], &ab);
+    for (uint32_t k = w->sketch_begin; k < w->sketch_end; ++k) {
+      whole->MergeSketch(whole->sketches()[k], &aw);
+    }
+    for (uint32_t k = b->sketch_begin; k < b->sketch_end; ++k) {
+      both->MergeSketch(both->sketches()[k], &ab);
+    }
     EXPECT_EQ(std::llround(aw.Estimate()), 61);
     EXPECT_EQ(std::llround(ab.Estimate()), 61);
   }
@@ -353,7 +362,9 @@ TEST(StepSummaryTest, NewBrandsSketchEachPlatformsAuthorsInArrivalOrder) {
   // brand 4 do not. The scratch is then reused for a second summary.
   constexpr int kPrecision = 4;
   constexpr uint32_t kCapacity = 5;
-  auto hll = [](uint32_t author) { return HllSparseEntry(HashBytes("author" + std::to_string(author))); };
+  auto hll = [](uint32_t author) {
+    return HllSparseEntry(HashBytes("author" + std::to_string(author)));
+  };
   // brand, author, platform, in arrival order.
   const std::vector<std::array<uint32_t, 3>> events = {
       {1, 10, 7}, {3, 1, 2}, {1, 11, 7}, {3, 2, 0}, {1, 12, 7}, {3, 3, 7}, {1, 13, 0},
