@@ -3,6 +3,7 @@
 // results depend on the locale and the TZ environment variable.
 
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string_view>
 
@@ -58,11 +59,60 @@ std::optional<int64_t> Compose(int year, int month, int day, int hour, int minut
   return secs * 1000 + millis;
 }
 
+uint64_t Load8(const char* p) {
+  uint64_t x;
+  std::memcpy(&x, p, 8);
+  return x;
+}
+
+// Whether the bytes of x under `digits` (0xFF per byte) are ASCII digits
+// and the others equal `pattern`'s. A byte's high nibble must be 3 and
+// adding 6 must keep it 3 (low nibble <= 9); a carry out of a byte needs a
+// byte >= 0xFA, which fails its own test.
+bool Matches(uint64_t x, uint64_t digits, uint64_t pattern) {
+  constexpr uint64_t k30 = 0x3030303030303030, kF0 = 0xF0F0F0F0F0F0F0F0,
+                     k06 = 0x0606060606060606;
+  return (x & ~digits) == (pattern & ~digits) && (x & kF0 & digits) == (k30 & digits) &&
+         ((x + (k06 & digits)) & kF0 & digits) == (k30 & digits);
+}
+
+// Byte k of x (little-endian), as a digit's value.
+int DigitAt(uint64_t x, int k) { return static_cast<int>((x >> (8 * k)) & 0x0F); }
+
+// The common forms YYYY-MM-DDTHH:MM:SSZ and YYYY-MM-DDTHH:MM:SS.mmmZ by
+// whole-word compares; nullopt for anything else, which the general parser
+// below then reads (and accepts or rejects).
+std::optional<int64_t> ParseRfc3339Fast(std::string_view s) {
+  int millis = 0;
+  if (s.size() == 24) {
+    uint32_t f;  // ".mmmZ" less the dot: "mmmZ"
+    std::memcpy(&f, s.data() + 20, 4);
+    if (s[19] != '.' || !Matches(f, 0x00FFFFFF, 0x5A000000)) return std::nullopt;
+    millis = DigitAt(f, 0) * 100 + DigitAt(f, 1) * 10 + DigitAt(f, 2);
+  } else if (s.size() != 20 || s[19] != 'Z') {
+    return std::nullopt;
+  }
+  const uint64_t date = Load8(s.data());       // YYYY-MM-
+  const uint64_t time = Load8(s.data() + 11);  // HH:MM:SS
+  const uint64_t day = Load8(s.data() + 8) & 0xFFFFFF;  // DDT
+  if (!Matches(date, 0x00FFFF00FFFFFFFF, 0x2D00002D00000000) ||
+      !Matches(time, 0xFFFF00FFFF00FFFF, 0x00003A00003A0000) ||
+      !Matches(day, 0x000000000000FFFF, 0x0000000000540000)) {
+    return std::nullopt;
+  }
+  return Compose(DigitAt(date, 0) * 1000 + DigitAt(date, 1) * 100 + DigitAt(date, 2) * 10 +
+                     DigitAt(date, 3),
+                 DigitAt(date, 5) * 10 + DigitAt(date, 6), DigitAt(day, 0) * 10 + DigitAt(day, 1),
+                 DigitAt(time, 0) * 10 + DigitAt(time, 1), DigitAt(time, 3) * 10 + DigitAt(time, 4),
+                 DigitAt(time, 6) * 10 + DigitAt(time, 7), millis, 0);
+}
+
 }  // namespace
 
 std::optional<int64_t> ParseRfc3339Millis(std::string_view s) {
   // YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM); 't'/'z' and a space
   // separator (RFC 3339 section 5.6 note) are accepted.
+  if (auto ms = ParseRfc3339Fast(s)) return ms;
   int year, month, day, hour, minute, second;
   if (s.size() < 20) return std::nullopt;
   if (!Digits(s, 0, 4, &year) || s[4] != '-' || !Digits(s, 5, 2, &month) || s[7] != '-' ||

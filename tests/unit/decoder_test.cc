@@ -10,7 +10,10 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstdio>
 #include <fstream>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <string>
@@ -550,6 +553,66 @@ TEST(TimeParse, Rfc3339) {
   EXPECT_FALSE(ParseRfc3339Millis("+2024-05-01T00:00:00Z"));
   EXPECT_FALSE(ParseRfc3339Millis("２０２４-05-01T00:00:00Z"));
   EXPECT_FALSE(ParseRfc3339Millis(""));
+}
+
+// An independent reading of the forms with a 'Z' and at most 3 fraction
+// digits, lengths 20 and 24 (the parser's word-at-a-time path), with
+// std::chrono's calendar for the date.
+std::optional<int64_t> ReferenceRfc3339(const std::string& s) {
+  if (s.size() != 20 && s.size() != 24) return std::nullopt;
+  auto digit = [&](size_t i) { return s[i] >= '0' && s[i] <= '9'; };
+  auto num = [&](size_t i, size_t n) {
+    int v = 0;
+    for (size_t k = i; k < i + n; ++k) v = v * 10 + (s[k] - '0');
+    return v;
+  };
+  for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18}) {
+    if (!digit(i)) return std::nullopt;
+  }
+  if (s[4] != '-' || s[7] != '-' || s[13] != ':' || s[16] != ':') return std::nullopt;
+  if (s[10] != 'T' && s[10] != 't' && s[10] != ' ') return std::nullopt;
+  int millis = 0;
+  if (s.size() == 24) {
+    if (s[19] != '.' || !digit(20) || !digit(21) || !digit(22)) return std::nullopt;
+    millis = num(20, 3);
+  }
+  const char z = s.back();
+  if (z != 'Z' && z != 'z') return std::nullopt;
+  const std::chrono::year_month_day ymd{std::chrono::year(num(0, 4)),
+                                        std::chrono::month(static_cast<unsigned>(num(5, 2))),
+                                        std::chrono::day(static_cast<unsigned>(num(8, 2)))};
+  const int hour = num(11, 2), minute = num(14, 2), second = num(17, 2);
+  if (!ymd.ok() || hour > 23 || minute > 59 || second > 60) return std::nullopt;
+  const int64_t days = std::chrono::sys_days(ymd).time_since_epoch().count();
+  return ((days * 24 + hour) * 60 + minute) * 60000 + second * 1000 + millis;
+}
+
+// Random timestamps of the common forms, some with a byte or two replaced
+// (digits, separators, bytes whose + 6 carries): the parser agrees with
+// the reference on every one.
+TEST(TimeParse, Rfc3339CommonFormsAgreeWithAReference) {
+  std::mt19937_64 rng(7);
+  const std::string replacements =
+      std::string("0123456789:-.TtZz /+") + '\xFA' + '\xFF' + '\x2F' + '\x3A';
+  int accepted = 0, rejected = 0;
+  for (int i = 0; i < 200000; ++i) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+                  static_cast<int>(rng() % 10000), static_cast<int>(rng() % 14),
+                  static_cast<int>(rng() % 33), static_cast<int>(rng() % 25),
+                  static_cast<int>(rng() % 61), static_cast<int>(rng() % 62),
+                  static_cast<int>(rng() % 1000));
+    std::string s = buf;
+    if (rng() % 2 == 0) s = s.substr(0, 19) + "Z";
+    for (uint64_t k = rng() % 3; k > 0; --k) {
+      s[rng() % s.size()] = replacements[rng() % replacements.size()];
+    }
+    const auto want = ReferenceRfc3339(s);
+    ASSERT_EQ(ParseRfc3339Millis(s), want) << s;
+    ++(want ? accepted : rejected);
+  }
+  EXPECT_GT(accepted, 20000);
+  EXPECT_GT(rejected, 20000);
 }
 
 TEST(TimeParse, Twitter) {
