@@ -190,8 +190,14 @@ class RuleSetImpl final : public RuleSet {
                     MatchScratch::Impl& im) const {
     OnNoSpacePos(text, s, cp1, next, widx, im, s, kPeelNone);
   }
-  void FindPeeled(std::string_view text, const MatchScratch& scratch, bool nospace,
-                  MatchScratch::Impl& im) const;
+  // The look-ups of the spaced tokens (`Tokens`: the matcher's token list,
+  // or the words of a text where every word is one spaced token).
+  template <typename Tokens>
+  void ProbeTokens(const Tokens& tokens, std::string_view text, const MatchScratch& scratch,
+                   bool nospace, bool peel, MatchScratch::Impl& im) const;
+  template <typename Tokens>
+  void FindPeeled(const Tokens& tokens, std::string_view text, const MatchScratch& scratch,
+                  bool nospace, MatchScratch::Impl& im) const;
   void OnNoSpaceRun(std::string_view text, size_t b, size_t e, uint32_t widx,
                     MatchScratch::Impl& im) const;
   void FindRaw(std::string_view text, MatchScratch::Impl& im) const;

@@ -2,7 +2,8 @@
 // rules/compiled_rules.h over one event.
 //
 // Match: normalize once; tokenize once (rules/tokenizer.h), probing the
-// no-space runs as they come and collecting the spaced tokens; hash and
+// no-space runs as they come and collecting the spaced tokens (in a text
+// without no-space-script characters the words are the tokens); hash and
 // filter all spaced tokens in one branch-free loop, then probe the term
 // index for those through the filter; evaluate only the rules that
 // reference a hit atom plus the few that can fire with no atom hit. A rule
@@ -209,16 +210,19 @@ void RuleSetImpl::OnPrefixes(std::string_view text, const TermStart& t,
 // و, ال, وال, بال, كال, فال or لل is looked up once more without it, for
 // the terms that accept that proclitic (ProcliticAccepts). Two look-ups at
 // most for a token (وال: without و and without وال).
-void RuleSetImpl::FindPeeled(std::string_view text, const MatchScratch& scratch, bool nospace,
+template <typename Tokens>
+void RuleSetImpl::FindPeeled(const Tokens& tokens, std::string_view text,
+                             const MatchScratch& scratch, bool nospace,
                              MatchScratch::Impl& im) const {
   const char* p = text.data();
   im.peeled.clear();
-  for (const internal::TokenSpan& t : im.tokens) {
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    const internal::TokenSpan t = tokens[i];
     if ((static_cast<unsigned char>(p[t.begin]) & 0xFE) != 0xD8) continue;
     uint64_t x;  // the token's first bytes (the text is padded)
     std::memcpy(&x, p + t.begin, 8);
     const uint32_t len = t.end - t.begin;
-    auto peel = [&](uint32_t n, uint8_t kind) {
+    auto peel = [&](uint32_t n, uint8_t kind) __attribute__((always_inline)) {
       if (len > n) im.peeled.push_back(Peeled{t.begin, t.begin + n, t.end, t.word, kind});
     };
     // Little-endian UTF-8: و D9 88, ا D8 A7, ل D9 84, ب D8 A8, ك D9 83, ف D9 81.
@@ -356,6 +360,80 @@ void RuleSetImpl::FindRaw(std::string_view text, MatchScratch::Impl& im) const {
   }
 }
 
+namespace {
+// The spaced tokens of a text without no-space-script characters: its
+// words, each one token (the tokenizer splits a word only where no-space
+// script meets other characters).
+struct WordTokens {
+  const WordSpan* words;
+  size_t n;
+  size_t size() const { return n; }
+  internal::TokenSpan operator[](size_t i) const {
+    return {words[i].begin, words[i].end, static_cast<uint32_t>(i)};
+  }
+};
+struct TokenList {
+  const internal::TokenSpan* tokens;
+  size_t n;
+  size_t size() const { return n; }
+  const internal::TokenSpan& operator[](size_t i) const { return tokens[i]; }
+};
+}  // namespace
+
+// Phases 2 and on of FindAtoms, over its spaced tokens.
+template <typename Tokens>
+void RuleSetImpl::ProbeTokens(const Tokens& tokens, std::string_view text,
+                              const MatchScratch& scratch, bool nospace, bool peel,
+                              MatchScratch::Impl& im) const {
+  const char* p = text.data();
+  if (!exact_.empty()) {
+    // Phase 2: hash and filter every token. The iterations are independent
+    // and free of branches on the data (HashPadded: the text is padded), so
+    // they overlap; most tokens end here.
+    const size_t n = tokens.size();
+    im.hashes.resize(n);
+    im.passed.resize(n);
+    size_t passed = 0;
+    for (size_t i = 0; i < n; ++i) {
+      const internal::TokenSpan t = tokens[i];
+      const uint64_t h = internal::HashPadded(p + t.begin, t.end - t.begin);
+      im.hashes[i] = h;
+      im.passed[passed] = static_cast<uint32_t>(i);
+      passed += exact_.MayContain(h);
+    }
+    // Their slots (most are real hits) are cache misses: start them all,
+    // so they overlap, before phase 3 probes the tokens in text order.
+    for (size_t k = 0; k < passed; ++k) exact_.Prefetch(im.hashes[im.passed[k]]);
+    for (size_t k = 0; k < passed; ++k) {
+      const internal::TokenSpan t = tokens[im.passed[k]];
+      const uint32_t *vb, *ve;
+      if (exact_.FindHashed(p + t.begin, t.end - t.begin, im.hashes[im.passed[k]], &vb, &ve)) {
+        OnExactHits(text, TermStart{t.begin, t.begin, t.end, t.word, kPeelNone}, vb, ve, im);
+      }
+    }
+  }
+  if (!prefix_lens_.empty()) {
+    for (size_t i = 0; i < tokens.size(); ++i) {
+      const internal::TokenSpan t = tokens[i];
+      const unsigned bit = (static_cast<unsigned char>(p[t.begin]) << 8) |
+                           (t.end - t.begin > 1 ? static_cast<unsigned char>(p[t.begin + 1]) : 0u);
+      if (prefix_start_[bit >> 6] & (uint64_t{1} << (bit & 63))) {
+        OnPrefixes(text, TermStart{t.begin, t.begin, t.end, t.word, kPeelNone}, im);
+      }
+    }
+  }
+  if (nospace && nospace_token_start_) {
+    // Literals like "nike東京" start with another character: at spaced tokens.
+    for (size_t i = 0; i < tokens.size(); ++i) {
+      const internal::TokenSpan t = tokens[i];
+      size_t next = t.begin;
+      const char32_t cp = CpAt(text, &next);
+      if (nospace_.MayStartWith(cp)) OnNoSpacePos(text, t.begin, cp, next, t.word, im);
+    }
+  }
+  if (peel) FindPeeled(tokens, text, scratch, nospace, im);
+}
+
 void RuleSetImpl::FindAtoms(const MatchInput& in, const NormalizeInfo& info,
                             MatchScratch* scratch, MatchScratch::Impl& im) const {
   // HashPadded and the 8-byte literal compare read up to 16 bytes from a
@@ -364,7 +442,8 @@ void RuleSetImpl::FindAtoms(const MatchInput& in, const NormalizeInfo& info,
   const std::string_view text = scratch->normalized;
   // Phase 1, the tokenizer: spaced tokens are collected; no-space runs are
   // probed as they come (literals with a no-space first word may start at
-  // any code point of one).
+  // any code point of one). A text without no-space-script characters
+  // keeps only its words: they are its spaced tokens.
   struct Probes {
     const RuleSetImpl& rs;
     MatchScratch::Impl& im;
@@ -377,55 +456,29 @@ void RuleSetImpl::FindAtoms(const MatchInput& in, const NormalizeInfo& info,
       if (nospace) rs.OnNoSpaceRun(text, b, e, w, im);
     }
   };
+  struct WordProbes {
+    bool split = false;  // a no-space run after all: the words are not the tokens
+    [[gnu::always_inline]] void Spaced(uint32_t, uint32_t, uint32_t) {}
+    void NoSpace(uint32_t, uint32_t, uint32_t) { split = true; }
+  };
   const bool nospace = info.has_nospace_script && (!literals_.empty() || !nospace_.empty());
-  im.tokens.clear();
-  Probes probes{*this, im, text, nospace};
-  internal::Tokenize(text, &scratch->words, probes);
-  const auto& tokens = im.tokens;
-  const char* p = text.data();
-  if (!exact_.empty()) {
-    // Phase 2: hash and filter every token. The iterations are independent
-    // and free of branches on the data (HashPadded: the text is padded), so
-    // they overlap; most tokens end here.
-    const size_t n = tokens.size();
-    im.hashes.resize(n);
-    im.passed.resize(n);
-    size_t passed = 0;
-    for (size_t i = 0; i < n; ++i) {
-      const uint64_t h = internal::HashPadded(p + tokens[i].begin, tokens[i].end - tokens[i].begin);
-      im.hashes[i] = h;
-      im.passed[passed] = static_cast<uint32_t>(i);
-      passed += exact_.MayContain(h);
-    }
-    // Their slots (most are real hits) are cache misses: start them all,
-    // so they overlap, before phase 3 probes the tokens in text order.
-    for (size_t k = 0; k < passed; ++k) exact_.Prefetch(im.hashes[im.passed[k]]);
-    for (size_t k = 0; k < passed; ++k) {
-      const internal::TokenSpan& t = tokens[im.passed[k]];
-      const uint32_t *vb, *ve;
-      if (exact_.FindHashed(p + t.begin, t.end - t.begin, im.hashes[im.passed[k]], &vb, &ve)) {
-        OnExactHits(text, TermStart{t.begin, t.begin, t.end, t.word, kPeelNone}, vb, ve, im);
-      }
+  const bool peel = has_proclitic_terms_ && !info.ascii;
+  bool probed = false;
+  if (!info.has_nospace_script) {
+    WordProbes probes;
+    internal::Tokenize(text, &scratch->words, probes);
+    if (!probes.split) {
+      ProbeTokens(WordTokens{scratch->words.data(), scratch->words.size()}, text, *scratch,
+                  nospace, peel, im);
+      probed = true;
     }
   }
-  if (!prefix_lens_.empty()) {
-    for (const internal::TokenSpan& t : tokens) {
-      const unsigned bit = (static_cast<unsigned char>(p[t.begin]) << 8) |
-                           (t.end - t.begin > 1 ? static_cast<unsigned char>(p[t.begin + 1]) : 0u);
-      if (prefix_start_[bit >> 6] & (uint64_t{1} << (bit & 63))) {
-        OnPrefixes(text, TermStart{t.begin, t.begin, t.end, t.word, kPeelNone}, im);
-      }
-    }
+  if (!probed) {
+    im.tokens.clear();
+    Probes probes{*this, im, text, nospace};
+    internal::Tokenize(text, &scratch->words, probes);
+    ProbeTokens(TokenList{im.tokens.data(), im.tokens.size()}, text, *scratch, nospace, peel, im);
   }
-  if (nospace && nospace_token_start_) {
-    // Literals like "nike東京" start with another character: at spaced tokens.
-    for (const internal::TokenSpan& t : tokens) {
-      size_t next = t.begin;
-      const char32_t cp = CpAt(text, &next);
-      if (nospace_.MayStartWith(cp)) OnNoSpacePos(text, t.begin, cp, next, t.word, im);
-    }
-  }
-  if (has_proclitic_terms_ && !info.ascii) FindPeeled(text, *scratch, nospace, im);
   if (scratch->nospace_vocabulary_hits.size() > 1) {
     // By begin, longest first (the scan gives them by end).
     std::sort(scratch->nospace_vocabulary_hits.begin(), scratch->nospace_vocabulary_hits.end(),

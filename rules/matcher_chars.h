@@ -79,7 +79,7 @@ struct Utf8Block {
   unsigned size = 0;
 };
 
-inline Utf8Block ClassifyUtf8Block(const unsigned char* p) {
+[[gnu::always_inline]] inline Utf8Block ClassifyUtf8Block(const unsigned char* p) {
   Utf8Block b;
   uint64_t cont = 0, high = 0;
 #if defined(__SSE2__)
@@ -172,7 +172,7 @@ struct ArabicLeads {
 // kNonWord, kChanged: which of the two masks to compute (the tokenizer
 // needs one, the normalizer the other; each is half of the work).
 template <bool kNonWord = true, bool kChanged = true>
-inline ArabicLeads ClassifyArabicLeads(const unsigned char* p) {
+[[gnu::always_inline]] inline ArabicLeads ClassifyArabicLeads(const unsigned char* p) {
   ArabicLeads a;
 #if defined(__SSE2__)
   using namespace simd;

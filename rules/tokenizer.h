@@ -39,7 +39,7 @@ struct TokenSpan {
 };
 
 // Bit k is set when byte k of the 64 at `p` is >= 0x80.
-inline uint64_t HighBytes64(const unsigned char* p) {
+[[gnu::always_inline]] inline uint64_t HighBytes64(const unsigned char* p) {
 #if defined(__SSE2__)
   uint64_t high = 0;
   for (int k = 0; k < 4; ++k) {
@@ -57,7 +57,7 @@ inline uint64_t HighBytes64(const unsigned char* p) {
 // Bit k is set when byte k of the 64 ASCII bytes at `p` is a word character:
 // [0-9A-Za-z_], exactly the ASCII entries of the character table with
 // kCharWord.
-inline uint64_t AsciiWordBytes64(const unsigned char* p) {
+[[gnu::always_inline]] inline uint64_t AsciiWordBytes64(const unsigned char* p) {
 #if defined(__SSE2__)
   const __m128i digit_lo = _mm_set1_epi8('0' - 1), digit_hi = _mm_set1_epi8('9' + 1);
   const __m128i alpha_lo = _mm_set1_epi8('a' - 1), alpha_hi = _mm_set1_epi8('z' + 1);

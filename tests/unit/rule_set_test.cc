@@ -922,6 +922,26 @@ TEST(RuleSetTest, ReusedNormalizationMatchesLikeItsOwn) {
   EXPECT_GT(fired, 1000u);  // the texts do exercise the rules
 }
 
+// A text without no-space-script characters is probed by its words (each
+// is one spaced token). Should a caller's scratch say so of a text that has
+// one after all, the matcher still finds the spaced token that a no-space
+// run splits off a word: it tokenizes again, collecting the tokens.
+TEST(RuleSetTest, WordsStandInForTokensOnlyWhenNoRunSplitsAWord) {
+  auto rs = MustCompile(OneCategory({Rule("a", {"nike"}), Rule("b", {"adidas"})}));
+  ASSERT_TRUE(rs);
+  for (const std::string text : {"ナイキnike adidas", "adidas nike", "adidas東京nike"}) {
+    MatchScratch given;
+    given.normalized = text;
+    given.has_nospace_script = false;  // wrong for two of the three
+    MatchInput in{text, "twitter"};
+    in.normalized = &given;
+    MatchScratch scratch;
+    MatchOutput out;
+    rs->Match(in, &scratch, &out);
+    EXPECT_EQ(out.brands, (std::vector<uint32_t>{0, 1})) << text;
+  }
+}
+
 // Longer texts: the tokenizer classifies 64-byte blocks of pure ASCII with
 // SIMD and everything else code point by code point, so words and tokens
 // that straddle block edges, and blocks that switch between the two, must
