@@ -210,10 +210,45 @@ template <bool kNonWord = true, bool kChanged = true>
   return a;
 }
 
+// Kana and Han that normalize to themselves, in a block of 64 bytes that
+// ClassifyUtf8Block accepted: bit k is set when the lead byte at k starts
+// one of U+3041-3096 (hiragana), U+30A1-30FA, U+30FC (katakana, the
+// prolonged sound mark) or U+4E00-9FFF (unified ideographs). Every one is
+// its own normalized form and a word character of a no-space script
+// (KanaHanLeadsVerified). Reads p[64] and p[65].
+[[gnu::always_inline]] inline uint64_t IdentityKanaHanLeads(const unsigned char* p) {
+  uint64_t m = 0;
+#if defined(__SSE2__)
+  using namespace simd;
+  for (int k = 0; k < 4; ++k) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * k));
+    const __m128i t = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * k + 1));
+    const __m128i u = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * k + 2));
+    // E3 81 81-BF, E3 82 80-96 | E3 82 A1-BF, E3 83 80-BA, E3 83 BC
+    const __m128i t81 = Eq(t, 0x81), t82 = Eq(t, 0x82), t83 = Eq(t, 0x83);
+    const __m128i hira = _mm_or_si128(_mm_and_si128(t81, In(u, 0x81, 0xBF)),
+                                      _mm_and_si128(t82, In(u, 0x80, 0x96)));
+    const __m128i kata = _mm_or_si128(
+        _mm_and_si128(t82, In(u, 0xA1, 0xBF)),
+        _mm_and_si128(t83, _mm_or_si128(In(u, 0x80, 0xBA), Eq(u, 0xBC))));
+    const __m128i kana = _mm_and_si128(Eq(v, 0xE3), _mm_or_si128(hira, kata));
+    // E4 B8-BF xx, E5-E9 xx xx
+    const __m128i han =
+        _mm_or_si128(In(v, 0xE5, 0xE9), _mm_and_si128(Eq(v, 0xE4), In(t, 0xB8, 0xBF)));
+    m |= Mask(_mm_or_si128(kana, han), k);
+  }
+#endif
+  return m;
+}
+
 // Whether ClassifyArabicLeads agrees with the character and normalization
 // tables for every lead D8..DB and continuation byte (checked once, when the
 // tables are built): the fast paths use it only then.
 bool ArabicLeadsVerified();
+// Whether every code point IdentityKanaHanLeads claims is, in the tables,
+// its own normalized form and a word character of a no-space script
+// (checked once).
+bool KanaHanLeadsVerified();
 
 // Normalize() forced through the general ICU path (for tests that check the
 // fast paths agree with it).

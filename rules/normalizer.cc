@@ -16,6 +16,7 @@
 #include <unicode/ustring.h>
 #include <unicode/utf16.h>
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -45,8 +46,43 @@ using internal::Nfkc;
 // with them.
 struct Tables : internal::CharTables {
   bool arabic_verified = false;
+  bool kana_han_verified = false;
   Tables() : internal::CharTables(internal::GeneratedCharTables()) {
     arabic_verified = VerifyArabicLeads();
+    kana_han_verified = VerifyKanaHanLeads();
+  }
+  // IdentityKanaHanLeads against the tables, for every three-byte sequence
+  // with a lead E3..E9 (21 to a block): what it claims normalizes to itself
+  // and is a word character of a no-space script.
+  bool VerifyKanaHanLeads() const {
+    unsigned char block[80] = {};
+    size_t claimed = 0;
+    for (unsigned lead = 0xE3; lead <= 0xE9; ++lead) {
+      for (unsigned t = 0x80; t < 0xC0; ++t) {
+        for (unsigned u0 = 0x80; u0 < 0xC0; u0 += 21) {
+          const unsigned n = std::min(21u, 0xC0 - u0);
+          for (unsigned j = 0; j < 21; ++j) {  // the unused tail: ASCII
+            block[3 * j] = static_cast<unsigned char>(j < n ? lead : 'a');
+            block[3 * j + 1] = static_cast<unsigned char>(j < n ? t : 'a');
+            block[3 * j + 2] = static_cast<unsigned char>(j < n ? u0 + j : 'a');
+          }
+          const uint64_t claims = internal::IdentityKanaHanLeads(block);
+          uint64_t leads = 0;
+          for (unsigned j = 0; j < n; ++j) leads |= uint64_t{1} << (3 * j);
+          if (claims & ~leads) return false;  // a claim that is no lead
+          for (unsigned j = 0; j < n; ++j) {
+            if (!(claims & (uint64_t{1} << (3 * j)))) continue;
+            const char32_t cp = ((lead & 0x0Fu) << 12) | ((t & 0x3Fu) << 6) | ((u0 + j) & 0x3Fu);
+            if (ident[cp] != (kIdent | kIdentNoSpace)) return false;
+            const uint8_t word_nospace = kCharWord | kCharNoSpace;
+            if ((flags[cp] & word_nospace) != word_nospace) return false;
+            ++claimed;
+          }
+        }
+      }
+    }
+    // U+3041-3096, U+30A1-30FA, U+30FC, U+4E00-9FFF.
+    return claimed == 0x56 + 0x5A + 1 + 0x5200;
   }
   // ClassifyArabicLeads against the tables, for every (lead, continuation).
   bool VerifyArabicLeads() const {
@@ -215,6 +251,8 @@ namespace internal {
 
 const uint8_t* CharFlagTable() { return GetTables().flags; }
 
+bool KanaHanLeadsVerified() { return GetTables().kana_han_verified; }
+
 bool ArabicLeadsVerified() {
   static const bool ok = GetTables().arabic_verified;
   return ok;
@@ -269,6 +307,7 @@ NormalizeInfo TablePath(std::string_view in, size_t ascii_prefix, std::string* o
   char32_t last_cp = 0;  // last code point checked for no-space scripts
   const uint8_t* ident = t.ident;
   const bool arabic_simd = t.arabic_verified;
+  const bool kana_han_simd = t.kana_han_verified;
   uint8_t ident_seen = 0;  // the ident[] bits of the code points copied by runs
   size_t block_fast_from = i;  // no 64-byte block fast path before this offset
   while (i < n) {
@@ -283,7 +322,7 @@ NormalizeInfo TablePath(std::string_view in, size_t ascii_prefix, std::string* o
         const size_t avail = n - i;
         const unsigned char* src = up + i;
         alignas(16) unsigned char pad[80];
-        if (avail < 65) {  // ClassifyArabicLeads reads a byte past the 64
+        if (avail < 66) {  // the lead classifiers read two bytes past the 64
           if (avail < 16) break;
           std::memset(pad, ' ', sizeof(pad));
           std::memcpy(pad, src, avail);
@@ -310,7 +349,14 @@ NormalizeInfo TablePath(std::string_view in, size_t ascii_prefix, std::string* o
           ident_seen |= id;
           changed |= static_cast<uint64_t>(id == 0) << k;
         }
-        for (uint64_t m = b.lead3; m != 0; m &= m - 1) {
+        // Kana and Han normalize to themselves: by SIMD, the rest looked up.
+        uint64_t lead3 = b.lead3;
+        if (lead3 != 0 && kana_han_simd) {
+          const uint64_t same = internal::IdentityKanaHanLeads(src) & lead3;
+          if (same != 0) ident_seen |= kIdent | kIdentNoSpace;
+          lead3 &= ~same;
+        }
+        for (uint64_t m = lead3; m != 0; m &= m - 1) {
           const unsigned k = static_cast<unsigned>(__builtin_ctzll(m));
           const unsigned char* q = src + k;
           const uint32_t cp = ((q[0] & 0x0Fu) << 12) | ((q[1] & 0x3Fu) << 6) | (q[2] & 0x3Fu);

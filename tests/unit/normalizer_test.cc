@@ -217,6 +217,36 @@ TEST(NormalizerTest, RandomMixedRunsAgreeWithIcu) {
   }
 }
 
+TEST(NormalizerTest, KanaHanBlockClassifierAgreesWithTheTables) {
+  // IdentityKanaHanLeads claims exactly the kana and Han ranges it names,
+  // each of them its own normalized form of a no-space script: when this
+  // fails the kana/Han shortcut is off (still correct, slower).
+  EXPECT_TRUE(internal::KanaHanLeadsVerified());
+}
+
+// Kana and Han at the edges of the ranges the block path takes as they are
+// (U+3041-3096, U+30A1-30FA, U+30FC, U+4E00-9FFF), next to their neighbours
+// that it must not (marks, iteration marks, digraphs, hexagrams,
+// compatibility ideographs), in texts long enough for several blocks: the
+// text and whether it has no-space script agree with the ICU path.
+TEST(NormalizerTest, KanaHanEdgesAgreeWithIcu) {
+  const std::vector<std::string> pieces = {
+      "\u3040", "ぁ", "ゖ", "\u3097", "\u3099", "゛", "ゝ", "ゞ", "ゟ", "゠", "ァ", "ヺ", "・",
+      "ー", "ヽ", "ヾ", "ヿ", "\u4DBF", "\u4DC0", "\u4DFF", "一", "龥", "\u9FFF", "豈", "〇",
+      "\u3000", "、", "ｶ", "ﾞ", "㈱", "a", "A", " ", "ا", "\u064E", "é", "ナイキ", "東京"};
+  std::mt19937 rng(5);
+  std::string in, fast, slow;
+  for (int iter = 0; iter < 20000; ++iter) {
+    in.clear();
+    const int n = 1 + static_cast<int>(rng() % (iter % 4 == 0 ? 200 : 40));
+    for (int k = 0; k < n; ++k) in += pieces[rng() % pieces.size()];
+    const NormalizeInfo f = Normalize(in, &fast);
+    const NormalizeInfo s = internal::NormalizeViaIcu(in, &slow);
+    ASSERT_EQ(fast, slow) << in;
+    ASSERT_EQ(f.has_nospace_script, s.has_nospace_script) << in;
+  }
+}
+
 TEST(NormalizerTest, OffsetsMapToInputCodePoints) {
   std::vector<uint32_t> off;
   std::string out;

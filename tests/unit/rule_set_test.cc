@@ -842,6 +842,27 @@ bool ReferenceMatch(const std::string& term, const std::string& text) {
 
 // Brand i of `rs` is the one-term rule terms[i]: it fires on `text` exactly
 // when the reference reading matches. Counts the fired brands.
+// The words of the last match are the maximal runs of word characters of
+// the normalized text, in order.
+void WordsLikeReference(const MatchScratch& scratch, const std::string& text) {
+  std::vector<std::pair<uint32_t, uint32_t>> want;
+  const std::string& norm = scratch.normalized;
+  bool in = false;
+  for (size_t i = 0; i < norm.size();) {
+    const size_t at = i;
+    const bool word = IsWordChar(DecodeUtf8(norm, &i));
+    if (word && !in) want.emplace_back(static_cast<uint32_t>(at), 0);
+    if (!word && in) want.back().second = static_cast<uint32_t>(at);
+    in = word;
+  }
+  if (in) want.back().second = static_cast<uint32_t>(norm.size());
+  ASSERT_EQ(scratch.words.size(), want.size()) << text;
+  for (size_t w = 0; w < want.size(); ++w) {
+    ASSERT_EQ(scratch.words[w].begin, want[w].first) << text;
+    ASSERT_EQ(scratch.words[w].end, want[w].second) << text;
+  }
+}
+
 void MatchLikeReference(const RuleSet& rs, const std::vector<std::string>& terms,
                         const std::string& text, MatchScratch* scratch, size_t* positives) {
   MatchOutput out;
@@ -968,23 +989,41 @@ TEST(DifferentialTest, LongMixedTextsAgreeWithReference) {
     const int n = 10 + static_cast<int>(rng() % 70);
     for (int k = 0; k < n; ++k) text += pieces[rng() % pieces.size()];
     ASSERT_NO_FATAL_FAILURE(MatchLikeReference(*rs, terms, text, &scratch, &positives));
-    // Words are the maximal runs of word characters, in order.
-    std::vector<std::pair<uint32_t, uint32_t>> want;
-    const std::string& norm = scratch.normalized;
-    bool in = false;
-    for (size_t i = 0; i < norm.size();) {
-      const size_t at = i;
-      const bool word = IsWordChar(DecodeUtf8(norm, &i));
-      if (word && !in) want.emplace_back(static_cast<uint32_t>(at), 0);
-      if (!word && in) want.back().second = static_cast<uint32_t>(at);
-      in = word;
+    ASSERT_NO_FATAL_FAILURE(WordsLikeReference(scratch, text));
+  }
+  EXPECT_GT(positives, 3000u);
+}
+
+// Long runs of kana and Han, which the tokenizer steps over 22 code points
+// at a time (IdentityKanaHanLeads), broken by the characters it must stop
+// at (punctuation, iteration and sound marks, digraphs, spaces, Latin),
+// ending anywhere near the text's end: the words and the matches agree with
+// the reference reading.
+TEST(DifferentialTest, LongKanaHanRunsAgreeWithReference) {
+  const std::vector<std::string> terms = {"ナイキ", "東京", "スニーカー", "nike東京", "新作",
+                                          "ナイキ ジャパン", "ー"};
+  std::vector<RuleDef> brands;
+  for (size_t i = 0; i < terms.size(); ++i) {
+    brands.push_back(Rule("b" + std::to_string(i), {terms[i]}));
+  }
+  auto rs = MustCompile(OneCategory(brands));
+  ASSERT_TRUE(rs);
+  const std::vector<std::string> pieces = {
+      "ナイキ", "東京", "スニーカー", "を買いました", "新作", "ジャパン", "のかっこいい", "一",
+      "龥", "ぁ", "ゖ", "ァ", "ヺ", "ー", "々", "〇", "ゝ", "ゟ", "ヿ", "゛", "・", "、", "。",
+      "ｶ", "ﾞ", "\u3000", " ", "nike", "Nike", "1", "#", "\u4DC0", "豈", "ㇰ", "㐀"};
+  std::mt19937 rng(17);
+  MatchScratch scratch;
+  size_t positives = 0;
+  for (int iter = 0; iter < 3000; ++iter) {
+    std::string text;
+    const int n = 1 + static_cast<int>(rng() % 80);
+    for (int k = 0; k < n; ++k) {
+      // Mostly kana and Han: long no-space runs.
+      text += pieces[rng() % (rng() % 4 == 0 ? pieces.size() : 13)];
     }
-    if (in) want.back().second = static_cast<uint32_t>(norm.size());
-    ASSERT_EQ(scratch.words.size(), want.size()) << text;
-    for (size_t w = 0; w < want.size(); ++w) {
-      ASSERT_EQ(scratch.words[w].begin, want[w].first) << text;
-      ASSERT_EQ(scratch.words[w].end, want[w].second) << text;
-    }
+    ASSERT_NO_FATAL_FAILURE(MatchLikeReference(*rs, terms, text, &scratch, &positives));
+    ASSERT_NO_FATAL_FAILURE(WordsLikeReference(scratch, text));
   }
   EXPECT_GT(positives, 3000u);
 }
