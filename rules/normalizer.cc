@@ -251,7 +251,10 @@ namespace internal {
 
 const uint8_t* CharFlagTable() { return GetTables().flags; }
 
-bool KanaHanLeadsVerified() { return GetTables().kana_han_verified; }
+bool KanaHanLeadsVerified() {
+  static const bool ok = GetTables().kana_han_verified;
+  return ok;
+}
 
 bool ArabicLeadsVerified() {
   static const bool ok = GetTables().arabic_verified;
