@@ -3,10 +3,10 @@
 // results depend on the locale and the TZ environment variable.
 
 #include <cstdint>
-#include <cstring>
 #include <optional>
 #include <string_view>
 
+#include "pipeline/decode_json.h"
 #include "pipeline/decoder.h"
 
 namespace earshot {
@@ -59,21 +59,12 @@ std::optional<int64_t> Compose(int year, int month, int day, int hour, int minut
   return secs * 1000 + millis;
 }
 
-uint64_t Load8(const char* p) {
-  uint64_t x;
-  std::memcpy(&x, p, 8);
-  return x;
-}
+using decode_internal::LoadLe64;
 
 // Whether the bytes of x under `digits` (0xFF per byte) are ASCII digits
-// and the others equal `pattern`'s. A byte's high nibble must be 3 and
-// adding 6 must keep it 3 (low nibble <= 9); a carry out of a byte needs a
-// byte >= 0xFA, which fails its own test.
+// (decode_internal::NonDigitBytes) and the others equal `pattern`'s.
 bool Matches(uint64_t x, uint64_t digits, uint64_t pattern) {
-  constexpr uint64_t k30 = 0x3030303030303030, kF0 = 0xF0F0F0F0F0F0F0F0,
-                     k06 = 0x0606060606060606;
-  return (x & ~digits) == (pattern & ~digits) && (x & kF0 & digits) == (k30 & digits) &&
-         ((x + (k06 & digits)) & kF0 & digits) == (k30 & digits);
+  return (x & ~digits) == (pattern & ~digits) && (decode_internal::NonDigitBytes(x) & digits) == 0;
 }
 
 // Byte k of x (little-endian), as a digit's value.
@@ -85,16 +76,15 @@ int DigitAt(uint64_t x, int k) { return static_cast<int>((x >> (8 * k)) & 0x0F);
 std::optional<int64_t> ParseRfc3339Fast(std::string_view s) {
   int millis = 0;
   if (s.size() == 24) {
-    uint32_t f;  // ".mmmZ" less the dot: "mmmZ"
-    std::memcpy(&f, s.data() + 20, 4);
+    const uint64_t f = LoadLe64(s.data() + 16) >> 32;  // ":SS.mmmZ" -> "mmmZ"
     if (s[19] != '.' || !Matches(f, 0x00FFFFFF, 0x5A000000)) return std::nullopt;
     millis = DigitAt(f, 0) * 100 + DigitAt(f, 1) * 10 + DigitAt(f, 2);
   } else if (s.size() != 20 || s[19] != 'Z') {
     return std::nullopt;
   }
-  const uint64_t date = Load8(s.data());       // YYYY-MM-
-  const uint64_t time = Load8(s.data() + 11);  // HH:MM:SS
-  const uint64_t day = Load8(s.data() + 8) & 0xFFFFFF;  // DDT
+  const uint64_t date = LoadLe64(s.data());       // YYYY-MM-
+  const uint64_t time = LoadLe64(s.data() + 11);  // HH:MM:SS
+  const uint64_t day = LoadLe64(s.data() + 8) & 0xFFFFFF;  // DDT
   if (!Matches(date, 0x00FFFF00FFFFFFFF, 0x2D00002D00000000) ||
       !Matches(time, 0xFFFF00FFFF00FFFF, 0x00003A00003A0000) ||
       !Matches(day, 0x000000000000FFFF, 0x0000000000540000)) {

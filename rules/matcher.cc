@@ -372,12 +372,6 @@ struct WordTokens {
     return {words[i].begin, words[i].end, static_cast<uint32_t>(i)};
   }
 };
-struct TokenList {
-  const internal::TokenSpan* tokens;
-  size_t n;
-  size_t size() const { return n; }
-  const internal::TokenSpan& operator[](size_t i) const { return tokens[i]; }
-};
 }  // namespace
 
 // Phases 2 and on of FindAtoms, over its spaced tokens.
@@ -477,7 +471,7 @@ void RuleSetImpl::FindAtoms(const MatchInput& in, const NormalizeInfo& info,
     im.tokens.clear();
     Probes probes{*this, im, text, nospace};
     internal::Tokenize(text, &scratch->words, probes);
-    ProbeTokens(TokenList{im.tokens.data(), im.tokens.size()}, text, *scratch, nospace, peel, im);
+    ProbeTokens(im.tokens, text, *scratch, nospace, peel, im);
   }
   if (scratch->nospace_vocabulary_hits.size() > 1) {
     // By begin, longest first (the scan gives them by end).
