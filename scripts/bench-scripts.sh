@@ -35,7 +35,7 @@ mkdir -p "$CACHE"
 : >"$CACHE/empty.jsonl"
 
 echo "== per script: 1,000 brands, $EVENTS events of ~500 bytes, pinned to CPU $CPU, $REPEAT runs each"
-echo "| script | parse floor ev/s | pipeline stage ev/s | replay ev/s by CPU, best | median | replay without fixed costs, best | fixed costs s | max RSS MiB |"
+echo "| script | parse floor ev/s | pipeline stage ev/s | replay ev/s by CPU, best | median | replay without start-up, best | start-up s | max RSS MiB |"
 echo "|---|---|---|---|---|---|---|---|"
 for script in latin arabic japanese; do
   name=$script-1000
@@ -50,9 +50,9 @@ for script in latin arabic japanese; do
             --repeat "$REPEAT" --seed "$SEED" --cache "$CACHE" 2>/dev/null | grep '^| 1000 |')
   floor=$(awk -F'|' '{gsub(/ /, "", $4); print $4}' <<<"$stage")
   pipeline=$(awk -F'|' '{gsub(/ /, "", $5); print $5}' <<<"$stage")
-  fixed=()
+  startup=()
   for _ in $(seq "$REPEAT"); do
-    fixed+=("$("${PIN[@]}" /usr/bin/time -f '%U %S' "$BIN/cmd/earshot" replay \
+    startup+=("$("${PIN[@]}" /usr/bin/time -f '%U %S' "$BIN/cmd/earshot" replay \
                 --rules "$CACHE/rules-$name" "$CACHE/empty.jsonl" 2>&1 >/dev/null | tail -1)")
   done
   runs=()
@@ -60,9 +60,9 @@ for script in latin arabic japanese; do
     runs+=("$("${PIN[@]}" /usr/bin/time -f '%U %S %M' "$BIN/cmd/earshot" replay \
                --rules "$CACHE/rules-$name" "$events" 2>&1 >/dev/null | tail -1)")
   done
-  fixed_s=$(printf '%s\n' "${fixed[@]}" | awk '{ c = $1 + $2; if (NR == 1 || c < m) m = c } END { printf "%.3f", m }')
+  startup_s=$(printf '%s\n' "${startup[@]}" | awk '{ c = $1 + $2; if (NR == 1 || c < m) m = c } END { printf "%.3f", m }')
   printf '%s\n' "${runs[@]}" | awk -v s="$script" -v n="$EVENTS" -v floor="$floor" \
-      -v pipe="$pipeline" -v fixed="$fixed_s" '
+      -v pipe="$pipeline" -v startup="$startup_s" '
     { cpu[NR] = $1 + $2; rss[NR] = $3 }
     END {
       best = 1; for (i = 2; i <= NR; ++i) if (cpu[i] < cpu[best]) best = i
@@ -70,5 +70,5 @@ for script in latin arabic japanese; do
       for (i = 1; i <= NR; ++i) for (j = i + 1; j <= NR; ++j) if (sorted[j] < sorted[i]) { t = sorted[i]; sorted[i] = sorted[j]; sorted[j] = t }
       med = sorted[int((NR + 1) / 2)]
       printf "| %s | %s | %s | %.0f | %.0f | %.0f | %.2f | %.0f |\n", s, floor, pipe, n / cpu[best],
-             n / med, n / (cpu[best] - fixed), fixed, rss[best] / 1024 }'
+             n / med, n / (cpu[best] - startup), startup, rss[best] / 1024 }'
 done
