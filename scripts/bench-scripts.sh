@@ -8,10 +8,11 @@
 #   - the RapidJSON parse-only floor and the pipeline stage alone
 #     (bench/throughput --script S: ProcessBatch in 4096-event batches);
 #   - `earshot replay` of the file, REPEAT times: events/s by CPU time
-#     (user+system), and the same with the start-up of one run taken out
-#     (the normalizer's tables, loading and compiling 1,000 brands), measured
-#     by a replay of an empty file with the same rules. The final exposition
-#     (~422,000 lines here, 65 for the empty file) stays in.
+#     (user+system, to the microsecond by scripts/cputime), and the same with
+#     the start-up of one run taken out (the normalizer's tables, loading and
+#     compiling 1,000 brands), measured by a replay of an empty file with the
+#     same rules. The final exposition (~422,000 lines here, 65 for the
+#     empty file) stays in.
 #   scripts/bench-scripts.sh [BUILD_DIR]      (REPEAT=3, EVENTS=200000, BENCH_CPU=0)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -52,15 +53,15 @@ for script in latin arabic japanese; do
   pipeline=$(awk -F'|' '{gsub(/ /, "", $5); print $5}' <<<"$stage")
   startup=()
   for _ in $(seq "$REPEAT"); do
-    startup+=("$("${PIN[@]}" /usr/bin/time -f '%U %S' "$BIN/cmd/earshot" replay \
+    startup+=("$("${PIN[@]}" "$ROOT/scripts/cputime" -f '%U %S' "$BIN/cmd/earshot" replay \
                 --rules "$CACHE/rules-$name" "$CACHE/empty.jsonl" 2>&1 >/dev/null | tail -1)")
   done
   runs=()
   for _ in $(seq "$REPEAT"); do
-    runs+=("$("${PIN[@]}" /usr/bin/time -f '%U %S %M' "$BIN/cmd/earshot" replay \
+    runs+=("$("${PIN[@]}" "$ROOT/scripts/cputime" -f '%U %S %M' "$BIN/cmd/earshot" replay \
                --rules "$CACHE/rules-$name" "$events" 2>&1 >/dev/null | tail -1)")
   done
-  startup_s=$(printf '%s\n' "${startup[@]}" | awk '{ c = $1 + $2; if (NR == 1 || c < m) m = c } END { printf "%.3f", m }')
+  startup_s=$(printf '%s\n' "${startup[@]}" | awk '{ c = $1 + $2; if (NR == 1 || c < m) m = c } END { printf "%.4f", m }')
   printf '%s\n' "${runs[@]}" | awk -v s="$script" -v n="$EVENTS" -v floor="$floor" \
       -v pipe="$pipeline" -v startup="$startup_s" '
     { cpu[NR] = $1 + $2; rss[NR] = $3 }
@@ -69,6 +70,6 @@ for script in latin arabic japanese; do
       for (i = 1; i <= NR; ++i) sorted[i] = cpu[i]
       for (i = 1; i <= NR; ++i) for (j = i + 1; j <= NR; ++j) if (sorted[j] < sorted[i]) { t = sorted[i]; sorted[i] = sorted[j]; sorted[j] = t }
       med = sorted[int((NR + 1) / 2)]
-      printf "| %s | %s | %s | %.0f | %.0f | %.0f | %.2f | %.0f |\n", s, floor, pipe, n / cpu[best],
+      printf "| %s | %s | %s | %.0f | %.0f | %.0f | %.3f | %.0f |\n", s, floor, pipe, n / cpu[best],
              n / med, n / (cpu[best] - startup), startup, rss[best] / 1024 }'
 done
