@@ -60,7 +60,7 @@ echo
 echo "| source | events | pipeline thread CPU s | events/s per processing core | wall s (first to last event) | events/s by wall |"
 echo "|---|---|---|---|---|---|"
 cat "$WORK/events.jsonl" >/dev/null  # page cache
-out=$(taskset -c "$CPU" /usr/bin/time -f '%U %S %e' "$BIN/cmd/earshot" replay --rules "$RULES" \
+out=$(taskset -c "$CPU" "$ROOT/scripts/cputime" -f '%U %S %e' "$BIN/cmd/earshot" replay --rules "$RULES" \
         "$WORK/events.jsonl" 2>&1 >/dev/null | tail -1)
 read -r u s e <<<"$out"
 awk -v n="$N" -v u="$u" -v s="$s" -v e="$e" 'BEGIN {

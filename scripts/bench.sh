@@ -69,7 +69,7 @@ for b in 1000 10000; do
   cat "$f" >/dev/null  # page cache
   runs=()
   for _ in $(seq "$REPEAT"); do
-    runs+=("$("${PIN[@]}" /usr/bin/time -f '%U %S %e %M' "$BIN/cmd/earshot" replay \
+    runs+=("$("${PIN[@]}" "$ROOT/scripts/cputime" -f '%U %S %e %M' "$BIN/cmd/earshot" replay \
              --rules "$CACHE/rules-$b" "$f" 2>&1 >/dev/null | tail -1)")
   done
   printf '%s\n' "${runs[@]}" | awk -v b="$b" -v n="$REPLAY_EVENTS" '
@@ -100,7 +100,7 @@ printf 'rules: {paths: [%s]}\nshadow: {paths: [%s]}\n' "$CACHE/rules-1000" "$sh/
 : >"$sh/runs"
 for _ in $(seq "$REPEAT"); do
   for v in none same edited; do
-    echo "$v $("${PIN[@]}" /usr/bin/time -f '%U %S %e %M' "$BIN/cmd/earshot" replay \
+    echo "$v $("${PIN[@]}" "$ROOT/scripts/cputime" -f '%U %S %e %M' "$BIN/cmd/earshot" replay \
                  --config "$sh/$v.yaml" "$f" 2>&1 >/dev/null | tail -1)" >>"$sh/runs"
   done
 done
@@ -132,7 +132,7 @@ printf 'signals: {enabled: true}\n' >"$sigdir/on.yaml"
 f=$CACHE/events-1000-$SEED-$REPLAY_EVENTS.jsonl
 for _ in $(seq "$REPEAT"); do
   for m in off on; do
-    echo "$m $("${PIN[@]}" /usr/bin/time -f '%U %S %e %M' "$BIN/cmd/earshot" replay \
+    echo "$m $("${PIN[@]}" "$ROOT/scripts/cputime" -f '%U %S %e %M' "$BIN/cmd/earshot" replay \
                 --config "$sigdir/$m.yaml" --rules "$CACHE/rules-1000" "$f" 2>&1 >/dev/null | tail -1)"
   done
 done | awk -v n="$REPLAY_EVENTS" '
@@ -206,7 +206,7 @@ if [[ ${AUDIENCE:-1} == 1 ]]; then
     for mode in off on; do
       cfg=()
       [[ $mode == off ]] && cfg=(--config "$off_cfg")
-      runs+=("$mode $("${PIN[@]}" /usr/bin/time -f '%U %S %M' "$BIN/cmd/earshot" replay "${cfg[@]}" \
+      runs+=("$mode $("${PIN[@]}" "$ROOT/scripts/cputime" -f '%U %S %M' "$BIN/cmd/earshot" replay "${cfg[@]}" \
                --rules "$CACHE/rules-1000" "$f" 2>&1 >/dev/null | tail -1)")
     done
   done
