@@ -44,8 +44,6 @@ inline constexpr uint32_t kProcliticShift = kAtomBits + 4;    // 2 bits: Proclit
 inline constexpr int64_t kFar = INT64_MAX;
 
 // Decodes the code point at s[*i], advancing *i (ASCII fast).
-
-// Decodes the code point at p[i] (ASCII fast).
 inline char32_t CpAt(std::string_view s, size_t* i) {
   unsigned char c = static_cast<unsigned char>(s[*i]);
   if (c < 0x80) {
@@ -117,8 +115,8 @@ struct Pattern {
 // A raw (exact-case, original text) literal.
 struct RawLiteral {
   std::string text;
-  bool first_boundary = false;  // the first char is a word char outside no-space scripts
-  bool last_boundary = false;
+  bool first_boundary = false;  // the first char is outside no-space scripts: a boundary before it
+  bool last_boundary = false;   // the same for the last char and after it
   char32_t cp1 = 0, cp2 = 0;
 };
 
@@ -201,6 +199,17 @@ class RuleSetImpl final : public RuleSet {
   void OnNoSpaceRun(std::string_view text, size_t b, size_t e, uint32_t widx,
                     MatchScratch::Impl& im) const;
   void FindRaw(std::string_view text, MatchScratch::Impl& im) const;
+  // Whether a '#' or '@' term whose word starts at byte `s` has its tag
+  // there: text[s - 1] is `tag`, and the tag, the term's first character,
+  // has the left boundary of any term (the text's start, a non-word
+  // character, or a no-space-script character before it). So `x#nike`
+  // holds no `#nike` and `info@nike.com` no `@nike`.
+  bool TagBefore(std::string_view text, size_t s, char tag) const {
+    if (s == 0 || text[s - 1] != tag) return false;
+    if (s == 1) return true;
+    const uint8_t f = CharFlags(flags_, CpBefore(text, s - 1));
+    return !(f & kCharWord) || (f & kCharNoSpace);
+  }
   bool Verify(const Pattern& p, std::string_view text, size_t pos, size_t from, size_t* end,
               uint32_t* adv) const;
   // `prefix`: bytes of a proclitic at the start of [b, e) (for explain).

@@ -344,8 +344,11 @@ uint32_t Compiler::RawAtom(std::string_view text, const SourceLoc& loc) {
   r.cp2 = k < lit.size() ? CpAt(lit, &k) : 0;
   uint8_t f1 = CharFlags(flags, r.cp1);
   uint8_t fl = CharFlags(flags, CpBefore(lit, lit.size()));
-  r.first_boundary = (f1 & kCharWord) && !(f1 & kCharNoSpace);
-  r.last_boundary = (fl & kCharWord) && !(fl & kCharNoSpace);
+  // The boundary rule holds at both edges whatever the edge character is
+  // (raw:"#Nike" is not in "x#Nike"), except where it is in a no-space
+  // script.
+  r.first_boundary = !(f1 & kCharNoSpace);
+  r.last_boundary = !(fl & kCharNoSpace);
   Atom a;
   a.kind = AtomKind::kRaw;
   a.display = lit;

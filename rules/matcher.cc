@@ -173,7 +173,7 @@ void RuleSetImpl::OnExactHits(std::string_view text, const TermStart& t, const u
     if (!ProcliticAccepts((v >> kProcliticShift) & 3, t.kind)) continue;
     const uint32_t atom = v & kAtomMask;
     const uint32_t tag = (v >> kTagShift) & 3;
-    if (tag != 0 && (t.begin == 0 || p[t.begin - 1] != (tag == 1 ? '#' : '@'))) continue;
+    if (tag != 0 && !TagBefore(text, t.begin, tag == 1 ? '#' : '@')) continue;
     if (!(v & kMultiWord)) {
       Hit(im, atom, t.match_begin, t.end, t.word, t.word, (v & kPositions) != 0, prefix);
     } else {
@@ -199,7 +199,7 @@ void RuleSetImpl::OnPrefixes(std::string_view text, const TermStart& t,
     for (; vb != ve; ++vb) {
       const Pattern& pat = patterns_[atoms_[*vb].index];
       if (!ProcliticAccepts(pat.proclitic, t.kind)) continue;
-      if (pat.tag && (b == 0 || p[b - 1] != pat.tag)) continue;
+      if (pat.tag && !TagBefore(text, b, pat.tag)) continue;
       Hit(im, *vb, t.match_begin, t.end, t.word, t.word, atoms_[*vb].needs_positions,
           t.begin - t.match_begin);
     }
@@ -282,7 +282,7 @@ void RuleSetImpl::OnNoSpacePos(std::string_view text, size_t s, char32_t cp1, si
     if ((at & internal::kPadMasks.lo[head.len]) != head.bytes) return;
     const Pattern& pat = patterns_[atoms_[atom].index];
     if (!ProcliticAccepts(pat.proclitic, kind)) return;
-    if (pat.tag && (s == 0 || text[s - 1] != pat.tag)) return;
+    if (pat.tag && !TagBefore(text, s, pat.tag)) return;
     size_t end;
     uint32_t adv;
     if (Verify(pat, text, s, 0, &end, &adv)) {
@@ -305,7 +305,7 @@ void RuleSetImpl::OnNoSpaceRun(std::string_view text, size_t b, size_t e, uint32
       return;
     }
     const Pattern& pat = patterns_[atoms_[atom].index];
-    if (pat.tag && (s == 0 || text[s - 1] != pat.tag)) return;
+    if (pat.tag && !TagBefore(text, s, pat.tag)) return;
     // The first word is found; Verify checks the words after it (a phrase)
     // and the right edge.
     size_t match_end;

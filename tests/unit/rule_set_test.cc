@@ -192,6 +192,22 @@ TEST(TermTest, Hashtag) {
   EXPECT_FALSE(TermMatches("#nike", "nike"));
   EXPECT_FALSE(TermMatches("#nike", "@nike"));
   EXPECT_FALSE(TermMatches("#nike", "# nike"));
+  // The '#' is the term's first character: the boundary rule holds before
+  // it, except next to a no-space-script character.
+  EXPECT_FALSE(TermMatches("#nike", "x#nike"));
+  EXPECT_FALSE(TermMatches("#nike", "love_#nike"));
+  EXPECT_FALSE(TermMatches("#nike", "é#nike"));
+  EXPECT_FALSE(TermMatches("#nike", "\u0627#nike"));
+  EXPECT_TRUE(TermMatches("#nike", "!#nike"));
+  EXPECT_TRUE(TermMatches("#nike", "##nike"));
+  EXPECT_TRUE(TermMatches("#nike", "\u6771\u4eac#nike"));
+  EXPECT_TRUE(TermMatches("#nike", "x #nike"));
+  EXPECT_FALSE(TermMatches("#runn*", "x#running"));
+  EXPECT_TRUE(TermMatches("#runn*", "(#running)"));
+  EXPECT_FALSE(TermMatches("#\u30ca\u30a4\u30ad", "x#\u30ca\u30a4\u30ad"));
+  EXPECT_TRUE(TermMatches("#\u30ca\u30a4\u30ad", "\u6771#\u30ca\u30a4\u30ad"));
+  EXPECT_FALSE(TermMatches("#big deal", "x#big deal"));
+  EXPECT_TRUE(TermMatches("#big deal", "a #big deal"));
 }
 
 TEST(TermTest, Mention) {
@@ -200,6 +216,10 @@ TEST(TermTest, Mention) {
   EXPECT_FALSE(TermMatches("@nike", "nike"));
   EXPECT_FALSE(TermMatches("@nike", "#nike"));
   EXPECT_FALSE(TermMatches("@nike", "@nikestore"));
+  // An e-mail address holds no mention.
+  EXPECT_FALSE(TermMatches("@nike", "info@nike.com"));
+  EXPECT_FALSE(TermMatches("@nike", "1@nike"));
+  EXPECT_TRUE(TermMatches("@nike", "<@nike>"));
 }
 
 TEST(TermTest, Prefix) {
@@ -360,6 +380,12 @@ TEST(QueryTest, Raw) {
   EXPECT_TRUE(QueryMatches(Raw("Exact Case"), "an Exact Case."));
   EXPECT_FALSE(QueryMatches(Raw("Exact Case"), "an exact case."));
   EXPECT_TRUE(QueryMatches(Raw("ナイキ"), "新ナイキ靴"));
+  // The boundary rule at an edge that is not a word character too.
+  EXPECT_TRUE(QueryMatches(Raw("#Nike"), "go #Nike"));
+  EXPECT_FALSE(QueryMatches(Raw("#Nike"), "go x#Nike"));
+  EXPECT_TRUE(QueryMatches(Raw("Nike!"), "Nike! now"));
+  EXPECT_FALSE(QueryMatches(Raw("Nike!"), "Nike!x"));
+  EXPECT_TRUE(QueryMatches(Raw("Nike!"), "Nike!\u9774"));
 }
 
 TEST(QueryTest, Fields) {
@@ -805,7 +831,10 @@ bool ReferenceMatch(const std::string& term, const std::string& text) {
   for (size_t s = 0; s < xc.size(); ++s) {
     for (const auto& [first, proclitic] : firsts) {
       if (tag) {
+        // The tag is the term's first character: the boundary rule holds
+        // before it.
         if (s == 0 || xc[s - 1] != tag) continue;
+        if (s >= 2 && IsWordChar(xc[s - 2]) && !ns(xc[s - 2])) continue;
       } else if (proclitic) {
         // The article form of an ال-term is the term itself: the usual rule.
         const bool own = first.compare(0, 2, al) == 0 && words[0].compare(0, 2, al) == 0 &&
