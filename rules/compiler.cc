@@ -211,6 +211,7 @@ uint32_t Compiler::TermAtom(std::string_view text, const SourceLoc& loc) {
   // before the first word makes it a hashtag/mention term.
   size_t i = 0;
   char32_t prev = 0;
+  char32_t prev2 = 0;  // the code point before prev
   bool in_word = false;
   bool first_cp = true;
   while (i < norm.size()) {
@@ -228,6 +229,13 @@ uint32_t Compiler::TermAtom(std::string_view text, const SourceLoc& loc) {
           char32_t last = CpBefore(p.words.back(), p.words.back().size());
           p.gap_optional.push_back((CharFlags(flags, last) & kCharNoSpace) ||
                                    (f & kCharNoSpace));
+          // A later word is a hashtag or mention when its '#'/'@' follows
+          // a separator ("big #deal"); in "big#deal" the '#' only
+          // separates, as '-' does in "coca-cola".
+          const bool tagged = (prev == '#' || prev == '@') && prev2 != 0 &&
+                              !(CharFlags(flags, prev2) & kCharWord);
+          if (tagged) p.word_tags.resize(p.words.size() + 1, 0);
+          if (tagged) p.word_tags.back() = static_cast<char>(prev);
         } else {
           p.gap_optional.push_back(0);
         }
@@ -238,9 +246,11 @@ uint32_t Compiler::TermAtom(std::string_view text, const SourceLoc& loc) {
     } else {
       in_word = false;
     }
+    prev2 = prev;
     prev = cp;
     first_cp = false;
   }
+  if (!p.word_tags.empty()) p.word_tags.resize(p.words.size(), 0);
   if (p.words.empty()) {
     diags_->Error(loc, "term \"" + display + "\" is empty after normalization");
     return kNone;
@@ -278,9 +288,10 @@ uint32_t Compiler::TermAtom(std::string_view text, const SourceLoc& loc) {
   key += p.tag ? p.tag : ' ';
   key += p.prefix ? '*' : ' ';
   key += static_cast<char>('0' + p.proclitic);
-  for (const auto& w : p.words) {
+  for (size_t w = 0; w < p.words.size(); ++w) {
     key += '\0';
-    key += w;
+    if (w < p.word_tags.size() && p.word_tags[w] != 0) key += p.word_tags[w];
+    key += p.words[w];
   }
   auto it = atom_ids_.find(key);
   if (it != atom_ids_.end()) return it->second;

@@ -141,6 +141,12 @@ bool RuleSetImpl::Verify(const Pattern& p, std::string_view text, size_t pos, si
       } else {
         ++words;
       }
+      if (w < p.word_tags.size() && p.word_tags[w] != 0) {
+        // The gap ends with the tag, and the boundary rule holds before
+        // the tag: more gap before it, or a no-space-script character.
+        if (q == pos || text[q - 1] != p.word_tags[w]) return false;
+        if (q - 1 == pos && !(CharFlags(flags_, CpBefore(text, pos)) & kCharNoSpace)) return false;
+      }
       pos = q;
     }
     const std::string& word = p.words[w];
@@ -161,7 +167,6 @@ bool RuleSetImpl::Verify(const Pattern& p, std::string_view text, size_t pos, si
 
 void RuleSetImpl::OnExactHits(std::string_view text, const TermStart& t, const uint32_t* vb,
                               const uint32_t* ve, MatchScratch::Impl& im) const {
-  const char* p = text.data();
   const uint32_t prefix = t.begin - t.match_begin;
   for (; vb != ve; ++vb) {
     const uint32_t v = *vb;

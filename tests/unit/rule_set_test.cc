@@ -208,6 +208,29 @@ TEST(TermTest, Hashtag) {
   EXPECT_TRUE(TermMatches("#\u30ca\u30a4\u30ad", "\u6771#\u30ca\u30a4\u30ad"));
   EXPECT_FALSE(TermMatches("#big deal", "x#big deal"));
   EXPECT_TRUE(TermMatches("#big deal", "a #big deal"));
+  // A later word of a phrase may be a hashtag or mention too.
+  EXPECT_TRUE(TermMatches("big #deal", "a big #deal!"));
+  EXPECT_TRUE(TermMatches("big #deal", "big, #deal"));
+  EXPECT_FALSE(TermMatches("big #deal", "big deal"));
+  EXPECT_FALSE(TermMatches("big #deal", "big @deal"));
+  EXPECT_FALSE(TermMatches("big #deal", "big#deal"));
+  EXPECT_FALSE(TermMatches("big #deal", "big #dealer"));
+  EXPECT_TRUE(TermMatches("love @nike", "love @Nike"));
+  EXPECT_FALSE(TermMatches("love @nike", "love nike"));
+  EXPECT_TRUE(TermMatches("\u6771\u4eac #\u30ca\u30a4\u30ad", "\u6771\u4eac#\u30ca\u30a4\u30ad"));
+  EXPECT_TRUE(TermMatches("big #deal*", "big #dealers"));
+  // Without a separator before it, a '#' in a term only separates words.
+  EXPECT_TRUE(TermMatches("big#deal", "big deal"));
+  EXPECT_TRUE(TermMatches("big deal", "big #deal"));
+}
+
+TEST(TermTest, TaggedAndPlainPhrasesAreDifferentTerms) {
+  auto rs = MustCompile(OneCategory({Rule("tagged", {"big #deal"}), Rule("mention", {"big @deal"}),
+                                     Rule("plain", {"big deal"})}));
+  ASSERT_TRUE(rs);
+  EXPECT_THAT(Fired(*rs, Event{"a big #deal"}), ElementsAre("sneakers/tagged", "sneakers/plain"));
+  EXPECT_THAT(Fired(*rs, Event{"a big @deal"}), ElementsAre("sneakers/mention", "sneakers/plain"));
+  EXPECT_THAT(Fired(*rs, Event{"a big deal"}), ElementsAre("sneakers/plain"));
 }
 
 TEST(TermTest, Mention) {
@@ -795,10 +818,17 @@ bool ReferenceMatch(const std::string& term, const std::string& text) {
   char32_t tag = 0;
   if (tc.size() >= 2 && (tc[0] == '#' || tc[0] == '@') && IsWordChar(tc[1])) tag = tc[0];
   std::vector<std::u32string> words;
+  std::vector<char32_t> word_tags;  // a later word's '#'/'@' after a separator
   bool in = false;
-  for (char32_t c : tc) {
+  for (size_t i = 0; i < tc.size(); ++i) {
+    const char32_t c = tc[i];
     if (IsWordChar(c)) {
-      if (!in) words.emplace_back();
+      if (!in) {
+        words.emplace_back();
+        const bool tagged = words.size() > 1 && i >= 2 && (tc[i - 1] == '#' || tc[i - 1] == '@') &&
+                            !IsWordChar(tc[i - 2]);
+        word_tags.push_back(tagged ? tc[i - 1] : 0);
+      }
       words.back().push_back(c);
       in = true;
     } else {
@@ -851,6 +881,12 @@ bool ReferenceMatch(const std::string& term, const std::string& text) {
           size_t g = 0;
           while (k + g < xc.size() && !IsWordChar(xc[k + g])) ++g;
           if (g == 0 && !ns(words[w - 1].back()) && !ns(word[0])) ok = false;
+          // A tagged word: the gap ends with its tag, which has more gap or
+          // a no-space-script character before it.
+          if (word_tags[w] != 0 &&
+              (g == 0 || xc[k + g - 1] != word_tags[w] || (g == 1 && !ns(xc[k - 1])))) {
+            ok = false;
+          }
           k += g;
         }
         if (!ok || xc.compare(k, word.size(), word) != 0) {
@@ -908,7 +944,8 @@ TEST(DifferentialTest, RandomTextsAgreeWithReference) {
   const std::vector<std::string> terms = {
       "nike",    "#nike",  "@nike",   "run*",   "just do it", "ナイキ", "東京",  "nike東京",
       "耐克 nike", "x",      "ss",      "نايكي",  "do it*",     "_",      "é",     "#ナイキ",
-      "ナ*",      "ru*",    "nike nike", "東京 ناي*", "الاهلي",   "@x",     "it", "نايكي ستور"};
+      "ナ*",      "ru*",    "nike nike", "東京 ناي*", "الاهلي",   "@x",     "it", "نايكي ستور",
+      "just #do it", "nike @x", "ナイキ #東京", "do#it"};
   std::vector<RuleDef> brands;
   for (size_t i = 0; i < terms.size(); ++i) brands.push_back(Rule("b" + std::to_string(i), {terms[i]}));
   auto rs = MustCompile(OneCategory(brands));
