@@ -522,7 +522,9 @@ int64_t RuleSetImpl::NearBest(const NearSpec& s, const MatchScratch::Impl& im) c
         if (!Hit(im, b)) continue;
         for (uint32_t ob = im.occ_head[b]; ob != kNone; ob = im.occs[ob].next) {
           const Occ& y = im.occs[ob];
-          if (x.begin == y.begin && x.end == y.end) continue;  // the same occurrence
+          // One occurrence of one term is not near itself; two terms that
+          // match the same text (`nike`, `#nike` in "#nike") are.
+          if (a == b && x.begin == y.begin && x.end == y.end) continue;
           if (s.ordered && !(x.begin < y.begin)) continue;
           const Occ& first = x.begin <= y.begin ? x : y;
           const Occ& second = x.begin <= y.begin ? y : x;

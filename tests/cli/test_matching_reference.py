@@ -90,25 +90,36 @@ class Term:
             else:
                 self.firsts += [(p + w0, True) for p in PROCLITICS]
 
+    def key(self):
+        return (tuple(self.words), tuple(self.tags), self.prefix, tuple(self.firsts))
+
     def matches(self, x):
+        return bool(self.occurrences(x))
+
+    def occurrences(self, x):
+        """[(start, end)] character offsets of every match in x (start: the
+        first word's, or its proclitic's, first character)."""
+        found = []
         for s in range(len(x)):
             for first, proclitic in self.firsts:
-                if self._at(x, s, first, proclitic):
-                    return True
-        return False
+                end = self._at(x, s, first, proclitic)
+                if end is not None:
+                    found.append((s, end))
+        return found
 
     def _at(self, x, s, first, proclitic):
+        """The end of the match at s, or None."""
         tag = self.tags[0]
         if tag:
             if s == 0 or x[s - 1] != tag:
-                return False
+                return None
             if s >= 2 and is_word(x[s - 2]) and not no_space(x[s - 2]):
-                return False
+                return None
         elif proclitic:
             if s > 0 and is_word(x[s - 1]):
-                return False
+                return None
         elif s > 0 and is_word(x[s - 1]) and not no_space(x[s - 1]) and not no_space(first[0]):
-            return False
+            return None
         k = s
         for w, word in enumerate(self.words):
             if w == 0:
@@ -118,20 +129,24 @@ class Term:
                 while k + g < len(x) and not is_word(x[k + g]):
                     g += 1
                 if g == 0 and not no_space(self.words[w - 1][-1]) and not no_space(word[0]):
-                    return False
+                    return None
                 if self.tags[w]:
                     if g == 0 or x[k + g - 1] != self.tags[w]:
-                        return False
+                        return None
                     if g == 1 and not no_space(x[k - 1]):
-                        return False
+                        return None
                 k += g
             if x[k:k + len(word)] != word:
-                return False
+                return None
             k += len(word)
         if self.prefix:
-            return True
+            while k < len(x) and is_word(x[k]) and not no_space(x[k]):
+                k += 1  # the rest of the word
+            return k
         last = self.words[-1][-1]
-        return k == len(x) or not is_word(x[k]) or no_space(x[k]) or no_space(last)
+        if k == len(x) or not is_word(x[k]) or no_space(x[k]) or no_space(last):
+            return k
+        return None
 
 
 # Word pieces, in several spellings each (case, width, hamza, tashkeel,
@@ -238,6 +253,122 @@ def check_seed(tmp_path, seed, proclitics):
     assert r.returncode == 0, f"seed {seed}:\n" + "\n".join(out.splitlines()[:40])
     assert "300 passed" in out, out[-500:]
     return positives
+
+
+def word_index(x):
+    """[i]: the number of the word (maximal run of word characters) that
+    x[i] is in, or -1."""
+    idx, w, inside = [], -1, False
+    for ch in x:
+        if is_word(ch):
+            if not inside:
+                w += 1
+            inside = True
+            idx.append(w)
+        else:
+            inside = False
+            idx.append(-1)
+    return idx
+
+
+class Query:
+    """A random query tree over random terms, rendered fully parenthesized
+    (precedence is not what this file checks), and its value on a text by
+    docs/rules.md: A NEAR/n B holds when an occurrence of A and one of B
+    (not the same occurrence of the same term) have at most n words between
+    them, in either order (NEAR/nf: A's starts first)."""
+
+    def __init__(self, rng, proclitics, depth=0):
+        self.proclitics = proclitics
+        kind = rng.randrange(5) if depth < 2 else rng.choice([3, 4])
+        self.kind = ["and", "or", "andnot", "near", "term"][kind] if kind < 4 else "term"
+        if kind == 0 or kind == 1 or kind == 2:
+            self.l, self.r = Query(rng, proclitics, depth + 1), Query(rng, proclitics, depth + 1)
+        elif kind == 3:
+            self.a, self.b = self._operand(rng), self._operand(rng)
+            self.n, self.ordered = rng.choice([0, 0, 1, 2, 5]), rng.random() < 0.3
+        else:
+            self.t = self._term(rng)
+
+    def _term(self, rng):
+        while True:
+            t = random_term(rng)
+            if loads_alone(t):
+                return t
+
+    def _operand(self, rng):
+        return [self._term(rng) for _ in range(rng.choice([1, 1, 2]))]
+
+    def text(self):
+        q = lambda t: json.dumps(t, ensure_ascii=False)  # noqa: E731
+        if self.kind == "term":
+            return q(self.t)
+        if self.kind == "near":
+            side = lambda ts: q(ts[0]) if len(ts) == 1 else "(" + " OR ".join(map(q, ts)) + ")"  # noqa: E731
+            return f"({side(self.a)} NEAR/{self.n}{'f' if self.ordered else ''} {side(self.b)})"
+        op = {"and": "AND", "or": "OR", "andnot": "AND NOT"}[self.kind]
+        return f"({self.l.text()} {op} {self.r.text()})"
+
+    def holds(self, x, words):
+        if self.kind == "term":
+            return Term(self.t, self.proclitics).matches(x)
+        if self.kind == "and":
+            return self.l.holds(x, words) and self.r.holds(x, words)
+        if self.kind == "or":
+            return self.l.holds(x, words) or self.r.holds(x, words)
+        if self.kind == "andnot":
+            return self.l.holds(x, words) and not self.r.holds(x, words)
+        occ = lambda ts: [(Term(t, self.proclitics), o) for t in ts  # noqa: E731
+                          for o in Term(t, self.proclitics).occurrences(x)]
+        for ta, (sa, ea) in occ(self.a):
+            for tb, (sb, eb) in occ(self.b):
+                if ta.key() == tb.key() and (sa, ea) == (sb, eb):
+                    continue
+                if self.ordered and not sa < sb:
+                    continue
+                (s1, e1), (s2, _) = sorted([(sa, ea), (sb, eb)])
+                if max(0, words[s2] - words[e1 - 1] - 1) <= self.n:
+                    return True
+        return False
+
+
+def check_queries(tmp_path, seed):
+    rng = random.Random(seed)
+    proclitics = seed % 3 != 0
+    queries = [Query(rng, proclitics) for _ in range(25)]
+    lines = ["category: c"]
+    if not proclitics:
+        lines.append("arabic_proclitics: false")
+    lines.append("brands:")
+    for i, qr in enumerate(queries):
+        lines.append(f"  - name: q{i}")
+        lines.append(f"    query: {json.dumps(qr.text(), ensure_ascii=False)}")
+    words = [w for qr in queries for w in qr.text().replace('"', " ").replace("(", " ").replace(")", " ")
+             .replace("#", " ").replace("@", " ").replace("*", " ").split()
+             if w not in ("AND", "OR", "NOT") and not w.startswith("NEAR/")]
+    lines.append("tests:")
+    positives = 0
+    for _ in range(200):
+        text = random_text(rng, words)
+        x = normalize(text)
+        wi = word_index(x)
+        fired = sorted(f"c/q{i}" for i, qr in enumerate(queries) if qr.holds(x, wi))
+        positives += len(fired)
+        event = json.dumps({"platform": "twitter", "text": text}, ensure_ascii=False)
+        lines.append(f"  - event: {event}")
+        lines.append(f"    brands: {json.dumps(fired)}")
+    path = tmp_path / f"queries_{seed}.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    r = run("test", str(path))
+    out = r.stdout.decode() + r.stderr.decode()
+    assert r.returncode == 0, f"seed {seed}:\n" + "\n".join(out.splitlines()[:40])
+    assert "200 passed" in out, out[-500:]
+    return positives
+
+
+def test_random_queries_match_the_reference_reading(tmp_path):
+    positives = sum(check_queries(tmp_path, seed) for seed in range(12))
+    assert positives > 500, positives
 
 
 def test_random_rule_files_match_the_reference_reading(tmp_path):

@@ -468,6 +468,12 @@ TEST(QueryTest, NearPhrasesAndOrs) {
   Expr same = Near(Term("nike"), Term("nike"), 1);
   EXPECT_FALSE(QueryMatches(same, "nike"));
   EXPECT_TRUE(QueryMatches(same, "nike and nike"));
+  // Two terms that match the same text are two occurrences, 0 words apart.
+  EXPECT_TRUE(QueryMatches(Near(Term("nike"), Term("#nike"), 0), "#nike"));
+  EXPECT_TRUE(QueryMatches(Near(Term("\u0647\u0644\u0627\u0644"), Term("@\u0627\u0644\u0647\u0644\u0627\u0644"), 0),
+                           "@\u0627\u0644\u0647\u0644\u0627\u0644"));
+  EXPECT_FALSE(QueryMatches(Near(Term("nike"), Term("NIKE"), 0), "#nike"));  // one term
+  EXPECT_FALSE(QueryMatches(Near(Term("nike"), Term("#nike"), 0, true), "#nike"));  // not before
 }
 
 TEST(QueryTest, RulesWithoutPositiveAtoms) {
