@@ -35,11 +35,13 @@ def is_word(ch):
     return unicodedata.category(ch)[0] in "LMN" or ch == "_"
 
 
-# Hiragana, Katakana letters and the CJK ideographs: every no-space-script
-# character the generator below can produce.
+# Hiragana, Katakana letters (full and half width: raw: sees the text before
+# NFKC) and the CJK ideographs: every no-space-script character the
+# generator below can produce.
 def no_space(ch):
     c = ord(ch)
-    return 0x3041 <= c <= 0x3096 or 0x30A1 <= c <= 0x30FA or 0x4E00 <= c <= 0x9FFF
+    return (0x3041 <= c <= 0x3096 or 0x30A1 <= c <= 0x30FA or 0x4E00 <= c <= 0x9FFF
+            or 0xFF66 <= c <= 0xFF9D)
 
 
 def is_arabic_letter(ch):
@@ -255,6 +257,26 @@ def check_seed(tmp_path, seed, proclitics):
     return positives
 
 
+# raw: operands, matched in the original text, case and all.
+RAW = ["Nike", "NIKE", "#Nike", "Nike!", "\u30ca\u30a4\u30ad", "\u0623\u062f\u064a\u062f\u0627\u0633",
+       "Stra\u00dfe", "cafe", "\uff2e\uff29\uff2b\uff25", "air max"]
+
+
+def raw_matches(r, text):
+    """raw: the literal in the original text, the boundary rule at both
+    edges whatever the edge character is (waived at no-space scripts)."""
+    for s in range(len(text) - len(r) + 1):
+        if text[s:s + len(r)] != r:
+            continue
+        if s > 0 and is_word(text[s - 1]) and not no_space(text[s - 1]) and not no_space(r[0]):
+            continue
+        e = s + len(r)
+        if e < len(text) and is_word(text[e]) and not no_space(text[e]) and not no_space(r[-1]):
+            continue
+        return True
+    return False
+
+
 def word_index(x):
     """[i]: the number of the word (maximal run of word characters) that
     x[i] is in, or -1."""
@@ -287,6 +309,9 @@ class Query:
         elif kind == 3:
             self.a, self.b = self._operand(rng), self._operand(rng)
             self.n, self.ordered = rng.choice([0, 0, 1, 2, 5]), rng.random() < 0.3
+        elif depth > 0 and rng.random() < 0.25:
+            self.kind = "raw"  # raw: is no NEAR operand
+            self.t = rng.choice(RAW)
         else:
             self.t = self._term(rng)
 
@@ -303,21 +328,25 @@ class Query:
         q = lambda t: json.dumps(t, ensure_ascii=False)  # noqa: E731
         if self.kind == "term":
             return q(self.t)
+        if self.kind == "raw":
+            return "raw:" + q(self.t)
         if self.kind == "near":
             side = lambda ts: q(ts[0]) if len(ts) == 1 else "(" + " OR ".join(map(q, ts)) + ")"  # noqa: E731
             return f"({side(self.a)} NEAR/{self.n}{'f' if self.ordered else ''} {side(self.b)})"
         op = {"and": "AND", "or": "OR", "andnot": "AND NOT"}[self.kind]
         return f"({self.l.text()} {op} {self.r.text()})"
 
-    def holds(self, x, words):
+    def holds(self, x, words, original):
         if self.kind == "term":
             return Term(self.t, self.proclitics).matches(x)
+        if self.kind == "raw":
+            return raw_matches(self.t, original)
         if self.kind == "and":
-            return self.l.holds(x, words) and self.r.holds(x, words)
+            return self.l.holds(x, words, original) and self.r.holds(x, words, original)
         if self.kind == "or":
-            return self.l.holds(x, words) or self.r.holds(x, words)
+            return self.l.holds(x, words, original) or self.r.holds(x, words, original)
         if self.kind == "andnot":
-            return self.l.holds(x, words) and not self.r.holds(x, words)
+            return self.l.holds(x, words, original) and not self.r.holds(x, words, original)
         occ = lambda ts: [(Term(t, self.proclitics), o) for t in ts  # noqa: E731
                           for o in Term(t, self.proclitics).occurrences(x)]
         for ta, (sa, ea) in occ(self.a):
@@ -352,7 +381,7 @@ def check_queries(tmp_path, seed):
         text = random_text(rng, words)
         x = normalize(text)
         wi = word_index(x)
-        fired = sorted(f"c/q{i}" for i, qr in enumerate(queries) if qr.holds(x, wi))
+        fired = sorted(f"c/q{i}" for i, qr in enumerate(queries) if qr.holds(x, wi, text))
         positives += len(fired)
         event = json.dumps({"platform": "twitter", "text": text}, ensure_ascii=False)
         lines.append(f"  - event: {event}")
