@@ -15,7 +15,7 @@ import json
 import random
 import unicodedata
 
-from conftest import run
+from conftest import parse_metrics, run
 
 AR_FOLD = {0x0622: 0x0627, 0x0623: 0x0627, 0x0625: 0x0627, 0x0629: 0x0647, 0x0649: 0x064A}
 
@@ -427,3 +427,62 @@ def test_the_reference_reading_itself():
     assert not ahli.matches(normalize("\u0627\u0647\u0644\u064a"))
     assert Term("just do it").matches(normalize("Just...do  it"))
     assert not Term("just do it").matches(normalize("justdo it"))
+
+
+def test_replay_counts_every_series_like_the_reference(tmp_path):
+    """The daemon's path, series by series: one rule file of term brands and
+    query brands, 6,000 events of random texts on four platforms through
+    `earshot replay` (one matcher scratch reused across events, batches),
+    and earshot_mentions_total per (brand, platform) against the
+    reference's counts."""
+    rng = random.Random(77)
+    brands = []
+    for b in range(20):
+        terms = [t for t in (random_term(rng) for _ in range(rng.randrange(1, 3))) if loads_alone(t)]
+        if terms:
+            brands.append((f"t{b}", [Term(t) for t in terms], terms, None))
+    for b in range(15):
+        qr = Query(rng, True)
+        brands.append((f"q{b}", None, None, qr))
+    lines = ["category: c", "brands:"]
+    for name, _, terms, qr in brands:
+        lines.append(f"  - name: {name}")
+        if qr is None:
+            lines.append(f"    terms: {json.dumps(terms, ensure_ascii=False)}")
+        else:
+            lines.append(f"    query: {json.dumps(qr.text(), ensure_ascii=False)}")
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "c.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    words = [w for _, _, terms, qr in brands
+             for w in (" ".join(terms) if qr is None else qr.text()).replace('"', " ").replace("(", " ")
+             .replace(")", " ").replace("#", " ").replace("@", " ").replace("*", " ").split()
+             if w not in ("AND", "OR", "NOT") and not w.startswith("NEAR/") and not w.startswith("raw:")]
+    platforms = ["twitter", "reddit", "instagram", "news"]
+    want = {}
+    events = []
+    for i in range(6000):
+        text = random_text(rng, words)
+        platform = rng.choice(platforms)
+        x = normalize(text)
+        wi = word_index(x)
+        for name, terms, _, qr in brands:
+            fired = any(t.matches(x) for t in terms) if qr is None else qr.holds(x, wi, text)
+            if fired:
+                key = (name, platform)
+                want[key] = want.get(key, 0) + 1
+        events.append(json.dumps({"id": str(i + 1), "platform": platform, "text": text,
+                                  "created_at": "2026-01-01T00:%02d:%02d.000Z" % (i // 600, i // 10 % 60)},
+                                 ensure_ascii=False))
+    path = tmp_path / "events.jsonl"
+    path.write_text("\n".join(events) + "\n", encoding="utf-8")
+    r = run("replay", "--rules", str(rules), str(path), timeout=300)
+    assert r.returncode == 0, r.stderr.decode()[-2000:]
+    got = {}
+    for key, value in parse_metrics(r.stdout.decode()).items():
+        if key.startswith("earshot_mentions_total{") and value:
+            labels = dict(kv.split("=", 1) for kv in key[len("earshot_mentions_total{"):-1].split(","))
+            got[(labels["brand"].strip('"'), labels["platform"].strip('"'))] = int(value)
+    assert sum(want.values()) > 2000, sum(want.values())
+    diff = {k: (want.get(k), got.get(k)) for k in set(want) | set(got) if want.get(k) != got.get(k)}
+    assert not diff, sorted(diff.items())[:20]
