@@ -232,10 +232,10 @@ uint32_t Compiler::TermAtom(std::string_view text, const SourceLoc& loc) {
           // A later word is a hashtag or mention when its '#'/'@' follows
           // a separator ("big #deal"); in "big#deal" the '#' only
           // separates, as '-' does in "coca-cola".
-          const bool tagged = (prev == '#' || prev == '@') && prev2 != 0 &&
-                              !(CharFlags(flags, prev2) & kCharWord);
-          if (tagged) p.word_tags.resize(p.words.size() + 1, 0);
-          if (tagged) p.word_tags.back() = static_cast<char>(prev);
+          if ((prev == '#' || prev == '@') && !(CharFlags(flags, prev2) & kCharWord)) {
+            p.word_tags.resize(p.words.size() + 1, 0);
+            p.word_tags.back() = static_cast<char>(prev);
+          }
         } else {
           p.gap_optional.push_back(0);
         }
