@@ -215,6 +215,34 @@ def loads_alone(term):
     return bool(words) and words[0] not in PROCLITICS
 
 
+def words_of(rule_strings):
+    """The words of terms and queries, for texts that mention them."""
+    out = []
+    for q in rule_strings:
+        for ch in '"()#@*':
+            q = q.replace(ch, " ")
+        out += [w for w in q.split() if w not in ("AND", "OR", "NOT") and not w.startswith(("NEAR/", "raw:"))]
+    return out
+
+
+def expect_with_earshot_test(tmp_path, name, rule_lines, cases):
+    """Writes rule_lines plus tests: for cases [(text, expected brands)],
+    runs `earshot test` on the file, and asserts that every case passed.
+    Returns the number of expected brand hits."""
+    lines = list(rule_lines) + ["tests:"]
+    for text, fired in cases:
+        lines.append(f"  - event: {json.dumps({'platform': 'twitter', 'text': text}, ensure_ascii=False)}")
+        lines.append(f"    brands: {json.dumps(sorted(fired))}")
+    path = tmp_path / f"{name}.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    r = run("test", str(path))
+    out = (r.stdout + r.stderr).decode()
+    failures = [ln for ln in out.splitlines() if not ln.startswith("PASS")]
+    assert r.returncode == 0, f"{name}:\n" + "\n".join(failures[:40])
+    assert f"{len(cases)} passed" in out, out[-500:]
+    return sum(len(f) for _, f in cases)
+
+
 def check_seed(tmp_path, seed, proclitics):
     rng = random.Random(seed)
     brands = []
@@ -222,39 +250,24 @@ def check_seed(tmp_path, seed, proclitics):
         terms = [t for t in (random_term(rng) for _ in range(rng.randrange(1, 3))) if loads_alone(t)]
         if not terms:
             continue
-        exclude = [random_term(rng)] if rng.random() < 0.2 else []
-        exclude = [t for t in exclude if loads_alone(t)]
+        exclude = [t for t in [random_term(rng)] if loads_alone(t)] if rng.random() < 0.2 else []
         brands.append((f"b{b}", terms, exclude))
     refs = [([Term(t, proclitics) for t in terms], [Term(t, proclitics) for t in exclude])
             for _, terms, exclude in brands]
-    words = [w for _, terms, _ in brands for t in terms for w in t.rstrip("*").replace("#", " ").replace("@", " ").split()]
-    lines = ["category: c"]
-    if not proclitics:
-        lines.append("arabic_proclitics: false")
-    lines.append("brands:")
+    words = words_of(t for _, terms, _ in brands for t in terms)
+    lines = ["category: c"] + ([] if proclitics else ["arabic_proclitics: false"]) + ["brands:"]
     for name, terms, exclude in brands:
         lines.append(f"  - name: {name}")
         lines.append(f"    terms: {json.dumps(terms, ensure_ascii=False)}")
         if exclude:
             lines.append(f"    exclude: {json.dumps(exclude, ensure_ascii=False)}")
-    lines.append("tests:")
-    positives = 0
+    cases = []
     for _ in range(300):
         text = random_text(rng, words)
         x = normalize(text)
-        fired = [f"c/{name}" for (name, _, _), (terms, exclude) in zip(brands, refs)
-                 if any(t.matches(x) for t in terms) and not any(t.matches(x) for t in exclude)]
-        positives += len(fired)
-        event = json.dumps({"platform": "twitter", "text": text}, ensure_ascii=False)
-        lines.append(f"  - event: {event}")
-        lines.append(f"    brands: {json.dumps(fired)}")
-    path = tmp_path / f"random_{seed}.yaml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    r = run("test", str(path))
-    out = r.stdout.decode() + r.stderr.decode()
-    assert r.returncode == 0, f"seed {seed}:\n" + "\n".join(out.splitlines()[:40])
-    assert "300 passed" in out, out[-500:]
-    return positives
+        cases.append((text, [f"c/{name}" for (name, _, _), (terms, exclude) in zip(brands, refs)
+                             if any(t.matches(x) for t in terms) and not any(t.matches(x) for t in exclude)]))
+    return expect_with_earshot_test(tmp_path, f"random_{seed}", lines, cases)
 
 
 # raw: operands, matched in the original text, case and all.
@@ -365,34 +378,18 @@ def check_queries(tmp_path, seed):
     rng = random.Random(seed)
     proclitics = seed % 3 != 0
     queries = [Query(rng, proclitics) for _ in range(25)]
-    lines = ["category: c"]
-    if not proclitics:
-        lines.append("arabic_proclitics: false")
-    lines.append("brands:")
+    lines = ["category: c"] + ([] if proclitics else ["arabic_proclitics: false"]) + ["brands:"]
     for i, qr in enumerate(queries):
         lines.append(f"  - name: q{i}")
         lines.append(f"    query: {json.dumps(qr.text(), ensure_ascii=False)}")
-    words = [w for qr in queries for w in qr.text().replace('"', " ").replace("(", " ").replace(")", " ")
-             .replace("#", " ").replace("@", " ").replace("*", " ").split()
-             if w not in ("AND", "OR", "NOT") and not w.startswith("NEAR/")]
-    lines.append("tests:")
-    positives = 0
+    words = words_of(qr.text() for qr in queries)
+    cases = []
     for _ in range(200):
         text = random_text(rng, words)
         x = normalize(text)
         wi = word_index(x)
-        fired = sorted(f"c/q{i}" for i, qr in enumerate(queries) if qr.holds(x, wi, text))
-        positives += len(fired)
-        event = json.dumps({"platform": "twitter", "text": text}, ensure_ascii=False)
-        lines.append(f"  - event: {event}")
-        lines.append(f"    brands: {json.dumps(fired)}")
-    path = tmp_path / f"queries_{seed}.yaml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    r = run("test", str(path))
-    out = r.stdout.decode() + r.stderr.decode()
-    assert r.returncode == 0, f"seed {seed}:\n" + "\n".join(out.splitlines()[:40])
-    assert "200 passed" in out, out[-500:]
-    return positives
+        cases.append((text, [f"c/q{i}" for i, qr in enumerate(queries) if qr.holds(x, wi, text)]))
+    return expect_with_earshot_test(tmp_path, f"queries_{seed}", lines, cases)
 
 
 def test_random_queries_match_the_reference_reading(tmp_path):
@@ -454,10 +451,7 @@ def test_replay_counts_every_series_like_the_reference(tmp_path):
     rules = tmp_path / "rules"
     rules.mkdir()
     (rules / "c.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    words = [w for _, _, terms, qr in brands
-             for w in (" ".join(terms) if qr is None else qr.text()).replace('"', " ").replace("(", " ")
-             .replace(")", " ").replace("#", " ").replace("@", " ").replace("*", " ").split()
-             if w not in ("AND", "OR", "NOT") and not w.startswith("NEAR/") and not w.startswith("raw:")]
+    words = words_of(" ".join(terms) if qr is None else qr.text() for _, _, terms, qr in brands)
     platforms = ["twitter", "reddit", "instagram", "news"]
     want = {}
     events = []
