@@ -5,11 +5,16 @@ C++ normalizer and character classes with the matcher. This one shares
 nothing: normalization is Python's unicodedata (NFKC, then full case
 folding) plus the Arabic folding written out again, word characters are
 Unicode general categories L*, M*, N* and "_", and the no-space scripts are
-the ranges of the few such characters the generator uses. Random rule files
-(terms, hashtags, mentions, phrases, prefixes, Arabic terms with and without
-their own ال, excludes, a file with arabic_proclitics: false) get `tests:`
-whose expected brands come from this reading, and `earshot test` must pass
-them all: the CLI, the rule loader and the matcher, end to end.
+the ranges of the few such characters the generator uses. Three parts:
+
+- random rule files of terms (hashtags, mentions, phrases, prefixes, Arabic
+  terms with and without their own ال, excludes, files with
+  arabic_proclitics: false) get `tests:` whose expected brands come from
+  this reading, and `earshot test` must pass them all: the CLI, the rule
+  loader and the matcher, end to end;
+- the same for random queries (AND, OR, AND NOT, NEAR/n, NEAR/nf, raw:);
+- a replay of random events on four platforms, whose earshot_mentions_total
+  must equal this reading's counts series by series.
 """
 import json
 import random
@@ -192,8 +197,8 @@ def random_term(rng):
         return w[0] + " #" + w[1]
     if kind == 4:
         return w[0] + rng.choice(["*", " " + w[1] + "*"])
-    if kind == 5:
-        return rng.choice(PROCLITICS[1:2] + [""]) + rng.choice(ARABIC)
+    if kind == 5:  # an Arabic word, or one written with its own ال
+        return rng.choice([AL, ""]) + rng.choice(ARABIC)
     return w[0]
 
 
