@@ -106,7 +106,8 @@ struct Pattern {
   std::vector<uint8_t> gap_optional;  // [i]: words i-1 and i may touch (a no-space edge)
   char tag = 0;                       // '#' or '@': must directly precede the first word
   // [i], i >= 1: '#' or '@' that must end the gap before word i ("big
-  // #deal"), or 0; empty when no later word has one.
+  // #deal"), or 0; words past its end have none (empty: no later word has
+  // one).
   std::vector<char> word_tags;
   bool prefix = false;                // the last word is a prefix
   bool first_nospace = false;         // the first word has a no-space-script char

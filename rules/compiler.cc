@@ -250,7 +250,6 @@ uint32_t Compiler::TermAtom(std::string_view text, const SourceLoc& loc) {
     prev = cp;
     first_cp = false;
   }
-  if (!p.word_tags.empty()) p.word_tags.resize(p.words.size(), 0);
   if (p.words.empty()) {
     diags_->Error(loc, "term \"" + display + "\" is empty after normalization");
     return kNone;

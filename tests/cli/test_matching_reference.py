@@ -321,8 +321,8 @@ class Query:
     def __init__(self, rng, proclitics, depth=0):
         self.proclitics = proclitics
         kind = rng.randrange(5) if depth < 2 else rng.choice([3, 4])
-        self.kind = ["and", "or", "andnot", "near", "term"][kind] if kind < 4 else "term"
-        if kind == 0 or kind == 1 or kind == 2:
+        self.kind = ["and", "or", "andnot", "near", "term"][kind]
+        if kind < 3:
             self.l, self.r = Query(rng, proclitics, depth + 1), Query(rng, proclitics, depth + 1)
         elif kind == 3:
             self.a, self.b = self._operand(rng), self._operand(rng)
@@ -332,6 +332,7 @@ class Query:
             self.t = rng.choice(RAW)
         else:
             self.t = self._term(rng)
+            self.term = Term(self.t, proclitics)
 
     def _term(self, rng):
         while True:
@@ -340,7 +341,9 @@ class Query:
                 return t
 
     def _operand(self, rng):
-        return [self._term(rng) for _ in range(rng.choice([1, 1, 2]))]
+        """The operand's terms as written, and as Terms."""
+        texts = [self._term(rng) for _ in range(rng.choice([1, 1, 2]))]
+        return texts, [Term(t, self.proclitics) for t in texts]
 
     def text(self):
         q = lambda t: json.dumps(t, ensure_ascii=False)  # noqa: E731
@@ -350,13 +353,13 @@ class Query:
             return "raw:" + q(self.t)
         if self.kind == "near":
             side = lambda ts: q(ts[0]) if len(ts) == 1 else "(" + " OR ".join(map(q, ts)) + ")"  # noqa: E731
-            return f"({side(self.a)} NEAR/{self.n}{'f' if self.ordered else ''} {side(self.b)})"
+            return f"({side(self.a[0])} NEAR/{self.n}{'f' if self.ordered else ''} {side(self.b[0])})"
         op = {"and": "AND", "or": "OR", "andnot": "AND NOT"}[self.kind]
         return f"({self.l.text()} {op} {self.r.text()})"
 
     def holds(self, x, words, original):
         if self.kind == "term":
-            return Term(self.t, self.proclitics).matches(x)
+            return self.term.matches(x)
         if self.kind == "raw":
             return raw_matches(self.t, original)
         if self.kind == "and":
@@ -365,10 +368,9 @@ class Query:
             return self.l.holds(x, words, original) or self.r.holds(x, words, original)
         if self.kind == "andnot":
             return self.l.holds(x, words, original) and not self.r.holds(x, words, original)
-        occ = lambda ts: [(Term(t, self.proclitics), o) for t in ts  # noqa: E731
-                          for o in Term(t, self.proclitics).occurrences(x)]
-        for ta, (sa, ea) in occ(self.a):
-            for tb, (sb, eb) in occ(self.b):
+        occ = lambda terms: [(t, o) for t in terms for o in t.occurrences(x)]  # noqa: E731
+        for ta, (sa, ea) in occ(self.a[1]):
+            for tb, (sb, eb) in occ(self.b[1]):
                 if ta.key() == tb.key() and (sa, ea) == (sb, eb):
                     continue
                 if self.ordered and not sa < sb:
