@@ -10,7 +10,7 @@ import urllib.request
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
-from earshot_testing import Daemon, parse_metrics, wait_for  # noqa: E402,F401 - shared helpers
+from earshot_testing import Daemon, labels_of, parse_metrics, wait_for  # noqa: E402,F401 - shared helpers
 
 import pytest
 

@@ -8,7 +8,7 @@ import time
 import urllib.parse
 from collections import defaultdict
 
-from conftest import parse_metrics, run, wait_for
+from conftest import labels_of, parse_metrics, run, wait_for
 
 CATEGORIES = {"sneakers": ["nike", "adidas", "puma", "reebok"], "cola": ["coke", "pepsi"]}
 PLATFORMS = ["twitter", "instagram", "reddit", "tiktok"]
@@ -114,8 +114,8 @@ def test_replay_unique_authors_within_three_standard_errors(tmp_path):
         assert abs(err) <= 0.06, f"{key}: {got[key]} vs exact {n}"
     # Every exported series with no author in it is 0.
     for key, v in got.items():
-        labels = dict(kv.split("=", 1) for kv in key[key.index("{") + 1:-1].split(","))
-        k = tuple(labels[x].strip('"') for x in ("window", "category", "brand", "platform"))
+        labels = labels_of(key)
+        k = tuple(labels[x] for x in ("window", "category", "brand", "platform"))
         if k not in exact:
             assert v == 0, key
     errors.sort(reverse=True)

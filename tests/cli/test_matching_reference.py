@@ -20,7 +20,7 @@ import json
 import random
 import unicodedata
 
-from conftest import parse_metrics, run
+from conftest import labels_of, parse_metrics, run
 
 AR_FOLD = {0x0622: 0x0627, 0x0623: 0x0627, 0x0625: 0x0627, 0x0629: 0x0647, 0x0649: 0x064A}
 
@@ -482,8 +482,8 @@ def test_replay_counts_every_series_like_the_reference(tmp_path):
     got = {}
     for key, value in parse_metrics(r.stdout.decode()).items():
         if key.startswith("earshot_mentions_total{") and value:
-            labels = dict(kv.split("=", 1) for kv in key[len("earshot_mentions_total{"):-1].split(","))
-            got[(labels["brand"].strip('"'), labels["platform"].strip('"'))] = int(value)
+            labels = labels_of(key)
+            got[(labels["brand"], labels["platform"])] = int(value)
     assert sum(want.values()) > 2000, sum(want.values())
     diff = {k: (want.get(k), got.get(k)) for k in set(want) | set(got) if want.get(k) != got.get(k)}
     assert not diff, sorted(diff.items())[:20]

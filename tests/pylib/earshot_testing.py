@@ -59,6 +59,9 @@ def http_get(url, timeout=5):
         return e.code, e.read()
 
 
+_LABEL = re.compile(r'([a-zA-Z_]+)="((?:[^"\\]|\\.)*)"')  # name="value" in a metric's {...}
+
+
 def parse_metrics(text):
     """name{labels} -> float, labels sorted: 'earshot_x{a="1",b="2"}'."""
     out = {}
@@ -69,10 +72,15 @@ def parse_metrics(text):
         if not m:
             continue
         name, _, labels, value = m.groups()
-        pairs = sorted(re.findall(r'([a-zA-Z_]+)="((?:[^"\\]|\\.)*)"', labels or ""))
+        pairs = sorted(_LABEL.findall(labels or ""))
         key = name + ("{" + ",".join(f'{k}="{v}"' for k, v in pairs) + "}" if pairs else "")
         out[key] = float(value)
     return out
+
+
+def labels_of(key):
+    """The labels of a parse_metrics key: 'x{a="1",b="2"}' -> {"a": "1", "b": "2"}."""
+    return dict(_LABEL.findall(key))
 
 
 def small_asan_quarantine_env(quarantine_mb, thread_local_kb=None):
