@@ -739,11 +739,17 @@ std::string RuleSetImpl::Explain(const MatchInput& in) const {
   });
   std::string out = "normalized: " + std::string(norm) + "\n";
   if (lines.empty()) out += "  (no term, regex or raw hits)\n";
+  // One line per distinct hit: the same term written in a file with
+  // proclitics and in one without them is two atoms, but one hit to read.
+  std::vector<std::string> shown;
   for (const Line& l : lines) {
-    out += "  " + AtomLabel(atoms_[l.atom]) + " at bytes " + std::to_string(l.begin) + "-" +
-           std::to_string(l.end) + " (" + Quote(in.text.substr(l.begin, l.end - l.begin)) +
-           (l.proclitic.empty() ? "" : ", proclitic " + l.proclitic) + ")\n";
+    std::string line = "  " + AtomLabel(atoms_[l.atom]) + " at bytes " + std::to_string(l.begin) +
+                       "-" + std::to_string(l.end) + " (" +
+                       Quote(in.text.substr(l.begin, l.end - l.begin)) +
+                       (l.proclitic.empty() ? "" : ", proclitic " + l.proclitic) + ")\n";
+    if (std::find(shown.begin(), shown.end(), line) == shown.end()) shown.push_back(line);
   }
+  for (const std::string& line : shown) out += line;
   CollectCandidates(im);
   std::string fired, not_fired;
   for (uint32_t r : im.cands) {

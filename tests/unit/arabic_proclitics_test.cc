@@ -251,5 +251,22 @@ topics:
   EXPECT_THAT(report, HasSubstr("fired: brand sneakers/adidas (term \"اديداس\")"));
 }
 
+TEST(ArabicProclitics, ExplainShowsAHitOnceWhenFilesDisagreeOnProclitics) {
+  // The same term from a file with proclitics and from one without: two
+  // atoms, one line per hit (the joined form is the first file's alone).
+  Loaded l = Load({"category: sneakers\nbrands:\n  - name: adidas\n    terms: [اديداس]\n",
+                   "arabic_proclitics: false\ntopics:\n  - name: sport\n    terms: [اديداس]\n"});
+  ASSERT_TRUE(l.rules) << l.errors;
+  static const PlatformTable platforms({"twitter"});
+  const std::string text = "نايكي واديداس اديداس";
+  const std::string report = l.rules->Explain(ToMatchInput({text, "twitter"}, platforms));
+  const std::string bare = "term \"اديداس\" at bytes 26-38 (\"اديداس\")\n";
+  ASSERT_THAT(report, HasSubstr(bare));
+  EXPECT_EQ(report.find(bare), report.rfind(bare)) << report;
+  EXPECT_THAT(report, HasSubstr("term \"اديداس\" at bytes 11-25 (\"واديداس\", proclitic و)\n"));
+  EXPECT_THAT(report, HasSubstr("fired: brand sneakers/adidas (term \"اديداس\")"));
+  EXPECT_THAT(report, HasSubstr("fired: topic sport (term \"اديداس\")"));
+}
+
 }  // namespace
 }  // namespace earshot::rules
