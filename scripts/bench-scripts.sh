@@ -13,6 +13,7 @@
 #     compiling 1,000 brands), measured by a replay of an empty file with the
 #     same rules. The final exposition (~422,000 lines here, 65 for the
 #     empty file) stays in.
+#   The last column: the best replay against the 500,000 events/s target.
 #   scripts/bench-scripts.sh [BUILD_DIR]      (REPEAT=3, EVENTS=200000, BENCH_CPU=0)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,8 +37,8 @@ mkdir -p "$CACHE"
 : >"$CACHE/empty.jsonl"
 
 echo "== per script: 1,000 brands, $EVENTS events of ~500 bytes, pinned to CPU $CPU, $REPEAT runs each"
-echo "| script | parse floor ev/s | pipeline stage ev/s | replay ev/s by CPU, best | median | replay without start-up, best | start-up s | max RSS MiB |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| script | parse floor ev/s | pipeline stage ev/s | replay ev/s by CPU, best | median | replay without start-up, best | start-up s | max RSS MiB | best vs the 500,000 target |"
+echo "|---|---|---|---|---|---|---|---|---|"
 for script in latin arabic japanese; do
   name=$script-1000
   events=$CACHE/events-$name-$SEED-$EVENTS.jsonl
@@ -70,6 +71,8 @@ for script in latin arabic japanese; do
       for (i = 1; i <= NR; ++i) sorted[i] = cpu[i]
       for (i = 1; i <= NR; ++i) for (j = i + 1; j <= NR; ++j) if (sorted[j] < sorted[i]) { t = sorted[i]; sorted[i] = sorted[j]; sorted[j] = t }
       med = sorted[int((NR + 1) / 2)]
-      printf "| %s | %s | %s | %.0f | %.0f | %.0f | %.3f | %.0f |\n", s, floor, pipe, n / cpu[best],
-             n / med, n / (cpu[best] - startup), startup, rss[best] / 1024 }'
+      rate = n / cpu[best]
+      printf "| %s | %s | %s | %.0f | %.0f | %.0f | %.3f | %.0f | %s (%.0f%%) |\n", s, floor, pipe,
+             rate, n / med, n / (cpu[best] - startup), startup, rss[best] / 1024,
+             (rate >= 500000 ? "met" : "not met"), 100 * rate / 500000 }'
 done
