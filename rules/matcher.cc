@@ -741,13 +741,21 @@ std::string RuleSetImpl::Explain(const MatchInput& in) const {
   if (lines.empty()) out += "  (no term, regex or raw hits)\n";
   // One line per distinct hit: the same term written in a file with
   // proclitics and in one without them is two atoms, but one hit to read.
+  // Equal lines have equal offsets, so they are among the lines of one span.
   std::vector<std::string> shown;
-  for (const Line& l : lines) {
+  size_t span_start = 0;  // the first line shown for the current offsets
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const Line& l = lines[i];
+    if (i > 0 && (l.begin != lines[i - 1].begin || l.end != lines[i - 1].end)) {
+      span_start = shown.size();
+    }
     std::string line = "  " + AtomLabel(atoms_[l.atom]) + " at bytes " + std::to_string(l.begin) +
                        "-" + std::to_string(l.end) + " (" +
                        Quote(in.text.substr(l.begin, l.end - l.begin)) +
                        (l.proclitic.empty() ? "" : ", proclitic " + l.proclitic) + ")\n";
-    if (std::find(shown.begin(), shown.end(), line) == shown.end()) shown.push_back(line);
+    if (std::find(shown.begin() + span_start, shown.end(), line) == shown.end()) {
+      shown.push_back(std::move(line));
+    }
   }
   for (const std::string& line : shown) out += line;
   CollectCandidates(im);
