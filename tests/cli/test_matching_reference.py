@@ -65,6 +65,7 @@ class Term:
     separator, a trailing '*', and the ways its first word may be written."""
 
     def __init__(self, text, proclitics=True):
+        self.text = text  # as written in the rule file
         t = text
         self.prefix = t.endswith("*")
         t = t.rstrip("*")
@@ -329,10 +330,9 @@ class Query:
             self.n, self.ordered = rng.choice([0, 0, 1, 2, 5]), rng.random() < 0.3
         elif depth > 0 and rng.random() < 0.25:
             self.kind = "raw"  # raw: is no NEAR operand
-            self.t = rng.choice(RAW)
+            self.raw = rng.choice(RAW)
         else:
-            self.t = self._term(rng)
-            self.term = Term(self.t, proclitics)
+            self.term = Term(self._term(rng), proclitics)
 
     def _term(self, rng):
         while True:
@@ -341,19 +341,18 @@ class Query:
                 return t
 
     def _operand(self, rng):
-        """The operand's terms as written, and as Terms."""
-        texts = [self._term(rng) for _ in range(rng.choice([1, 1, 2]))]
-        return texts, [Term(t, self.proclitics) for t in texts]
+        return [Term(self._term(rng), self.proclitics) for _ in range(rng.choice([1, 1, 2]))]
 
     def text(self):
         q = lambda t: json.dumps(t, ensure_ascii=False)  # noqa: E731
         if self.kind == "term":
-            return q(self.t)
+            return q(self.term.text)
         if self.kind == "raw":
-            return "raw:" + q(self.t)
+            return "raw:" + q(self.raw)
         if self.kind == "near":
-            side = lambda ts: q(ts[0]) if len(ts) == 1 else "(" + " OR ".join(map(q, ts)) + ")"  # noqa: E731
-            return f"({side(self.a[0])} NEAR/{self.n}{'f' if self.ordered else ''} {side(self.b[0])})"
+            side = lambda ts: (q(ts[0].text) if len(ts) == 1  # noqa: E731
+                               else "(" + " OR ".join(q(t.text) for t in ts) + ")")
+            return f"({side(self.a)} NEAR/{self.n}{'f' if self.ordered else ''} {side(self.b)})"
         op = {"and": "AND", "or": "OR", "andnot": "AND NOT"}[self.kind]
         return f"({self.l.text()} {op} {self.r.text()})"
 
@@ -361,7 +360,7 @@ class Query:
         if self.kind == "term":
             return self.term.matches(x)
         if self.kind == "raw":
-            return raw_matches(self.t, original)
+            return raw_matches(self.raw, original)
         if self.kind == "and":
             return self.l.holds(x, words, original) and self.r.holds(x, words, original)
         if self.kind == "or":
@@ -369,8 +368,8 @@ class Query:
         if self.kind == "andnot":
             return self.l.holds(x, words, original) and not self.r.holds(x, words, original)
         occ = lambda terms: [(t, o) for t in terms for o in t.occurrences(x)]  # noqa: E731
-        for ta, (sa, ea) in occ(self.a[1]):
-            for tb, (sb, eb) in occ(self.b[1]):
+        for ta, (sa, ea) in occ(self.a):
+            for tb, (sb, eb) in occ(self.b):
                 if ta.key() == tb.key() and (sa, ea) == (sb, eb):
                     continue
                 if self.ordered and not sa < sb:
