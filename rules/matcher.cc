@@ -723,13 +723,15 @@ std::string RuleSetImpl::Explain(const MatchInput& in) const {
         lines.push_back({occ.begin, occ.end, a, ""});
         continue;
       }
-      // The proclitic joined to the term: the peeled prefix, less the
-      // term's own ال where the term has one (بال + اهلي for الاهلي: ب).
+      // The proclitic joined to the term, always one of the seven: the
+      // peeled prefix. A term with its own ال was peeled of the form its
+      // ال is written in: written alone, that is no proclitic; وال is و
+      // joined to the term; بال, كال, فال and لل stay whole (ب, ك, ف and
+      // ل alone are no proclitics).
       std::string proclitic(norm.substr(occ.begin, occ.prefix));
-      if (patterns_[atom.index].proclitic == kProcliticArticle && !proclitic.empty()) {
-        if (proclitic == "\u0627\u0644") proclitic.clear();                 // ال itself
-        else if (proclitic == "\u0644\u0644") proclitic = "\u0644";        // لل: ل + ال
-        else proclitic.resize(proclitic.size() - 4);                      // وال, بال, ...
+      if (patterns_[atom.index].proclitic == kProcliticArticle) {
+        if (proclitic == "\u0627\u0644") proclitic.clear();                          // ال
+        else if (proclitic == "\u0648\u0627\u0644") proclitic = "\u0648";          // وال: و
       }
       lines.push_back({offsets[occ.begin], offsets[occ.end], a, std::move(proclitic)});
     }

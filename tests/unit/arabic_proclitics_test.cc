@@ -242,10 +242,15 @@ topics:
 )"});
   ASSERT_TRUE(l.rules) << l.errors;
   static const PlatformTable platforms({"twitter"});
-  const std::string text = "اشتريت حذاء نايكي واديداس بالأهلي الاهلي";
+  const std::string text = "اشتريت حذاء نايكي واديداس بالأهلي الاهلي والاهلي للاهلي فالاهلي";
   const std::string report = l.rules->Explain(ToMatchInput({text, "twitter"}, platforms));
   EXPECT_THAT(report, HasSubstr("term \"اديداس\" at bytes 33-47 (\"واديداس\", proclitic و)\n"));
-  EXPECT_THAT(report, HasSubstr("term \"الاهلي\" at bytes 48-62 (\"بالأهلي\", proclitic ب)\n"));
+  // A term with its own ال: the proclitic shown is one of the seven, as
+  // the text writes it (ب alone is none), و for وال (و joined to the term).
+  EXPECT_THAT(report, HasSubstr("term \"الاهلي\" at bytes 48-62 (\"بالأهلي\", proclitic بال)\n"));
+  EXPECT_THAT(report, HasSubstr("term \"الاهلي\" at bytes 76-90 (\"والاهلي\", proclitic و)\n"));
+  EXPECT_THAT(report, HasSubstr("term \"الاهلي\" at bytes 91-103 (\"للاهلي\", proclitic لل)\n"));
+  EXPECT_THAT(report, HasSubstr("term \"الاهلي\" at bytes 104-118 (\"فالاهلي\", proclitic فال)\n"));
   // The term's own ال is no proclitic.
   EXPECT_THAT(report, HasSubstr("term \"الاهلي\" at bytes 63-75 (\"الاهلي\")\n"));
   EXPECT_THAT(report, HasSubstr("fired: brand sneakers/adidas (term \"اديداس\")"));
