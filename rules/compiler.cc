@@ -259,7 +259,13 @@ uint32_t Compiler::TermAtom(std::string_view text, const SourceLoc& loc) {
     size_t k = 0;
     if (IsArabicLetter(CpAt(w0, &k))) {
       if (IsProclitic(w0)) {
-        diags_->Error(loc, "term \"" + display + "\" is only an Arabic proclitic",
+        // The wording the issue and the docs quote, then the term (and, in
+        // a phrase, the word that is the proclitic).
+        diags_->Error(loc,
+                      "term is only an Arabic proclitic: " +
+                          (p.words.size() == 1 ? "\"" + display + "\""
+                                               : "\"" + w0 + "\" (the first word of \"" +
+                                                     display + "\")"),
                       "و, ال, وال, بال, كال, فال and لل are matched joined to a term; to "
                       "match one on its own, set arabic_proclitics: false in this file");
         return kNone;
