@@ -259,8 +259,8 @@ uint32_t Compiler::TermAtom(std::string_view text, const SourceLoc& loc) {
     size_t k = 0;
     if (IsArabicLetter(CpAt(w0, &k))) {
       if (IsProclitic(w0)) {
-        // The wording the issue and the docs quote, then the term (and, in
-        // a phrase, the word that is the proclitic).
+        // The fixed wording first (docs/matching.md quotes it), then the
+        // term; in a phrase, also its first word (normalized).
         diags_->Error(loc,
                       "term is only an Arabic proclitic: " +
                           (p.words.size() == 1 ? "\"" + display + "\""
