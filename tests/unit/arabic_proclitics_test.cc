@@ -60,16 +60,25 @@ Loaded Load(const std::vector<std::string>& yamls) {
   return out;
 }
 
+const PlatformTable& Platforms() {
+  static const PlatformTable platforms({"twitter"});
+  return platforms;
+}
+
 // "category/brand" and "topic:name" of everything that fires on `text`.
 std::vector<std::string> Fired(const RuleSet& rs, const std::string& text) {
-  static const PlatformTable platforms({"twitter"});
   MatchScratch scratch;
   MatchOutput out;
-  rs.Match(ToMatchInput({text, "twitter", "ar"}, platforms), &scratch, &out);
+  rs.Match(ToMatchInput({text, "twitter", "ar"}, Platforms()), &scratch, &out);
   std::vector<std::string> names;
   for (uint32_t b : out.brands) names.push_back(rs.brands()[b].category + "/" + rs.brands()[b].name);
   for (uint32_t t : out.topics) names.push_back("topic:" + rs.topics()[t]);
   return names;
+}
+
+// `earshot explain`'s report of `text` on twitter.
+std::string Explain(const RuleSet& rs, const std::string& text) {
+  return rs.Explain(ToMatchInput({text, "twitter"}, Platforms()));
 }
 
 // Whether a brand with the single term `term` fires on `text`.
@@ -245,9 +254,8 @@ topics:
     terms: [الاهلي]
 )"});
   ASSERT_TRUE(l.rules) << l.errors;
-  static const PlatformTable platforms({"twitter"});
-  const std::string text = "اشتريت حذاء نايكي واديداس بالأهلي الاهلي والاهلي للاهلي فالاهلي";
-  const std::string report = l.rules->Explain(ToMatchInput({text, "twitter"}, platforms));
+  const std::string report =
+      Explain(*l.rules, "اشتريت حذاء نايكي واديداس بالأهلي الاهلي والاهلي للاهلي فالاهلي");
   EXPECT_THAT(report, HasSubstr("term \"اديداس\" at bytes 33-47 (\"واديداس\", proclitic و)\n"));
   // A term with its own ال: the proclitic shown is one of the seven, as
   // the text writes it (ب alone is none), و for وال (و joined to the term).
@@ -266,9 +274,7 @@ TEST(ArabicProclitics, ExplainShowsAHitOnceWhenFilesDisagreeOnProclitics) {
   Loaded l = Load({"category: sneakers\nbrands:\n  - name: adidas\n    terms: [اديداس]\n",
                    "arabic_proclitics: false\ntopics:\n  - name: sport\n    terms: [اديداس]\n"});
   ASSERT_TRUE(l.rules) << l.errors;
-  static const PlatformTable platforms({"twitter"});
-  const std::string text = "نايكي واديداس اديداس";
-  const std::string report = l.rules->Explain(ToMatchInput({text, "twitter"}, platforms));
+  const std::string report = Explain(*l.rules, "نايكي واديداس اديداس");
   const std::string bare = "term \"اديداس\" at bytes 26-38 (\"اديداس\")\n";
   ASSERT_THAT(report, HasSubstr(bare));
   EXPECT_EQ(report.find(bare), report.rfind(bare)) << report;
