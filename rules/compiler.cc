@@ -260,12 +260,10 @@ uint32_t Compiler::TermAtom(std::string_view text, const SourceLoc& loc) {
     if (IsArabicLetter(CpAt(w0, &k))) {
       if (IsProclitic(w0)) {
         // The fixed wording first (docs/matching.md quotes it), then the
-        // term; in a phrase, also its first word (normalized).
-        diags_->Error(loc,
-                      "term is only an Arabic proclitic: " +
-                          (p.words.size() == 1 ? "\"" + display + "\""
-                                               : "\"" + w0 + "\" (the first word of \"" +
-                                                     display + "\")"),
+        // term; a phrase names its first word (normalized), then itself.
+        std::string what = "\"" + display + "\"";
+        if (p.words.size() > 1) what = "\"" + w0 + "\" (the first word of " + what + ")";
+        diags_->Error(loc, "term is only an Arabic proclitic: " + what,
                       "و, ال, وال, بال, كال, فال and لل are matched joined to a term; to "
                       "match one on its own, set arabic_proclitics: false in this file");
         return kNone;
