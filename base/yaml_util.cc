@@ -42,6 +42,19 @@ std::optional<YAML::Node> LoadYamlFile(const std::string& path, Diagnostics* dia
   return LoadYamlString(ss.str(), path, diags);
 }
 
+const YAML::Node MapValue(const YAML::Node& map, std::string_view key) {
+  if (map.IsMap()) {
+    for (const auto& kv : map) {
+      if (kv.first.IsScalar() && kv.first.Scalar() == key) return kv.second;
+    }
+  }
+  // One shared node: nothing assigns through a looked-up value (yaml-cpp's
+  // assignment would change the shared node), and copying it only counts a
+  // reference, where a fresh one costs two allocations.
+  static const YAML::Node* const kMissing = new YAML::Node(YAML::NodeType::Undefined);
+  return *kMissing;
+}
+
 void CheckDuplicateKeys(const YAML::Node& node, const std::string& file, const std::string& what,
                         Diagnostics* diags) {
   if (!node.IsMap() || node.size() < 2) return;

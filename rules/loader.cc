@@ -85,7 +85,7 @@ class FileLoader {
     CheckKeys(top, kTopKeys, file_, "rule file", &diags_);
 
     // Read first: it applies to every brand and topic of the file.
-    if (const YAML::Node ap = top["arabic_proclitics"]) {
+    if (const YAML::Node ap = MapValue(top, "arabic_proclitics")) {
       // YAML 1.2's booleans only: a quoted "false", a `!!str false` or a
       // yes/no is a mistake here, not a value. A plain scalar's tag is "?".
       static const char* const kTrue[] = {"true", "True", "TRUE"};
@@ -106,8 +106,8 @@ class FileLoader {
                      "brands and topics");
       }
     }
-    const YAML::Node category = top["category"];
-    const YAML::Node brands = top["brands"];
+    const YAML::Node category = MapValue(top, "category");
+    const YAML::Node brands = MapValue(top, "brands");
     if (category) {
       auto name = AsString(category, file_, "category", &diags_);
       if (name && CheckName(*name, LocOf(category, file_), "category")) {
@@ -128,10 +128,10 @@ class FileLoader {
       }
       ParseRuleList(brands, "brands", "brand", &out->category.brands);
     }
-    if (const YAML::Node topics = top["topics"]) {
+    if (const YAML::Node topics = MapValue(top, "topics")) {
       ParseRuleList(topics, "topics", "topic", &out->topics);
     }
-    if (const YAML::Node tests = top["tests"]) {
+    if (const YAML::Node tests = MapValue(top, "tests")) {
       ParseTests(tests, &out->tests);
     }
   }
@@ -310,7 +310,7 @@ class FileLoader {
     CheckKeys(n, kRuleKeys, file_, what, &diags_);
     // After a misspelt key ("term:"), "has no terms" would only repeat it.
     bool ok = diags_.errors().size() == errors_before;
-    const YAML::Node name = n["name"];
+    const YAML::Node name = MapValue(n, "name");
     if (!name) {
       diags_.Error(r->loc, what + " is missing \"name\"");
       ok = false;
@@ -321,17 +321,17 @@ class FileLoader {
       ok = false;
     }
     bool has_body = false;
-    if (const YAML::Node t = n["terms"]) {
+    if (const YAML::Node t = MapValue(n, "terms")) {
       ok &= ParseTerms(t, "terms", &r->terms);
       has_body |= !r->terms.empty();
     }
-    if (const YAML::Node t = n["exclude"]) ok &= ParseTerms(t, "exclude", &r->exclude);
-    if (const YAML::Node t = n["regex"]) {
+    if (const YAML::Node t = MapValue(n, "exclude")) ok &= ParseTerms(t, "exclude", &r->exclude);
+    if (const YAML::Node t = MapValue(n, "regex")) {
       ok &= ParseTerms(t, "regex", &r->regex);
       has_body |= !r->regex.empty();
     }
     bool query_failed = false;
-    if (const YAML::Node q = n["query"]) {
+    if (const YAML::Node q = MapValue(n, "query")) {
       has_body = true;
       if (!q.IsScalar()) {
         diags_.Error(LocOf(q, file_), "query: expected a string",
@@ -345,10 +345,10 @@ class FileLoader {
       }
       ok &= !query_failed;
     }
-    if (const YAML::Node p = n["platforms"]) {
+    if (const YAML::Node p = MapValue(n, "platforms")) {
       for (auto& s : StringList(p, "platforms")) r->platforms.push_back(CanonicalPlatformName(s));
     }
-    if (const YAML::Node l = n["languages"]) {
+    if (const YAML::Node l = MapValue(n, "languages")) {
       for (auto& s : StringList(l, "languages")) r->languages.push_back(AsciiLowered(s));
     }
     Dedupe(&r->platforms);
@@ -383,11 +383,11 @@ class FileLoader {
     }
     size_t errors_before = diags_.errors().size();
     CheckKeys(n, kTestKeys, file_, "test", &diags_);
-    const YAML::Node event = n["event"];
+    const YAML::Node event = MapValue(n, "event");
     if (!event) {
       diags_.Error(tc->loc, "test is missing \"event\"");
     } else if (CheckKeys(event, kEventKeys, file_, "event", &diags_)) {
-      if (const YAML::Node t = event["text"]) {
+      if (const YAML::Node t = MapValue(event, "text")) {
         if (auto s = AsString(t, file_, "text", &diags_)) tc->text = *s;
       } else {
         diags_.Error(LocOf(event, file_), "event is missing \"text\"");
@@ -395,20 +395,20 @@ class FileLoader {
       // An optional field that is null is absent, as in an event
       // (docs/formats.md), so that a real event pastes in as it is.
       auto given = [](const YAML::Node& f) { return f && !f.IsNull(); };
-      if (const YAML::Node p = event["platform"]; given(p)) {
+      if (const YAML::Node p = MapValue(event, "platform"); given(p)) {
         if (auto s = AsString(p, file_, "platform", &diags_)) tc->platform = CanonicalPlatformName(*s);
       }
-      if (const YAML::Node l = event["lang"]; given(l)) {
+      if (const YAML::Node l = MapValue(event, "lang"); given(l)) {
         if (auto s = AsString(l, file_, "lang", &diags_)) tc->lang = AsciiLowered(*s);
       }
-      if (const YAML::Node c = event["country"]; given(c)) {
+      if (const YAML::Node c = MapValue(event, "country"); given(c)) {
         if (auto s = AsString(c, file_, "country", &diags_)) tc->country = *s;
       }
-      if (const YAML::Node a = event["author"]; given(a)) {
+      if (const YAML::Node a = MapValue(event, "author"); given(a)) {
         std::optional<std::string> handle;
         if (a.IsMap()) {
           CheckKeys(a, kAuthorKeys, file_, "author", &diags_);
-          if (const YAML::Node h = a["handle"]; given(h)) {
+          if (const YAML::Node h = MapValue(a, "handle"); given(h)) {
             handle = AsString(h, file_, "handle", &diags_);
           }
         } else {
@@ -420,7 +420,7 @@ class FileLoader {
         }
       }
     }
-    if (const YAML::Node b = n["brands"]) {
+    if (const YAML::Node b = MapValue(n, "brands")) {
       tc->has_brands = true;
       tc->brands = StringList(b, "brands");
       size_t i = 0;
@@ -435,7 +435,7 @@ class FileLoader {
       }
       std::sort(tc->brands.begin(), tc->brands.end());
     }
-    if (const YAML::Node t = n["topics"]) {
+    if (const YAML::Node t = MapValue(n, "topics")) {
       tc->has_topics = true;
       tc->topics = StringList(t, "topics");
       std::sort(tc->topics.begin(), tc->topics.end());

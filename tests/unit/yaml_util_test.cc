@@ -1,0 +1,54 @@
+// base/yaml_util: MapValue, the rule loader's key look-up, answers as
+// yaml-cpp's operator[] does (first of a repeated key, nothing for a missing
+// key or a non-map) and keeps the value's position for error messages.
+#include "base/yaml_util.h"
+
+#include <string>
+
+#include <gtest/gtest.h>
+
+namespace earshot {
+namespace {
+
+YAML::Node Parse(const std::string& text) {
+  Diagnostics diags;
+  auto node = LoadYamlString(text, "t.yaml", &diags);
+  EXPECT_TRUE(node.has_value()) << text;
+  return node ? *node : YAML::Node();
+}
+
+TEST(MapValueTest, FindsAKeyWithItsPosition) {
+  const YAML::Node map = Parse("name: nike\nterms: [nike, swoosh]\n");
+  const YAML::Node terms = MapValue(map, "terms");
+  ASSERT_TRUE(terms);
+  ASSERT_TRUE(terms.IsSequence());
+  EXPECT_EQ(terms.size(), 2u);
+  EXPECT_EQ(LocOf(terms, "t.yaml").line, 2);
+  EXPECT_EQ(LocOf(terms, "t.yaml").col, 8);
+  EXPECT_EQ(MapValue(map, "name").Scalar(), "nike");
+}
+
+TEST(MapValueTest, RepeatedKeyGivesTheFirstAsYamlCppDoes) {
+  const YAML::Node map = Parse("name: first\nname: second\n");
+  EXPECT_EQ(MapValue(map, "name").Scalar(), "first");
+  EXPECT_EQ(map["name"].Scalar(), "first");
+}
+
+TEST(MapValueTest, MissingKeyNonMapAndNonScalarKeysGiveNothing) {
+  const YAML::Node map = Parse("name: nike\n? [a, b]\n: x\n");
+  const YAML::Node missing = MapValue(map, "terms");
+  EXPECT_FALSE(missing);
+  EXPECT_FALSE(missing.IsDefined());
+  EXPECT_FALSE(MapValue(map, "[a, b]"));
+  EXPECT_FALSE(MapValue(Parse("[name, terms]"), "name"));
+  EXPECT_FALSE(MapValue(Parse("name"), "name"));
+  // Keys are compared as written: no folding of case.
+  EXPECT_FALSE(MapValue(map, "Name"));
+  // A null value is there (true in a test), and null.
+  const YAML::Node null_value = MapValue(Parse("lang: ~\n"), "lang");
+  EXPECT_TRUE(null_value);
+  EXPECT_TRUE(null_value.IsNull());
+}
+
+}  // namespace
+}  // namespace earshot
