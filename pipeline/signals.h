@@ -81,7 +81,7 @@ uint64_t HashtagKey(std::string_view hashtag);
 // characters (rules::MatchScratch::words after Match()).
 // Cost: a memchr over the text; then per '#', a binary search of the words.
 template <typename Fn>
-void ForEachHashtag(std::string_view text, const std::vector<rules::WordSpan>& words, Fn&& fn) {
+void ForEachHashtag(std::string_view text, const rules::WordList& words, Fn&& fn) {
   const char* const base = text.data();
   const char* const end = base + text.size();
   auto next_hash = [end](const char* from) {

@@ -13,6 +13,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "base/diagnostics.h"
@@ -100,6 +102,28 @@ struct WordSpan {
   uint32_t end;
 };
 
+// std::allocator, but resize() leaves new elements of a trivial type
+// uninitialized instead of zeroing them. The tokenizer sizes the word list
+// for the most words a text can hold and writes them by index; zeroing that
+// room for every event cost more than the writes.
+template <typename T>
+struct UninitializedAllocator : std::allocator<T> {
+  UninitializedAllocator() = default;
+  template <typename U>
+  UninitializedAllocator(const UninitializedAllocator<U>&) noexcept {}
+  template <typename U>
+  void construct(U* p) noexcept(std::is_nothrow_default_constructible_v<U>) {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <typename U, typename... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+
+// The words of a text, in order.
+using WordList = std::vector<WordSpan, UninitializedAllocator<WordSpan>>;
+
 // A word of the text that is vocabulary word `index` (CompileOptions).
 struct VocabularyHit {
   uint32_t word;   // into MatchScratch::words
@@ -117,7 +141,7 @@ struct NoSpaceVocabularyHit {
 // later stages (sentiment) may read until the next Match().
 struct MatchScratch {
   std::string normalized;
-  std::vector<WordSpan> words;
+  WordList words;
   bool has_nospace_script = false;  // the normalized text has a no-space-script character
   bool ascii = false;               // the normalized text is pure ASCII (false: unknown)
   // The rule set's CompileOptions::vocabulary_id, and the words of the text

@@ -261,7 +261,7 @@ class Lexicon : public SentimentLexicon {
 
   // Scores the lexicon word `e` at word index wi; returns how many following
   // words a matched phrase consumed.
-  size_t ScoreWord(const Entry& e, std::string_view text, const std::vector<WordSpan>& words,
+  size_t ScoreWord(const Entry& e, std::string_view text, const WordList& words,
                    size_t wi, State* st) const {
     const int i = static_cast<int>(wi);
     double score = 0;
@@ -709,7 +709,7 @@ class Lexicon : public SentimentLexicon {
     return nullptr;
   }
 
-  bool MatchPhrase(std::string_view text, const std::vector<WordSpan>& words, size_t at,
+  bool MatchPhrase(std::string_view text, const WordList& words, size_t at,
                    const Phrase& p) const {
     if (at + p.rest.size() >= words.size()) return false;
     for (size_t k = 0; k < p.rest.size(); ++k) {

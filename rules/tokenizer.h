@@ -91,10 +91,15 @@ struct TokenSpan {
 //   v.NoSpace(begin, end, word)   a no-space-script run (literals may start
 //                                 and end at any code point inside it).
 template <typename Visitor>
-inline void Tokenize(std::string_view text, std::vector<WordSpan>* words, Visitor& v) {
-  words->clear();
+inline void Tokenize(std::string_view text, WordList* words, Visitor& v) {
   const auto* p = reinterpret_cast<const unsigned char*>(text.data());
   const size_t n = text.size();
+  // Words are written by index, not pushed: room for the most a text can
+  // hold (one byte each and a separator between two), trimmed at the end.
+  // Only growth past the last text's count is zeroed.
+  words->resize(n / 2 + 1);
+  WordSpan* const w = words->data();
+  uint32_t nw = 0;
   const uint8_t* const flags = CharFlagTable();
   const bool arabic_simd = ArabicLeadsVerified();
   const bool kana_han_simd = KanaHanLeadsVerified();
@@ -147,23 +152,34 @@ inline void Tokenize(std::string_view text, std::vector<WordSpan>* words, Visito
       }
     }
     if (spaced_block) {
-      // Each set bit of `edges` starts or ends a word (which is one spaced
-      // token), alternately.
+      // Each set bit of `edges` starts or ends a word (here one spaced
+      // token), alternately: the word carried in from the last block ends
+      // first, then the block's words go a start and an end at a time.
       uint64_t edges = wmask ^ ((wmask << 1) | (in_word ? 1u : 0u));
       if (advance < kTokenizeBlock) edges &= (uint64_t{1} << advance) - 1;
-      while (edges != 0) {
-        const uint32_t pos = static_cast<uint32_t>(i + static_cast<size_t>(__builtin_ctzll(edges)));
+      const uint32_t base = static_cast<uint32_t>(i);
+      if (in_word && edges != 0) {
+        const uint32_t pos = base + static_cast<uint32_t>(__builtin_ctzll(edges));
         edges &= edges - 1;
-        if (in_word) {
-          (*words)[widx].end = pos;
-          v.Spaced(tok_start, pos, widx);
-        } else {
-          widx = static_cast<uint32_t>(words->size());
-          words->push_back(WordSpan{pos, 0});
-          tok_start = pos;
-          tok_ns = false;
+        w[widx].end = pos;
+        v.Spaced(tok_start, pos, widx);
+        in_word = false;
+      }
+      while (edges != 0) {
+        const uint32_t b = base + static_cast<uint32_t>(__builtin_ctzll(edges));
+        edges &= edges - 1;
+        widx = nw++;
+        tok_start = b;
+        tok_ns = false;
+        if (edges == 0) {  // runs on into the next block
+          w[widx] = WordSpan{b, 0};
+          in_word = true;
+          break;
         }
-        in_word = !in_word;
+        const uint32_t e = base + static_cast<uint32_t>(__builtin_ctzll(edges));
+        edges &= edges - 1;
+        w[widx] = WordSpan{b, e};
+        v.Spaced(b, e, widx);
       }
       i += advance;
       continue;
@@ -246,8 +262,8 @@ inline void Tokenize(std::string_view text, std::vector<WordSpan>* words, Visito
       if (f & kCharWord) {
         const bool ns = (f & kCharNoSpace) != 0;
         if (!in_word) {
-          widx = static_cast<uint32_t>(words->size());
-          words->push_back(WordSpan{at, 0});
+          widx = nw;
+          w[nw++] = WordSpan{at, 0};
           in_word = true;
           tok_start = at;
           tok_ns = ns;
@@ -260,17 +276,18 @@ inline void Tokenize(std::string_view text, std::vector<WordSpan>* words, Visito
       } else if (in_word) {
         if (!tok_ns) v.Spaced(tok_start, at, widx);
         else v.NoSpace(tok_start, at, widx);
-        (*words)[widx].end = at;
+        w[widx].end = at;
         in_word = false;
       }
       i = next;
     }
   }
   if (in_word) {
-    (*words)[widx].end = static_cast<uint32_t>(n);
+    w[widx].end = static_cast<uint32_t>(n);
     if (!tok_ns) v.Spaced(tok_start, static_cast<uint32_t>(n), widx);
     else v.NoSpace(tok_start, static_cast<uint32_t>(n), widx);
   }
+  words->resize(nw);
 }
 
 }  // namespace earshot::rules::internal

@@ -27,8 +27,8 @@ constexpr int64_t kSec = 1000;
 constexpr int64_t kPane = 60 * kSec;
 
 // ASCII word spans (runs of [0-9A-Za-z_]), as the matcher reports them.
-std::vector<rules::WordSpan> AsciiWords(const std::string& t) {
-  std::vector<rules::WordSpan> out;
+rules::WordList AsciiWords(const std::string& t) {
+  rules::WordList out;
   for (size_t i = 0; i < t.size();) {
     // Bytes of non-ASCII characters count as word bytes (letters, here).
     auto word = [&](char c) {
