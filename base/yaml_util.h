@@ -26,9 +26,10 @@ std::optional<YAML::Node> LoadYamlString(const std::string& text, const std::str
 
 // The value of `key` in the map `map` (the first, if the key is repeated),
 // or an undefined node (false in a test) when the map has no such key or
-// `map` is not a map. Unlike yaml-cpp's operator[], a missing key costs no
-// std::stringstream (yaml-cpp formats the key into one for a later error),
-// which was about a third of loading a large rule set.
+// `map` is not a map. Read it, never assign to it: a missing key's node is
+// shared. Unlike yaml-cpp's operator[], a missing key costs no
+// std::stringstream (yaml-cpp formats the key into one for a later error):
+// ~7% of the instructions of `earshot check` on 1,000 brands.
 const YAML::Node MapValue(const YAML::Node& map, std::string_view key);
 
 // Reports every key that the map `node` sets a second time (YAML parsers

@@ -96,7 +96,7 @@ inline void Tokenize(std::string_view text, WordList* words, Visitor& v) {
   const size_t n = text.size();
   // Words are written by index, not pushed: room for the most a text can
   // hold (one byte each and a separator between two), trimmed at the end.
-  // Only growth past the last text's count is zeroed.
+  // WordList leaves the room uninitialized.
   words->resize(n / 2 + 1);
   WordSpan* const w = words->data();
   uint32_t nw = 0;
