@@ -42,12 +42,29 @@ std::optional<YAML::Node> LoadYamlFile(const std::string& path, Diagnostics* dia
   return LoadYamlString(ss.str(), path, diags);
 }
 
-const YAML::Node MapValue(const YAML::Node& map, std::string_view key) {
-  if (map.IsMap()) {
-    for (const auto& kv : map) {
-      if (kv.first.IsScalar() && kv.first.Scalar() == key) return kv.second;
-    }
+namespace {
+
+// The entry of `key` in the map `map` (the first, if the key is repeated),
+// or map.end(); map.end() too when `map` is not a map.
+YAML::const_iterator FindKey(const YAML::Node& map, std::string_view key) {
+  const auto end = map.end();
+  if (!map.IsMap()) return end;
+  for (auto it = map.begin(); it != end; ++it) {
+    const auto& kv = *it;
+    if (kv.first.IsScalar() && kv.first.Scalar() == key) return it;
   }
+  return end;
+}
+
+}  // namespace
+
+SourceLoc KeyLocOf(const YAML::Node& map, std::string_view key, const std::string& file) {
+  const auto it = FindKey(map, key);
+  return it != map.end() ? LocOf(it->first, file) : LocOf(map, file);
+}
+
+const YAML::Node MapValue(const YAML::Node& map, std::string_view key) {
+  if (const auto it = FindKey(map, key); it != map.end()) return it->second;
   // One shared node: nothing assigns through a looked-up value (yaml-cpp's
   // assignment would change the shared node), and copying it only counts a
   // reference, where a fresh one costs two allocations.

@@ -31,6 +31,9 @@ std::optional<YAML::Node> LoadYamlString(const std::string& text, const std::str
 // std::stringstream (yaml-cpp formats the key into one for a later error):
 // ~7% of the instructions of `earshot check` on 1,000 brands.
 const YAML::Node MapValue(const YAML::Node& map, std::string_view key);
+// Where `key` is written in the map `map` (the first, if repeated), or
+// where the map starts when it has no such key: for errors about the key.
+SourceLoc KeyLocOf(const YAML::Node& map, std::string_view key, const std::string& file);
 
 // Reports every key that the map `node` sets a second time (YAML parsers
 // keep the first and drop the rest without a word): "duplicate key".

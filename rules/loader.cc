@@ -123,7 +123,7 @@ class FileLoader {
     }
     if (brands) {
       if (!category) {
-        diags_.Error(KeyLoc(top, "brands"), "brands need a category: add \"category: NAME\"",
+        diags_.Error(KeyLocOf(top, "brands", file_), "brands need a category: add \"category: NAME\"",
                      "share of voice is computed among the brands of one category");
       }
       ParseRuleList(brands, "brands", "brand", &out->category.brands);
@@ -183,13 +183,6 @@ class FileLoader {
     for (auto& t : r->exclude) Fix(&t.loc);
     for (auto& t : r->regex) Fix(&t.loc);
     if (r->query) FixExpr(&*r->query);
-  }
-
-  SourceLoc KeyLoc(const YAML::Node& map, const std::string& key) const {
-    for (const auto& kv : map) {
-      if (kv.first.IsScalar() && kv.first.Scalar() == key) return LocOf(kv.first, file_);
-    }
-    return LocOf(map, file_);
   }
 
   // Names become metric label values and the "category/brand" of tests.

@@ -50,5 +50,18 @@ TEST(MapValueTest, MissingKeyNonMapAndNonScalarKeysGiveNothing) {
   EXPECT_TRUE(null_value.IsNull());
 }
 
+// KeyLocOf points at the key itself (the first, if repeated), or at the
+// map when the key is missing.
+TEST(KeyLocOfTest, TheKeyOrTheMap) {
+  const YAML::Node map = Parse("a: 1\n  # note\nbrands: [x]\nbrands: [y]\n");
+  const SourceLoc at = KeyLocOf(map, "brands", "t.yaml");
+  EXPECT_EQ(at.line, 3);
+  EXPECT_EQ(at.col, 1);
+  const SourceLoc missing = KeyLocOf(map, "category", "t.yaml");
+  EXPECT_EQ(missing.line, 1);
+  EXPECT_EQ(missing.col, 1);
+  EXPECT_EQ(KeyLocOf(Parse("- a\n"), "a", "t.yaml").line, 1);
+}
+
 }  // namespace
 }  // namespace earshot
