@@ -578,6 +578,19 @@ bool Compiler::AnyAtomFires(const Rule& rule) const {
   return nodes[terms].cend > nodes[terms].cbegin;
 }
 
+namespace {
+// A term's value in the term index and the literal automaton: the atom id
+// with what a hit needs beside it (compiled_rules.h, kAtomBits).
+uint32_t TermValue(uint32_t a, const Atom& atom, const Pattern& p) {
+  uint32_t v = a;
+  if (p.tag) v |= (p.tag == '#' ? 1u : 2u) << kTagShift;
+  if (p.words.size() > 1) v |= kMultiWord;
+  if (atom.needs_positions) v |= kPositions;
+  v |= static_cast<uint32_t>(p.proclitic) << kProcliticShift;
+  return v;
+}
+}  // namespace
+
 void Compiler::BuildIndexes() {
   std::vector<std::pair<std::string, uint32_t>> exact, prefix, literals;
   std::vector<uint64_t> proclitic_keys;
@@ -588,7 +601,7 @@ void Compiler::BuildIndexes() {
     if (atom.kind == AtomKind::kTerm) {
       const Pattern& p = rs_->patterns_[atom.index];
       if (p.first_nospace && opt_.literal_automaton && AllNoSpace(p.words[0], rs_->flags_)) {
-        literals.emplace_back(p.words[0], a);
+        literals.emplace_back(p.words[0], TermValue(a, atom, p));
       } else if (p.first_nospace) {
         if (p.proclitic != kProcliticNone) rs_->has_proclitic_terms_ = true;
         nospace.emplace_back(CodeKey(p.cp1, p.cp2), a);
@@ -613,11 +626,7 @@ void Compiler::BuildIndexes() {
           rs_->prefix_start_[bit >> 6] |= uint64_t{1} << (bit & 63);
         }
       } else {
-        uint32_t v = a;
-        if (p.tag) v |= (p.tag == '#' ? 1u : 2u) << kTagShift;
-        if (p.words.size() > 1) v |= kMultiWord;
-        if (atom.needs_positions) v |= kPositions;
-        v |= static_cast<uint32_t>(p.proclitic) << kProcliticShift;
+        const uint32_t v = TermValue(a, atom, p);
         if (p.proclitic != kProcliticNone) {
           rs_->has_proclitic_terms_ = true;
           proclitic_keys.push_back(HashBytes(p.words[0].data(), p.words[0].size()));

@@ -302,21 +302,32 @@ void RuleSetImpl::OnNoSpacePos(std::string_view text, size_t s, char32_t cp1, si
 // each code point.
 void RuleSetImpl::OnNoSpaceRun(std::string_view text, size_t b, size_t e, uint32_t widx,
                                MatchScratch::Impl& im) const {
-  if (!literals_.empty()) literals_.Scan(text, b, e, [&](size_t end, uint32_t atom, uint32_t bytes) {
+  if (!literals_.empty()) literals_.Scan(text, b, e, [&](size_t end, uint32_t v, uint32_t bytes) {
     const size_t s = end - bytes;
-    if (atom & kVocabularyTag) {
+    if (v & kVocabularyTag) {
       im.nospace_vocabulary_hits->push_back(NoSpaceVocabularyHit{
-          static_cast<uint32_t>(s), static_cast<uint32_t>(end), atom & ~kVocabularyTag});
+          static_cast<uint32_t>(s), static_cast<uint32_t>(end), v & ~kVocabularyTag});
       return;
     }
-    const Pattern& pat = patterns_[atoms_[atom].index];
-    if (pat.tag && !TagBefore(text, s, pat.tag)) return;
-    // The first word is found; Verify checks the words after it (a phrase)
-    // and the right edge.
+    // The value carries the atom and what a hit needs (as the term index's
+    // do), so a one-word literal reads no Atom or Pattern: both are cache
+    // misses with 1,000 brands.
+    const uint32_t atom = v & kAtomMask;
+    const uint32_t tag = (v >> kTagShift) & 3;
+    if (tag != 0 && !TagBefore(text, s, tag == 1 ? '#' : '@')) return;
+    if (!(v & kMultiWord)) {
+      // All no-space script: its right edge needs no boundary.
+      Hit(im, atom, static_cast<uint32_t>(s), static_cast<uint32_t>(end), widx, widx,
+          (v & kPositions) != 0);
+      return;
+    }
+    // The first word is found; Verify checks the words after it and the
+    // right edge.
     size_t match_end;
     uint32_t adv;
-    if (Verify(pat, text, end, 1, &match_end, &adv)) {
-      Hit(im, atom, static_cast<uint32_t>(s), static_cast<uint32_t>(match_end), widx, widx + adv);
+    if (Verify(patterns_[atoms_[atom].index], text, end, 1, &match_end, &adv)) {
+      Hit(im, atom, static_cast<uint32_t>(s), static_cast<uint32_t>(match_end), widx, widx + adv,
+          (v & kPositions) != 0);
     }
   });
   if (nospace_.empty()) return;
