@@ -313,6 +313,7 @@ NormalizeInfo TablePath(std::string_view in, size_t ascii_prefix, std::string* o
   const bool kana_han_simd = t.kana_han_verified;
   uint8_t ident_seen = 0;  // the ident[] bits of the code points copied by runs
   size_t block_fast_from = i;  // no 64-byte block fast path before this offset
+  alignas(16) unsigned char stretch[64 + 64] = {};  // a block's bytes, and slack
   while (i < n) {
     if constexpr (!kOffsets) {
       // Up to 64 bytes at a time while they are ASCII and two- and
@@ -397,6 +398,10 @@ NormalizeInfo TablePath(std::string_view in, size_t ascii_prefix, std::string* o
           }
           w += size;
         } else {
+          // The stretches between changes (tashkeel dropped) are copied 64
+          // bytes at a time from a copy of the block, whose 64 bytes of
+          // slack take the overshoot; the output's slack takes the rest.
+          std::memcpy(stretch, src, 64);  // `size` is at most 64
           size_t from = 0;  // input of the block copied up to here
           for (uint64_t m = changed; m != 0; m &= m - 1) {
             const size_t at = static_cast<size_t>(__builtin_ctzll(m));
@@ -404,7 +409,7 @@ NormalizeInfo TablePath(std::string_view in, size_t ascii_prefix, std::string* o
             const bool three = q[0] >= 0xE0;
             const uint32_t cp = three ? ((q[0] & 0x0Fu) << 12) | ((q[1] & 0x3Fu) << 6) | (q[2] & 0x3Fu)
                                       : ((q[0] & 0x1Fu) << 6) | (q[1] & 0x3Fu);
-            std::memcpy(o + w, src + from, at - from);
+            std::memcpy(o + w, stretch + from, 64);
             w += at - from;
             const uint32_t e = enc[cp];
             std::memcpy(o + w, &e, 4);  // the invariant leaves room
@@ -412,7 +417,7 @@ NormalizeInfo TablePath(std::string_view in, size_t ascii_prefix, std::string* o
             if (e & kEncNoSpace) info.has_nospace_script = true;
             from = at + (three ? 3 : 2);
           }
-          std::memcpy(o + w, src + from, size - from);
+          std::memcpy(o + w, stretch + from, 64);
           w += size - from;
         }
         // Upper-case ASCII, lowered where it landed (ASCII never moves
