@@ -369,38 +369,21 @@ NormalizeInfo TablePath(std::string_view in, size_t ascii_prefix, std::string* o
           ident_seen |= id;
           changed |= static_cast<uint64_t>(id == 0) << k;
         }
-        // The changed code points' outputs; whether all keep their length.
-        bool same_length = true;
-        for (uint64_t m = changed; m != 0 && mapped; m &= m - 1) {
-          const unsigned char* q = src + __builtin_ctzll(m);
-          const bool three = q[0] >= 0xE0;
-          const uint32_t e = enc[three ? ((q[0] & 0x0Fu) << 12) | ((q[1] & 0x3Fu) << 6) | (q[2] & 0x3Fu)
-                                       : ((q[0] & 0x1Fu) << 6) | (q[1] & 0x3Fu)];
-          mapped = e != kEncOther;
-          same_length &= ((e >> 24) & 3) == (three ? 3u : 2u);
-        }
         if (!mapped) {
           block_fast_from = i + 64;
           break;
         }
         const size_t w0 = w;
-        if (same_length) {
-          // One copy, then each change written over its code point.
+        bool same_length = true;  // every change keeps its length: ASCII stays in place
+        if (changed == 0) {
           std::memcpy(o + w, src, 64);  // the buffer's 64 spare bytes take a short block's rest
-          for (uint64_t m = changed; m != 0; m &= m - 1) {
-            const unsigned k = static_cast<unsigned>(__builtin_ctzll(m));
-            const unsigned char* q = src + k;
-            const bool three = q[0] >= 0xE0;
-            const uint32_t e = enc[three ? ((q[0] & 0x0Fu) << 12) | ((q[1] & 0x3Fu) << 6) | (q[2] & 0x3Fu)
-                                         : ((q[0] & 0x1Fu) << 6) | (q[1] & 0x3Fu)];
-            std::memcpy(o + w + k, &e, three ? 3 : 2);
-            if (e & kEncNoSpace) info.has_nospace_script = true;
-          }
           w += size;
         } else {
-          // The stretches between changes (tashkeel dropped) are copied 64
-          // bytes at a time from a copy of the block, whose 64 bytes of
-          // slack take the overshoot; the output's slack takes the rest.
+          // Each change written after the stretch before it. The stretches
+          // are copied 64 bytes at a time from a copy of the block, whose 64
+          // bytes of slack take the overshoot; the output's 64 spare bytes
+          // take the rest, and the next write covers it. A change the table
+          // path cannot write sends the block to the general path below.
           std::memcpy(stretch, src, 64);  // `size` is at most 64
           size_t from = 0;  // input of the block copied up to here
           for (uint64_t m = changed; m != 0; m &= m - 1) {
@@ -409,13 +392,24 @@ NormalizeInfo TablePath(std::string_view in, size_t ascii_prefix, std::string* o
             const bool three = q[0] >= 0xE0;
             const uint32_t cp = three ? ((q[0] & 0x0Fu) << 12) | ((q[1] & 0x3Fu) << 6) | (q[2] & 0x3Fu)
                                       : ((q[0] & 0x1Fu) << 6) | (q[1] & 0x3Fu);
+            const uint32_t e = enc[cp];
+            if (e == kEncOther) {
+              mapped = false;
+              break;
+            }
             std::memcpy(o + w, stretch + from, 64);
             w += at - from;
-            const uint32_t e = enc[cp];
             std::memcpy(o + w, &e, 4);  // the invariant leaves room
-            w += (e >> 24) & 3;
+            const uint32_t len = (e >> 24) & 3;
+            w += len;
+            same_length &= len == (three ? 3u : 2u);
             if (e & kEncNoSpace) info.has_nospace_script = true;
             from = at + (three ? 3 : 2);
+          }
+          if (!mapped) {
+            w = w0;
+            block_fast_from = i + 64;
+            break;
           }
           std::memcpy(o + w, stretch + from, 64);
           w += size - from;
