@@ -521,7 +521,9 @@ class Lexicon : public SentimentLexicon {
   void Finish() {
     std::vector<std::pair<std::string, uint32_t>> words;
     entries_.clear();
+    max_key_bytes_ = 0;
     for (auto& [w, e] : words_) {
+      max_key_bytes_ = std::max(max_key_bytes_, w.size());
       words.emplace_back(w, static_cast<uint32_t>(entries_.size()));
       entries_.push_back(std::move(e));
     }
@@ -682,6 +684,9 @@ class Lexicon : public SentimentLexicon {
   // One probe of a flat table behind a bit filter: most words of a post are
   // not in the lexicon and cost a hash and one L1 bit test.
   const Entry* Lookup(std::string_view word) const {
+    // A no-space-script run between spaces is one word, often longer than
+    // any key: not hashed.
+    if (word.size() > max_key_bytes_) return nullptr;
     const uint32_t *b, *e;
     if (!word_index_.Find(word.data(), static_cast<uint32_t>(word.size()), &b, &e)) return nullptr;
     return &entries_[*b];
@@ -791,6 +796,7 @@ class Lexicon : public SentimentLexicon {
   size_t nospace_count_ = 0;
   // Look-up (after Finish()).
   std::vector<Entry> entries_;
+  size_t max_key_bytes_ = 0;  // the longest key of word_index_
   internal::StringIndex word_index_;                     // word -> entries_
   std::vector<std::vector<NoSpaceTerm>> nospace_lists_;  // by first two code points
   internal::CodeIndex nospace_index_;  // CodeKey(first, second or 0) -> nospace_lists_
