@@ -385,6 +385,7 @@ NormalizeInfo TablePath(std::string_view in, size_t ascii_prefix, std::string* o
           // take the rest, and the next write covers it. A change the table
           // path cannot write sends the block to the general path below.
           std::memcpy(stretch, src, 64);  // `size` is at most 64
+          const bool nospace_before = info.has_nospace_script;
           size_t from = 0;  // input of the block copied up to here
           for (uint64_t m = changed; m != 0; m &= m - 1) {
             const size_t at = static_cast<size_t>(__builtin_ctzll(m));
@@ -406,8 +407,9 @@ NormalizeInfo TablePath(std::string_view in, size_t ascii_prefix, std::string* o
             if (e & kEncNoSpace) info.has_nospace_script = true;
             from = at + (three ? 3 : 2);
           }
-          if (!mapped) {
+          if (!mapped) {  // as if this block had not been looked at
             w = w0;
+            info.has_nospace_script = nospace_before;
             block_fast_from = i + 64;
             break;
           }

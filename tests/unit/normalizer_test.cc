@@ -208,10 +208,13 @@ TEST(NormalizerTest, RandomMixedRunsAgreeWithIcu) {
     // Up to ~1 KiB: several 64-byte blocks and a padded last one.
     const int n = 1 + static_cast<int>(rng() % (iter % 4 == 0 ? 300 : 60));
     for (int k = 0; k < n; ++k) in += pieces[rng() % pieces.size()];
-    Normalize(in, &fast);
+    const NormalizeInfo f = Normalize(in, &fast);
     Normalize(in, &with_offsets, &off);
-    internal::NormalizeViaIcu(in, &slow);
+    const NormalizeInfo s = internal::NormalizeViaIcu(in, &slow);
     ASSERT_EQ(fast, slow) << in;
+    // Also where a block's change the table path cannot write sends the
+    // block back to the general path after no-space changes before it.
+    ASSERT_EQ(f.has_nospace_script, s.has_nospace_script) << in;
     ASSERT_EQ(with_offsets, slow) << in;
     ASSERT_EQ(off.size(), with_offsets.size() + 1) << in;
   }
