@@ -79,15 +79,25 @@ struct Utf8Block {
   unsigned size = 0;
 };
 
+#if defined(__SSE2__)
+namespace simd {
+// Bytes in [lo, hi] (unsigned, hi - lo < 255), in two instructions where
+// a compare on each side and their AND take three: the byte minus lo,
+// offset by 0x80, is below hi - lo + 1 - 0x80 as a signed byte.
+[[gnu::always_inline]] inline __m128i InRange(__m128i v, int lo, int hi) {
+  return _mm_cmplt_epi8(_mm_add_epi8(v, _mm_set1_epi8(static_cast<char>(0x80 - lo))),
+                        _mm_set1_epi8(static_cast<char>(hi - lo + 1 - 0x80)));
+}
+}  // namespace simd
+#endif
+
 [[gnu::always_inline]] inline Utf8Block ClassifyUtf8Block(const unsigned char* p) {
   Utf8Block b;
   uint64_t cont = 0, high = 0;
 #if defined(__SSE2__)
   // Signed compares: ASCII is 0..127, 80..BF is -128..-65, C2..DF is
   // -62..-33, E0..EF is -32..-17.
-  const __m128i c0 = _mm_set1_epi8(-64), m63 = _mm_set1_epi8(-63), m32 = _mm_set1_epi8(-32);
-  const __m128i m33 = _mm_set1_epi8(-33), m16 = _mm_set1_epi8(-16);
-  const __m128i a40 = _mm_set1_epi8(0x40), a5b = _mm_set1_epi8(0x5B);
+  const __m128i c0 = _mm_set1_epi8(-64);
   for (int k = 0; k < 4; ++k) {
     const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * k));
     const int shift = 16 * k;
@@ -96,9 +106,9 @@ struct Utf8Block {
     };
     high |= mask(v);
     cont |= mask(_mm_cmplt_epi8(v, c0));
-    b.lead2 |= mask(_mm_and_si128(_mm_cmpgt_epi8(v, m63), _mm_cmplt_epi8(v, m32)));
-    b.lead3 |= mask(_mm_and_si128(_mm_cmpgt_epi8(v, m33), _mm_cmplt_epi8(v, m16)));
-    b.upper |= mask(_mm_and_si128(_mm_cmpgt_epi8(v, a40), _mm_cmplt_epi8(v, a5b)));
+    b.lead2 |= mask(simd::InRange(v, 0xC2, 0xDF));
+    b.lead3 |= mask(simd::InRange(v, 0xE0, 0xEF));
+    b.upper |= mask(simd::InRange(v, 'A', 'Z'));
   }
 #else
   for (int k = 0; k < 64; ++k) {
@@ -131,12 +141,11 @@ struct Utf8Block {
 #if defined(__SSE2__)
 namespace simd {
 inline __m128i Eq(__m128i v, int c) { return _mm_cmpeq_epi8(v, _mm_set1_epi8(static_cast<char>(c))); }
-// Bytes in [lo, hi], for 0x80 <= lo <= hi < 0xFF, by signed compares (a
-// byte below 0x80 is never in). lo == 0x80 needs one compare.
+// Bytes in [lo, hi], for 0x80 <= lo <= hi < 0xFF: InRange, or for
+// lo == 0x80 one signed compare (a byte below 0x80 is never in).
 inline __m128i In(__m128i v, int lo, int hi) {
-  const __m128i below = _mm_cmplt_epi8(v, _mm_set1_epi8(static_cast<char>(hi + 1)));
-  if (lo == 0x80) return below;
-  return _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(static_cast<char>(lo - 1))), below);
+  if (lo == 0x80) return _mm_cmplt_epi8(v, _mm_set1_epi8(static_cast<char>(hi + 1)));
+  return InRange(v, lo, hi);
 }
 inline uint64_t Mask(__m128i v, int k) {
   return static_cast<uint64_t>(static_cast<uint32_t>(_mm_movemask_epi8(v))) << (16 * k);

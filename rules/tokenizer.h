@@ -59,17 +59,14 @@ struct TokenSpan {
 // kCharWord.
 [[gnu::always_inline]] inline uint64_t AsciiWordBytes64(const unsigned char* p) {
 #if defined(__SSE2__)
-  const __m128i digit_lo = _mm_set1_epi8('0' - 1), digit_hi = _mm_set1_epi8('9' + 1);
-  const __m128i alpha_lo = _mm_set1_epi8('a' - 1), alpha_hi = _mm_set1_epi8('z' + 1);
   const __m128i underscore = _mm_set1_epi8('_'), case_bit = _mm_set1_epi8(0x20);
   uint64_t w = 0;
   for (int k = 0; k < 4; ++k) {
     const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * k));
-    const __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(v, digit_lo), _mm_cmplt_epi8(v, digit_hi));
+    const __m128i digit = simd::InRange(v, '0', '9');
     // 'A'..'Z' -> 'a'..'z'; no other byte lands in 'a'..'z'.
     const __m128i folded = _mm_or_si128(v, case_bit);
-    const __m128i alpha =
-        _mm_and_si128(_mm_cmpgt_epi8(folded, alpha_lo), _mm_cmplt_epi8(folded, alpha_hi));
+    const __m128i alpha = simd::InRange(folded, 'a', 'z');
     const __m128i wc = _mm_or_si128(_mm_or_si128(digit, alpha), _mm_cmpeq_epi8(v, underscore));
     w |= static_cast<uint64_t>(static_cast<uint32_t>(_mm_movemask_epi8(wc))) << (16 * k);
   }
