@@ -95,8 +95,8 @@ namespace simd {
   Utf8Block b;
   uint64_t cont = 0, high = 0;
 #if defined(__SSE2__)
-  // Signed compares: ASCII is 0..127, 80..BF is -128..-65, C2..DF is
-  // -62..-33, E0..EF is -32..-17.
+  // Continuation bytes 80..BF are -128..-65 as signed bytes: one compare;
+  // the other classes are ranges (simd::InRange).
   const __m128i c0 = _mm_set1_epi8(-64);
   for (int k = 0; k < 4; ++k) {
     const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * k));

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -71,6 +72,25 @@ TEST(NormalizerTest, ArabicFolding) {
   EXPECT_EQ(N("مدرسة"), "مدرسه");      // teh marbuta
   EXPECT_EQ(N("على"), "علي");          // alef maksura
   EXPECT_EQ(N("ﻻ"), "لا");             // presentation form via NFKC
+}
+
+// The block classifier's byte classes (SIMD ranges, simd::InRange) for
+// every byte value at every position of a block, against their definition.
+TEST(NormalizerTest, Utf8BlockClassesMatchTheirByteRanges) {
+  alignas(16) unsigned char block[64 + 16];
+  for (int c = 0; c < 256; ++c) {
+    for (int at = 0; at < 64; ++at) {
+      std::memset(block, ' ', sizeof(block));
+      block[at] = static_cast<unsigned char>(c);
+      const internal::Utf8Block b = internal::ClassifyUtf8Block(block);
+      const uint64_t bit = uint64_t{1} << at;
+      // A lead in the block's last bytes is left for the next block.
+      const bool cut = (c >= 0xC2 && c <= 0xEF && at == 63) || (c >= 0xE0 && c <= 0xEF && at == 62);
+      ASSERT_EQ((b.lead2 & bit) != 0, c >= 0xC2 && c <= 0xDF && !cut) << c << " at " << at;
+      ASSERT_EQ((b.lead3 & bit) != 0, c >= 0xE0 && c <= 0xEF && !cut) << c << " at " << at;
+      ASSERT_EQ((b.upper & bit) != 0, c >= 'A' && c <= 'Z') << c << " at " << at;
+    }
+  }
 }
 
 TEST(NormalizerTest, ArabicBlockClassifierAgreesWithTheTables) {
