@@ -220,40 +220,45 @@ void RuleSetImpl::FindPeeled(const Tokens& tokens, std::string_view text,
                              const MatchScratch& scratch, bool nospace,
                              MatchScratch::Impl& im) const {
   const char* p = text.data();
-  im.peeled.clear();
-  for (size_t i = 0; i < tokens.size(); ++i) {
+  // Without branches on the tokens (which start with which proclitic is
+  // not predictable): each token writes both of its possible entries, and
+  // keeps those that apply. Two a token at most, so the room is 2n.
+  const size_t n = tokens.size();
+  if (im.peeled.size() < 2 * n) im.peeled.resize(2 * n);
+  Peeled* out = im.peeled.data();
+  size_t kept = 0;
+  for (size_t i = 0; i < n; ++i) {
     const internal::TokenSpan t = tokens[i];
-    if ((static_cast<unsigned char>(p[t.begin]) & 0xFE) != 0xD8) continue;
     uint64_t x;  // the token's first bytes (the text is padded)
     std::memcpy(&x, p + t.begin, 8);
     const uint32_t len = t.end - t.begin;
-    auto peel = [&](uint32_t n, uint8_t kind) __attribute__((always_inline)) {
-      if (len > n) im.peeled.push_back(Peeled{t.begin, t.begin + n, t.end, t.word, kind});
-    };
     // Little-endian UTF-8: و D9 88, ا D8 A7, ل D9 84, ب D8 A8, ك D9 83, ف D9 81.
-    constexpr uint64_t kAl = 0x84D9A7D8;
-    const uint64_t first = x & 0xFFFF, next_al = (x >> 16) & 0xFFFFFFFF;
+    constexpr uint64_t kAl = 0x84D9A7D8, kLl = 0x84D984D9;
+    const uint64_t first = x & 0xFFFF, head = x & 0xFFFFFFFF, next_al = (x >> 16) & 0xFFFFFFFF;
     // A proclitic starts at a word boundary, so its token starts its word;
     // a token after a no-space-script character can only be an ال-term
     // written as itself.
-    if (t.begin != scratch.words[t.word].begin) {
-      if ((x & 0xFFFFFFFF) == kAl) peel(4, kPeelOwnArticle);
-      continue;
-    }
-    if (first == 0x88D9) {  // و, وال
-      peel(2, kPeelWaw);
-      if (next_al == kAl) peel(6, kPeelArticle);
-    } else if ((x & 0xFFFFFFFF) == kAl || (x & 0xFFFFFFFF) == 0x84D984D9) {  // ال, لل
-      peel(4, kPeelArticle);
-    } else if ((first == 0xA8D8 || first == 0x83D9 || first == 0x81D9) && next_al == kAl) {
-      peel(6, kPeelArticle);  // بال, كال, فال
-    }
+    const bool starts_word = t.begin == scratch.words[t.word].begin;
+    const bool al = head == kAl;
+    const bool waw = first == 0x88D9;         // و, وال
+    const bool article = al | (head == kLl);  // ال, لل
+    const bool bkf = ((first == 0xA8D8) | (first == 0x83D9) | (first == 0x81D9)) &
+                     (next_al == kAl);  // بال, كال, فال
+    // The first entry: و, ال or لل, بال/كال/فال; or a term's own ال.
+    const uint32_t cut = starts_word ? 2 * waw + 4 * article + 6 * bkf : 4 * al;
+    const uint8_t kind = starts_word ? (waw ? kPeelWaw : kPeelArticle) : kPeelOwnArticle;
+    out[kept] = Peeled{t.begin, t.begin + cut, t.end, t.word, kind};
+    kept += (cut != 0) & (len > cut);
+    // The second: وال.
+    out[kept] = Peeled{t.begin, t.begin + 6, t.end, t.word, kPeelArticle};
+    kept += starts_word & waw & (next_al == kAl) & (len > 6);
   }
-  for (const Peeled& q : im.peeled) {
-    const uint32_t n = q.end - q.begin;
-    const uint64_t h = internal::HashPadded(p + q.begin, n);
+  for (size_t k = 0; k < kept; ++k) {
+    const Peeled& q = out[k];
+    const uint32_t len = q.end - q.begin;
+    const uint64_t h = internal::HashPadded(p + q.begin, len);
     const uint32_t *vb, *ve;
-    if (proclitic_keys_.MayContain(h) && exact_.FindHashed(p + q.begin, n, h, &vb, &ve)) {
+    if (proclitic_keys_.MayContain(h) && exact_.FindHashed(p + q.begin, len, h, &vb, &ve)) {
       OnExactHits(text, q, vb, ve, im);
     }
     if (!prefix_lens_.empty()) OnPrefixes(text, q, im);
