@@ -392,28 +392,10 @@ class Lexicon : public SentimentLexicon {
     const std::string_view text = scratch.normalized;
     if (min_emoji_ < 0x800) return false;
     if (internal::HasByteAtLeastE0(text)) return false;
-    // A screen without branches on the words (whether a word is short or
-    // Arabic is not predictable): the words MayBeForeignCliticForm could
-    // accept, and spans out of the text, leave a mark; then those words are
-    // looked at in full, which is rare. The 8-byte loads stay inside the
-    // text's padding (the matcher reserves 16 bytes after it), also for a
-    // span out of the text, which reads from the text's end.
-    const auto& words = scratch.words;
-    const char* p = text.data();
-    const size_t n = text.size();
-    bool bad = false, suspect = false;
-    for (const WordSpan& w : words) {
-      bad |= (w.end > n) | (w.end < w.begin);
-      const size_t size = w.end - w.begin;
-      uint64_t x;
-      std::memcpy(&x, p + std::min<size_t>(w.begin, n), 8);
-      const uint64_t leads = size >= 8 ? 0x00FC00FC00FC0000 : 0x000000FC00FC0000;
-      suspect |= (size >= 6) & ((x & 0xFE) == 0xD8) & ((x & leads) != (0x00D800D800D80000 & leads));
-    }
-    if (bad) return false;
-    if (suspect) {
-      for (const WordSpan& w : words) {
-        if (MayBeForeignCliticForm(std::string_view(p + w.begin, w.end - w.begin))) return false;
+    for (const WordSpan& w : scratch.words) {
+      if (w.end > text.size() || w.end < w.begin) return false;
+      if (MayBeForeignCliticForm(std::string_view(text.data() + w.begin, w.end - w.begin))) {
+        return false;
       }
     }
     return true;
