@@ -54,7 +54,7 @@ struct MatchScratch::Impl {
   std::vector<internal::TokenSpan> tokens;  // the spaced tokens of the text
   std::vector<uint64_t> hashes;             // HashPadded of each token
   std::vector<uint32_t> passed;             // tokens through the term index's filter
-  std::vector<Peeled> peeled;               // tokens with an Arabic proclitic peeled off
+  std::vector<Peeled> peeled;               // FindPeeled's room: 2 a token, its first entries live
 };
 
 MatchInput ToMatchInput(const EventFields& e, const PlatformTable& platforms,
@@ -242,8 +242,9 @@ void RuleSetImpl::FindPeeled(const Tokens& tokens, std::string_view text,
     const bool al = head == kAl;
     const bool waw = first == 0x88D9;         // و, وال
     const bool article = al | (head == kLl);  // ال, لل
+    const bool then_al = next_al == kAl;  // ال after the first letter
     const bool bkf = ((first == 0xA8D8) | (first == 0x83D9) | (first == 0x81D9)) &
-                     (next_al == kAl);  // بال, كال, فال
+                     then_al;  // بال, كال, فال
     // The first entry: و, ال or لل, بال/كال/فال; or a term's own ال.
     const uint32_t cut = starts_word ? 2 * waw + 4 * article + 6 * bkf : 4 * al;
     const uint8_t kind = starts_word ? (waw ? kPeelWaw : kPeelArticle) : kPeelOwnArticle;
@@ -251,7 +252,7 @@ void RuleSetImpl::FindPeeled(const Tokens& tokens, std::string_view text,
     kept += (cut != 0) & (len > cut);
     // The second: وال.
     out[kept] = Peeled{t.begin, t.begin + 6, t.end, t.word, kPeelArticle};
-    kept += starts_word & waw & (next_al == kAl) & (len > 6);
+    kept += starts_word & waw & then_al & (len > 6);
   }
   for (size_t k = 0; k < kept; ++k) {
     const Peeled& q = out[k];
