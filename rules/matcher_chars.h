@@ -153,20 +153,45 @@ inline uint64_t Mask(__m128i v, int k) {
 }  // namespace simd
 #endif
 
-// Whether `s` has a byte >= 0xE0: the lead of a code point of three or
-// four bytes (U+0800 and up), in valid UTF-8.
-inline bool HasByteAtLeastE0(std::string_view s) {
+// A byte that may start a code point of a word outside Arabic, after a
+// whole code point: an ASCII letter, digit or '_', or a lead byte other
+// than D8..DB. (In valid UTF-8 no continuation byte follows a whole code
+// point, so every byte >= 0x80 outside D8..DB counts.)
+inline bool MayStartOtherWordChar(unsigned char c) {
+  return (c >= 0x80 && (c < 0xD8 || c > 0xDB)) || (c >= '0' && c <= '9') ||
+         (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+// Whether the valid UTF-8 `s` has a byte >= 0xE0 (the lead of a code point
+// of three or four bytes), or an Arabic code point (U+0600..U+06FF, lead
+// D8..DB) directly followed by a byte for which MayStartOtherWordChar
+// holds. Where it has neither, every code point is of one or two bytes and
+// no word is Arabic letters joined to a word of another script (a clitic
+// on a non-Arabic key of the sentiment lexicon). One SIMD pass.
+inline bool HasByteAtLeastE0OrArabicThenOther(std::string_view s) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t n = s.size();
   size_t i = 0;
 #if defined(__SSE2__)
+  using namespace simd;
   const __m128i e0 = _mm_set1_epi8(static_cast<char>(0xE0));
-  for (; i + 16 <= s.size(); i += 16) {
+  const __m128i zero = _mm_setzero_si128();
+  for (; i + 18 <= n; i += 16) {
     const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
-    if (_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(v, e0), v)) != 0) return true;
+    const __m128i w = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + 2));
+    const __m128i high_other = _mm_andnot_si128(In(w, 0xD8, 0xDB), _mm_cmplt_epi8(w, zero));
+    const __m128i ascii_word =
+        _mm_or_si128(_mm_or_si128(InRange(w, '0', '9'), InRange(w, 'a', 'z')),
+                     _mm_or_si128(InRange(w, 'A', 'Z'), Eq(w, '_')));
+    const __m128i arabic_then_other =
+        _mm_and_si128(In(v, 0xD8, 0xDB), _mm_or_si128(high_other, ascii_word));
+    const __m128i three = _mm_cmpeq_epi8(_mm_max_epu8(v, e0), v);
+    if (_mm_movemask_epi8(_mm_or_si128(three, arabic_then_other)) != 0) return true;
   }
 #endif
-  for (; i < s.size(); ++i) {
+  for (; i < n; ++i) {
     if (p[i] >= 0xE0) return true;
+    if (p[i] >= 0xD8 && p[i] <= 0xDB && i + 2 < n && MayStartOtherWordChar(p[i + 2])) return true;
   }
   return false;
 }

@@ -383,22 +383,15 @@ class Lexicon : public SentimentLexicon {
 
   // Whether text that is not pure ASCII (and has no no-space script) can be
   // scored from the hits alone, as ASCII text is: no word is a clitic form
-  // the hits miss (MayBeForeignCliticForm), and no gap can hold an emoji
-  // (the text has no code point of three or four bytes, and every emoji
-  // key has at least three). Clause marks in the gaps are read as for ASCII
-  // text, while a negator is in reach. A pass over the words and a SIMD
-  // pass over the bytes, instead of a look-up and a gap scan a word.
+  // the hits miss (MayBeForeignCliticForm: Arabic letters joined to a word
+  // of another script), and no gap can hold an emoji (the text has no code
+  // point of three or four bytes, and every emoji key has at least three).
+  // Clause marks in the gaps are read as for ASCII text, while a negator is
+  // in reach. One SIMD pass over the bytes screens both, instead of a
+  // look-up and a gap scan a word.
   bool HitsSuffice(const MatchScratch& scratch) const {
-    const std::string_view text = scratch.normalized;
     if (min_emoji_ < 0x800) return false;
-    if (internal::HasByteAtLeastE0(text)) return false;
-    for (const WordSpan& w : scratch.words) {
-      if (w.end > text.size() || w.end < w.begin) return false;
-      if (MayBeForeignCliticForm(std::string_view(text.data() + w.begin, w.end - w.begin))) {
-        return false;
-      }
-    }
-    return true;
+    return !internal::HasByteAtLeastE0OrArabicThenOther(scratch.normalized);
   }
 
   static std::string_view Trim(std::string_view s) {

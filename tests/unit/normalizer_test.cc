@@ -93,6 +93,35 @@ TEST(NormalizerTest, Utf8BlockClassesMatchTheirByteRanges) {
   }
 }
 
+// The sentiment lexicon's screen (HasByteAtLeastE0OrArabicThenOther): every
+// byte value right after an Arabic letter, and alone, at every position of
+// texts long enough for the SIMD loop and its tail, against its definition.
+TEST(NormalizerTest, ArabicThenOtherScreenMatchesItsDefinition) {
+  auto other = [](int c) {  // starts a word character outside Arabic, or is >= 0xE0
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           c == '_' || (c >= 0x80 && (c < 0xD8 || c > 0xDB));
+  };
+  for (size_t len : {3u, 17u, 18u, 19u, 40u, 70u}) {
+    for (size_t at = 0; at + 3 <= len; ++at) {
+      for (int c = 1; c < 256; ++c) {
+        std::string s(len, ' ');
+        s[at] = '\xD8';  // ب
+        s[at + 1] = '\xA8';
+        s[at + 2] = static_cast<char>(c);
+        ASSERT_EQ(internal::HasByteAtLeastE0OrArabicThenOther(s), other(c))
+            << "byte " << c << " after ب at " << at << " of " << len;
+        s[at] = ' ';
+        s[at + 1] = ' ';
+        ASSERT_EQ(internal::HasByteAtLeastE0OrArabicThenOther(s), c >= 0xE0)
+            << "byte " << c << " alone at " << at + 2 << " of " << len;
+      }
+    }
+  }
+  EXPECT_FALSE(internal::HasByteAtLeastE0OrArabicThenOther("والجودة ممتازة، شكرا!"));
+  EXPECT_TRUE(internal::HasByteAtLeastE0OrArabicThenOther("جميل وgood"));
+  EXPECT_TRUE(internal::HasByteAtLeastE0OrArabicThenOther("جميل 😍"));
+}
+
 TEST(NormalizerTest, ArabicBlockClassifierAgreesWithTheTables) {
   // The SIMD ranges of ClassifyArabicLeads, checked against the ICU-built
   // tables for every Arabic lead and continuation byte: when this fails the
