@@ -88,6 +88,14 @@ namespace simd {
   return _mm_cmplt_epi8(_mm_add_epi8(v, _mm_set1_epi8(static_cast<char>(0x80 - lo))),
                         _mm_set1_epi8(static_cast<char>(hi - lo + 1 - 0x80)));
 }
+// ASCII word characters [0-9A-Za-z_] (the ASCII entries of the character
+// table with kCharWord): 0xFF in their lanes.
+[[gnu::always_inline]] inline __m128i AsciiWordBytes(__m128i v) {
+  const __m128i digit = InRange(v, '0', '9');
+  // 'A'..'Z' -> 'a'..'z'; no other byte lands in 'a'..'z'.
+  const __m128i alpha = InRange(_mm_or_si128(v, _mm_set1_epi8(0x20)), 'a', 'z');
+  return _mm_or_si128(_mm_or_si128(digit, alpha), _mm_cmpeq_epi8(v, _mm_set1_epi8('_')));
+}
 }  // namespace simd
 #endif
 
@@ -154,12 +162,12 @@ inline uint64_t Mask(__m128i v, int k) {
 #endif
 
 // A byte that may start a code point of a word outside Arabic, after a
-// whole code point: an ASCII letter, digit or '_', or a lead byte other
-// than D8..DB. (In valid UTF-8 no continuation byte follows a whole code
-// point, so every byte >= 0x80 outside D8..DB counts.)
+// whole code point: an ASCII word character, or a lead byte other than
+// D8..DB. (In valid UTF-8 no continuation byte follows a whole code point,
+// so every byte >= 0x80 outside D8..DB counts.)
 inline bool MayStartOtherWordChar(unsigned char c) {
-  return (c >= 0x80 && (c < 0xD8 || c > 0xDB)) || (c >= '0' && c <= '9') ||
-         (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+  if (c < 0x80) return CharFlagTable()[c] & kCharWord;
+  return c < 0xD8 || c > 0xDB;
 }
 
 // Whether the valid UTF-8 `s` has a byte >= 0xE0 (the lead of a code point
@@ -180,11 +188,8 @@ inline bool HasByteAtLeastE0OrArabicThenOther(std::string_view s) {
     const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
     const __m128i w = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + 2));
     const __m128i high_other = _mm_andnot_si128(In(w, 0xD8, 0xDB), _mm_cmplt_epi8(w, zero));
-    const __m128i ascii_word =
-        _mm_or_si128(_mm_or_si128(InRange(w, '0', '9'), InRange(w, 'a', 'z')),
-                     _mm_or_si128(InRange(w, 'A', 'Z'), Eq(w, '_')));
     const __m128i arabic_then_other =
-        _mm_and_si128(In(v, 0xD8, 0xDB), _mm_or_si128(high_other, ascii_word));
+        _mm_and_si128(In(v, 0xD8, 0xDB), _mm_or_si128(high_other, AsciiWordBytes(w)));
     const __m128i three = _mm_cmpeq_epi8(_mm_max_epu8(v, e0), v);
     if (_mm_movemask_epi8(_mm_or_si128(three, arabic_then_other)) != 0) return true;
   }

@@ -59,15 +59,10 @@ struct TokenSpan {
 // kCharWord.
 [[gnu::always_inline]] inline uint64_t AsciiWordBytes64(const unsigned char* p) {
 #if defined(__SSE2__)
-  const __m128i underscore = _mm_set1_epi8('_'), case_bit = _mm_set1_epi8(0x20);
   uint64_t w = 0;
   for (int k = 0; k < 4; ++k) {
     const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * k));
-    const __m128i digit = simd::InRange(v, '0', '9');
-    // 'A'..'Z' -> 'a'..'z'; no other byte lands in 'a'..'z'.
-    const __m128i folded = _mm_or_si128(v, case_bit);
-    const __m128i alpha = simd::InRange(folded, 'a', 'z');
-    const __m128i wc = _mm_or_si128(_mm_or_si128(digit, alpha), _mm_cmpeq_epi8(v, underscore));
+    const __m128i wc = simd::AsciiWordBytes(v);
     w |= static_cast<uint64_t>(static_cast<uint32_t>(_mm_movemask_epi8(wc))) << (16 * k);
   }
   return w;
