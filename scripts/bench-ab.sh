@@ -32,7 +32,8 @@ EVENTS=${EVENTS:-200000}
 SEED=${SEED:-1}
 CPU=${BENCH_CPU:-0}
 rules=$CACHE/rules-$script-1000
-events=$CACHE/events-$script-1000-$SEED-$EVENTS.jsonl
+# The file's name carries the generator's version (scripts/bench-scripts.sh).
+events=$CACHE/events-$script-1000-$SEED-$EVENTS-w2.jsonl
 if [[ ! -d $rules || ! -s $events ]]; then
   echo "bench-ab.sh: no $events or $rules: run scripts/bench-scripts.sh once (EVENTS=$EVENTS SEED=$SEED)" >&2
   exit 1
