@@ -32,8 +32,9 @@ EVENTS=${EVENTS:-200000}
 SEED=${SEED:-1}
 CPU=${BENCH_CPU:-0}
 rules=$CACHE/rules-$script-1000
-# The file's name carries the generator's version (scripts/bench-scripts.sh).
-events=$CACHE/events-$script-1000-$SEED-$EVENTS-w2.jsonl
+# The file's name carries the generator's version, set in bench-scripts.sh.
+workload=$(sed -n 's/^WORKLOAD=//p' "$ROOT/scripts/bench-scripts.sh")
+events=$CACHE/events-$script-1000-$SEED-$EVENTS-$workload.jsonl
 if [[ ! -d $rules || ! -s $events ]]; then
   echo "bench-ab.sh: no $events or $rules: run scripts/bench-scripts.sh once (EVENTS=$EVENTS SEED=$SEED)" >&2
   exit 1

@@ -27,8 +27,8 @@ EVENTS=${EVENTS:-200000}
 SEED=${SEED:-1}
 # The generator's version, in the cached file's name: a change to the
 # per-script events (bench/workload.cc) bumps it, so no older file is
-# replayed by mistake. w2 (2026-12-06): events of ~500 bytes, as the issue
-# asks; before, 525-583.
+# replayed by mistake (bench-ab.sh reads it from here). w2 (2026-12-06):
+# events of ~500 bytes, as the issue asks; before, 525-583.
 WORKLOAD=w2
 PIN=(taskset -c "$CPU")
 BIN=$ROOT/$BUILD_DIR
