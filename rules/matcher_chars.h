@@ -140,9 +140,12 @@ namespace simd {
   b.lead3 &= keep;
   b.upper &= keep;
   // Each lead's continuation bytes follow it, and every continuation byte
-  // is one of them.
+  // is one of them. The continuations a kept lead expects are not cut to
+  // `size`: the byte after a lead at 62 is byte 63, which must then be a
+  // continuation, not the lead of the code point left for the next block
+  // (D8 D8 at bytes 62-63 would otherwise pass as one code point).
   b.ok = (high & ~(cont | b.lead2 | b.lead3)) == 0 &&
-         cont == (((b.lead2 << 1) | (b.lead3 << 1) | (b.lead3 << 2)) & keep);
+         cont == ((b.lead2 << 1) | (b.lead3 << 1) | (b.lead3 << 2));
   return b;
 }
 
