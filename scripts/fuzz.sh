@@ -22,7 +22,7 @@ SECONDS_PER_TARGET=${FUZZ_SECONDS:-30}
 JOBS=${FUZZ_JOBS:-1}
 ALL_TARGETS=(fuzz_decoder_canonical fuzz_decoder_twitter_v1 fuzz_decoder_reddit
              fuzz_decoder_mapping fuzz_decoder_differential fuzz_rule_loader
-             fuzz_query_parser fuzz_config fuzz_web_config)
+             fuzz_query_parser fuzz_config fuzz_web_config fuzz_matcher_differential)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${ALL_TARGETS[@]}")
 

@@ -806,141 +806,17 @@ topics:
 #include <random>
 
 #include "rules/normalizer.h"
+#include "tests/fuzz/match_reference.h"
 
 namespace earshot::rules {
 namespace {
 
-std::u32string Cps(std::string_view s) {
-  std::u32string r;
-  for (size_t i = 0; i < s.size();) r.push_back(DecodeUtf8(s, &i));
-  return r;
-}
+using reference::ReferenceMatch;
 
-bool IsArabicLetterRef(char32_t c) {
-  return (c >= 0x0621 && c <= 0x064A) || (c >= 0x066E && c <= 0x06D3) ||
-         (c >= 0x06FA && c <= 0x06FF);
-}
-
-// docs/matching.md read literally, one start position at a time: the term's
-// normalized words at s, each gap a run of non-word characters (or none at
-// a no-space edge), word boundaries at both ends unless a no-space-script
-// character is at that edge; for a term starting with an Arabic letter, the
-// first word also written with a proclitic (a term with ال: its ال as one
-// of the forms with ال), the proclitic starting at a word boundary.
-bool ReferenceMatch(const std::string& term, const std::string& text) {
-  std::string t = term;
-  bool prefix = !t.empty() && t.back() == '*';
-  if (prefix) t.pop_back();
-  std::string nt, nx;
-  Normalize(t, &nt);
-  Normalize(text, &nx);
-  std::u32string tc = Cps(nt), xc = Cps(nx);
-  char32_t tag = 0;
-  if (tc.size() >= 2 && (tc[0] == '#' || tc[0] == '@') && IsWordChar(tc[1])) tag = tc[0];
-  std::vector<std::u32string> words;
-  std::vector<char32_t> word_tags;  // a later word's '#'/'@' after a separator
-  bool in = false;
-  for (size_t i = 0; i < tc.size(); ++i) {
-    const char32_t c = tc[i];
-    if (IsWordChar(c)) {
-      if (!in) {
-        words.emplace_back();
-        const bool tagged = words.size() > 1 && i >= 2 && (tc[i - 1] == '#' || tc[i - 1] == '@') &&
-                            !IsWordChar(tc[i - 2]);
-        word_tags.push_back(tagged ? tc[i - 1] : 0);
-      }
-      words.back().push_back(c);
-      in = true;
-    } else {
-      in = false;
-    }
-  }
-  if (words.empty()) return false;
-  auto ns = [](char32_t c) { return IsNoSpaceScript(c); };
-  // The ways the first word may be written: (form, needs a word boundary
-  // before it because a proclitic starts it).
-  const std::u32string al = U"\u0627\u0644";
-  std::vector<std::pair<std::u32string, bool>> firsts;
-  if (!tag && IsArabicLetterRef(words[0][0])) {
-    if (words[0].compare(0, 2, al) == 0) {
-      const std::u32string rest = words[0].substr(2);
-      for (const char32_t* f : {U"\u0627\u0644", U"\u0648\u0627\u0644", U"\u0628\u0627\u0644",
-                                U"\u0643\u0627\u0644", U"\u0641\u0627\u0644", U"\u0644\u0644"}) {
-        firsts.emplace_back(std::u32string(f) + rest, true);
-      }
-    } else {
-      firsts.emplace_back(words[0], false);
-      for (const char32_t* p : {U"\u0648", U"\u0627\u0644", U"\u0648\u0627\u0644", U"\u0628\u0627\u0644",
-                                U"\u0643\u0627\u0644", U"\u0641\u0627\u0644", U"\u0644\u0644"}) {
-        firsts.emplace_back(std::u32string(p) + words[0], true);
-      }
-    }
-  } else {
-    firsts.emplace_back(words[0], false);
-  }
-  for (size_t s = 0; s < xc.size(); ++s) {
-    for (const auto& [first, proclitic] : firsts) {
-      if (tag) {
-        // The tag is the term's first character: the boundary rule holds
-        // before it.
-        if (s == 0 || xc[s - 1] != tag) continue;
-        if (s >= 2 && IsWordChar(xc[s - 2]) && !ns(xc[s - 2])) continue;
-      } else if (proclitic) {
-        // The article form of an ال-term is the term itself: the usual rule.
-        const bool own = first.compare(0, 2, al) == 0 && words[0].compare(0, 2, al) == 0 &&
-                         first.size() == words[0].size();
-        if (s > 0 && IsWordChar(xc[s - 1]) && !(own && ns(xc[s - 1]))) continue;
-      } else if (s > 0 && IsWordChar(xc[s - 1]) && !ns(xc[s - 1]) && !ns(first[0])) {
-        continue;
-      }
-      size_t k = s;
-      bool ok = true;
-      for (size_t w = 0; w < words.size() && ok; ++w) {
-        const std::u32string& word = w == 0 ? first : words[w];
-        if (w > 0) {
-          size_t g = 0;
-          while (k + g < xc.size() && !IsWordChar(xc[k + g])) ++g;
-          if (g == 0 && !ns(words[w - 1].back()) && !ns(word[0])) ok = false;
-          // A tagged word: the gap ends with its tag, which has more gap or
-          // a no-space-script character before it.
-          if (word_tags[w] != 0 &&
-              (g == 0 || xc[k + g - 1] != word_tags[w] || (g == 1 && !ns(xc[k - 1])))) {
-            ok = false;
-          }
-          k += g;
-        }
-        if (!ok || xc.compare(k, word.size(), word) != 0) {
-          ok = false;
-          break;
-        }
-        k += word.size();
-      }
-      if (!ok) continue;
-      if (!prefix && k < xc.size() && IsWordChar(xc[k]) && !ns(xc[k]) && !ns(words.back().back())) {
-        continue;
-      }
-      return true;
-    }
-  }
-  return false;
-}
-
-// Brand i of `rs` is the one-term rule terms[i]: it fires on `text` exactly
-// when the reference reading matches. Counts the fired brands.
 // The words of the last match are the maximal runs of word characters of
 // the normalized text, in order.
 void WordsLikeReference(const MatchScratch& scratch, const std::string& text) {
-  std::vector<std::pair<uint32_t, uint32_t>> want;
-  const std::string& norm = scratch.normalized;
-  bool in = false;
-  for (size_t i = 0; i < norm.size();) {
-    const size_t at = i;
-    const bool word = IsWordChar(DecodeUtf8(norm, &i));
-    if (word && !in) want.emplace_back(static_cast<uint32_t>(at), 0);
-    if (!word && in) want.back().second = static_cast<uint32_t>(at);
-    in = word;
-  }
-  if (in) want.back().second = static_cast<uint32_t>(norm.size());
+  const std::vector<std::pair<uint32_t, uint32_t>> want = reference::WordRuns(scratch.normalized);
   ASSERT_EQ(scratch.words.size(), want.size()) << text;
   for (size_t w = 0; w < want.size(); ++w) {
     ASSERT_EQ(scratch.words[w].begin, want[w].first) << text;
@@ -948,6 +824,8 @@ void WordsLikeReference(const MatchScratch& scratch, const std::string& text) {
   }
 }
 
+// Brand i of `rs` is the one-term rule terms[i]: it fires on `text` exactly
+// when the reference reading matches. Counts the fired brands.
 void MatchLikeReference(const RuleSet& rs, const std::vector<std::string>& terms,
                         const std::string& text, MatchScratch* scratch, size_t* positives) {
   MatchOutput out;

@@ -1,0 +1,167 @@
+// Fuzzes the matcher's hot path with any bytes as an event's text, against
+// oracles that share none of its fast paths:
+//   - the normalizer (ASCII, 64-byte block and table paths, with and without
+//     offsets) against the general ICU path, byte for byte;
+//   - every brand's firing against docs/matching.md read literally
+//     (tests/fuzz/match_reference.h): words, phrases, tags, prefixes,
+//     Arabic proclitics, the no-space-script edge rule;
+//   - the words the tokenizer reports against the maximal runs of word
+//     characters;
+//   - the no-space literals' automaton against the code-point index it
+//     replaced, brands and `explain` alike, and `explain`'s "fired:" lines
+//     against Match().
+// A disagreement prints the text and aborts; AddressSanitizer watches the
+// SIMD block readers' bounds.
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/diagnostics.h"
+#include "base/platform.h"
+#include "rules/matcher_chars.h"
+#include "rules/normalizer.h"
+#include "rules/rule_set.h"
+#include "tests/fuzz/match_reference.h"
+
+namespace {
+
+using earshot::rules::RuleSet;
+
+// One brand a term; the terms of tests/unit/rule_set_test.cc's differential
+// tests, which reach every kind of atom the reference reads.
+const std::vector<std::string>& Terms() {
+  static const std::vector<std::string> terms = {
+      "nike",       "#nike",    "@nike",       "run*",      "just do it", "ナイキ",    "東京",
+      "nike東京",   "耐克 nike", "x",          "ss",        "نايكي",      "do it*",   "_",
+      "é",          "#ナイキ",   "ナ*",         "ru*",       "nike nike",  "東京 ناي*", "الاهلي",
+      "@x",         "it",       "نايكي ستور",  "just #do it", "nike @x", "ナイキ #東京", "do#it",
+      "air max",    "_x",       "a1",          "東京 ナイキ", "zz",        "اديداس",   "الهلا*",
+      "ไนกี้",        "ナイキア",  "スニーカー",   "ー",        "#اديداس",   "@الاهلي",  "وطن"};
+  return terms;
+}
+
+std::shared_ptr<const RuleSet> Compile(bool literal_automaton) {
+  earshot::rules::RuleSetDef def;
+  earshot::rules::CategoryDef c;
+  c.name = "c";
+  const earshot::SourceLoc loc{"fuzz.yaml", 1, 1};
+  for (size_t i = 0; i < Terms().size(); ++i) {
+    earshot::rules::RuleDef r;
+    r.name = "b" + std::to_string(i);
+    r.loc = loc;
+    r.terms.push_back(earshot::rules::TermSpec{Terms()[i], loc});
+    c.brands.push_back(std::move(r));
+  }
+  def.categories.push_back(std::move(c));
+  earshot::rules::CompileOptions opts;
+  opts.literal_automaton = literal_automaton;
+  earshot::Diagnostics diags;
+  auto set = RuleSet::Compile(def, opts, &diags);
+  if (!set || !diags.ok()) {
+    std::fprintf(stderr, "fuzz_matcher_differential: rules do not compile:\n%s\n",
+                 diags.ToString().c_str());
+    std::abort();
+  }
+  return set;
+}
+
+// `s` printable: control bytes as \xNN, and when `s` is not valid UTF-8,
+// every byte above 0x7F too.
+std::string Escaped(std::string_view s) {
+  const bool valid = earshot::rules::ToValidUtf8(s) == s;
+  std::string out;
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c == 0x7F || (c > 0x7F && !valid)) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "\\x%02X", c);
+      out += hex;
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
+[[noreturn]] void Fail(const char* what, const std::string& text, const std::string& detail = "") {
+  std::fprintf(stderr, "fuzz_matcher_differential: %s\n  text: \"%s\"\n%s\n", what,
+               Escaped(text).c_str(), detail.c_str());
+  std::abort();
+}
+
+size_t CountFired(const std::string& report) {
+  size_t n = 0;
+  for (size_t at = report.find("fired: brand "); at != std::string::npos;
+       at = report.find("fired: brand ", at + 1)) {
+    n += at == 0 || report[at - 1] == '\n';  // not "not fired: brand"
+  }
+  return n;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace earshot::rules;
+  if (size > 4096) return 0;  // several 64-byte blocks; the reference is slow
+  const std::string text(reinterpret_cast<const char*>(data), size);
+
+  // The normalizer's fast paths against ICU.
+  static std::string fast, with_offsets, slow;
+  static std::vector<uint32_t> offsets;
+  const NormalizeInfo f = Normalize(text, &fast);
+  Normalize(text, &with_offsets, &offsets);
+  const NormalizeInfo s = internal::NormalizeViaIcu(text, &slow);
+  if (fast != slow) {
+    Fail("Normalize differs from the ICU path", text,
+         "  fast: \"" + Escaped(fast) + "\"\n  icu:  \"" + Escaped(slow) + "\"");
+  }
+  if (with_offsets != slow) Fail("Normalize with offsets differs from the ICU path", text);
+  if (f.has_nospace_script != s.has_nospace_script) Fail("has_nospace_script differs", text);
+  if (offsets.size() != with_offsets.size() + 1 || offsets.back() != text.size()) {
+    Fail("offsets are not one per output byte plus the end", text);
+  }
+  for (size_t i = 0; i + 1 < offsets.size(); ++i) {
+    if (offsets[i] > offsets[i + 1] || offsets[i] >= text.size()) Fail("offsets out of order", text);
+  }
+
+  static const std::shared_ptr<const RuleSet> automaton = Compile(true);
+  static const std::shared_ptr<const RuleSet> index = Compile(false);
+  static const earshot::PlatformTable platforms({"twitter"});
+  static MatchScratch sa, sb;
+  static MatchOutput oa, ob;
+  const MatchInput in = ToMatchInput({text, "twitter", "", "", ""}, platforms);
+  automaton->Match(in, &sa, &oa);
+  index->Match(in, &sb, &ob);
+
+  // Every brand against the reference reading.
+  for (size_t i = 0; i < Terms().size(); ++i) {
+    const bool got = std::find(oa.brands.begin(), oa.brands.end(), i) != oa.brands.end();
+    if (got != reference::ReferenceMatch(Terms()[i], text)) {
+      Fail(got ? "fired, the reference does not match" : "did not fire, the reference matches", text,
+           "  term: \"" + Terms()[i] + "\"");
+    }
+  }
+  // The tokenizer's words.
+  const auto runs = reference::WordRuns(sa.normalized);
+  if (sa.words.size() != runs.size()) Fail("word count differs from the word runs", text);
+  for (size_t w = 0; w < runs.size(); ++w) {
+    if (sa.words[w].begin != runs[w].first || sa.words[w].end != runs[w].second) {
+      Fail("a word differs from the word runs", text);
+    }
+  }
+  // The automaton against the code-point index, and explain against Match.
+  if (oa.brands != ob.brands) Fail("automaton and code-point index fire different brands", text);
+  const std::string report = automaton->Explain(in);
+  if (report != index->Explain(in)) Fail("automaton and code-point index explain differently", text);
+  if (CountFired(report) != oa.brands.size()) {
+    Fail("explain's fired brands differ from Match's", text, report);
+  }
+  return 0;
+}
