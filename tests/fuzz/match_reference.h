@@ -32,8 +32,10 @@ inline bool IsArabicLetterRef(char32_t c) {
 // a no-space edge), word boundaries at both ends unless a no-space-script
 // character is at that edge; for a term starting with an Arabic letter, the
 // first word also written with a proclitic (a term with ال: its ال as one
-// of the forms with ال), the proclitic starting at a word boundary.
-inline bool ReferenceMatch(const std::string& term, const std::string& text) {
+// of the forms with ال), the proclitic starting at a word boundary, unless
+// `arabic_proclitics` is false (the rule file's key).
+inline bool ReferenceMatch(const std::string& term, const std::string& text,
+                           bool arabic_proclitics = true) {
   std::string t = term;
   bool prefix = !t.empty() && t.back() == '*';
   if (prefix) t.pop_back();
@@ -67,7 +69,7 @@ inline bool ReferenceMatch(const std::string& term, const std::string& text) {
   // before it because a proclitic starts it).
   const std::u32string al = U"\u0627\u0644";
   std::vector<std::pair<std::u32string, bool>> firsts;
-  if (!tag && IsArabicLetterRef(words[0][0])) {
+  if (!tag && arabic_proclitics && IsArabicLetterRef(words[0][0])) {
     if (words[0].compare(0, 2, al) == 0) {
       const std::u32string rest = words[0].substr(2);
       for (const char32_t* f : {U"\u0627\u0644", U"\u0648\u0627\u0644", U"\u0628\u0627\u0644",

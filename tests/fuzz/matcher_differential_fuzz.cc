@@ -4,7 +4,9 @@
 //     offsets) against the general ICU path, byte for byte;
 //   - every brand's firing against docs/matching.md read literally
 //     (tests/fuzz/match_reference.h): words, phrases, tags, prefixes,
-//     Arabic proclitics, the no-space-script edge rule;
+//     Arabic proclitics, the no-space-script edge rule; terms, excludes
+//     and boolean queries, with the rule file's `arabic_proclitics` on and
+//     off;
 //   - the words the tokenizer reports against the maximal runs of word
 //     characters;
 //   - the no-space literals' automaton against the code-point index it
@@ -19,6 +21,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,6 +30,7 @@
 #include "base/platform.h"
 #include "rules/matcher_chars.h"
 #include "rules/normalizer.h"
+#include "rules/query.h"
 #include "rules/rule_set.h"
 #include "tests/fuzz/match_reference.h"
 
@@ -47,18 +51,106 @@ const std::vector<std::string>& Terms() {
   return terms;
 }
 
+// A brand of the fuzzed rule set: a term, a term and an exclude, or a
+// boolean query of terms, each with the rule file's `arabic_proclitics` on
+// and (where it matters) off.
+struct Case {
+  earshot::rules::RuleDef rule;
+  std::string label;  // for a failure's message
+};
+
+// Whether `e` (terms, AND, OR, NOT) holds of `text` by the reference reading.
+bool Holds(const earshot::rules::Expr& e, const std::string& text, bool proclitics) {
+  using earshot::rules::ExprKind;
+  switch (e.kind) {
+    case ExprKind::kTerm:
+      return earshot::rules::reference::ReferenceMatch(e.text, text, proclitics);
+    case ExprKind::kAnd:
+      for (const auto& c : e.children) {
+        if (!Holds(c, text, proclitics)) return false;
+      }
+      return true;
+    case ExprKind::kOr:
+      for (const auto& c : e.children) {
+        if (Holds(c, text, proclitics)) return true;
+      }
+      return false;
+    case ExprKind::kNot:
+      return !Holds(e.children[0], text, proclitics);
+    default:
+      std::abort();  // the queries below use no other kind
+  }
+}
+
+// Whether the brand must fire on `text`.
+bool Expected(const Case& c, const std::string& text) {
+  using earshot::rules::reference::ReferenceMatch;
+  const earshot::rules::RuleDef& r = c.rule;
+  if (r.query) return Holds(*r.query, text, r.arabic_proclitics);
+  bool any = false;
+  for (const auto& t : r.terms) any = any || ReferenceMatch(t.text, text, r.arabic_proclitics);
+  for (const auto& t : r.exclude) any = any && !ReferenceMatch(t.text, text, r.arabic_proclitics);
+  return any;
+}
+
+const std::vector<Case>& Cases() {
+  static const std::vector<Case> cases = [] {
+    using namespace earshot::rules;
+    const earshot::SourceLoc loc{"fuzz.yaml", 1, 1};
+    std::vector<Case> out;
+    auto add = [&](RuleDef r, std::string label) {
+      r.name = "b" + std::to_string(out.size());
+      r.loc = loc;
+      out.push_back(Case{std::move(r), std::move(label)});
+    };
+    for (const std::string& t : Terms()) {
+      RuleDef r;
+      r.terms.push_back(TermSpec{t, loc});
+      add(r, "term \"" + t + "\"");
+      const auto lead = static_cast<unsigned char>(t[0]);
+      if (lead >= 0xD8 && lead <= 0xDB) {  // Arabic: the key changes what it matches
+        r.arabic_proclitics = false;
+        add(r, "term \"" + t + "\", arabic_proclitics: false");
+      }
+    }
+    const std::pair<const char*, const char*> excludes[] = {
+        {"nike", "nike nike"}, {"نايكي", "نايكي ستور"}, {"東京", "東京 ナイキ"},
+        {"اديداس", "#اديداس"}, {"الاهلي", "اهلي"},     {"run*", "running"}};
+    for (const auto& [t, x] : excludes) {
+      RuleDef r;
+      r.terms.push_back(TermSpec{t, loc});
+      r.exclude.push_back(TermSpec{x, loc});
+      add(r, std::string("term \"") + t + "\", exclude \"" + x + "\"");
+    }
+    const char* queries[] = {
+        "nike AND NOT اديداس",
+        "(ナイキ OR الاهلي) AND (run* OR \"just do it\")",
+        "NOT (x OR ss) AND (نايكي OR 東京)",
+        "\"نايكي ستور\" OR (الهلا* AND NOT #اديداس) OR @الاهلي",
+    };
+    for (const char* q : queries) {
+      earshot::Diagnostics diags;
+      std::optional<Expr> e = ParseQuery(q, loc, &diags);
+      if (!e) {
+        std::fprintf(stderr, "fuzz_matcher_differential: %s\n", diags.ToString().c_str());
+        std::abort();
+      }
+      RuleDef r;
+      r.query = *e;
+      add(r, std::string("query ") + q);
+      r.arabic_proclitics = false;
+      add(r, std::string("query ") + q + ", arabic_proclitics: false");
+    }
+    return out;
+  }();
+  return cases;
+}
+
 std::shared_ptr<const RuleSet> Compile(bool literal_automaton) {
   earshot::rules::RuleSetDef def;
   earshot::rules::CategoryDef c;
   c.name = "c";
-  const earshot::SourceLoc loc{"fuzz.yaml", 1, 1};
-  for (size_t i = 0; i < Terms().size(); ++i) {
-    earshot::rules::RuleDef r;
-    r.name = "b" + std::to_string(i);
-    r.loc = loc;
-    r.terms.push_back(earshot::rules::TermSpec{Terms()[i], loc});
-    c.brands.push_back(std::move(r));
-  }
+  for (const Case& k : Cases()) c.brands.push_back(k.rule);
   def.categories.push_back(std::move(c));
   earshot::rules::CompileOptions opts;
   opts.literal_automaton = literal_automaton;
@@ -141,11 +233,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   index->Match(in, &sb, &ob);
 
   // Every brand against the reference reading.
-  for (size_t i = 0; i < Terms().size(); ++i) {
+  for (size_t i = 0; i < Cases().size(); ++i) {
     const bool got = std::find(oa.brands.begin(), oa.brands.end(), i) != oa.brands.end();
-    if (got != reference::ReferenceMatch(Terms()[i], text)) {
+    if (got != Expected(Cases()[i], text)) {
       Fail(got ? "fired, the reference does not match" : "did not fire, the reference matches", text,
-           "  term: \"" + Terms()[i] + "\"");
+           "  brand: " + Cases()[i].label);
     }
   }
   // The tokenizer's words.
