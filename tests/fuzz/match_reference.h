@@ -6,6 +6,7 @@
 // every way a term may be written) and written without the matcher's code:
 // only the normalizer and its character classes are shared.
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -34,8 +35,13 @@ inline bool IsArabicLetterRef(char32_t c) {
 // first word also written with a proclitic (a term with ال: its ال as one
 // of the forms with ال), the proclitic starting at a word boundary, unless
 // `arabic_proclitics` is false (the rule file's key).
-inline bool ReferenceMatch(const std::string& term, const std::string& text,
-                           bool arabic_proclitics = true) {
+// Each occurrence is a range [begin, end) of code points of the normalized
+// text, the proclitic included; a tag term's occurrence starts after its
+// tag.
+using Occurrence = std::pair<size_t, size_t>;
+inline std::vector<Occurrence> ReferenceOccurrences(const std::string& term, const std::string& text,
+                                                    bool arabic_proclitics = true) {
+  std::vector<Occurrence> found;
   std::string t = term;
   bool prefix = !t.empty() && t.back() == '*';
   if (prefix) t.pop_back();
@@ -63,7 +69,7 @@ inline bool ReferenceMatch(const std::string& term, const std::string& text,
       in = false;
     }
   }
-  if (words.empty()) return false;
+  if (words.empty()) return found;
   auto ns = [](char32_t c) { return IsNoSpaceScript(c); };
   // The ways the first word may be written: (form, needs a word boundary
   // before it because a proclitic starts it).
@@ -127,7 +133,63 @@ inline bool ReferenceMatch(const std::string& term, const std::string& text,
       if (!prefix && k < xc.size() && IsWordChar(xc[k]) && !ns(xc[k]) && !ns(words.back().back())) {
         continue;
       }
-      return true;
+      found.emplace_back(s, k);
+    }
+  }
+  std::sort(found.begin(), found.end());
+  found.erase(std::unique(found.begin(), found.end()), found.end());
+  return found;
+}
+
+inline bool ReferenceMatch(const std::string& term, const std::string& text,
+                           bool arabic_proclitics = true) {
+  return !ReferenceOccurrences(term, text, arabic_proclitics).empty();
+}
+
+// `a NEAR/n b` (NEAR/nf when `ordered`), each operand the terms of an OR:
+// an occurrence of a term of `a` and one of a term of `b`, not the same
+// occurrence of the same term, with at most `n` words between them (0 when
+// they share a word), the one of `a` starting first when `ordered`.
+inline bool ReferenceNear(const std::vector<std::string>& a, const std::vector<std::string>& b, int n,
+                          bool ordered, const std::string& text, bool arabic_proclitics = true) {
+  std::string nx;
+  Normalize(text, &nx);
+  const std::u32string xc = Cps(nx);
+  std::vector<int> word(xc.size(), -1);  // each code point's word, -1 between words
+  int words = 0;
+  for (size_t i = 0; i < xc.size(); ++i) {
+    if (!IsWordChar(xc[i])) continue;
+    if (i == 0 || !IsWordChar(xc[i - 1])) ++words;
+    word[i] = words - 1;
+  }
+  struct Span {
+    size_t begin, end;
+    int first, last;  // words
+  };
+  auto spans = [&](const std::string& term) {
+    std::vector<Span> out;
+    for (const auto& [s, e] : ReferenceOccurrences(term, text, arabic_proclitics)) {
+      Span sp{s, e, -1, -1};
+      for (size_t i = s; i < e; ++i) {
+        if (word[i] < 0) continue;
+        if (sp.first < 0) sp.first = word[i];
+        sp.last = word[i];
+      }
+      out.push_back(sp);
+    }
+    return out;
+  };
+  for (const std::string& ta : a) {
+    for (const Span& x : spans(ta)) {
+      for (const std::string& tb : b) {
+        for (const Span& y : spans(tb)) {
+          if (ta == tb && x.begin == y.begin && x.end == y.end) continue;
+          if (ordered && !(x.begin < y.begin)) continue;
+          const Span& first = x.begin <= y.begin ? x : y;
+          const Span& second = x.begin <= y.begin ? y : x;
+          if (std::max(second.first - first.last - 1, 0) <= n) return true;
+        }
+      }
     }
   }
   return false;

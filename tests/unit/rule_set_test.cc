@@ -865,6 +865,68 @@ TEST(DifferentialTest, RandomTextsAgreeWithReference) {
   EXPECT_GT(positives, 4000u);  // the texts do exercise the terms
 }
 
+// NEAR (and NEAR/nf) against the reference reading: operands that are
+// terms or ORs of them, over words, phrases, prefixes, proclitics and
+// no-space literals, with the rule file's `arabic_proclitics` on and off.
+TEST(DifferentialTest, NearQueriesAgreeWithReference) {
+  struct NearCase {
+    std::vector<std::string> a, b;
+    int n;
+    bool ordered;
+  };
+  const std::vector<NearCase> nears = {
+      {{"nike"}, {"run*", "x"}, 0, false},
+      {{"just do it", "nike"}, {"nike", "ss"}, 2, false},
+      {{"نايكي"}, {"اديداس", "الاهلي"}, 1, true},
+      {{"ナイキ", "東京"}, {"スニーカー", "nike"}, 0, false},
+      {{"nike"}, {"nike"}, 1, false},
+      {{"الهلا*", "وطن"}, {"x", "air max"}, 3, true},
+  };
+  auto operand = [](const std::vector<std::string>& terms) {
+    if (terms.size() == 1) return Term(terms[0]);
+    std::vector<Expr> c;
+    for (const auto& t : terms) c.push_back(Term(t));
+    return Or(std::move(c));
+  };
+  std::vector<RuleDef> brands;
+  for (bool proclitics : {true, false}) {
+    for (const NearCase& q : nears) {
+      RuleDef r = Rule("n" + std::to_string(brands.size()));
+      r.query = Near(operand(q.a), operand(q.b), q.n, q.ordered);
+      r.arabic_proclitics = proclitics;
+      brands.push_back(std::move(r));
+    }
+  }
+  auto rs = MustCompile(OneCategory(brands));
+  ASSERT_TRUE(rs);
+  const std::vector<std::string> pieces = {
+      "nike", "Nike", "run", "running", "x", "ss", "just do it", "just", "do", "it", " ", " ",
+      " ", "-", "#", "نايكي", "واديداس", "اديداس", "للاهلي", "الاهلي", "الهلال", "وطن", "ووطن",
+      "ナイキ", "東京", "スニーカー", "の", "air max", "air", "max", "🔥", "z",
+      // More of the operands every query needs.
+      "nike", " nike", "نايكي ", "واديداس ", "ناي"};
+  std::mt19937 rng(23);
+  MatchScratch scratch;
+  MatchOutput out;
+  std::vector<size_t> fired(brands.size());
+  for (int iter = 0; iter < 6000; ++iter) {
+    std::string text;
+    const int n = 1 + static_cast<int>(rng() % 14);
+    for (int k = 0; k < n; ++k) text += pieces[rng() % pieces.size()];
+    rs->Match(MatchInput{text, "twitter", "en", "", ""}, &scratch, &out);
+    for (size_t i = 0; i < brands.size(); ++i) {
+      const NearCase& q = nears[i % nears.size()];
+      const bool want = reference::ReferenceNear(q.a, q.b, q.n, q.ordered, text, i < nears.size());
+      const bool got = std::find(out.brands.begin(), out.brands.end(), i) != out.brands.end();
+      ASSERT_EQ(got, want) << "brand " << i << " text \"" << text << "\"";
+      fired[i] += got;
+    }
+  }
+  for (size_t i = 0; i < brands.size(); ++i) {
+    EXPECT_GE(fired[i], 20u) << "brand " << i;  // the texts do exercise every query
+  }
+}
+
 // MatchInput::normalized: a rule set that takes the normalized text of
 // another set's match (shadow rules do) matches exactly as if it had
 // normalized the text itself, whichever scripts, raw literals and regexes
