@@ -179,11 +179,13 @@ inline bool ReferenceNear(const std::vector<std::string>& a, const std::vector<s
     }
     return out;
   };
+  std::vector<std::vector<Span>> bs;  // each term of b's, found once
+  for (const std::string& tb : b) bs.push_back(spans(tb));
   for (const std::string& ta : a) {
     for (const Span& x : spans(ta)) {
-      for (const std::string& tb : b) {
-        for (const Span& y : spans(tb)) {
-          if (ta == tb && x.begin == y.begin && x.end == y.end) continue;
+      for (size_t j = 0; j < b.size(); ++j) {
+        for (const Span& y : bs[j]) {
+          if (ta == b[j] && x.begin == y.begin && x.end == y.end) continue;
           if (ordered && !(x.begin < y.begin)) continue;
           const Span& first = x.begin <= y.begin ? x : y;
           const Span& second = x.begin <= y.begin ? y : x;
