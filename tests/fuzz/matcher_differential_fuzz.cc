@@ -11,7 +11,10 @@
 //     characters;
 //   - the no-space literals' automaton against the code-point index it
 //     replaced, brands and `explain` alike, and `explain`'s "fired:" lines
-//     against Match().
+//     against Match();
+//   - the built-in sentiment lexicon's reading of the matcher's hits (its
+//     vocabulary compiled into the rule set, as the daemon does) against
+//     its own look-ups of the words.
 // A disagreement prints the text and aborts; AddressSanitizer watches the
 // SIMD block readers' bounds.
 
@@ -32,6 +35,7 @@
 #include "rules/normalizer.h"
 #include "rules/query.h"
 #include "rules/rule_set.h"
+#include "rules/sentiment.h"
 #include "tests/fuzz/match_reference.h"
 
 namespace {
@@ -164,7 +168,10 @@ const std::vector<Case>& Cases() {
   return cases;
 }
 
-std::shared_ptr<const RuleSet> Compile(bool literal_automaton) {
+// `lexicon`: its vocabulary compiled in, as the daemon does (the matcher
+// then finds the lexicon's words for Classify()).
+std::shared_ptr<const RuleSet> Compile(bool literal_automaton,
+                                       const earshot::rules::SentimentLexicon* lexicon = nullptr) {
   earshot::rules::RuleSetDef def;
   earshot::rules::CategoryDef c;
   c.name = "c";
@@ -172,6 +179,7 @@ std::shared_ptr<const RuleSet> Compile(bool literal_automaton) {
   def.categories.push_back(std::move(c));
   earshot::rules::CompileOptions opts;
   opts.literal_automaton = literal_automaton;
+  if (lexicon != nullptr) lexicon->AddVocabulary(&opts);
   earshot::Diagnostics diags;
   auto set = RuleSet::Compile(def, opts, &diags);
   if (!set || !diags.ok()) {
@@ -265,6 +273,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (sa.words[w].begin != runs[w].first || sa.words[w].end != runs[w].second) {
       Fail("a word differs from the word runs", text);
     }
+  }
+  // Sentiment from the words the matcher found (the lexicon's vocabulary
+  // compiled in) against the lexicon's own look-ups.
+  static const auto lexicon = SentimentLexicon::BuiltIn();
+  static const std::shared_ptr<const RuleSet> with_vocabulary = Compile(true, lexicon.get());
+  static MatchScratch sv;
+  static MatchOutput ov;
+  with_vocabulary->Match(in, &sv, &ov);
+  if (ov.brands != oa.brands) Fail("the lexicon's vocabulary changes which brands fire", text);
+  if (lexicon->Classify(sv) != lexicon->Classify(sa)) {
+    Fail("sentiment from the matcher's hits differs from the lexicon's look-ups", text,
+         std::string("  hits: ") + SentimentName(lexicon->Classify(sv)) +
+             ", look-ups: " + SentimentName(lexicon->Classify(sa)));
   }
   // The automaton against the code-point index, and explain against Match.
   if (oa.brands != ob.brands) Fail("automaton and code-point index fire different brands", text);
