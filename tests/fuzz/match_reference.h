@@ -39,7 +39,8 @@ inline bool IsArabicLetterRef(char32_t c) {
 // text, the proclitic included; a tag term's occurrence starts after its
 // tag.
 using Occurrence = std::pair<size_t, size_t>;
-inline std::vector<Occurrence> ReferenceOccurrences(const std::string& term, const std::string& text,
+inline std::vector<Occurrence> ReferenceOccurrences(const std::string& term,
+                                                    const std::string& text,
                                                     bool arabic_proclitics = true) {
   std::vector<Occurrence> found;
   std::string t = term;
@@ -150,8 +151,9 @@ inline bool ReferenceMatch(const std::string& term, const std::string& text,
 // an occurrence of a term of `a` and one of a term of `b`, not the same
 // occurrence of the same term, with at most `n` words between them (0 when
 // they share a word), the one of `a` starting first when `ordered`.
-inline bool ReferenceNear(const std::vector<std::string>& a, const std::vector<std::string>& b, int n,
-                          bool ordered, const std::string& text, bool arabic_proclitics = true) {
+inline bool ReferenceNear(const std::vector<std::string>& a, const std::vector<std::string>& b,
+                          int n, bool ordered, const std::string& text,
+                          bool arabic_proclitics = true) {
   std::string nx;
   Normalize(text, &nx);
   const std::u32string xc = Cps(nx);

@@ -246,7 +246,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Fail("offsets are not one per output byte plus the end", text);
   }
   for (size_t i = 0; i + 1 < offsets.size(); ++i) {
-    if (offsets[i] > offsets[i + 1] || offsets[i] >= text.size()) Fail("offsets out of order", text);
+    if (offsets[i] > offsets[i + 1] || offsets[i] >= text.size()) {
+      Fail("offsets out of order or past the text", text);
+    }
   }
 
   static const std::shared_ptr<const RuleSet> automaton = Compile(true);
@@ -262,8 +264,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (size_t i = 0; i < Cases().size(); ++i) {
     const bool got = std::find(oa.brands.begin(), oa.brands.end(), i) != oa.brands.end();
     if (got != Expected(Cases()[i], text)) {
-      Fail(got ? "fired, the reference does not match" : "did not fire, the reference matches", text,
-           "  brand: " + Cases()[i].label);
+      Fail(got ? "fired, the reference does not match" : "did not fire, the reference matches",
+           text, "  brand: " + Cases()[i].label);
     }
   }
   // The tokenizer's words.
@@ -290,7 +292,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // The automaton against the code-point index, and explain against Match.
   if (oa.brands != ob.brands) Fail("automaton and code-point index fire different brands", text);
   const std::string report = automaton->Explain(in);
-  if (report != index->Explain(in)) Fail("automaton and code-point index explain differently", text);
+  if (report != index->Explain(in)) {
+    Fail("automaton and code-point index explain differently", text);
+  }
   // (explain echoes the text as it is: a newline in it could start a
   // line of its own that reads "fired: brand".)
   if (text.find('\n') == std::string::npos && CountFired(report) != oa.brands.size()) {
