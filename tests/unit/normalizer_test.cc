@@ -363,8 +363,10 @@ TEST(NormalizerRegressionTest, RunsOfInvalidBytesDoNotOverflow) {
 // point (left for the next block) took a lead at byte 62 or 61 as whole
 // without looking at byte 63, so "D8 D8" at bytes 62-63 of Arabic text
 // passed through unreplaced. Every combination of interesting bytes at
-// bytes 61-63 of the first block, after Arabic, kana or Latin text, with and
-// without text after: the block path agrees with the ICU path.
+// bytes 61-63 of the first block, after Arabic or kana text (and after 61
+// ASCII bytes, where the block path starts at the first byte that is not
+// ASCII: other alignments), with and without text after: the block path
+// agrees with the ICU path.
 TEST(NormalizerRegressionTest, LeadsBeforeACutCodePointAreChecked) {
   const unsigned char bytes[] = {'a',  ' ',  0x80, 0xA7, 0xBF, 0xC2, 0xD8,
                                  0xDF, 0xE0, 0xE3, 0xEF, 0xF0, 0xFF};
