@@ -491,7 +491,11 @@ class Synthesizer : public EventSynthesizer {
   void Next(int64_t now_ms, std::string* out) override {
     const auto& cats = Categories();
     const auto& brands = Brands();
-    UpdateDrift(now_ms);
+    // The drift counts from the first event, so a seed gives the same
+    // events whenever it runs (`earshot generate --count`, whose events all
+    // carry its start time, is reproducible).
+    if (start_ms_ == INT64_MIN) start_ms_ = now_ms;
+    UpdateDrift(now_ms - start_ms_);
 
     const size_t platform = PickCumulative(platform_cum_, kNumPlatforms, rng_.Uniform());
     const PlatformDef& pdef = kPlatforms[platform];
@@ -642,12 +646,13 @@ class Synthesizer : public EventSynthesizer {
  private:
   static constexpr size_t kMaxBrands = 16;
 
-  // Recomputes each brand's drift factor once per second of event time.
-  void UpdateDrift(int64_t now_ms) {
-    int64_t sec = now_ms / 1000;
+  // Recomputes each brand's drift factor once per second of event time,
+  // `elapsed_ms` after the first event.
+  void UpdateDrift(int64_t elapsed_ms) {
+    int64_t sec = elapsed_ms / 1000;
     if (sec == drift_second_) return;
     drift_second_ = sec;
-    const double t = static_cast<double>(now_ms);
+    const double t = static_cast<double>(elapsed_ms);
     for (size_t b = 0; b < Brands().size(); ++b) {
       double fast = std::sin(6.283185307179586 * t / drift_period_fast_[b] + drift_phase_[b]);
       double slow = std::sin(6.283185307179586 * t / drift_period_slow_[b] + 2 * drift_phase_[b]);
@@ -785,6 +790,7 @@ class Synthesizer : public EventSynthesizer {
   double drift_phase_[kMaxBrands] = {};
   double drift_[kMaxBrands] = {};
   int64_t drift_second_ = INT64_MIN;
+  int64_t start_ms_ = INT64_MIN;  // the first event's time
   double category_cum_[8] = {};
   double platform_cum_[kNumPlatforms] = {};
   double lang_cum_[kLangs] = {};

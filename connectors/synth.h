@@ -3,7 +3,9 @@
 // the demo, `earshot generate`, tests and benchmarks: several platforms,
 // English, Arabic and Japanese text, competing brands of the example rule
 // files in deploy/rules/, heavy-tailed follower and engagement counts.
-// Deterministic for a seed. Not thread-safe (one per thread).
+// Deterministic for a seed and the events' times counted from the first
+// event's (the brand mix drifts with that elapsed time, not with the
+// clock's absolute time). Not thread-safe (one per thread).
 
 #include <cstdint>
 #include <memory>

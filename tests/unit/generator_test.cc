@@ -2,6 +2,8 @@
 // (connectors/generator_source.h).
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include <algorithm>
 #include <chrono>
@@ -188,23 +190,60 @@ TEST(SynthTest, RealisticMix) {
   EXPECT_LT(big, n / 100);
 }
 
-TEST(SynthTest, ShareOfVoiceDriftsOverTime) {
-  // The same seed an hour apart gives a visibly different brand mix.
-  auto count = [](int64_t t0) {
-    std::map<std::string, int> c;
-    for (const auto& e : Generate(5, 20000, t0)) {
-      rapidjson::Document d;
-      d.Parse(e.c_str());
-      for (const auto& [name, terms] : BrandTerms()) {
-        if (Mentions(d["text"].GetString(), terms)) ++c[name];
-      }
+// The brands each synthetic event mentions, counted over `events`.
+std::map<std::string, int> CountBrands(const std::vector<std::string>& events) {
+  std::map<std::string, int> c;
+  for (const auto& e : events) {
+    rapidjson::Document d;
+    d.Parse(e.c_str());
+    for (const auto& [name, terms] : BrandTerms()) {
+      if (Mentions(d["text"].GetString(), terms)) ++c[name];
     }
-    return c;
-  };
-  auto a = count(kT0), b = count(kT0 + 25 * 60 * 1000);
+  }
+  return c;
+}
+
+TEST(SynthTest, ShareOfVoiceDriftsOverTime) {
+  // One stream: its first 20,000 events and 20,000 events 25 minutes later
+  // have a visibly different brand mix.
+  auto synth = MakeEventSynthesizer(5);
+  std::vector<std::string> first(20000), later(20000);
+  for (int i = 0; i < 20000; ++i) synth->Next(kT0 + i, &first[i]);
+  for (int i = 0; i < 20000; ++i) synth->Next(kT0 + 25 * 60 * 1000 + i, &later[i]);
+  auto a = CountBrands(first), b = CountBrands(later);
   int max_change = 0;
   for (const auto& [name, n] : a) max_change = std::max(max_change, std::abs(n - b[name]));
   EXPECT_GT(max_change, 200);
+}
+
+TEST(SynthTest, ASeedGivesTheSameEventsWhateverTheStartTime) {
+  // `earshot generate --count N --seed S` stamps every event with its start
+  // time: two runs, seconds or days apart, give the same events apart from
+  // that. (The drift once followed the clock's absolute time, and two runs
+  // that straddled a second could pick different brands.)
+  auto strip_time = [](std::vector<std::string> events) {
+    for (auto& e : events) {
+      rapidjson::Document d;
+      d.Parse(e.c_str());
+      d.RemoveMember("created_at");
+      rapidjson::StringBuffer out;
+      rapidjson::Writer<rapidjson::StringBuffer> w(out);
+      d.Accept(w);
+      e = out.GetString();
+    }
+    return events;
+  };
+  const auto at = [](int64_t t0) {
+    auto synth = MakeEventSynthesizer(7);
+    std::vector<std::string> out(3000);
+    for (auto& e : out) synth->Next(t0, &e);
+    return out;
+  };
+  const auto a = strip_time(at(kT0));
+  for (int64_t offset : {int64_t{999}, int64_t{1000}, int64_t{7} * 60 * 1000 + 500,
+                         int64_t{86400} * 1000 * 3 + 1}) {
+    EXPECT_EQ(strip_time(at(kT0 + offset)), a) << "start time kT0 + " << offset << " ms";
+  }
 }
 
 // ---------------------------------------------------------------- source
