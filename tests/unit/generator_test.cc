@@ -217,10 +217,12 @@ TEST(SynthTest, ShareOfVoiceDriftsOverTime) {
 }
 
 TEST(SynthTest, ASeedGivesTheSameEventsWhateverTheStartTime) {
-  // `earshot generate --count N --seed S` stamps every event with its start
-  // time: two runs, seconds or days apart, give the same events apart from
-  // that. (The drift once followed the clock's absolute time, and two runs
-  // that straddled a second could pick different brands.)
+  // A seed and the events' times relative to the first give the same events,
+  // apart from their timestamps, whenever the stream starts: two runs of
+  // `earshot generate --count N --seed S` (every event stamped with the start
+  // time) seconds or days apart agree. (The drift once followed the clock's
+  // absolute time, and two runs that straddled a second could pick
+  // different brands.)
   auto strip_time = [](std::vector<std::string> events) {
     for (auto& e : events) {
       rapidjson::Document d;
@@ -233,16 +235,11 @@ TEST(SynthTest, ASeedGivesTheSameEventsWhateverTheStartTime) {
     }
     return events;
   };
-  const auto at = [](int64_t t0) {
-    auto synth = MakeEventSynthesizer(7);
-    std::vector<std::string> out(3000);
-    for (auto& e : out) synth->Next(t0, &e);
-    return out;
-  };
-  const auto a = strip_time(at(kT0));
+  const auto a = strip_time(Generate(7, 3000, kT0));
   for (int64_t offset : {int64_t{999}, int64_t{1000}, int64_t{7} * 60 * 1000 + 500,
                          int64_t{86400} * 1000 * 3 + 1}) {
-    EXPECT_EQ(strip_time(at(kT0 + offset)), a) << "start time kT0 + " << offset << " ms";
+    EXPECT_EQ(strip_time(Generate(7, 3000, kT0 + offset)), a)
+        << "start time kT0 + " << offset << " ms";
   }
 }
 
