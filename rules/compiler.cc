@@ -25,6 +25,7 @@
 
 #include "base/platform.h"
 #include "base/strings.h"
+#include "rules/arabic_proclitics.h"
 #include "rules/compiled_rules.h"
 
 namespace earshot::rules {
@@ -75,18 +76,6 @@ std::string FieldName(FieldKind f) {
 bool IsArabicLetter(char32_t c) {
   return (c >= 0x0621 && c <= 0x064A) || (c >= 0x066E && c <= 0x06D3) ||
          (c >= 0x06FA && c <= 0x06FF);
-}
-
-// The proclitics (normalized): و, ال, وال, بال, كال, فال, لل.
-constexpr std::string_view kArticle = "\u0627\u0644";
-bool IsProclitic(std::string_view w) {
-  static const std::string_view kAll[] = {"\u0648",       kArticle,       "\u0648\u0627\u0644",
-                                          "\u0628\u0627\u0644", "\u0643\u0627\u0644",
-                                          "\u0641\u0627\u0644", "\u0644\u0644"};
-  for (std::string_view p : kAll) {
-    if (w == p) return true;
-  }
-  return false;
 }
 
 // Every code point of `word` is of a no-space script.
@@ -258,7 +247,7 @@ uint32_t Compiler::TermAtom(std::string_view text, const SourceLoc& loc) {
     std::string& w0 = p.words[0];
     size_t k = 0;
     if (IsArabicLetter(CpAt(w0, &k))) {
-      if (IsProclitic(w0)) {
+      if (IsArabicProclitic(w0)) {
         // The fixed wording first (docs/matching.md quotes it), then the
         // term; a phrase names its first word (normalized), then itself.
         std::string what = "\"" + display + "\"";

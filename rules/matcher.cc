@@ -22,6 +22,7 @@
 #include <tuple>
 
 #include "base/strings.h"
+#include "rules/arabic_proclitics.h"
 #include "rules/compiled_rules.h"
 #include "rules/tokenizer.h"
 
@@ -232,18 +233,21 @@ void RuleSetImpl::FindPeeled(const Tokens& tokens, std::string_view text,
     uint64_t x;  // the token's first bytes (the text is padded)
     std::memcpy(&x, p + t.begin, 8);
     const uint32_t len = t.end - t.begin;
-    // Little-endian UTF-8: و D9 88, ا D8 A7, ل D9 84, ب D8 A8, ك D9 83, ف D9 81.
-    constexpr uint64_t kAl = 0x84D9A7D8, kLl = 0x84D984D9;
+    // The letters' bytes as the load gives them (rules/arabic_proclitics.h).
+    using internal::LoadedBytes;
+    constexpr uint64_t kAl = LoadedBytes(internal::kArticle), kLl = LoadedBytes(internal::kLamLam);
+    constexpr uint64_t kW = LoadedBytes(internal::kWaw), kB = LoadedBytes(internal::kBeh),
+                       kK = LoadedBytes(internal::kKaf), kF = LoadedBytes(internal::kFeh);
     const uint64_t first = x & 0xFFFF, head = x & 0xFFFFFFFF, next_al = (x >> 16) & 0xFFFFFFFF;
     // A proclitic starts at a word boundary, so its token starts its word;
     // a token after a no-space-script character can only be an ال-term
     // written as itself.
     const bool starts_word = t.begin == scratch.words[t.word].begin;
     const bool al = head == kAl;
-    const bool waw = first == 0x88D9;         // و, وال
+    const bool waw = first == kW;             // و, وال
     const bool article = al | (head == kLl);  // ال, لل
     const bool then_al = next_al == kAl;  // ال after the first letter
-    const bool bkf = ((first == 0xA8D8) | (first == 0x83D9) | (first == 0x81D9)) &
+    const bool bkf = ((first == kB) | (first == kK) | (first == kF)) &
                      then_al;  // بال, كال, فال
     // The first entry: و, ال or لل, بال/كال/فال; or a term's own ال.
     const uint32_t cut = starts_word ? 2 * waw + 4 * article + 6 * bkf : 4 * al;
@@ -747,8 +751,8 @@ std::string RuleSetImpl::Explain(const MatchInput& in) const {
       // ل alone are no proclitics).
       std::string proclitic(norm.substr(occ.begin, occ.prefix));
       if (patterns_[atom.index].proclitic == kProcliticArticle) {
-        if (proclitic == "\u0627\u0644") proclitic.clear();                          // ال
-        else if (proclitic == "\u0648\u0627\u0644") proclitic = "\u0648";          // وال: و
+        if (proclitic == internal::kArticle) proclitic.clear();
+        else if (proclitic == internal::kWawArticle) proclitic = internal::kWaw;
       }
       lines.push_back({offsets[occ.begin], offsets[occ.end], a, std::move(proclitic)});
     }

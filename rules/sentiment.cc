@@ -26,6 +26,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <sstream>
 #include <string_view>
@@ -33,6 +34,7 @@
 #include <unordered_set>
 
 #include "base/status.h"
+#include "rules/arabic_proclitics.h"
 #include "rules/matcher_chars.h"
 #include "rules/matcher_index.h"
 #include "rules/normalizer.h"
@@ -115,10 +117,24 @@ bool IsEmojiModifier(char32_t cp) {
   return cp == 0xFE0F || cp == 0xFE0E || cp == 0x200D || (cp >= 0x1F3FB && cp <= 0x1F3FF);
 }
 
-// Arabic clitics glued to the front of a word (conjunctions, prepositions,
-// the article); tried, longest first, only when the whole word is unknown.
-constexpr std::string_view kArabicPrefixes[] = {"وال", "بال", "فال", "كال", "لل", "ال",
-                                                "و",   "ف",   "ب",   "ل"};
+// Arabic clitics glued to the front of a word: the matcher's seven
+// proclitics (rules/arabic_proclitics.h) and the one-letter prepositions ف,
+// ب and ل. Tried, longest first, only when the whole word is unknown.
+constexpr std::string_view kArabicPrefixes[] = {
+    internal::kWawArticle, internal::kBehArticle, internal::kFehArticle, internal::kKafArticle,
+    internal::kLamLam,     internal::kArticle,    internal::kWaw,        internal::kFeh,
+    internal::kBeh,        internal::kLam};
+constexpr bool HasEveryProclitic() {
+  for (std::string_view p : internal::kArabicProclitics) {
+    bool found = false;
+    for (std::string_view q : kArabicPrefixes) found |= p == q;
+    if (!found) return false;
+  }
+  return true;
+}
+static_assert(HasEveryProclitic());
+static_assert(std::is_sorted(std::begin(kArabicPrefixes), std::end(kArabicPrefixes),
+                             [](std::string_view a, std::string_view b) { return a.size() > b.size(); }));
 
 class Lexicon : public SentimentLexicon {
  public:
