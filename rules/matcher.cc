@@ -234,10 +234,9 @@ void RuleSetImpl::FindPeeled(const Tokens& tokens, std::string_view text,
     std::memcpy(&x, p + t.begin, 8);
     const uint32_t len = t.end - t.begin;
     // The letters' bytes as the load gives them (rules/arabic_proclitics.h).
-    using internal::LoadedBytes;
-    constexpr uint64_t kAl = LoadedBytes(internal::kArticle), kLl = LoadedBytes(internal::kLamLam);
-    constexpr uint64_t kW = LoadedBytes(internal::kWaw), kB = LoadedBytes(internal::kBeh),
-                       kK = LoadedBytes(internal::kKaf), kF = LoadedBytes(internal::kFeh);
+    constexpr uint64_t kAl = LoadedBytes(kArticle), kLl = LoadedBytes(kLamLam);
+    constexpr uint64_t kW = LoadedBytes(kWaw), kB = LoadedBytes(kBeh), kK = LoadedBytes(kKaf),
+                       kF = LoadedBytes(kFeh);
     const uint64_t first = x & 0xFFFF, head = x & 0xFFFFFFFF, next_al = (x >> 16) & 0xFFFFFFFF;
     // A proclitic starts at a word boundary, so its token starts its word;
     // a token after a no-space-script character can only be an ال-term
@@ -751,8 +750,8 @@ std::string RuleSetImpl::Explain(const MatchInput& in) const {
       // ل alone are no proclitics).
       std::string proclitic(norm.substr(occ.begin, occ.prefix));
       if (patterns_[atom.index].proclitic == kProcliticArticle) {
-        if (proclitic == internal::kArticle) proclitic.clear();
-        else if (proclitic == internal::kWawArticle) proclitic = internal::kWaw;
+        if (proclitic == kArticle) proclitic.clear();
+        else if (proclitic == kWawArticle) proclitic = kWaw;
       }
       lines.push_back({offsets[occ.begin], offsets[occ.end], a, std::move(proclitic)});
     }

@@ -124,15 +124,12 @@ constexpr std::string_view kArabicPrefixes[] = {
     internal::kWawArticle, internal::kBehArticle, internal::kFehArticle, internal::kKafArticle,
     internal::kLamLam,     internal::kArticle,    internal::kWaw,        internal::kFeh,
     internal::kBeh,        internal::kLam};
-constexpr bool HasEveryProclitic() {
-  for (std::string_view p : internal::kArabicProclitics) {
-    bool found = false;
-    for (std::string_view q : kArabicPrefixes) found |= p == q;
-    if (!found) return false;
-  }
-  return true;
-}
-static_assert(HasEveryProclitic());
+static_assert(std::all_of(std::begin(internal::kArabicProclitics),
+                          std::end(internal::kArabicProclitics), [](std::string_view p) {
+                            return std::find(std::begin(kArabicPrefixes),
+                                             std::end(kArabicPrefixes),
+                                             p) != std::end(kArabicPrefixes);
+                          }));
 static_assert(std::is_sorted(std::begin(kArabicPrefixes), std::end(kArabicPrefixes),
                              [](std::string_view a, std::string_view b) { return a.size() > b.size(); }));
 
