@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "base/duration.h"
 
@@ -22,7 +23,18 @@ SourceLoc LocOf(const YAML::Node& node, const std::string& file) {
 std::optional<YAML::Node> LoadYamlString(const std::string& text, const std::string& file,
                                          Diagnostics* diags) {
   try {
-    return YAML::Load(text);
+    std::vector<YAML::Node> docs = YAML::LoadAll(text);
+    if (docs.empty()) return YAML::Node();
+    // A second document (after "---") would be dropped without a word: an
+    // error instead. An empty one (a trailing "---") holds nothing to lose.
+    for (size_t i = 1; i < docs.size(); ++i) {
+      if (docs[i].IsNull()) continue;
+      diags->Error(LocOf(docs[i], file),
+                   "a second YAML document: a file holds one (this one would be ignored)",
+                   "remove the \"---\" line above it, or move this document to a file of its own");
+      return std::nullopt;
+    }
+    return docs[0];
   } catch (const YAML::Exception& e) {
     SourceLoc loc{file, e.mark.line >= 0 ? e.mark.line + 1 : 0,
                   e.mark.column >= 0 ? e.mark.column + 1 : 0};

@@ -25,7 +25,7 @@ StatusOr<CompiledRules> CompileRules(const std::vector<std::string>& paths,
   Diagnostics diags;
   rules::RuleSetDef def;
   CompiledRules out;
-  if (rules::LoadRuleFiles(paths, &def, &diags)) out.set = rules::RuleSet::Compile(def, options, &diags);
+  out.set = rules::LoadAndCompile(paths, options, &def, &diags);
   if (out.set == nullptr || !diags.ok()) {
     if (diags.ok()) diags.Error(SourceLoc{}, what.empty() ? "rules failed to compile"
                                                           : what + " failed to compile");

@@ -32,11 +32,9 @@ std::shared_ptr<const rules::RuleSet> Compile(const std::vector<std::string>& pa
   Diagnostics diags;
   rules::RuleSetDef def;
   std::shared_ptr<const rules::RuleSet> rs;
-  if (rules::LoadRuleFiles(paths, &def, &diags)) {
-    rules::CompileOptions copts;
-    copts.platforms = config.platforms;
-    rs = rules::RuleSet::Compile(def, copts, &diags);
-  }
+  rules::CompileOptions copts;
+  copts.platforms = config.platforms;
+  rs = rules::LoadAndCompile(paths, copts, &def, &diags);
   if (rs == nullptr || !diags.ok()) {
     if (diags.ok()) diags.Error(SourceLoc{}, "rules failed to compile");
     err << "earshot diff: " << what << " rules:\n" << diags.ToString();

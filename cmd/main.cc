@@ -290,13 +290,10 @@ int CmdReplay(const Args& args) {
 bool LoadAndCompile(const std::vector<std::string>& paths, const std::vector<std::string>& platforms,
                     rules::RuleSetDef* def, std::shared_ptr<const rules::RuleSet>* out) {
   Diagnostics diags;
-  bool ok = rules::LoadRuleFiles(paths, def, &diags);
-  if (ok) {
-    rules::CompileOptions copts;
-    copts.platforms = platforms;
-    *out = rules::RuleSet::Compile(*def, copts, &diags);
-    ok = *out != nullptr && diags.ok();
-  }
+  rules::CompileOptions copts;
+  copts.platforms = platforms;
+  *out = rules::LoadAndCompile(paths, copts, def, &diags);
+  const bool ok = *out != nullptr && diags.ok();
   if (!ok) std::cerr << diags.ToString();
   return ok;
 }

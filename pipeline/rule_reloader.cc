@@ -50,10 +50,7 @@ bool RuleReloader::Reload(Diagnostics* out) {
   std::lock_guard<std::mutex> lock(mu_);
   Diagnostics diags;
   rules::RuleSetDef def;
-  std::shared_ptr<const rules::RuleSet> compiled;
-  if (rules::LoadRuleFiles(paths_, &def, &diags)) {
-    compiled = rules::RuleSet::Compile(def, options_, &diags);
-  }
+  std::shared_ptr<const rules::RuleSet> compiled = rules::LoadAndCompile(paths_, options_, &def, &diags);
   if (compiled == nullptr || !diags.ok()) {
     failure_->Increment();
     last_successful_->Set(0);

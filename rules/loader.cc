@@ -17,6 +17,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include "base/platform.h"
 #include "base/strings.h"
@@ -215,7 +216,14 @@ class FileLoader {
     }
     for (const auto& item : list) {
       RuleDef r;
-      if (ParseRule(item, what, &r)) out->push_back(std::move(r));
+      size_t errors_before = diags_.errors().size();
+      if (!ParseRule(item, what, &r)) {
+        // Kept for the compiler's checks of its terms, regexes and platforms
+        // (LoadAndCompile); the error above fails the load.
+        if (!item.IsMap() || diags_.errors().size() == errors_before) continue;
+        r.rejected = true;
+      }
+      out->push_back(std::move(r));
     }
   }
 
@@ -533,6 +541,10 @@ bool LoadRuleFiles(const std::vector<std::string>& paths, RuleSetDef* out, Diagn
       }
       auto& locs = brand_locs[it->name];
       for (auto& b : fr.category.brands) {
+        if (b.rejected) {
+          it->brands.push_back(std::move(b));
+          continue;
+        }
         auto [prev, inserted] = locs.emplace(b.name, b.loc);
         if (!inserted) {
           diags->Error(b.loc, "duplicate brand \"" + b.name + "\" in category \"" + it->name +
@@ -543,6 +555,10 @@ bool LoadRuleFiles(const std::vector<std::string>& paths, RuleSetDef* out, Diagn
       }
     }
     for (auto& t : fr.topics) {
+      if (t.rejected) {
+        out->topics.push_back(std::move(t));
+        continue;
+      }
       auto [prev, inserted] = topic_locs.emplace(t.name, t.loc);
       if (!inserted) {
         diags->Error(t.loc, "duplicate topic \"" + t.name + "\" (first defined at " +
@@ -554,6 +570,31 @@ bool LoadRuleFiles(const std::vector<std::string>& paths, RuleSetDef* out, Diagn
     for (auto& t : fr.tests) out->tests.push_back(std::move(t));
   }
   return diags->errors().size() == errors_before;
+}
+
+std::shared_ptr<const RuleSet> LoadAndCompile(const std::vector<std::string>& paths,
+                                              const CompileOptions& options, RuleSetDef* def,
+                                              Diagnostics* diags) {
+  Diagnostics found;
+  const bool loaded = LoadRuleFiles(paths, def, &found);
+  // Compiled even when the load failed, so that a bad regex is reported
+  // beside an unknown key: every error at once, as a compiler would.
+  std::shared_ptr<const RuleSet> rs = RuleSet::Compile(*def, options, &found);
+  // In the order of the files, then of their lines, as a compiler reports.
+  std::map<std::string, size_t> rank;
+  for (const auto& f : ExpandRulePaths(paths)) rank.emplace(f, rank.size());
+  auto rank_of = [&](const SourceLoc& loc) {
+    auto it = rank.find(loc.file);
+    return it == rank.end() ? rank.size() : it->second;
+  };
+  std::vector<Diagnostic> errors = found.errors();
+  std::stable_sort(errors.begin(), errors.end(), [&](const Diagnostic& a, const Diagnostic& b) {
+    return std::make_tuple(rank_of(a.loc), a.loc.line, a.loc.col) <
+           std::make_tuple(rank_of(b.loc), b.loc.line, b.loc.col);
+  });
+  for (auto& d : errors) diags->Error(d.loc, std::move(d.message), std::move(d.hint));
+  if (!loaded || !found.ok()) return nullptr;
+  return rs;
 }
 
 }  // namespace earshot::rules

@@ -58,6 +58,10 @@ struct RuleDef {
   // match with a proclitic joined to them (و, ال, ...): the rule file's
   // top-level `arabic_proclitics` (default true).
   bool arabic_proclitics = true;
+  // The loader reported an error for this rule. It is kept only so that the
+  // compiler reports the rule's other errors too (all errors at once); a
+  // load with such a rule fails, so it is never matched.
+  bool rejected = false;
 };
 
 struct CategoryDef {

@@ -25,6 +25,23 @@ def test_check_reports_every_error_compiler_style(tmp_path):
     assert f"{f}:6:" in err and "missing operator" in err, err
 
 
+def test_check_reports_load_and_compile_errors_together(tmp_path):
+    # An unknown key (found by the loader) does not hide a bad regex or an
+    # unknown platform (found by the compiler), in this file or the next.
+    a = tmp_path / "a.yaml"
+    a.write_text("category: c\nbrands:\n  - name: x\n    terms: [x]\n    bogus: 1\n"
+                 "  - name: y\n    regex: ['(']\n")
+    b = tmp_path / "b.yaml"
+    b.write_text("category: d\nbrands:\n  - name: z\n    terms: [z]\n    platforms: [myspace]\n")
+    r = run("check", str(a), str(b))
+    assert r.returncode == 1
+    err = r.stderr.decode()
+    lines = [l for l in err.splitlines() if not l.startswith("  hint:")]
+    assert lines == [f'{a}:5:5: unknown key "bogus"',
+                     f'{a}:7:13: invalid regex "(": missing ): (',
+                     f'{b}:3:5: unknown platform "myspace"'], err
+
+
 def test_check_validates_the_config_file(tmp_path):
     cfg = tmp_path / "c.yaml"
     cfg.write_text(f"rules: {{paths: [{RULES}]}}\nwindows:\n  - {{name: 5m, size: 5m, stepp: 10s}}\n")

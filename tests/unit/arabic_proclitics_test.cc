@@ -55,7 +55,7 @@ Loaded Load(const std::vector<std::string>& yamls) {
   RuleSetDef def;
   Diagnostics diags;
   Loaded out;
-  if (LoadRuleFiles(paths, &def, &diags)) out.rules = RuleSet::Compile(def, {}, &diags);
+  out.rules = LoadAndCompile(paths, {}, &def, &diags);
   out.errors = diags.ToString();
   return out;
 }

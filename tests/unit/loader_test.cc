@@ -251,6 +251,58 @@ TEST_F(LoaderTest, ReportsAllFilesAtOnce) {
             "errors/syntax.yaml:5:3: YAML syntax error: illegal block entry\n");
 }
 
+// What every caller does: a compile error (bad regex, a term that is only a
+// proclitic, an unknown platform) is reported beside the load errors, in
+// line order, even from a rule the loader rejected (c has an unknown key).
+TEST_F(LoaderTest, LoadAndCompileReportsEveryErrorAtOnce) {
+  RuleSetDef def;
+  Diagnostics d;
+  CompileOptions options;
+  options.platforms = {"twitter", "reddit"};
+  EXPECT_EQ(LoadAndCompile({"errors/compile.yaml"}, options, &def, &d), nullptr);
+  EXPECT_EQ(d.ToString(),
+            "errors/compile.yaml:5:5: unknown key \"bogus\"\n"
+            "  hint: known keys in brand: name terms exclude regex query platforms languages\n"
+            "errors/compile.yaml:7:13: invalid regex \"(\": missing ): (\n"
+            "errors/compile.yaml:9:13: term is only an Arabic proclitic: \"وال\"\n"
+            "  hint: و, ال, وال, بال, كال, فال and لل are matched joined to a term; to match one "
+            "on its own, set arabic_proclitics: false in this file\n"
+            "errors/compile.yaml:10:5: unknown key \"colour\"\n"
+            "  hint: known keys in brand: name terms exclude regex query platforms languages\n"
+            "errors/compile.yaml:11:5: unknown platform \"myspace\"\n"
+            "  hint: known platforms: twitter, reddit, other\n");
+
+  // Across files, in the order the files are read: a's load errors do not
+  // hide b's compile error, nor the errors of the file after it.
+  Diagnostics across;
+  EXPECT_EQ(LoadAndCompile({"errors/unknown_key.yaml", "errors/compile.yaml", "errors/reserved.yaml"},
+                           options, &def, &across),
+            nullptr);
+  const std::string all = across.ToString();
+  const size_t first = all.find("errors/unknown_key.yaml:6:5:");
+  const size_t regex = all.find("errors/compile.yaml:7:13: invalid regex");
+  const size_t last = all.find("errors/reserved.yaml:1:11:");
+  EXPECT_NE(first, std::string::npos) << all;
+  EXPECT_NE(regex, std::string::npos) << all;
+  EXPECT_NE(last, std::string::npos) << all;
+  EXPECT_LT(first, regex);
+  EXPECT_LT(regex, last);
+
+  // A load without errors compiles as before.
+  Diagnostics none;
+  EXPECT_NE(LoadAndCompile({"good"}, {}, &def, &none), nullptr) << none.ToString();
+  EXPECT_TRUE(none.ok());
+}
+
+// A second YAML document would be ignored without a word: an error.
+TEST_F(LoaderTest, ASecondYamlDocumentIsAnError) {
+  EXPECT_EQ(Errors({"errors/two_documents.yaml"}),
+            "errors/two_documents.yaml:5:1: a second YAML document: a file holds one (this one "
+            "would be ignored)\n"
+            "  hint: remove the \"---\" line above it, or move this document to a file of its "
+            "own\n");
+}
+
 TEST_F(LoaderTest, SameFileTwiceIsReadOnce) {
   RuleSetDef def;
   Diagnostics d;

@@ -17,6 +17,20 @@ YAML::Node Parse(const std::string& text) {
   return node ? *node : YAML::Node();
 }
 
+// One document a file: a leading "---" and a trailing empty document are
+// fine; a second document is an error at its first line.
+TEST(LoadYamlStringTest, OneDocumentAFile) {
+  EXPECT_EQ(MapValue(Parse("---\nname: nike\n"), "name").Scalar(), "nike");
+  EXPECT_EQ(MapValue(Parse("name: nike\n---\n"), "name").Scalar(), "nike");
+  EXPECT_EQ(MapValue(Parse("name: nike\n...\n"), "name").Scalar(), "nike");
+  Diagnostics diags;
+  EXPECT_FALSE(LoadYamlString("name: nike\n---\nname: adidas\n", "t.yaml", &diags));
+  ASSERT_EQ(diags.errors().size(), 1u);
+  EXPECT_EQ(diags.errors()[0].loc.line, 3);
+  EXPECT_EQ(diags.errors()[0].loc.col, 1);
+  EXPECT_NE(diags.errors()[0].message.find("a second YAML document"), std::string::npos);
+}
+
 TEST(MapValueTest, FindsAKeyWithItsPosition) {
   const YAML::Node map = Parse("name: nike\nterms: [nike, swoosh]\n");
   const YAML::Node terms = MapValue(map, "terms");
