@@ -381,7 +381,7 @@ uint32_t Compiler::FieldNode(FieldKind kind, const std::vector<std::string>& val
     } else if (kind == FieldKind::kAuthor) {
       std::string_view s = TrimAsciiSpace(v);
       if (!s.empty() && s.front() == '@') s.remove_prefix(1);
-      c = AsciiLowered(s);
+      c = FoldCase(s);  // matched against the handle folded the same way
     } else {
       c = AsciiLowered(TrimAsciiSpace(v));
     }

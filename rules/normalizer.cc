@@ -12,6 +12,7 @@
 //     equals normalizing the whole) so each output byte maps to the chunk.
 #include "rules/normalizer.h"
 
+#include <unicode/unistr.h>
 #include <unicode/unorm2.h>
 #include <unicode/ustring.h>
 #include <unicode/utf16.h>
@@ -20,6 +21,7 @@
 #include <cstring>
 #include <vector>
 
+#include "base/strings.h"
 #include "rules/char_tables.h"
 #include "rules/matcher_chars.h"
 
@@ -573,6 +575,17 @@ NormalizeInfo Normalize(std::string_view in, std::string* out, std::vector<uint3
   }
   return offsets ? TablePath<true>(in, ascii_prefix, out, offsets)
                  : TablePath<false>(in, ascii_prefix, out, nullptr);
+}
+
+std::string FoldCase(std::string_view s) {
+  bool ascii = true;
+  for (unsigned char c : s) ascii &= c < 0x80;
+  if (ascii) return AsciiLowered(s);
+  std::string out;
+  icu::UnicodeString::fromUTF8(icu::StringPiece(s.data(), static_cast<int32_t>(s.size())))
+      .foldCase(U_FOLD_CASE_DEFAULT)
+      .toUTF8String(out);
+  return out;
 }
 
 }  // namespace earshot::rules

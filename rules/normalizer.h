@@ -26,6 +26,11 @@ struct NormalizeInfo {
 NormalizeInfo Normalize(std::string_view in, std::string* out,
                         std::vector<uint32_t>* offsets = nullptr);
 
+// Unicode full case folding of UTF-8 `s` (ICU's default folding: "ß" and
+// "SS" both fold to "ss"), for fields compared case-insensitively (author:).
+// ASCII folds to its lower case.
+std::string FoldCase(std::string_view s);
+
 // Character classes (on code points of normalized text).
 bool IsWordChar(char32_t cp);         // Unicode letters, marks, numbers, '_'
 bool IsNoSpaceScript(char32_t cp);    // Han, Hiragana, Katakana, Thai, Lao, Khmer, Myanmar

@@ -439,6 +439,16 @@ TEST(QueryTest, Fields) {
   EXPECT_TRUE(QueryMatches(Field(FieldKind::kAuthor, "@nike"), by_nike));
   EXPECT_TRUE(QueryMatches(Field(FieldKind::kAuthor, "NIKE"), Event{"x", "twitter", "en", "@nike"}));
   EXPECT_FALSE(QueryMatches(Field(FieldKind::kAuthor, "nike"), Event{"x", "twitter", "en", "adidas"}));
+  // Case-insensitive beyond ASCII: full Unicode case folding on both sides.
+  auto by = [](std::string author) { return Event{"x", "twitter", "en", std::move(author)}; };
+  EXPECT_TRUE(QueryMatches(Field(FieldKind::kAuthor, "ÉLAN"), by("élan")));
+  EXPECT_TRUE(QueryMatches(Field(FieldKind::kAuthor, "élan"), by("@ÉLAN")));
+  EXPECT_TRUE(QueryMatches(Field(FieldKind::kAuthor, "straße"), by("STRASSE")));
+  EXPECT_TRUE(QueryMatches(Field(FieldKind::kAuthor, "STRASSE"), by("Straße")));
+  EXPECT_TRUE(QueryMatches(Field(FieldKind::kAuthor, "ΣΟΦΙΑ"), by("σοφια")));
+  EXPECT_TRUE(QueryMatches(Field(FieldKind::kAuthor, "نايكي"), by("نايكي")));
+  EXPECT_FALSE(QueryMatches(Field(FieldKind::kAuthor, "élan"), by("elan")));  // no accent folding
+  EXPECT_FALSE(QueryMatches(Field(FieldKind::kAuthor, "straße"), by("strase")));
   Event us{"x", "twitter", "en", "", "US"};
   EXPECT_TRUE(QueryMatches(Field(FieldKind::kCountry, "us"), us));
   EXPECT_FALSE(QueryMatches(Field(FieldKind::kCountry, "gb"), us));
