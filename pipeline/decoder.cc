@@ -140,8 +140,12 @@ bool Is(std::string_view s, const char (&lit)[N]) {
   return s.size() == N - 1 && std::memcmp(s.data(), lit, N - 1) == 0;
 }
 
-// Lower-cases `s` in place and resolves the documented aliases (base/platform.h).
+// Trims ASCII white space, lower-cases `s` in place and resolves the
+// documented aliases: CanonicalPlatformName (base/platform.h) without a
+// copy. The result is both the label's source and the dedupe key's, so
+// "twitter " and " X" are one platform for both.
 std::string_view NormalizePlatform(std::string_view s) {
+  s = TrimAsciiSpace(s);
   LowerAscii(s);
   return ResolvePlatformAlias(s);
 }

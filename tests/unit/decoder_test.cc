@@ -105,6 +105,10 @@ TEST_F(CanonicalTest, PlatformAliasesAndCase) {
       {"x", "twitter"},     {"X", "twitter"},       {"fb", "facebook"}, {"FB", "facebook"},
       {"ig", "instagram"},  {"yt", "youtube"},      {"Yt", "youtube"},  {"TikTok", "tiktok"},
       {"REDDIT", "reddit"}, {"myspace", "myspace"}, {"xx", "xx"},
+      // White space around the name is not part of it: the label and the
+      // dedupe key (platform, id) both see the trimmed name.
+      {"twitter ", "twitter"}, {" X", "twitter"}, {"\\tTwitter\\n", "twitter"},
+      {" my space ", "my space"}, {"   ", ""},
   };
   for (const auto& [in, want] : cases) {
     ASSERT_EQ(D(R"({"id":1,"text":"t","platform":")" + std::string(in) + "\"}"), "ok") << in;
