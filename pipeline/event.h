@@ -45,7 +45,15 @@ struct Event {
   uint64_t views = 0;
   std::string_view subreddit;  // reddit preset only
 
-  uint64_t engagement() const { return likes + shares + comments; }
+  // likes + shares + comments, saturating at 2^64-1 (each may be that
+  // large; a wrapped sum would count a huge post as nearly nothing).
+  uint64_t engagement() const {
+    uint64_t sum;
+    if (__builtin_add_overflow(likes, shares, &sum) || __builtin_add_overflow(sum, comments, &sum)) {
+      return UINT64_MAX;
+    }
+    return sum;
+  }
 };
 
 }  // namespace earshot

@@ -286,7 +286,7 @@ void Processor::ApplyUpdates() {
           st.present = true;
           ++series_;
         }
-        st.v.Add(u.v);
+        st.v.AddSaturating(u.v);
         if (u.sentiment >= 0) ++st.sentiment[u.sentiment];
       }
       // A topic counts once per brand matched with it, or once with none.

@@ -28,6 +28,14 @@ struct Values {
   void Add(const Values& o) {
     for (int i = 0; i < kBasisCount; ++i) v[i] += o.v[i];
   }
+  // For the _total counters: a counter must never go down, so a sum past
+  // 2^64-1 stays there instead of wrapping. (A window's running sum keeps
+  // the wrapping Add and Sub, exact while the window's true sum fits.)
+  void AddSaturating(const Values& o) {
+    for (int i = 0; i < kBasisCount; ++i) {
+      if (__builtin_add_overflow(v[i], o.v[i], &v[i])) v[i] = UINT64_MAX;
+    }
+  }
   void Sub(const Values& o) {
     for (int i = 0; i < kBasisCount; ++i) v[i] -= o.v[i];
   }

@@ -129,6 +129,29 @@ TEST_F(ProcessorTest, EveryEventHasExactlyOneOutcome) {
   EXPECT_EQ((r["earshot_topic_mentions_total{topic=pricing,category=none,brand=none,platform=twitter,}"]), 1);
 }
 
+// Counts may each be up to 2^64-1 (docs/formats.md). A counter saturates
+// there instead of wrapping round to a small number, and so does one post's
+// engagement (likes + shares + comments).
+TEST_F(ProcessorTest, TotalsSaturateInsteadOfWrapping) {
+  const std::string now = std::to_string(clock_.NowMillis());
+  const std::string max = "18446744073709551615";
+  auto ev = [&](const std::string& id, const std::string& fields) {
+    return R"({"id":")" + id + R"(","platform":"twitter","text":"nike","created_at":)" + now +
+           "," + fields + "}";
+  };
+  Feed({ev("1", R"("author":{"followers":)" + max + R"(},"engagement":{"likes":)" + max +
+                    R"(,"shares":1})"),
+        ev("2", R"("author":{"followers":)" + max + "}"),
+        ev("3", R"("author":{"followers":5})")});
+  EXPECT_EQ(proc_->outcome_count(Outcome::kMatched), 3u);
+  auto r = Results();
+  const double kMax = 18446744073709551615.0;
+  EXPECT_EQ((r["earshot_reach_total{category=sneakers,brand=nike,platform=twitter,}"]), kMax);
+  EXPECT_EQ((r["earshot_engagement_total{category=sneakers,brand=nike,platform=twitter,}"]), kMax);
+  EXPECT_EQ((r["earshot_window_engagement{window=5m,category=sneakers,brand=nike,platform=twitter,}"]),
+            kMax);
+}
+
 TEST_F(ProcessorTest, ShareOfVoiceIncludesAllAndIsAbsentWithoutData) {
   int64_t now = clock_.NowMillis();
   Feed({Ev("1", "twitter", "nike", now, 10), Ev("2", "twitter", "nike", now, 30),
