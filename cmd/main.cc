@@ -464,8 +464,10 @@ int CmdGenerate(const Args& args) {
     synth->Next(now, &buf);
     buf.push_back('\n');
     if (buf.size() > (1 << 16) || rate > 0) {
-      if (std::fwrite(buf.data(), 1, buf.size(), stdout) != buf.size()) return 0;  // EPIPE
-      if (rate > 0) std::fflush(stdout);
+      // The reader gone (EPIPE: SIGPIPE is ignored) ends the run. A paced
+      // run learns it from the flush: its writes only fill stdio's buffer.
+      if (std::fwrite(buf.data(), 1, buf.size(), stdout) != buf.size()) return 0;
+      if (rate > 0 && std::fflush(stdout) != 0) return 0;
       buf.clear();
     }
   }

@@ -148,6 +148,21 @@ def test_generate_writes_valid_canonical_events():
     assert m['earshot_events_total{outcome="matched",source="file"}'] > 150
 
 
+def test_paced_generate_ends_when_its_reader_goes_away():
+    # docs/cli.md: generate exits 0 once the reader of stdout is gone, also
+    # when paced (--rate), whose writes only fill stdio's buffer.
+    p = subprocess.Popen([BIN, "generate", "--rate", "1000"], stdout=subprocess.PIPE)
+    try:
+        for _ in range(3):
+            assert json.loads(p.stdout.readline())["id"]
+        p.stdout.close()
+        assert p.wait(timeout=30) == 0
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
 def test_unknown_command_and_option_exit_2():
     assert run("frobnicate").returncode == 2
     assert run("check", "--nope", "x").returncode == 2
