@@ -22,6 +22,7 @@
 #include "base/platform.h"
 #include "base/strings.h"
 #include "base/yaml_util.h"
+#include "rules/normalizer.h"
 #include "rules/query.h"
 
 namespace earshot::rules {
@@ -295,6 +296,146 @@ class FileLoader {
     return SourceLoc{file_, static_cast<int>(k) + 1, static_cast<int>(indent) + 1};
   }
 
+  // Where each byte of a flow scalar's value (plain, '...' or "...") sits in
+  // the file, re-read from the source: quotes ('' and escapes) and folded
+  // line breaks make the value differ from what is written, so counting
+  // from the scalar's start would point beside the error. One entry per
+  // byte of node.Scalar() and one for its end; empty for a block scalar
+  // (QueryOrigin is exact there) or when the re-reading does not give
+  // yaml-cpp's value byte for byte (then positions count from the start).
+  std::vector<QueryPosition> FlowScalarPositions(const YAML::Node& node) const {
+    const YAML::Mark m = node.Mark();
+    const std::string& want = node.Scalar();
+    if (m.line < 0 || m.line >= static_cast<int>(lines_.size())) return {};
+    size_t line = static_cast<size_t>(m.line);
+    size_t i = static_cast<size_t>(m.column);
+    if (i >= lines_[line].size()) return {};
+    char quote = lines_[line][i];
+    if (quote == '|' || quote == '>') return {};
+    if (quote == '\'' || quote == '"') {
+      ++i;
+    } else {
+      quote = 0;
+    }
+    auto ws = [](char c) { return c == ' ' || c == '\t'; };
+    std::string out;
+    std::vector<QueryPosition> at;
+    auto emit = [&](std::string_view bytes, size_t l, size_t c) {
+      for (char b : bytes) {
+        out.push_back(b);
+        at.push_back(QueryPosition{static_cast<int>(l) + 1, static_cast<int>(c) + 1});
+      }
+    };
+    bool closed = false;
+    while (!closed && out.size() <= want.size() && line < lines_.size()) {
+      const std::string& s = lines_[line];
+      size_t trim_from = out.size();  // raw white space at the line's end is folded away
+      bool escaped_break = false;
+      if (quote == 0) {
+        size_t end = s.size();
+        for (size_t k = i; k < s.size(); ++k) {
+          if (s[k] == '#' && (k == 0 || ws(s[k - 1]))) {
+            end = k;
+            break;
+          }
+        }
+        while (end > i && ws(s[end - 1])) --end;
+        for (size_t k = i; k < end; ++k) emit(std::string_view(&s[k], 1), line, k);
+        trim_from = out.size();
+      } else {
+        while (i < s.size()) {
+          const char c = s[i];
+          if (c == quote) {
+            if (quote == '\'' && i + 1 < s.size() && s[i + 1] == '\'') {
+              emit("'", line, i);
+              i += 2;
+              trim_from = out.size();
+              continue;
+            }
+            closed = true;
+            break;
+          }
+          if (quote == '"' && c == '\\') {
+            if (i + 1 == s.size()) {
+              escaped_break = true;
+              break;
+            }
+            std::string bytes;
+            size_t len = 0;
+            if (!DecodeEscape(s, i + 1, &bytes, &len)) return {};
+            emit(bytes, line, i);
+            i += 1 + len;
+            trim_from = out.size();
+            continue;
+          }
+          emit(std::string_view(&s[i], 1), line, i);
+          ++i;
+          if (!ws(c)) trim_from = out.size();
+        }
+      }
+      if (closed) break;
+      if (escaped_break) trim_from = out.size();  // white space before a '\' stays
+      // A line break: trailing white space goes, empty lines are newlines,
+      // and a single break is a space (none after an escaped break).
+      out.resize(trim_from);
+      at.resize(trim_from);
+      const size_t break_line = line;
+      const size_t break_col = s.size();
+      ++line;
+      size_t empty = 0;
+      while (line < lines_.size() &&
+             std::all_of(lines_[line].begin(), lines_[line].end(), [&](char c) { return ws(c); })) {
+        emit("\n", line, 0);
+        ++empty;
+        ++line;
+      }
+      if (empty == 0 && !escaped_break) emit(" ", break_line, break_col);
+      if (line >= lines_.size()) break;
+      i = 0;
+      while (i < lines_[line].size() && ws(lines_[line][i])) ++i;
+    }
+    if (out.size() < want.size() || out.compare(0, want.size(), want) != 0) return {};
+    at.resize(want.size());
+    QueryPosition end = at.empty() ? QueryPosition{m.line + 1, m.column + 2} : at.back();
+    if (!at.empty()) ++end.col;
+    at.push_back(end);
+    return at;
+  }
+
+  // One escape of a double-quoted YAML scalar, after its backslash at
+  // s[k]: its UTF-8 bytes and the length of what follows the backslash.
+  static bool DecodeEscape(const std::string& s, size_t k, std::string* bytes, size_t* len) {
+    static const std::pair<char, const char*> kSimple[] = {
+        {'0', "\0"},   {'a', "\a"},   {'b', "\b"},   {'t', "\t"},   {'\t', "\t"},
+        {'n', "\n"},   {'v', "\v"},   {'f', "\f"},   {'r', "\r"},   {'e', "\x1b"},
+        {' ', " "},    {'"', "\""},   {'/', "/"},    {'\\', "\\"},  {'N', "\xc2\x85"},
+        {'_', "\xc2\xa0"}, {'L', "\xe2\x80\xa8"}, {'P', "\xe2\x80\xa9"}};
+    const char c = s[k];
+    for (const auto& [e, b] : kSimple) {
+      if (c == e) {
+        *bytes = c == '0' ? std::string(1, '\0') : std::string(b);
+        *len = 1;
+        return true;
+      }
+    }
+    const size_t digits = c == 'x' ? 2 : c == 'u' ? 4 : c == 'U' ? 8 : 0;
+    if (digits == 0 || k + 1 + digits > s.size()) return false;
+    char32_t cp = 0;
+    for (size_t d = 0; d < digits; ++d) {
+      const char h = s[k + 1 + d];
+      const int v = h >= '0' && h <= '9'   ? h - '0'
+                    : h >= 'a' && h <= 'f' ? h - 'a' + 10
+                    : h >= 'A' && h <= 'F' ? h - 'A' + 10
+                                           : -1;
+      if (v < 0) return false;
+      cp = cp * 16 + static_cast<char32_t>(v);
+    }
+    bytes->clear();
+    AppendUtf8(cp, bytes);
+    *len = 1 + digits;
+    return true;
+  }
+
   std::vector<std::string> StringList(const YAML::Node& node, const std::string& key) {
     auto v = AsStringList(node, file_, key, &diags_, /*allow_scalar=*/true);
     return v ? *v : std::vector<std::string>{};
@@ -341,7 +482,8 @@ class FileLoader {
       } else {
         std::string text;
         SourceLoc origin = QueryOrigin(q, &text);
-        r->query = ParseQuery(text, origin, &diags_);
+        const std::vector<QueryPosition> at = FlowScalarPositions(q);
+        r->query = ParseQuery(text, origin, &diags_, at.empty() ? nullptr : &at);
         query_failed = !r->query;
       }
       ok &= !query_failed;

@@ -10,14 +10,17 @@
 //
 // Positions: columns advance by one per byte (as yaml-cpp counts them); a
 // newline in the query moves to the next line at `origin.col`, which is
-// exact for YAML literal block scalars. The rule loader converts byte
-// columns to character columns for the whole file afterwards.
+// exact for YAML literal block scalars. A query from a flow scalar comes
+// with each byte's position re-read from the source by the loader (quotes,
+// escapes and folded lines). The rule loader converts byte columns to
+// character columns for the whole file afterwards.
 //
 // After the first error in a query the parser stops: one precise message per
 // query beats a cascade; the loader still reports every query's error.
 
 #include "rules/query.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -70,8 +73,15 @@ const std::vector<std::string>& FieldNames() {
 
 class Lexer {
  public:
-  Lexer(std::string_view q, const SourceLoc& origin, Diagnostics* diags)
-      : q_(q), origin_(origin), line_(origin.line), col_(origin.col), diags_(diags) {}
+  Lexer(std::string_view q, const SourceLoc& origin, Diagnostics* diags,
+        const std::vector<QueryPosition>* positions)
+      : q_(q),
+        origin_(origin),
+        line_(origin.line),
+        col_(origin.col),
+        diags_(diags),
+        positions_(positions != nullptr && positions->size() == q.size() + 1 ? positions
+                                                                              : nullptr) {}
 
   // Tokenizes the whole query; false after reporting an error.
   bool Run(std::vector<Token>* out) {
@@ -104,7 +114,13 @@ class Lexer {
   }
 
  private:
-  SourceLoc Here() const { return SourceLoc{origin_.file, line_, col_}; }
+  SourceLoc Here() const {
+    if (positions_ != nullptr) {
+      const QueryPosition& p = (*positions_)[std::min(i_, q_.size())];
+      return SourceLoc{origin_.file, p.line, p.col};
+    }
+    return SourceLoc{origin_.file, line_, col_};
+  }
 
   void Advance() {
     if (q_[i_] == '\n') {
@@ -263,6 +279,7 @@ class Lexer {
   int line_;
   int col_;
   Diagnostics* diags_;
+  const std::vector<QueryPosition>* positions_;  // or null
 };
 
 // How a token is named in messages.
@@ -519,9 +536,9 @@ class Parser {
 }  // namespace
 
 std::optional<Expr> ParseQuery(std::string_view query, const SourceLoc& origin,
-                               Diagnostics* diags) {
+                               Diagnostics* diags, const std::vector<QueryPosition>* positions) {
   std::vector<Token> toks;
-  Lexer lexer(query, origin, diags);
+  Lexer lexer(query, origin, diags, positions);
   if (!lexer.Run(&toks)) return std::nullopt;
   return Parser(std::move(toks), diags).Run();
 }

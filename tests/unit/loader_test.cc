@@ -26,6 +26,16 @@ class LoaderTest : public ::testing::Test {
   }
 };
 
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  for (size_t nl; (nl = text.find('\n', start)) != std::string::npos; start = nl + 1) {
+    out.push_back(text.substr(start, nl - start));
+  }
+  if (start < text.size()) out.push_back(text.substr(start));
+  return out;
+}
+
 std::string Loc(const SourceLoc& l) {
   return l.file + ":" + std::to_string(l.line) + ":" + std::to_string(l.col);
 }
@@ -211,6 +221,27 @@ TEST_F(LoaderTest, QueryErrorsAtFilePositions) {
             "  hint: write NEAR/n or NEAR/nf, n being the most words allowed between the "
             "operands (0..1000)\n"
             "errors/queries.yaml:19:13: empty query\n");
+}
+
+// Queries in flow scalars whose value differs from the source: escapes,
+// '' in single quotes, lines folded into spaces (plain, quoted, after an
+// escaped line break, with an empty line), a comment after a plain one.
+// Every error points at its token in the file.
+TEST_F(LoaderTest, QueryErrorsInQuotedAndFoldedScalarsAtFilePositions) {
+  std::string errors;
+  for (const auto& line : Lines(Errors({"errors/query_positions.yaml"}))) {
+    if (line.rfind("  hint:", 0) != 0) errors += line + "\n";
+  }
+  EXPECT_EQ(errors,
+            "errors/query_positions.yaml:3:25: missing operator between \"x\" and \"y\"\n"
+            "errors/query_positions.yaml:5:19: missing operator between \"nike\" and \"shoes\"\n"
+            "errors/query_positions.yaml:8:15: missing operator between ')' and \"shoes\"\n"
+            "errors/query_positions.yaml:11:15: missing operator between ')' and \"shoes\"\n"
+            "errors/query_positions.yaml:13:19: missing operator between \"it's\" and \"nike\"\n"
+            "errors/query_positions.yaml:15:26: missing operator between \"Aé\" and \"nike\"\n"
+            "errors/query_positions.yaml:18:15: missing operator between ')' and \"shoes\"\n"
+            "errors/query_positions.yaml:22:15: missing operator between ')' and \"shoes\"\n"
+            "errors/query_positions.yaml:24:20: unclosed '('\n");
 }
 
 TEST_F(LoaderTest, ColumnsCountCharactersNotBytes) {
