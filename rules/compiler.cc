@@ -167,8 +167,11 @@ class Compiler {
   uint32_t RawAtom(std::string_view text, const SourceLoc& loc);
   uint32_t CompileExpr(const Expr& e, Rule* rule, bool negated);
   bool NearOperand(const Expr& e, std::vector<uint32_t>* atoms, Rule* rule);
+  // `value_locs`, when given, holds each value's own position (errors are
+  // reported there instead of at `loc`).
   uint32_t FieldNode(FieldKind kind, const std::vector<std::string>& values,
-                     const SourceLoc& loc, std::string text);
+                     const SourceLoc& loc, std::string text,
+                     const std::vector<SourceLoc>* value_locs = nullptr);
   void CompileRule(const RuleDef& def, Rule* rule);
   Tri Possible(uint32_t node) const;
   bool AnyAtomFires(const Rule& rule) const;
@@ -364,10 +367,14 @@ uint32_t Compiler::RawAtom(std::string_view text, const SourceLoc& loc) {
 }
 
 uint32_t Compiler::FieldNode(FieldKind kind, const std::vector<std::string>& values,
-                             const SourceLoc& loc, std::string text) {
+                             const SourceLoc& rule_loc, std::string text,
+                             const std::vector<SourceLoc>* value_locs) {
   FieldSpec f;
   f.kind = kind;
-  for (const auto& v : values) {
+  for (size_t k = 0; k < values.size(); ++k) {
+    const std::string& v = values[k];
+    const SourceLoc& loc =
+        value_locs != nullptr && k < value_locs->size() ? (*value_locs)[k] : rule_loc;
     std::string c;
     if (kind == FieldKind::kPlatform) {
       c = CanonicalPlatformName(v);
@@ -491,7 +498,8 @@ void Compiler::CompileRule(const RuleDef& def, Rule* rule) {
     comps.push_back(AddNode(Op::kNot, 0, {rule->exclude_node}, "NOT exclude"));
   }
   if (!def.platforms.empty()) {
-    rule->platform_node = FieldNode(FieldKind::kPlatform, def.platforms, def.loc, "platforms");
+    rule->platform_node = FieldNode(FieldKind::kPlatform, def.platforms, def.loc, "platforms",
+                                     &def.platform_locs);
     rule->platforms = def.platforms;
     comps.push_back(rule->platform_node);
   }

@@ -184,6 +184,7 @@ class FileLoader {
     for (auto& t : r->terms) Fix(&t.loc);
     for (auto& t : r->exclude) Fix(&t.loc);
     for (auto& t : r->regex) Fix(&t.loc);
+    for (auto& l : r->platform_locs) Fix(&l);
     if (r->query) FixExpr(&*r->query);
   }
 
@@ -489,12 +490,19 @@ class FileLoader {
       ok &= !query_failed;
     }
     if (const YAML::Node p = MapValue(n, "platforms")) {
-      for (auto& s : StringList(p, "platforms")) r->platforms.push_back(CanonicalPlatformName(s));
+      const std::vector<std::string> names = StringList(p, "platforms");
+      for (size_t k = 0; k < names.size(); ++k) {
+        std::string c = CanonicalPlatformName(names[k]);
+        if (std::find(r->platforms.begin(), r->platforms.end(), c) != r->platforms.end()) continue;
+        r->platforms.push_back(std::move(c));
+        // An unknown platform is reported at its own entry of the list.
+        r->platform_locs.push_back(p.IsSequence() && p.size() == names.size() ? LocOf(p[k], file_)
+                                                                              : LocOf(p, file_));
+      }
     }
     if (const YAML::Node l = MapValue(n, "languages")) {
       for (auto& s : StringList(l, "languages")) r->languages.push_back(AsciiLowered(s));
     }
-    Dedupe(&r->platforms);
     Dedupe(&r->languages);
     if (!has_body && ok) {
       std::string label = r->name.empty() ? what : what + " \"" + r->name + "\"";

@@ -53,6 +53,7 @@ struct RuleDef {
   std::vector<TermSpec> regex;
   std::optional<Expr> query;  // parsed `query:`, when present
   std::vector<std::string> platforms;  // empty: all
+  std::vector<SourceLoc> platform_locs;  // where each of `platforms` is written
   std::vector<std::string> languages;  // empty: all; else an event without lang fails
   // Terms, excludes and query operands starting with an Arabic letter also
   // match with a proclitic joined to them (و, ال, ...): the rule file's

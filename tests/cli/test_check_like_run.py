@@ -82,7 +82,7 @@ CASES = {
         {"platforms": "platforms: [twitter, reddit]\n"},
         {"rules/r.yaml": RULE + "    platforms: [mastodon]\n"},
         {"earshot.yaml.valid": "platforms: [twitter, mastodon]\n"},
-        'rules/r.yaml:3:5: unknown platform "mastodon"',
+        'rules/r.yaml:5:17: unknown platform "mastodon"',
     ),
     "input_file": (
         {"src": "source: {type: file, file: {paths: [missing.jsonl], follow: true}}\n"},

@@ -39,7 +39,7 @@ def test_check_reports_load_and_compile_errors_together(tmp_path):
     lines = [l for l in err.splitlines() if not l.startswith("  hint:")]
     assert lines == [f'{a}:5:5: unknown key "bogus"',
                      f'{a}:7:13: invalid regex "(": missing ): (',
-                     f'{b}:3:5: unknown platform "myspace"'], err
+                     f'{b}:5:17: unknown platform "myspace"'], err
 
 
 def test_check_validates_the_config_file(tmp_path):

@@ -300,7 +300,7 @@ TEST_F(LoaderTest, LoadAndCompileReportsEveryErrorAtOnce) {
             "on its own, set arabic_proclitics: false in this file\n"
             "errors/compile.yaml:10:5: unknown key \"colour\"\n"
             "  hint: known keys in brand: name terms exclude regex query platforms languages\n"
-            "errors/compile.yaml:11:5: unknown platform \"myspace\"\n"
+            "errors/compile.yaml:13:17: unknown platform \"myspace\"\n"
             "  hint: known platforms: twitter, reddit, other\n");
 
   // Across files, in the order the files are read: a's load errors do not
