@@ -762,7 +762,12 @@ std::string RuleSetImpl::Explain(const MatchInput& in) const {
         if (proclitic == kArticle) proclitic.clear();
         else if (proclitic == kWawArticle) proclitic = kWaw;
       }
-      lines.push_back({offsets[occ.begin], offsets[occ.end], a, std::move(proclitic)});
+      // A tag term's span starts at its '#' or '@' (an occurrence begins
+      // at the word after it), as a phrase's later tags are inside it.
+      uint32_t begin = occ.begin;
+      const char tag = patterns_[atom.index].tag;
+      if (tag != 0 && begin > 0 && norm[begin - 1] == tag) --begin;
+      lines.push_back({offsets[begin], offsets[occ.end], a, std::move(proclitic)});
     }
   }
   std::sort(lines.begin(), lines.end(), [](const Line& x, const Line& y) {

@@ -700,6 +700,21 @@ TEST(CompileTest, EmptyQueryTermAndUnknownPlatformField) {
 // ---------------------------------------------------------------------------
 // Explain.
 
+// A tag term's span includes its '#' or '@' (fullwidth too), as a phrase's
+// inner tag is inside the phrase's span; a plain term in a hashtag is the
+// word alone.
+TEST(ExplainTest, TagSpansIncludeTheirSign) {
+  auto rs = MustCompile(OneCategory({Rule("tags", {"#nike", "@adidas", "big #deal", "#puma*"}),
+                                     Rule("word", {"reebok"})}));
+  const std::string report = rs->Explain(MatchInput{
+      "I love #Nike and @Adidas, big #Deal ＃pumas #Reebok", "twitter", "en", "", ""});
+  EXPECT_THAT(report, HasSubstr("  term \"#nike\" at bytes 7-12 (\"#Nike\")\n"));
+  EXPECT_THAT(report, HasSubstr("  term \"@adidas\" at bytes 17-24 (\"@Adidas\")\n"));
+  EXPECT_THAT(report, HasSubstr("  term \"big #deal\" at bytes 26-35 (\"big #Deal\")\n"));
+  EXPECT_THAT(report, HasSubstr("  term \"#puma*\" at bytes 36-44 (\"＃pumas\")\n"));
+  EXPECT_THAT(report, HasSubstr("  term \"reebok\" at bytes 46-52 (\"Reebok\")\n"));
+}
+
 TEST(ExplainTest, Report) {
   RuleDef nike = Rule("nike", {"nike", "just do it"});
   nike.exclude = {T("nike missile")};
