@@ -103,7 +103,12 @@ class FileLoader {
         }
       }
       if (!known) {
-        diags_.Error(LocOf(ap, file_), "arabic_proclitics: expected true or false",
+        // An empty value's position is where yaml-cpp stopped (the next
+        // line): the key's is the one to show.
+        const SourceLoc key = KeyLocOf(top, "arabic_proclitics", file_);
+        const SourceLoc value = LocOf(ap, file_);
+        diags_.Error(ap.IsNull() && value.line != key.line ? key : value,
+                     "arabic_proclitics: expected true or false",
                      "it turns proclitic matching (و, ال, بال, ...) on or off for this file's "
                      "brands and topics");
       }

@@ -218,6 +218,13 @@ TEST(ArabicProclitics, BadValuesAreLoadErrors) {
     EXPECT_FALSE(l.rules) << value;
     EXPECT_THAT(l.errors, HasSubstr(":1:20: arabic_proclitics: expected true or false")) << value;
   }
+  // No value at all: reported at the key, not on the next line.
+  for (const char* text : {"arabic_proclitics:\ncategory: c\n", "arabic_proclitics:"}) {
+    Loaded empty = Load({std::string(text)});
+    EXPECT_THAT(empty.errors, HasSubstr(":1:1: arabic_proclitics: expected true or false")) << text;
+  }
+  EXPECT_THAT(Load({"arabic_proclitics: ~\ncategory: c\n"}).errors,
+              HasSubstr(":1:20: arabic_proclitics: expected true or false"));
   // An explicit boolean tag is a boolean.
   Loaded l = Load({"arabic_proclitics: !!bool false\ncategory: c\nbrands:\n  - name: b\n"
                    "    terms: [نايكي]\n"});
