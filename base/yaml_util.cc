@@ -5,6 +5,8 @@
 #include <sstream>
 #include <vector>
 
+#include <yaml-cpp/eventhandler.h>
+
 #include "base/duration.h"
 
 namespace earshot {
@@ -20,21 +22,84 @@ SourceLoc LocOf(const YAML::Node& node, const std::string& file) {
   return loc;
 }
 
+namespace {
+
+// Whether `text` may hold more than one document: a document marker
+// ("---" or "...") at the start of a line other than the first. Files
+// without one (nearly all) are parsed once, as before.
+bool MayHoldMoreDocuments(const std::string& text) {
+  for (size_t nl = text.find('\n'); nl != std::string::npos; nl = text.find('\n', nl + 1)) {
+    const std::string_view rest = std::string_view(text).substr(nl + 1);
+    if (rest.substr(0, 3) != "---" && rest.substr(0, 3) != "...") continue;
+    if (rest.size() == 3 || rest[3] == ' ' || rest[3] == '\t' || rest[3] == '\n' || rest[3] == '\r') {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Parser events of one document, remembering where its first node is and
+// whether it holds anything but a null.
+class DocumentProbe : public YAML::EventHandler {
+ public:
+  bool has_content() const { return has_content_; }
+  const YAML::Mark& mark() const { return mark_; }
+
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { First(mark, false); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { First(mark, true); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    First(mark, true);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    First(mark, true);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    First(mark, true);
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void First(const YAML::Mark& mark, bool content) {
+    if (seen_) return;
+    seen_ = true;
+    mark_ = mark;
+    has_content_ = content;
+  }
+  bool seen_ = false;
+  bool has_content_ = false;
+  YAML::Mark mark_;
+};
+
+}  // namespace
+
 std::optional<YAML::Node> LoadYamlString(const std::string& text, const std::string& file,
                                          Diagnostics* diags) {
   try {
-    std::vector<YAML::Node> docs = YAML::LoadAll(text);
-    if (docs.empty()) return YAML::Node();
+    YAML::Node root = YAML::Load(text);
     // A second document (after "---") would be dropped without a word: an
     // error instead. An empty one (a trailing "---") holds nothing to lose.
-    for (size_t i = 1; i < docs.size(); ++i) {
-      if (docs[i].IsNull()) continue;
-      diags->Error(LocOf(docs[i], file),
-                   "a second YAML document: a file holds one (this one would be ignored)",
-                   "remove the \"---\" line above it, or move this document to a file of its own");
-      return std::nullopt;
+    // The parser is asked for at most one more document: yaml-cpp's own
+    // LoadAll can loop for ever on malformed input (found by fuzzing).
+    if (MayHoldMoreDocuments(text)) {
+      std::istringstream in(text);
+      YAML::Parser parser(in);
+      DocumentProbe first, second;
+      if (parser.HandleNextDocument(first) && parser.HandleNextDocument(second) &&
+          second.has_content()) {
+        const YAML::Mark& m = second.mark();
+        diags->Error(SourceLoc{file, m.line >= 0 ? m.line + 1 : 0, m.column >= 0 ? m.column + 1 : 0},
+                     "a second YAML document: a file holds one (this one would be ignored)",
+                     "remove the \"---\" line above it, or move this document to a file of its own");
+        return std::nullopt;
+      }
     }
-    return docs[0];
+    return root;
   } catch (const YAML::Exception& e) {
     SourceLoc loc{file, e.mark.line >= 0 ? e.mark.line + 1 : 0,
                   e.mark.column >= 0 ? e.mark.column + 1 : 0};

@@ -31,6 +31,17 @@ TEST(LoadYamlStringTest, OneDocumentAFile) {
   EXPECT_NE(diags.errors()[0].message.find("a second YAML document"), std::string::npos);
 }
 
+// yaml-cpp's LoadAll looped for ever on this malformed file (found by
+// fuzz_rule_loader): it returns now, as YAML::Load did.
+TEST(LoadYamlStringTest, MalformedInputEnds) {
+  const std::string text(",cteg\x01\0\0\0\0\0'\x01s: \xe9[nike, \"air mry: adidas\n", 41);
+  Diagnostics diags;
+  LoadYamlString(text, "t.yaml", &diags);
+  // ... and with a document marker, which asks the parser for a second one.
+  LoadYamlString(text + "---\n" + text, "t.yaml", &diags);
+  SUCCEED();
+}
+
 TEST(MapValueTest, FindsAKeyWithItsPosition) {
   const YAML::Node map = Parse("name: nike\nterms: [nike, swoosh]\n");
   const YAML::Node terms = MapValue(map, "terms");
