@@ -31,9 +31,8 @@ bool MayHoldMoreDocuments(const std::string& text) {
   for (size_t nl = text.find('\n'); nl != std::string::npos; nl = text.find('\n', nl + 1)) {
     const std::string_view rest = std::string_view(text).substr(nl + 1);
     if (rest.substr(0, 3) != "---" && rest.substr(0, 3) != "...") continue;
-    if (rest.size() == 3 || rest[3] == ' ' || rest[3] == '\t' || rest[3] == '\n' || rest[3] == '\r') {
-      return true;
-    }
+    const char after = rest.size() == 3 ? '\n' : rest[3];
+    if (after == ' ' || after == '\t' || after == '\n' || after == '\r') return true;
   }
   return false;
 }
@@ -93,9 +92,10 @@ std::optional<YAML::Node> LoadYamlString(const std::string& text, const std::str
       if (parser.HandleNextDocument(first) && parser.HandleNextDocument(second) &&
           second.has_content()) {
         const YAML::Mark& m = second.mark();
-        diags->Error(SourceLoc{file, m.line >= 0 ? m.line + 1 : 0, m.column >= 0 ? m.column + 1 : 0},
-                     "a second YAML document: a file holds one (this one would be ignored)",
-                     "remove the \"---\" line above it, or move this document to a file of its own");
+        diags->Error(
+            SourceLoc{file, m.line >= 0 ? m.line + 1 : 0, m.column >= 0 ? m.column + 1 : 0},
+            "a second YAML document: a file holds one (this one would be ignored)",
+            "remove the \"---\" line above it, or move this document to a file of its own");
         return std::nullopt;
       }
     }

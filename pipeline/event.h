@@ -49,9 +49,8 @@ struct Event {
   // large; a wrapped sum would count a huge post as nearly nothing).
   uint64_t engagement() const {
     uint64_t sum;
-    if (__builtin_add_overflow(likes, shares, &sum) || __builtin_add_overflow(sum, comments, &sum)) {
-      return UINT64_MAX;
-    }
+    if (__builtin_add_overflow(likes, shares, &sum)) return UINT64_MAX;
+    if (__builtin_add_overflow(sum, comments, &sum)) return UINT64_MAX;
     return sum;
   }
 };

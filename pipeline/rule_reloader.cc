@@ -50,7 +50,8 @@ bool RuleReloader::Reload(Diagnostics* out) {
   std::lock_guard<std::mutex> lock(mu_);
   Diagnostics diags;
   rules::RuleSetDef def;
-  std::shared_ptr<const rules::RuleSet> compiled = rules::LoadAndCompile(paths_, options_, &def, &diags);
+  std::shared_ptr<const rules::RuleSet> compiled =
+      rules::LoadAndCompile(paths_, options_, &def, &diags);
   if (compiled == nullptr || !diags.ok()) {
     failure_->Increment();
     last_successful_->Set(0);

@@ -168,9 +168,9 @@ class Compiler {
   uint32_t CompileExpr(const Expr& e, Rule* rule, bool negated);
   bool NearOperand(const Expr& e, std::vector<uint32_t>* atoms, Rule* rule);
   // `value_locs`, when given, holds each value's own position (errors are
-  // reported there instead of at `loc`).
+  // reported there instead of at `rule_loc`).
   uint32_t FieldNode(FieldKind kind, const std::vector<std::string>& values,
-                     const SourceLoc& loc, std::string text,
+                     const SourceLoc& rule_loc, std::string text,
                      const std::vector<SourceLoc>* value_locs = nullptr);
   void CompileRule(const RuleDef& def, Rule* rule);
   Tri Possible(uint32_t node) const;

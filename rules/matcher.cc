@@ -581,8 +581,8 @@ bool RuleSetImpl::FieldMatches(const FieldSpec& f, const MatchInput& in) const {
   }
   // A handle outside ASCII is compared by full case folding, as the rule's
   // values were folded (compiler.cc): "Straße" is author:STRASSE.
-  if (f.kind == FieldKind::kAuthor &&
-      std::any_of(v.begin(), v.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; })) {
+  auto non_ascii = [](char c) { return static_cast<unsigned char>(c) >= 0x80; };
+  if (f.kind == FieldKind::kAuthor && std::any_of(v.begin(), v.end(), non_ascii)) {
     const std::string folded = FoldCase(v);
     for (const auto& value : f.values) {
       if (folded == value) return true;
