@@ -12,6 +12,14 @@ namespace earshot {
 
 inline char AsciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
 
+// The value of the hex digit `c` (either case), or -1.
+inline int HexDigitValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
 // A lower-cased copy (ASCII letters only).
 inline std::string AsciiLowered(std::string_view s) {
   std::string r(s);

@@ -27,6 +27,7 @@
 #include <prometheus/registry.h>
 
 #include "base/log.h"
+#include "base/strings.h"
 #include "connectors/http_tls.h"
 #include "connectors/web_config.h"
 
@@ -44,13 +45,6 @@ constexpr size_t kMaxBodyBytes = 64 * 1024;
 // A streamed body is written in pieces of at least this many bytes.
 constexpr size_t kFlushBytes = 64 * 1024;
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // %XX escapes; '+' is a space in a query, itself in a path.
 std::string UrlDecode(std::string_view s, bool plus_is_space) {
   std::string out;
@@ -59,8 +53,9 @@ std::string UrlDecode(std::string_view s, bool plus_is_space) {
     char c = s[i];
     if (c == '+' && plus_is_space) {
       out.push_back(' ');
-    } else if (c == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 && HexValue(s[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2])));
+    } else if (c == '%' && i + 2 < s.size() && HexDigitValue(s[i + 1]) >= 0 &&
+               HexDigitValue(s[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(HexDigitValue(s[i + 1]) * 16 + HexDigitValue(s[i + 2])));
       i += 2;
     } else {
       out.push_back(c);

@@ -428,11 +428,7 @@ class FileLoader {
     if (digits == 0 || k + 1 + digits > s.size()) return false;
     char32_t cp = 0;
     for (size_t d = 0; d < digits; ++d) {
-      const char h = s[k + 1 + d];
-      const int v = h >= '0' && h <= '9'   ? h - '0'
-                    : h >= 'a' && h <= 'f' ? h - 'a' + 10
-                    : h >= 'A' && h <= 'F' ? h - 'A' + 10
-                                           : -1;
+      const int v = HexDigitValue(s[k + 1 + d]);
       if (v < 0) return false;
       cp = cp * 16 + static_cast<char32_t>(v);
     }
