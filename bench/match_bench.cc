@@ -1,7 +1,7 @@
 // Matcher micro-benchmarks: ~400-byte English, Arabic and Japanese texts
 // against 1,000 brands / 3,000 terms (words, phrases, hashtags, prefixes,
 // Arabic and Japanese literals) plus a few topics; and the compile time of
-// 10,000 brands.
+// 10,000 brands; and NEAR over a post that repeats its operands.
 #include <benchmark/benchmark.h>
 
 #include <random>
@@ -97,6 +97,52 @@ void BM_Match(benchmark::State& state, const char* text) {
 BENCHMARK_CAPTURE(BM_Match, english, kEnglish);
 BENCHMARK_CAPTURE(BM_Match, arabic, kArabic);
 BENCHMARK_CAPTURE(BM_Match, japanese, kJapanese);
+
+// A post that repeats a NEAR query's operands: range(0) of each, 1,001
+// other words between them (so the query does not hold and every pair is
+// a candidate). The time should grow with the text, not its square.
+void BM_NearLongText(benchmark::State& state) {
+  SourceLoc loc{"bench.yaml", 1, 1};
+  auto term = [&](const char* t) {
+    Expr e;
+    e.text = t;
+    e.loc = loc;
+    return e;
+  };
+  Expr near;
+  near.kind = ExprKind::kNear;
+  near.near_distance = 5;
+  near.children = {term("a"), term("b")};
+  near.loc = loc;
+  RuleSetDef def;
+  CategoryDef cat;
+  cat.name = "c";
+  RuleDef r;
+  r.name = "n";
+  r.loc = loc;
+  r.query = near;
+  cat.brands.push_back(std::move(r));
+  def.categories.push_back(std::move(cat));
+  Diagnostics d;
+  auto rs = RuleSet::Compile(def, CompileOptions{}, &d);
+  if (!rs) {
+    state.SkipWithError(d.ToString().c_str());
+    return;
+  }
+  std::string text;
+  for (int64_t i = 0; i < state.range(0); ++i) text += "b ";
+  for (int i = 0; i < 1001; ++i) text += "x ";
+  for (int64_t i = 0; i < state.range(0); ++i) text += "a ";
+  MatchScratch scratch;
+  MatchOutput out;
+  MatchInput in{text, "twitter"};
+  for (auto _ : state) {
+    rs->Match(in, &scratch, &out);
+    benchmark::DoNotOptimize(out.brands.data());
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(text.size()));
+}
+BENCHMARK(BM_NearLongText)->Arg(1000)->Arg(10000)->Arg(50000)->Unit(benchmark::kMicrosecond);
 
 void BM_Normalize(benchmark::State& state, const char* text) {
   std::string out;

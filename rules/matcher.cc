@@ -36,6 +36,13 @@ struct Occ {
   uint32_t prefix;        // bytes of a proclitic at begin (explain)
 };
 
+// An occurrence of a NEAR operand, on side A or B (NearBest).
+struct NearItem {
+  uint32_t begin, end, wbegin, wend, atom;
+  bool b_side;
+  bool SameAs(const NearItem& o) const { return atom == o.atom && begin == o.begin && end == o.end; }
+};
+
 // A token with a proclitic peeled off its start (TermStart's fields).
 using Peeled = internal::TermStart;
 }  // namespace
@@ -56,6 +63,7 @@ struct MatchScratch::Impl {
   std::vector<uint64_t> hashes;             // HashPadded of each token
   std::vector<uint32_t> passed;             // tokens through the term index's filter
   std::vector<Peeled> peeled;               // FindPeeled's room: 2 a token, its first entries live
+  mutable std::vector<NearItem> near_items;  // NearBest's sweep
 };
 
 MatchInput ToMatchInput(const EventFields& e, const PlatformTable& platforms,
@@ -532,28 +540,63 @@ void RuleSetImpl::CollectCandidates(MatchScratch::Impl& im) const {
   std::sort(im.cands.begin(), im.cands.end());
 }
 
+// The smallest word distance between an occurrence of s.a and one of s.b
+// (kFar when there is no pair), in one sweep over their occurrences by
+// start: each occurrence is paired with the earlier occurrence of the other
+// side that ends last, which is the closest one before it. Comparing every
+// pair instead costs the square of the text's length when its author
+// repeats the operands (tens of thousands of each in one long post).
 int64_t RuleSetImpl::NearBest(const NearSpec& s, const MatchScratch::Impl& im) const {
-  int64_t best = kFar;
-  for (uint32_t a : s.a) {
-    if (!Hit(im, a)) continue;
-    for (uint32_t oa = im.occ_head[a]; oa != kNone; oa = im.occs[oa].next) {
-      const Occ& x = im.occs[oa];
-      for (uint32_t b : s.b) {
-        if (!Hit(im, b)) continue;
-        for (uint32_t ob = im.occ_head[b]; ob != kNone; ob = im.occs[ob].next) {
-          const Occ& y = im.occs[ob];
-          // One occurrence of one term is not near itself; two terms that
-          // match the same text (`nike`, `#nike` in "#nike") are.
-          if (a == b && x.begin == y.begin && x.end == y.end) continue;
-          if (s.ordered && !(x.begin < y.begin)) continue;
-          const Occ& first = x.begin <= y.begin ? x : y;
-          const Occ& second = x.begin <= y.begin ? y : x;
-          int64_t d = static_cast<int64_t>(second.wbegin) - static_cast<int64_t>(first.wend) - 1;
-          if (d < 0) d = 0;
-          best = std::min(best, d);
-        }
+  std::vector<NearItem>& items = im.near_items;
+  items.clear();
+  auto collect = [&](const std::vector<uint32_t>& atoms, bool b_side) {
+    for (uint32_t atom : atoms) {
+      if (!Hit(im, atom)) continue;
+      for (uint32_t o = im.occ_head[atom]; o != kNone; o = im.occs[o].next) {
+        const Occ& x = im.occs[o];
+        items.push_back(NearItem{x.begin, x.end, x.wbegin, x.wend, atom, b_side});
       }
     }
+  };
+  collect(s.a, false);
+  collect(s.b, true);
+  // By start; at the same start, B first, so that NEAR/nf's B sees only
+  // the A occurrences that start before it.
+  std::sort(items.begin(), items.end(), [](const NearItem& x, const NearItem& y) {
+    return x.begin != y.begin ? x.begin < y.begin : x.b_side > y.b_side;
+  });
+  // Per side, the two latest word ends so far of distinct occurrences
+  // (atom and span): one occurrence of one term is not near itself, but
+  // two terms that match the same text (`nike`, `#nike` in "#nike") are.
+  struct Latest {
+    const NearItem* first = nullptr;
+    const NearItem* second = nullptr;
+    void Add(const NearItem& x) {
+      if (first != nullptr && x.SameAs(*first)) return;
+      if (first == nullptr || x.wend > first->wend) {
+        second = first;
+        first = &x;
+      } else if (second == nullptr || (x.wend > second->wend && !x.SameAs(*second))) {
+        second = &x;
+      }
+    }
+    const NearItem* Excluding(const NearItem& x) const {
+      return first != nullptr && x.SameAs(*first) ? second : first;
+    }
+  };
+  Latest latest[2];
+  int64_t best = kFar;
+  for (const NearItem& z : items) {
+    // NEAR/nf pairs an A with a later B only; NEAR pairs either way.
+    if (z.b_side || !s.ordered) {
+      if (const NearItem* before = latest[!z.b_side].Excluding(z)) {
+        const int64_t d = std::max<int64_t>(
+            0, static_cast<int64_t>(z.wbegin) - static_cast<int64_t>(before->wend) - 1);
+        best = std::min(best, d);
+        if (best == 0) break;
+      }
+    }
+    latest[z.b_side].Add(z);
   }
   return best;
 }

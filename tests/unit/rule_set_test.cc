@@ -955,6 +955,41 @@ TEST(DifferentialTest, NearQueriesAgreeWithReference) {
   }
 }
 
+// A post that repeats NEAR's operands thousands of times: the sweep finds
+// the closest pair (between the last "b" and the first "a") and honours
+// NEAR/nf's order. Comparing every pair took seconds for such a post
+// (bench/match_bench.cc, BM_NearLongText, times it).
+TEST(QueryTest, NearOverManyOccurrences) {
+  RuleDef unordered = Rule("unordered");
+  unordered.query = Near(Term("a"), Term("b"), 1000);
+  RuleDef a_first = Rule("a_first");
+  a_first.query = Near(Term("a"), Term("b"), 1000, true);
+  RuleDef b_first = Rule("b_first");
+  b_first.query = Near(Term("b"), Term("a"), 1000, true);
+  RuleDef self = Rule("self");
+  self.query = Near(Term("a"), Term("a"), 0);
+  auto rs = MustCompile(OneCategory({unordered, a_first, b_first, self}));
+  ASSERT_TRUE(rs);
+  auto text = [](int gap) {
+    std::string t;
+    for (int i = 0; i < 20000; ++i) t += "b ";
+    for (int i = 0; i < gap; ++i) t += "x ";
+    for (int i = 0; i < 20000; ++i) t += "a ";
+    return t;
+  };
+  MatchScratch scratch;
+  MatchOutput out;
+  rs->Match(MatchInput{text(1000), "twitter"}, &scratch, &out);
+  EXPECT_EQ(out.brands, (std::vector<uint32_t>{0, 2, 3}));
+  rs->Match(MatchInput{text(1001), "twitter"}, &scratch, &out);
+  EXPECT_EQ(out.brands, (std::vector<uint32_t>{3}));  // two a's side by side: distance 0
+  const std::string report = rs->Explain(MatchInput{text(1001), "twitter"});
+  EXPECT_THAT(report, HasSubstr("not fired: brand sneakers/unordered: NEAR/1000: closest distance "
+                                "1001 words\n"));
+  EXPECT_THAT(report, HasSubstr("not fired: brand sneakers/a_first: NEAR/1000f: operands not found "
+                                "together\n"));
+}
+
 // MatchInput::normalized: a rule set that takes the normalized text of
 // another set's match (shadow rules do) matches exactly as if it had
 // normalized the text itself, whichever scripts, raw literals and regexes
