@@ -17,6 +17,7 @@
 #include "base/log.h"
 #include "cmd/deployment.h"
 #include "connectors/web_assets.h"
+#include "rules/loader.h"
 
 namespace earshot {
 
@@ -109,7 +110,7 @@ StatusOr<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
   d->reloader_ = std::make_unique<RuleReloader>(
       config.rules.paths, dep.rule_options,
       [proc](std::shared_ptr<const rules::RuleSet> rs) { proc->SetRules(std::move(rs)); },
-      d->registry_, WallClock::Get(), [](const std::string& m) { LogInfo(m); });
+      d->registry_, WallClock::Get(), [](LogLevel level, const std::string& m) { Log(level, m); });
   d->reloader_->Install(std::move(dep.rules.set), dep.rules.files);
 
   if (config.source.type == SourceConfig::Type::kKafka && !config.dead_letter.topic.empty()) {
@@ -138,7 +139,8 @@ StatusOr<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
   }
   if (config.rules.reload == RulesConfig::Reload::kWatch) {
     Daemon* self = d.get();
-    auto w = WatchPaths(config.rules.paths, 200, [self] { self->reloader_->Reload(); });
+    auto w = WatchPaths(
+        config.rules.paths, 200, [self] { self->reloader_->Reload(); }, rules::IsRuleFileName);
     if (!w.ok()) return w.status();
     d->watcher_ = std::move(w).value();
   }
@@ -153,13 +155,14 @@ Status Daemon::StartShadow() {
   shadow_reloader_ = std::make_unique<RuleReloader>(
       config_.shadow.paths, shadow_options_,
       [proc](std::shared_ptr<const rules::RuleSet> rs) { proc->SetShadowRules(std::move(rs)); },
-      registry_, WallClock::Get(), [](const std::string& m) { LogInfo(m); },
+      registry_, WallClock::Get(), [](LogLevel level, const std::string& m) { Log(level, m); },
       RuleReloaderNames::Shadow());
   // A candidate that does not load is reported (log, metrics) and the daemon
   // runs on without one: the candidate never stands in the way of counting.
   shadow_reloader_->Reload();
   if (config_.shadow.reload == RulesConfig::Reload::kWatch) {
-    auto w = WatchPaths(config_.shadow.paths, 200, [this] { shadow_reloader_->Reload(); });
+    auto w = WatchPaths(
+        config_.shadow.paths, 200, [this] { shadow_reloader_->Reload(); }, rules::IsRuleFileName);
     if (w.ok()) {
       shadow_watcher_ = std::move(w).value();
     } else {
@@ -325,9 +328,11 @@ int Daemon::Run() {
       source_done_.store(true);
       if (options_.exit_at_end) break;
       LogInfo("source drained; serving metrics until stopped");
-      // Nothing more will arrive; wait for a signal without spinning.
-      while (!WaitForStop(1000)) {
-      }
+      // Nothing more will arrive. An empty batch every 100 ms, as while a
+      // live source is idle, applies rule swaps (SIGHUP, watch) and
+      // expires windows until a signal stops the daemon.
+      const std::vector<Record> none;
+      while (!WaitForStop(100)) processor_->ProcessBatch(source_->name(), none);
       break;
     }
     if (ps == PollStatus::kFatal) {

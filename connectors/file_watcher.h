@@ -4,6 +4,10 @@
 // containing directories, not the files, so editors that save by writing a
 // temp file and renaming it over the original, and Kubernetes ConfigMap
 // volumes (which swap a `..data` symlink), are seen like in-place writes.
+// Only changes to what is watched count: a named file's own entry (and
+// `..data`, the ConfigMap's link), and in a named directory the entries
+// `dir_entry` accepts (all when it is empty). A log file or an editor's
+// swap file next to the rules is no change to them.
 // Runs its own thread; on_change is called on it.
 
 #include <functional>
@@ -21,8 +25,8 @@ class FileWatcher {
   virtual void Stop() = 0;
 };
 
-StatusOr<std::unique_ptr<FileWatcher>> WatchPaths(const std::vector<std::string>& paths,
-                                                  int debounce_ms,
-                                                  std::function<void()> on_change);
+StatusOr<std::unique_ptr<FileWatcher>> WatchPaths(
+    const std::vector<std::string>& paths, int debounce_ms, std::function<void()> on_change,
+    std::function<bool(const std::string& name)> dir_entry = nullptr);
 
 }  // namespace earshot

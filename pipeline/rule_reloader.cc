@@ -56,7 +56,7 @@ bool RuleReloader::Reload(Diagnostics* out) {
     failure_->Increment();
     last_successful_->Set(0);
     if (diags.ok()) diags.Error(SourceLoc{}, "rules failed to compile");
-    log_(what_ + ": reload failed, keeping the previous rules:\n" + diags.ToString());
+    log_(LogLevel::kWarn, what_ + ": reload failed, keeping the previous rules:\n" + diags.ToString());
     if (out) out->Append(diags);
     return false;
   }
@@ -80,7 +80,7 @@ void RuleReloader::Publish(std::shared_ptr<const rules::RuleSet> compiled, size_
       {"category", st.categories}, {"brand", st.brands},   {"topic", st.topics},
       {"term", st.terms},          {"regex", st.regexes}, {"query", st.queries}};
   for (const auto& [kind, n] : kinds) loaded_family_->Add({{"kind", kind}}).Set(static_cast<double>(n));
-  log_(what_ + ": loaded " + std::to_string(st.categories) + " categories, " +
+  log_(LogLevel::kInfo, what_ + ": loaded " + std::to_string(st.categories) + " categories, " +
        std::to_string(st.brands) + " brands, " + std::to_string(st.topics) + " topics from " +
        std::to_string(files) + " files");
 }

@@ -18,6 +18,7 @@
 
 #include "base/clock.h"
 #include "base/diagnostics.h"
+#include "base/log.h"
 #include "rules/rule_set.h"
 
 namespace earshot {
@@ -36,7 +37,8 @@ struct RuleReloaderNames {
 class RuleReloader {
  public:
   using Sink = std::function<void(std::shared_ptr<const rules::RuleSet>)>;
-  using Logger = std::function<void(const std::string&)>;
+  // Loads at kInfo, failed reloads at kWarn.
+  using Logger = std::function<void(LogLevel, const std::string&)>;
 
   RuleReloader(std::vector<std::string> paths, rules::CompileOptions options, Sink sink,
                std::shared_ptr<prometheus::Registry> registry, const Clock* clock, Logger log,

@@ -624,6 +624,8 @@ bool ReadFile(const std::string& path, std::string* out, std::string* error) {
   return true;
 }
 
+}  // namespace
+
 bool IsRuleFileName(const std::string& name) {
   if (name.empty() || name[0] == '.') return false;  // editor lock and swap files
   auto ends_with = [&](const char* suffix) {
@@ -632,8 +634,6 @@ bool IsRuleFileName(const std::string& name) {
   };
   return ends_with(".yaml") || ends_with(".yml");
 }
-
-}  // namespace
 
 std::vector<std::string> ExpandRulePaths(const std::vector<std::string>& paths) {
   std::vector<std::string> out;

@@ -28,4 +28,8 @@ std::shared_ptr<const RuleSet> LoadAndCompile(const std::vector<std::string>& pa
 // (used by the reload watcher).
 std::vector<std::string> ExpandRulePaths(const std::vector<std::string>& paths);
 
+// Whether a directory entry is a rule file: `*.yaml` or `*.yml`, not hidden
+// (editors' lock and swap files start with a dot).
+bool IsRuleFileName(const std::string& name);
+
 }  // namespace earshot::rules

@@ -1,5 +1,6 @@
 """`earshot run`: endpoints, SIGTERM, and hot reload of rules (watched edit,
 rename-style save, broken edit kept out, SIGHUP, reload under a stream)."""
+import json
 import os
 import shutil
 import signal
@@ -142,6 +143,58 @@ def test_sighup_reloads_in_signal_mode(tmp_path, daemon_factory):
     append(events, [event("after", "adidas or puma?")])
     wait_for(lambda: window(d, "puma") == 1, what="puma counted")
     assert d.metric('earshot_rules_reload_total{result="success"}') == 2
+
+
+def test_sighup_after_the_source_drained_takes_effect(tmp_path, daemon_factory):
+    """A file source without follow ends; the daemon serves on, and a
+    reload must still reach the windows and the API (it is applied at a
+    batch boundary, and a drained source sends no more batches)."""
+    config(tmp_path, reload="signal")
+    (tmp_path / "events.jsonl").write_text(event(1, "nike adidas puma") + "\n")
+    d = daemon_factory(f"""source:
+  type: file
+  file: {{paths: [events.jsonl], follow: false}}
+rules: {{paths: [rules/], reload: signal}}
+http: {{listen: "127.0.0.1:0"}}
+""")
+    wait_for(lambda: window(d, "adidas") == 1, what="the event counted")
+    wait_for(lambda: "source drained" in d.logs(), what="the source drained")
+    (tmp_path / "rules" / "sneakers.yaml").write_text(RULES_V2)
+    d.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: window(d, "puma") == 0, what="puma listed after the reload")
+    assert window(d, "adidas") is None
+    assert window(d, "nike") == 1
+    assert d.metric('earshot_rules_reload_total{result="success"}') == 2
+    status, body = d.get("/api/v1/share-of-voice?window=5m")
+    assert status == 200
+    sov = json.loads(body)
+    assert sorted(b["brand"] for c in sov["categories"] for b in c["brands"]) == ["nike", "puma"]
+
+
+def test_a_log_next_to_the_rules_is_no_change(tmp_path, daemon_factory):
+    """`reload: watch` reloads on changes to the rule files only. Here the
+    rule file, the daemon's log and the events file share a directory: each
+    log line (a reload logs one) and each appended event used to reload the
+    rules, for ever."""
+    (tmp_path / "sneakers.yaml").write_text(RULES_V1)
+    (tmp_path / "events.jsonl").write_text("")
+    d = daemon_factory("""source:
+  type: file
+  file: {paths: [events.jsonl], follow: true}
+rules: {paths: [sneakers.yaml], reload: watch}
+http: {listen: "127.0.0.1:0"}
+""")
+    (tmp_path / "notes.txt").write_text("not rules\n")
+    (tmp_path / "sneakers.yaml").write_text(RULES_V2)
+    wait_for(lambda: d.metric('earshot_rules_reload_total{result="success"}') == 2, what="reload")
+    # Each probe is a round trip through the pipeline (the file source polls
+    # every 100 ms): three outlast the watcher's 200 ms debounce, so a loop
+    # would have counted more reloads by the end.
+    for k in range(1, 4):
+        append(tmp_path / "events.jsonl", [event(f"p{k}", "puma")])
+        wait_for(lambda: window(d, "puma") == k, what=f"probe {k} counted")
+    assert d.metric('earshot_rules_reload_total{result="success"}') == 2
+    assert d.logs().count("rules: loaded") == 2
 
 
 def test_reload_under_a_continuous_stream_loses_nothing(tmp_path, daemon_factory):

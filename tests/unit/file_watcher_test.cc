@@ -168,6 +168,42 @@ TEST_F(FileWatcherTest, StopStopsTheCallsAndIsIdempotent) {
   EXPECT_EQ(calls_.count(), after_stop);
 }
 
+// Only the watched paths count: another file next to a named one (a log
+// the daemon writes there would reload it for ever), and in a named
+// directory the entries the filter declines (notes, editors' swap files).
+// A witness watcher without a filter, on the same directory and with a
+// longer debounce, shows that inotify saw those writes: by the time it
+// fires, the filtered watchers would have too.
+TEST_F(FileWatcherTest, ChangesToOtherFilesDoNotFire) {
+  auto named = Watch({(dir_ / "rules" / "a.yaml").string()});
+  Calls in_dir;
+  auto dir = WatchPaths({(dir_ / "rules").string()}, kDebounceMs, in_dir.Callback(),
+                        [](const std::string& name) { return name.ends_with(".yaml") && name[0] != '.'; });
+  ASSERT_NE(named, nullptr);
+  ASSERT_TRUE(dir.ok()) << dir.message();
+  Calls witness;
+  auto w2 = WatchPaths({(dir_ / "rules").string()}, 5 * kDebounceMs, witness.Callback());
+  ASSERT_TRUE(w2.ok()) << w2.message();
+  std::ofstream(dir_ / "rules" / "earshot.log") << "rules: loaded\n";
+  std::ofstream(dir_ / "rules" / ".b.yaml.swp") << "x\n";
+  ASSERT_TRUE(witness.WaitFor(1));
+  EXPECT_EQ(calls_.count(), 0u);
+  EXPECT_EQ(in_dir.count(), 0u);
+  // A new rule file counts for the directory, not for the named file.
+  std::ofstream(dir_ / "rules" / "b.yaml") << "b\n";
+  ASSERT_TRUE(in_dir.WaitFor(1));
+  ASSERT_TRUE(witness.WaitFor(2));
+  EXPECT_EQ(calls_.count(), 0u);
+  // The named file counts for both.
+  ExpectOneCallAfterDebounce([&] { std::ofstream(dir_ / "rules" / "a.yaml") << "v2\n"; });
+  ASSERT_TRUE(in_dir.WaitFor(2));
+  named->Stop();
+  std::move(dir).value()->Stop();
+  std::move(w2).value()->Stop();
+  EXPECT_EQ(calls_.count(), 1u);
+  EXPECT_EQ(in_dir.count(), 2u);
+}
+
 TEST_F(FileWatcherTest, AMissingDirectoryIsAnError) {
   // A file is watched through its directory, which must exist.
   auto w = WatchPaths({(dir_ / "nope" / "a.yaml").string()}, kDebounceMs, calls_.Callback());

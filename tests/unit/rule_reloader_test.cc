@@ -57,9 +57,9 @@ class RuleReloaderTest : public ::testing::Test {
     return std::make_unique<RuleReloader>(
         std::vector<std::string>{(root_ / "rules").string()}, rules::CompileOptions{},
         std::move(sink), registry_, &clock_,
-        [this](const std::string& m) {
+        [this](LogLevel level, const std::string& m) {
           std::lock_guard<std::mutex> lock(log_mu_);
-          log_ += m + "\n";
+          log_ += std::string(level == LogLevel::kWarn ? "warn " : level == LogLevel::kInfo ? "info " : "? ") + m + "\n";
         });
   }
 
@@ -97,7 +97,7 @@ TEST_F(RuleReloaderTest, AGoodLoadIsHandedOverAndCounted) {
   EXPECT_EQ(m["earshot_rules_loaded|brand"], 2);
   EXPECT_EQ(m["earshot_rules_loaded|category"], 1);
   EXPECT_EQ(m["earshot_rules_loaded|term"], 2);
-  EXPECT_NE(log_.find("rules: loaded 1 categories, 2 brands, 0 topics from 1 files"),
+  EXPECT_NE(log_.find("info rules: loaded 1 categories, 2 brands, 0 topics from 1 files"),
             std::string::npos) << log_;
 
   // A new file content is a new set, handed over whole; the old one is untouched.
@@ -129,7 +129,8 @@ TEST_F(RuleReloaderTest, ABrokenFileKeepsThePreviousSetAndIsCounted) {
   EXPECT_TRUE(r->loaded()) << "the previous rules are still loaded";
   EXPECT_NE(diags.ToString().find("sneakers.yaml:4:5: unknown key \"term\""), std::string::npos)
       << diags.ToString();
-  EXPECT_NE(log_.find("rules: reload failed, keeping the previous rules:"), std::string::npos)
+  // At warn, where log alerts look.
+  EXPECT_NE(log_.find("warn rules: reload failed, keeping the previous rules:"), std::string::npos)
       << log_;
   auto m = Metrics();
   EXPECT_EQ(m["earshot_rules_reload_total|success"], 1);

@@ -580,7 +580,7 @@ TEST(ShadowReloaderTest, AFailedCandidateIsReportedAndThePreviousOneStays) {
   std::string log;
   RuleReloader r({dir.string()}, rules::CompileOptions{},
                  [&](std::shared_ptr<const rules::RuleSet> rs) { handed.push_back(rs); },
-                 registry, &clock, [&](const std::string& m) { log += m + "\n"; },
+                 registry, &clock, [&](LogLevel, const std::string& m) { log += m + "\n"; },
                  RuleReloaderNames::Shadow());
   ASSERT_TRUE(r.Reload());
   std::ofstream(dir / "c.yaml") << "category: c\nbrands:\n  - name: a\n    term: [a]\n";
