@@ -159,7 +159,20 @@ Status Daemon::StartShadow() {
       RuleReloaderNames::Shadow());
   // A candidate that does not load is reported (log, metrics) and the daemon
   // runs on without one: the candidate never stands in the way of counting.
-  shadow_reloader_->Reload();
+  // A replay, whose output is the comparison, stops instead.
+  if (options_.shadow_must_load) {
+    Diagnostics diags;
+    rules::RuleSetDef def;
+    auto set = rules::LoadAndCompile(config_.shadow.paths, shadow_options_, &def, &diags);
+    if (set == nullptr || !diags.ok()) {
+      std::string errors = diags.ToString();
+      while (!errors.empty() && errors.back() == '\n') errors.pop_back();
+      return Status::Error(errors.empty() ? "shadow rules do not load" : errors);
+    }
+    shadow_reloader_->Install(std::move(set), def.files.size());
+  } else {
+    shadow_reloader_->Reload();
+  }
   if (config_.shadow.reload == RulesConfig::Reload::kWatch) {
     auto w = WatchPaths(
         config_.shadow.paths, 200, [this] { shadow_reloader_->Reload(); }, rules::IsRuleFileName);

@@ -37,6 +37,9 @@ struct DaemonOptions {
   bool serve_http = true;        // run: yes; replay: no
   bool exit_at_end = false;      // replay: stop when the source is drained
   bool progress = false;         // replay: progress on stderr
+  // replay: shadow rules that do not load are an error of Create (run
+  // goes on without a candidate).
+  bool shadow_must_load = false;
   size_t batch_size = 4096;
   // Tests: replaces the configured source (which is still checked).
   std::function<std::unique_ptr<Source>()> source_for_test;

@@ -269,6 +269,7 @@ int CmdReplay(const Args& args) {
   opts.serve_http = false;
   opts.exit_at_end = true;
   opts.progress = isatty(STDERR_FILENO);
+  opts.shadow_must_load = true;
   auto daemon = Daemon::Create(config, opts, WallClock::Get());
   if (!daemon.ok()) {
     PrintSetupError(path, daemon.message());

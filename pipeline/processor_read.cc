@@ -387,13 +387,14 @@ StatusOr<std::string> Processor::UniqueAuthorsJson(const std::string& window,
   auto w = AudienceWindow(window);
   if (!w.ok()) return w.status();
   const uint32_t P = static_cast<uint32_t>(platforms_.size());
-  const std::string platform = platform_name.empty() ? "all" : AsciiLowered(platform_name);
+  std::string platform = platform_name.empty() ? "all" : AsciiLowered(platform_name);
   uint32_t pidx = P;  // all
   if (platform != "all") {
     pidx = platforms_.Index(platform);
     if (platforms_.Name(pidx) != CanonicalPlatformName(platform)) {
       return Status::Error("unknown platform \"" + platform + "\"");
     }
+    platform = platforms_.Name(pidx);  // "x" is twitter: echo what was used
   }
   std::vector<StepRef> steps;
   std::shared_ptr<const rules::RuleSet> rules;

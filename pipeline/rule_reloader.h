@@ -31,6 +31,7 @@ struct RuleReloaderNames {
   std::string last_successful = "earshot_rules_last_reload_successful";
   std::string last_success_timestamp = "earshot_rules_last_reload_success_timestamp_seconds";
   std::string loaded = "earshot_rules_loaded";
+  std::string subject = "rule";  // the HELP texts': "Rule loads ...", "the last rule load"
   static RuleReloaderNames Shadow();
 };
 

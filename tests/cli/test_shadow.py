@@ -180,11 +180,38 @@ def test_a_candidate_that_never_loaded_does_not_stop_the_daemon(tmp_path, daemon
     (tmp_path / "candidate" / "sneakers.yaml").write_text(BROKEN)
     d = daemon_factory(cfg)
     assert d.metric("earshot_shadow_last_reload_successful") == 0
+    # Its size is 0 of each kind, and its HELP texts say whose it is.
+    for kind in ("category", "brand", "topic", "term", "regex", "query"):
+        assert d.metric(f'earshot_shadow_rules_loaded{{kind="{kind}"}}', None) == 0
+    text = d.get("/metrics")[1]
+    assert "# HELP earshot_shadow_reload_total Candidate (shadow) rule loads" in text
+    assert "# HELP earshot_rules_reload_total Rule loads (start-up and reloads) by result." in text
     append(tmp_path / "events.jsonl", [event(1, "nike")])
     wait_for(lambda: d.metric(key("earshot_mentions_total", brand="nike", platform="twitter")) == 1,
              what="live counts without a candidate")
     doc = json.loads(d.get("/api/v1/shadow")[1])
     assert doc["loaded"] is False
+
+
+def test_replay_stops_on_a_candidate_that_does_not_load(tmp_path):
+    """Unlike `run`, `replay` exits 1 with the candidate's errors: its
+    output is the comparison, and without the candidate it would be none."""
+    setup(tmp_path)
+    (tmp_path / "candidate" / "sneakers.yaml").write_text(BROKEN)
+    (tmp_path / "events.jsonl").write_text(event(1, "nike") + "\n")
+    cfg = tmp_path / "replay.yaml"
+    cfg.write_text("rules: {paths: [rules/]}\nshadow: {paths: [candidate/]}\n")
+    r = subprocess.run([BIN, "replay", "--config", str(cfg), "events.jsonl"], cwd=tmp_path,
+                       capture_output=True, timeout=60)
+    assert r.returncode == 1, r.stderr.decode()
+    assert r.stdout == b""
+    assert "candidate/sneakers.yaml:5:1: " in r.stderr.decode(), r.stderr.decode()
+    # With the candidate fixed, the same replay prints both sets' series.
+    (tmp_path / "candidate" / "sneakers.yaml").write_text(CAND_V1)
+    r = subprocess.run([BIN, "replay", "--config", str(cfg), "events.jsonl"], cwd=tmp_path,
+                       capture_output=True, timeout=60)
+    assert r.returncode == 0, r.stderr.decode()
+    assert "earshot_shadow_mentions_total{" in r.stdout.decode()
 
 
 def test_sighup_reloads_the_candidate_even_with_live_reload_off(tmp_path, daemon_factory):

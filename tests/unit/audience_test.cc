@@ -647,6 +647,11 @@ TEST_F(AudienceProcessorTest, TopAuthorsJsonAndBadParameters) {
   ASSERT_TRUE(proc_->UniqueAuthorsJson("1h", "instagram").ok());
   EXPECT_NE(proc_->UniqueAuthorsJson("1h", "instagram")->find(R"("unique_authors":1)"),
             std::string::npos);
+  // An alias is answered, and echoed as the platform it names (as
+  // share-of-voice does).
+  auto alias = proc_->UniqueAuthorsJson("5m", "X");
+  ASSERT_TRUE(alias.ok());
+  EXPECT_EQ(alias->find(R"({"window":"5m","platform":"twitter",)"), 0u) << *alias;
 }
 
 TEST_F(AudienceProcessorTest, DisabledMeansNoSeriesAndNoApi) {
