@@ -683,24 +683,38 @@ bool LoadRuleFiles(const std::vector<std::string>& paths, RuleSetDef* out, Diagn
     loader.Load(&fr);
     loader.Finish(&fr, diags);
 
-    if (fr.has_category) {
+    // A file whose category is missing or invalid keeps its brands, rejected:
+    // the category error fails the load, but each brand is still compiled
+    // for its own errors (an empty term, a bad regex, an unknown platform),
+    // all errors at once. They go to the unnamed category, which no file
+    // can name (CheckName rejects ""), and duplicates among them are
+    // checked within the file only.
+    if (fr.has_category || !fr.category.brands.empty()) {
+      const std::string name = fr.has_category ? fr.category.name : std::string();
       auto it = std::find_if(out->categories.begin(), out->categories.end(),
-                             [&](const CategoryDef& c) { return c.name == fr.category.name; });
+                             [&](const CategoryDef& c) { return c.name == name; });
       if (it == out->categories.end()) {
-        out->categories.push_back(CategoryDef{fr.category.name, fr.category.loc, {}});
+        const SourceLoc loc =
+            fr.has_category ? fr.category.loc : fr.category.brands.front().loc;
+        out->categories.push_back(CategoryDef{name, loc, {}});
         it = out->categories.end() - 1;
       }
-      auto& locs = brand_locs[it->name];
+      std::map<std::string, SourceLoc> file_locs;
+      auto& locs = fr.has_category ? brand_locs[it->name] : file_locs;
       for (auto& b : fr.category.brands) {
-        if (b.rejected) {
+        const bool own_error = b.rejected;
+        b.rejected |= !fr.has_category;
+        if (own_error) {
           it->brands.push_back(std::move(b));
           continue;
         }
         auto [prev, inserted] = locs.emplace(b.name, b.loc);
         if (!inserted) {
-          diags->Error(b.loc, "duplicate brand \"" + b.name + "\" in category \"" + it->name +
-                                  "\" (first defined at " + LocString(prev->second) + ")");
-          continue;
+          const std::string where =
+              fr.has_category ? " in category \"" + it->name + "\"" : std::string();
+          diags->Error(b.loc, "duplicate brand \"" + b.name + "\"" + where +
+                                  " (first defined at " + LocString(prev->second) + ")");
+          b.rejected = true;  // compiled for its own errors all the same
         }
         it->brands.push_back(std::move(b));
       }
@@ -714,7 +728,7 @@ bool LoadRuleFiles(const std::vector<std::string>& paths, RuleSetDef* out, Diagn
       if (!inserted) {
         diags->Error(t.loc, "duplicate topic \"" + t.name + "\" (first defined at " +
                                 LocString(prev->second) + ")");
-        continue;
+        t.rejected = true;
       }
       out->topics.push_back(std::move(t));
     }

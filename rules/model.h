@@ -59,9 +59,10 @@ struct RuleDef {
   // match with a proclitic joined to them (و, ال, ...): the rule file's
   // top-level `arabic_proclitics` (default true).
   bool arabic_proclitics = true;
-  // The loader reported an error for this rule. It is kept only so that the
-  // compiler reports the rule's other errors too (all errors at once); a
-  // load with such a rule fails, so it is never matched.
+  // The loader reported an error for this rule, its name (a duplicate) or
+  // its file's category. It is kept only so that the compiler reports the
+  // rule's other errors too (all errors at once); a load with such a rule
+  // fails, so it is never matched.
   bool rejected = false;
 };
 

@@ -325,6 +325,40 @@ TEST_F(LoaderTest, LoadAndCompileReportsEveryErrorAtOnce) {
   EXPECT_TRUE(none.ok());
 }
 
+// A bad category (reserved, missing, not a string) fails the load, but
+// does not hide its brands' own errors: they are compiled all the same.
+TEST_F(LoaderTest, ABadCategoryDoesNotHideItsBrandsErrors) {
+  RuleSetDef def;
+  Diagnostics d;
+  CompileOptions options;
+  options.platforms = {"twitter", "reddit"};
+  EXPECT_EQ(LoadAndCompile({"errors/bad_category.yaml"}, options, &def, &d), nullptr);
+  EXPECT_EQ(d.ToString(),
+            "errors/bad_category.yaml:1:11: category name \"none\" is reserved\n"
+            "  hint: topic metrics use category=\"none\" for posts that name no brand\n"
+            "errors/bad_category.yaml:4:13: term \"!!!\" is empty after normalization\n"
+            "errors/bad_category.yaml:7:17: unknown platform \"myspace\"\n"
+            "  hint: known platforms: twitter, reddit, other\n"
+            "errors/bad_category.yaml:9:13: invalid regex \"(\": missing ): (\n"
+            "errors/bad_category.yaml:10:15: missing operator between \"a\" and \"b\"\n"
+            "  hint: use quotes for a phrase (\"a b\"), or AND\n");
+
+  // Without a category: duplicates are still found within the file, and
+  // a duplicate brand or topic is compiled for its own errors too.
+  Diagnostics none;
+  EXPECT_EQ(LoadAndCompile({"errors/no_category.yaml"}, options, &def, &none), nullptr);
+  EXPECT_EQ(none.ToString(),
+            "errors/no_category.yaml:1:1: brands need a category: add \"category: NAME\"\n"
+            "  hint: share of voice is computed among the brands of one category\n"
+            "errors/no_category.yaml:3:13: invalid regex \"(\": missing ): (\n"
+            "errors/no_category.yaml:4:5: duplicate brand \"a\" (first defined at "
+            "errors/no_category.yaml:2:5)\n"
+            "errors/no_category.yaml:5:13: term \"!!!\" is empty after normalization\n"
+            "errors/no_category.yaml:9:5: duplicate topic \"t\" (first defined at "
+            "errors/no_category.yaml:7:5)\n"
+            "errors/no_category.yaml:10:13: invalid regex \"[\": missing ]: [\n");
+}
+
 // A second YAML document would be ignored without a word: an error.
 TEST_F(LoaderTest, ASecondYamlDocumentIsAnError) {
   EXPECT_EQ(Errors({"errors/two_documents.yaml"}),
