@@ -677,6 +677,10 @@ bool LoadRuleFiles(const std::vector<std::string>& paths, RuleSetDef* out, Diagn
       diags->Error(SourceLoc{path, 0, 0}, error);
       continue;
     }
+    // A UTF-8 byte order mark is not a character an editor shows: dropped,
+    // so that columns on line 1 count as on the other lines (yaml-cpp's
+    // marks count it in some places and not in others).
+    if (text.compare(0, 3, "\xEF\xBB\xBF") == 0) text.erase(0, 3);
     out->files.push_back(path);
     FileRules fr;
     FileLoader loader(path, text);

@@ -359,6 +359,17 @@ TEST_F(LoaderTest, ABadCategoryDoesNotHideItsBrandsErrors) {
             "errors/no_category.yaml:10:13: invalid regex \"[\": missing ]: [\n");
 }
 
+// A UTF-8 byte order mark is not a column: line 1 counts from after it,
+// for structural errors and for positions inside a query alike.
+TEST_F(LoaderTest, AByteOrderMarkIsNotAColumn) {
+  EXPECT_EQ(Errors({"errors/bom.yaml", "errors/bom_category.yaml"}),
+            "errors/bom.yaml:1:32: missing operator between \"foo\" and \"bar\"\n"
+            "  hint: use quotes for a phrase (\"foo bar\"), or AND\n"
+            "errors/bom.yaml:1:38: unknown key \"tems\" (did you mean \"terms\"?)\n"
+            "errors/bom.yaml:2:11: category: expected a string\n"
+            "errors/bom_category.yaml:1:11: category: expected a string\n");
+}
+
 // A second YAML document would be ignored without a word: an error.
 TEST_F(LoaderTest, ASecondYamlDocumentIsAnError) {
   EXPECT_EQ(Errors({"errors/two_documents.yaml"}),
