@@ -267,10 +267,12 @@ class FileLoader {
   }
 
   // Where the query's first character is, and its text. For quoted scalars
-  // that is one past the quote; for block scalars (| and >) the first
-  // content line at the block's indentation. A folded block (>) is
-  // re-read as written, line by line, so that positions stay exact: for the
-  // query language a newline and a space are the same.
+  // that is one past the quote; for block scalars (| and >) the block's
+  // indentation, on the line after the header for a literal block (|),
+  // whose value keeps the empty lines before its content, and on the
+  // first content line for a folded one (>), which is re-read as written,
+  // line by line, so that positions stay exact: for the query language a
+  // newline and a space are the same.
   SourceLoc QueryOrigin(const YAML::Node& node, std::string* text) const {
     YAML::Mark m = node.Mark();
     *text = node.Scalar();
@@ -289,6 +291,21 @@ class FileLoader {
     while (k < lines_.size() && blank(lines_[k])) ++k;
     if (k >= lines_.size()) return SourceLoc{file_, m.line + 1, m.column + 1};
     size_t indent = indent_of(lines_[k]);
+    // With an indentation indicator (|2, >-4) the first content line can
+    // start with spaces that belong to the value: the block's indentation
+    // is what comes before them.
+    size_t own = 0;
+    for (size_t b = 0; b < text->size(); ++b) {
+      const char ch = (*text)[b];
+      if (ch == '\n') {
+        own = 0;
+      } else if (ch == ' ') {
+        ++own;
+      } else {
+        break;
+      }
+    }
+    indent -= std::min(own, indent);
     if (c == '>') {
       std::string raw;
       for (size_t j = k; j < lines_.size(); ++j) {
@@ -298,8 +315,11 @@ class FileLoader {
         if (s.size() > indent) raw += s.substr(indent);
       }
       *text = raw;
+      return SourceLoc{file_, static_cast<int>(k) + 1, static_cast<int>(indent) + 1};
     }
-    return SourceLoc{file_, static_cast<int>(k) + 1, static_cast<int>(indent) + 1};
+    // A literal block's value starts on the line after its header: empty
+    // lines before the first content line are newlines of the value.
+    return SourceLoc{file_, m.line + 2, static_cast<int>(indent) + 1};
   }
 
   // Where each byte of a flow scalar's value (plain, '...' or "...") sits in

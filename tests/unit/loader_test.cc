@@ -370,6 +370,20 @@ TEST_F(LoaderTest, AByteOrderMarkIsNotAColumn) {
             "errors/bom_category.yaml:1:11: category: expected a string\n");
 }
 
+// Block scalars: empty lines before the content of a literal block, and an
+// explicit indentation indicator whose content starts with spaces of its own.
+TEST_F(LoaderTest, QueryErrorsInBlockScalarsAtFilePositions) {
+  std::string errors;
+  for (const auto& line : Lines(Errors({"errors/block_positions.yaml"}))) {
+    if (line.rfind("  hint:", 0) != 0) errors += line + "\n";
+  }
+  EXPECT_EQ(errors,
+            "errors/block_positions.yaml:6:19: missing operator between \"foo\" and \"bar\"\n"
+            "errors/block_positions.yaml:9:22: missing operator between \"foo\" and \"bar\"\n"
+            "errors/block_positions.yaml:12:22: missing operator between \"foo\" and \"bar\"\n"
+            "errors/block_positions.yaml:16:13: missing operator between \"foo\" and \"bar\"\n");
+}
+
 // A second YAML document would be ignored without a word: an error.
 TEST_F(LoaderTest, ASecondYamlDocumentIsAnError) {
   EXPECT_EQ(Errors({"errors/two_documents.yaml"}),
