@@ -605,14 +605,29 @@ class FileLoader {
         }
         ++i;
       }
+      CheckListedOnce(b, tc->brands, "brands");
       std::sort(tc->brands.begin(), tc->brands.end());
     }
     if (const YAML::Node t = MapValue(n, "topics")) {
       tc->has_topics = true;
       tc->topics = StringList(t, "topics");
+      CheckListedOnce(t, tc->topics, "topics");
       std::sort(tc->topics.begin(), tc->topics.end());
     }
     return diags_.errors().size() == errors_before;
+  }
+
+  // A test's `brands:` and `topics:` are sets (order does not matter), so
+  // a name written twice is a slip, maybe for another name: an error at
+  // the second one, rather than a failure whose diff shows nothing.
+  void CheckListedOnce(const YAML::Node& list, const std::vector<std::string>& names,
+                       const std::string& key) {
+    std::set<std::string> seen;
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (seen.insert(names[i]).second) continue;
+      const YAML::Node at = list.IsSequence() && list.size() == names.size() ? list[i] : list;
+      diags_.Error(LocOf(at, file_), key + ": \"" + names[i] + "\" is listed twice");
+    }
   }
 
   std::string file_;

@@ -384,6 +384,14 @@ TEST_F(LoaderTest, QueryErrorsInBlockScalarsAtFilePositions) {
             "errors/block_positions.yaml:16:13: missing operator between \"foo\" and \"bar\"\n");
 }
 
+// A test's brands and topics are sets: a name written twice is an error at
+// the second one, not a failure whose diff is empty.
+TEST_F(LoaderTest, ATestListingANameTwiceIsAnError) {
+  EXPECT_EQ(Errors({"errors/test_listed_twice.yaml"}),
+            "errors/test_listed_twice.yaml:6:22: brands: \"c/nike\" is listed twice\n"
+            "errors/test_listed_twice.yaml:7:20: topics: \"t\" is listed twice\n");
+}
+
 // A second YAML document would be ignored without a word: an error.
 TEST_F(LoaderTest, ASecondYamlDocumentIsAnError) {
   EXPECT_EQ(Errors({"errors/two_documents.yaml"}),
