@@ -384,11 +384,27 @@ bool ParseConfig(const std::string& yaml_text, const std::string& file, Config* 
         auto key = AsString(kv.first, file, "mapping key", d);
         auto val = AsString(kv.second, file, "mapping pointer", d);
         if (key && val) {
-          if (!val->empty() && (*val)[0] != '/')
+          // MakeDecoder's checks, here where they have a line and column.
+          if (Status st = CheckMappingField(*key); !st.ok()) {
+            d->Error(LocOf(kv.first, file), "mapping: " + st.message());
+          } else if (!val->empty() && (*val)[0] != '/') {
             d->Error(LocOf(kv.second, file),
                      "mapping." + *key + ": \"" + *val + "\" is not a JSON Pointer",
                      "JSON Pointers start with '/', e.g. /data/text");
+          } else if (Status pst = CheckMappingPointer(*val); !pst.ok()) {
+            d->Error(LocOf(kv.second, file),
+                     "mapping: field \"" + *key + "\": " + pst.message());
+          }
           out->decoder.mapping[*key] = *val;
+        }
+      }
+      // (An empty mapping is the "needs a `mapping:` section" error below.)
+      if (out->decoder.format == Format::kMapping && !out->decoder.mapping.empty()) {
+        for (const char* f : kRequiredMappingFields) {
+          if (out->decoder.mapping.count(f) == 0)
+            d->Error(LocOf(m, file),
+                     std::string("mapping: required field \"") + f +
+                         "\" is not mapped (give it a JSON Pointer, e.g. \"/" + f + "\")");
         }
       }
     } else if (!m.IsNull()) {

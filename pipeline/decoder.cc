@@ -620,6 +620,10 @@ class RedditDecoder final : public JsonDecoder {
       author_, author_fullname_, permalink_, url_;
 };
 
+static_assert(std::string_view(kRequiredMappingFields[0]) == kFieldNames[kId] &&
+              std::string_view(kRequiredMappingFields[1]) == kFieldNames[kPlatform] &&
+              std::string_view(kRequiredMappingFields[2]) == kFieldNames[kText]);
+
 Status ValidateMapping(const std::map<std::string, std::string>& mapping,
                        std::array<const char*, kFieldCount>* pointers) {
   std::string errors;
@@ -629,31 +633,42 @@ Status ValidateMapping(const std::map<std::string, std::string>& mapping,
   };
   pointers->fill(nullptr);
   for (const auto& [field, pointer] : mapping) {
-    const auto it = std::find_if(kFieldNames.begin(), kFieldNames.end(),
-                                 [&f = field](const char* n) { return f == n; });
-    if (it == kFieldNames.end()) {
-      std::string known;
-      for (const char* n : kFieldNames) known += (known.empty() ? "" : ", ") + std::string(n);
-      add_error("mapping: unknown field \"" + field + "\" (known fields: " + known + ")");
+    if (Status s = CheckMappingField(field); !s.ok()) {
+      add_error("mapping: " + s.message());
       continue;
     }
-    auto tokens = decode_internal::ParseJsonPointer(pointer);
-    if (!tokens.ok()) {
-      add_error("mapping: field \"" + field + "\": " + tokens.message());
+    if (Status s = CheckMappingPointer(pointer); !s.ok()) {
+      add_error("mapping: field \"" + field + "\": " + s.message());
       continue;
     }
+    const auto it = std::find(kFieldNames.begin(), kFieldNames.end(), field);
     (*pointers)[static_cast<size_t>(it - kFieldNames.begin())] = pointer.c_str();
   }
-  for (Field f : {kId, kPlatform, kText}) {
-    if (mapping.find(kFieldNames[f]) == mapping.end()) {
-      add_error(std::string("mapping: required field \"") + kFieldNames[f] +
-                "\" is not mapped (give it a JSON Pointer, e.g. \"/" + kFieldNames[f] + "\")");
+  for (const char* f : kRequiredMappingFields) {
+    if (mapping.find(f) == mapping.end()) {
+      add_error(std::string("mapping: required field \"") + f +
+                "\" is not mapped (give it a JSON Pointer, e.g. \"/" + f + "\")");
     }
   }
   return errors.empty() ? Status::Ok() : Status::Error(errors);
 }
 
 }  // namespace
+
+Status CheckMappingField(std::string_view field) {
+  if (std::find(kFieldNames.begin(), kFieldNames.end(), field) != kFieldNames.end()) {
+    return Status::Ok();
+  }
+  std::string known;
+  for (const char* n : kFieldNames) known += (known.empty() ? "" : ", ") + std::string(n);
+  return Status::Error("unknown field \"" + std::string(field) + "\" (known fields: " + known +
+                       ")");
+}
+
+Status CheckMappingPointer(std::string_view pointer) {
+  auto tokens = decode_internal::ParseJsonPointer(pointer);
+  return tokens.ok() ? Status::Ok() : tokens.status();
+}
 
 StatusOr<std::unique_ptr<Decoder>> MakeDecoder(const DecoderOptions& options) {
   if (options.max_event_bytes == 0) return Status::Error("max_event_bytes must be at least 1");

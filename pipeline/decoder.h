@@ -46,6 +46,15 @@ class Decoder {
 // Validates options (e.g. mapping pointers) and builds the decoder.
 StatusOr<std::unique_ptr<Decoder>> MakeDecoder(const DecoderOptions& options);
 
+// The checks MakeDecoder makes on one `mapping` entry, for the config parser
+// to report at the entry's line and column. A name that is not a canonical
+// field: `unknown field "x" (known fields: id, platform, ...)`.
+Status CheckMappingField(std::string_view field);
+// A pointer that is not RFC 6901: `invalid JSON Pointer "/t~2": ...`.
+Status CheckMappingPointer(std::string_view pointer);
+// The canonical fields a mapping must map: id, platform, text.
+inline constexpr const char* kRequiredMappingFields[] = {"id", "platform", "text"};
+
 // Parses RFC 3339 ("2024-05-01T12:00:00Z", "2024-05-01T12:00:00.123+02:00").
 std::optional<int64_t> ParseRfc3339Millis(std::string_view s);
 // Parses Twitter's "Sun Aug 31 00:29:15 +0000 2014".

@@ -119,6 +119,57 @@ TEST(ConfigTest, ReportsAllErrorsAtOnce) {
   EXPECT_EQ(d.errors().size(), 5u) << all;
 }
 
+// DESIGN 7: every config error has file:line:col, the mapping's too (they
+// were MakeDecoder's errors, reported with the file name alone).
+TEST(ConfigTest, MappingErrorsHaveAPosition) {
+  auto errors = [](const std::string& text) {
+    Config c;
+    Diagnostics d;
+    EXPECT_FALSE(ParseConfig(text, "m.yaml", &c, &d)) << text;
+    return d.ToString();
+  };
+  // An unknown field name: at the key.
+  std::string all =
+      errors("format: mapping\nmapping: {id: /a, platform: /p, text: /t, bogus: /x}\n");
+  EXPECT_NE(all.find("m.yaml:2:43: mapping: unknown field \"bogus\" (known fields: id, "
+                     "platform, text, created_at, "),
+            std::string::npos)
+      << all;
+  // A bad escape: at the pointer, with MakeDecoder's wording.
+  all = errors("format: mapping\nmapping:\n  id: /a\n  platform: /p\n  text: /t~2\n");
+  EXPECT_NE(all.find("m.yaml:5:9: mapping: field \"text\": invalid JSON Pointer \"/t~2\": '~' "
+                     "must be followed by '0' or '1' (RFC 6901)"),
+            std::string::npos)
+      << all;
+  all = errors("format: mapping\nmapping: {id: /a~, platform: /p, text: /t}\n");
+  EXPECT_NE(all.find("m.yaml:2:15: mapping: field \"id\": invalid JSON Pointer \"/a~\""),
+            std::string::npos)
+      << all;
+  // A pointer without '/' keeps its own message and hint.
+  all = errors("format: mapping\nmapping: {id: /a, platform: /p, text: t}\n");
+  EXPECT_NE(all.find("m.yaml:2:39: mapping.text: \"t\" is not a JSON Pointer"),
+            std::string::npos)
+      << all;
+  // A required field left out: at the mapping.
+  all = errors("format: mapping\nmapping: {id: /a, text: /t}\n");
+  EXPECT_NE(all.find("m.yaml:2:10: mapping: required field \"platform\" is not mapped"),
+            std::string::npos)
+      << all;
+  // All of them at once, one error each.
+  Config c;
+  Diagnostics d;
+  EXPECT_FALSE(ParseConfig("format: mapping\nmapping: {id: /a~2, text: /t, bogus: /x}\n",
+                           "m.yaml", &c, &d));
+  EXPECT_EQ(d.errors().size(), 3u) << d.ToString();
+  // Valid pointers, "~0", "~1" and "" (the whole document) among them, pass.
+  Config ok;
+  Diagnostics okd;
+  EXPECT_TRUE(ParseConfig("format: mapping\nmapping: {id: /a~0b, platform: /p~1q, text: /t, "
+                          "url: \"\"}\n",
+                          "m.yaml", &ok, &okd))
+      << okd.ToString();
+}
+
 TEST(ConfigTest, FileSourceNeedsPaths) {
   Config c;
   Diagnostics d;
