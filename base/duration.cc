@@ -8,6 +8,22 @@ namespace {
 
 constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
 
+// The units, largest first: a compound duration names them in this order,
+// each at most once (Prometheus's rule: "1h30m", not "30m1h" or "5m5m").
+struct Unit {
+  std::string_view name;
+  int64_t ms;
+};
+constexpr Unit kUnits[] = {{"w", 7 * 24 * 3600 * 1000LL}, {"d", 24 * 3600 * 1000LL},
+                           {"h", 3600 * 1000},             {"m", 60 * 1000},
+                           {"s", 1000},                    {"ms", 1}};
+constexpr int kUnitCount = static_cast<int>(sizeof(kUnits) / sizeof(kUnits[0]));
+constexpr const char* kUnitList = "w, d, h, m, s or ms";
+
+Status Invalid(std::string_view text, const std::string& why) {
+  return Status::Error("invalid duration \"" + std::string(text) + "\": " + why);
+}
+
 Status TooLarge(std::string_view text) {
   return Status::Error("duration \"" + std::string(text) + "\" is too large");
 }
@@ -17,11 +33,12 @@ Status TooLarge(std::string_view text) {
 StatusOr<int64_t> ParseDurationMillis(std::string_view text) {
   if (text.empty()) return Status::Error("empty duration");
   int64_t total = 0;
+  int last = -1;  // the index in kUnits of the previous part's unit
   size_t i = 0;
   while (i < text.size()) {
     if (!std::isdigit(static_cast<unsigned char>(text[i]))) {
-      return Status::Error("invalid duration \"" + std::string(text) +
-                           "\": expected a number followed by a unit (ms, s, m, h, d)");
+      return Invalid(text, std::string("expected a number followed by a unit (") + kUnitList +
+                               ")");
     }
     int64_t n = 0;
     while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
@@ -32,18 +49,23 @@ StatusOr<int64_t> ParseDurationMillis(std::string_view text) {
     }
     size_t u = i;
     while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
-    std::string_view unit = text.substr(u, i - u);
-    int64_t mult;
-    if (unit == "ms") mult = 1;
-    else if (unit == "s") mult = 1000;
-    else if (unit == "m") mult = 60 * 1000;
-    else if (unit == "h") mult = 3600 * 1000;
-    else if (unit == "d") mult = 24 * 3600 * 1000LL;
-    else if (unit == "w") mult = 7 * 24 * 3600 * 1000LL;
-    else
-      return Status::Error("invalid duration \"" + std::string(text) +
-                           "\": missing or unknown unit (use ms, s, m, h, d or w)");
-    // Each part, and the sum of the parts ("106751991167d1d"), must fit.
+    std::string_view name = text.substr(u, i - u);
+    int unit = 0;
+    while (unit < kUnitCount && kUnits[unit].name != name) ++unit;
+    if (unit == kUnitCount) {
+      return Invalid(text, std::string("missing or unknown unit (use ") + kUnitList + ")");
+    }
+    if (unit <= last) {
+      const std::string order = unit == last
+                                    ? "\"" + std::string(name) + "\" twice"
+                                    : "\"" + std::string(name) + "\" after \"" +
+                                          std::string(kUnits[last].name) + "\"";
+      return Invalid(text, order + ": units go from largest to smallest, each at most once "
+                                   "(as in 1h30m)");
+    }
+    last = unit;
+    const int64_t mult = kUnits[unit].ms;
+    // Each part, and the sum of the parts ("106751991167d8h"), must fit.
     if (n > kMax / mult || n * mult > kMax - total) return TooLarge(text);
     total += n * mult;
   }
@@ -51,12 +73,10 @@ StatusOr<int64_t> ParseDurationMillis(std::string_view text) {
 }
 
 std::string FormatDurationMillis(int64_t ms) {
-  struct Unit { int64_t ms; const char* name; };
-  static constexpr Unit kUnits[] = {{24 * 3600 * 1000LL, "d"}, {3600 * 1000, "h"},
-                                    {60 * 1000, "m"}, {1000, "s"}, {1, "ms"}};
   if (ms == 0) return "0s";
-  for (const auto& u : kUnits) {
-    if (ms % u.ms == 0) return std::to_string(ms / u.ms) + u.name;
+  // Never in weeks: days are the largest unit the defaults and docs use.
+  for (const Unit& u : kUnits) {
+    if (u.name != "w" && ms % u.ms == 0) return std::to_string(ms / u.ms) + std::string(u.name);
   }
   return std::to_string(ms) + "ms";
 }

@@ -1,6 +1,8 @@
 #pragma once
-// Duration strings with a unit: "250ms", "10s", "5m", "1h", "7d" (also
-// compound "1h30m"). Returns milliseconds, or an error message.
+// Duration strings with a unit: "250ms", "10s", "5m", "1h", "7d", "2w"; also
+// compound ("1h30m"), with the units from largest to smallest, each at most
+// once ("30m1h" and "5m5m" are errors, as in Prometheus). Returns
+// milliseconds, or an error message.
 
 #include <cstdint>
 #include <string>

@@ -170,6 +170,26 @@ TEST(ConfigTest, MappingErrorsHaveAPosition) {
       << okd.ToString();
 }
 
+TEST(ConfigTest, CompoundDurationsGoFromLargestUnitToSmallest) {
+  Config c;
+  Diagnostics d;
+  EXPECT_FALSE(ParseConfig(
+      "max_future_skew: 30m1h\nwindows:\n  - {name: a, size: 5m5m, step: 1m}\n", "c.yaml", &c,
+      &d));
+  const std::string all = d.ToString();
+  EXPECT_NE(all.find("c.yaml:1:18: max_future_skew: invalid duration \"30m1h\": \"h\" after "
+                     "\"m\": units go from largest to smallest, each at most once (as in 1h30m)"),
+            std::string::npos)
+      << all;
+  EXPECT_NE(all.find("c.yaml:3:21: size: invalid duration \"5m5m\": \"m\" twice"),
+            std::string::npos)
+      << all;
+  Config ok;
+  Diagnostics okd;
+  EXPECT_TRUE(ParseConfig("max_future_skew: 1h30m\n", "c.yaml", &ok, &okd)) << okd.ToString();
+  EXPECT_EQ(ok.max_future_skew_ms, 90 * 60 * 1000);
+}
+
 TEST(ConfigTest, FileSourceNeedsPaths) {
   Config c;
   Diagnostics d;

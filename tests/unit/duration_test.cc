@@ -1,5 +1,5 @@
 // base/duration: the duration strings of docs/config.md ("250ms", "10s",
-// "5m", "1h", "7d", compound "1h30m") and their shortest spelling.
+// "5m", "1h", "7d", "2w", compound "1h30m") and their shortest spelling.
 #include "base/duration.h"
 
 #include <cstdint>
@@ -45,9 +45,26 @@ TEST(DurationTest, CompoundSpellingsAdd) {
   EXPECT_EQ(Parse("1h30m"), kHour + 30 * kMin);
   EXPECT_EQ(Parse("1d12h"), kDay + 12 * kHour);
   EXPECT_EQ(Parse("1m30s500ms"), kMin + 30 * kSec + 500);
-  // Units need not be in decreasing order, nor distinct: each part adds.
-  EXPECT_EQ(Parse("30s1m"), kMin + 30 * kSec);
-  EXPECT_EQ(Parse("1s1s"), 2 * kSec);
+  EXPECT_EQ(Parse("1w2d3h4m5s6ms"), 9 * kDay + 3 * kHour + 4 * kMin + 5 * kSec + 6);
+  EXPECT_EQ(Parse("1d1s"), kDay + kSec);  // units may be skipped
+  EXPECT_EQ(Parse("0h30m"), 30 * kMin);
+}
+
+TEST(DurationTest, CompoundUnitsGoFromLargestToSmallestEachOnce) {
+  // Prometheus's rule: "30m1h" is not another spelling of "1h30m", and
+  // "5m5m" is not "10m".
+  EXPECT_NE(ParseError("30m1h").find("invalid duration \"30m1h\": \"h\" after \"m\": "
+                                     "units go from largest to smallest, each at most once "
+                                     "(as in 1h30m)"),
+            std::string::npos)
+      << ParseError("30m1h");
+  EXPECT_NE(ParseError("5m5m").find("invalid duration \"5m5m\": \"m\" twice: units go"),
+            std::string::npos)
+      << ParseError("5m5m");
+  for (const char* bad : {"30s1m", "1s1s", "1ms1s", "1d1w", "1h2d", "0s0s", "1h30m1h", "1m1m1m"}) {
+    EXPECT_NE(ParseError(bad).find("units go from largest to smallest"), std::string::npos)
+        << bad;
+  }
 }
 
 TEST(DurationTest, InvalidInputsAreErrorsThatQuoteTheText) {
@@ -58,11 +75,15 @@ TEST(DurationTest, InvalidInputsAreErrorsThatQuoteTheText) {
     EXPECT_NE(err.find("invalid duration \"" + std::string(bad) + "\""), std::string::npos)
         << bad << " -> " << err;
   }
-  // An unknown or missing unit names the units there are.
-  EXPECT_NE(ParseError("5y").find("use ms, s, m, h, d or w"), std::string::npos);
+  // An unknown or missing unit names every unit there is.
+  EXPECT_NE(ParseError("5y").find("missing or unknown unit (use w, d, h, m, s or ms)"),
+            std::string::npos);
   EXPECT_NE(ParseError("5").find("missing or unknown unit"), std::string::npos);
-  // A leading non-digit is a different message: a number is expected.
-  EXPECT_NE(ParseError("-5m").find("expected a number followed by a unit"), std::string::npos);
+  // A leading non-digit is a different message: a number is expected. It
+  // names the same units.
+  EXPECT_NE(ParseError("-5m").find("expected a number followed by a unit (w, d, h, m, s or ms)"),
+            std::string::npos)
+      << ParseError("-5m");
   // A NUL byte is not a unit.
   EXPECT_FALSE(ParseDurationMillis(std::string_view("5m\0", 3)).ok());
 }
@@ -80,11 +101,13 @@ TEST(DurationTest, OverflowIsAnErrorNotAWrap) {
   // A number with more digits than an int64 holds.
   EXPECT_NE(ParseError("99999999999999999999999ms").find("too large"), std::string::npos);
   EXPECT_NE(ParseError("18446744073709551617s").find("too large"), std::string::npos);
-  // Each part fits, the sum does not.
-  std::string half = std::to_string(max_days) + "d";
-  EXPECT_NE(ParseError(half + half).find("too large"), std::string::npos);
-  EXPECT_NE(ParseError(half + "1d").find("too large"), std::string::npos);
-  EXPECT_NE(ParseError(half + std::to_string(kDay) + "ms").find("too large"), std::string::npos);
+  // Each part fits, the sum does not: the whole days leave 25,975,807 ms.
+  const std::string days = std::to_string(max_days) + "d";
+  EXPECT_EQ(Parse(days + "7h"), max_days * kDay + 7 * kHour);
+  EXPECT_EQ(Parse(days + "25975807ms"), kMax);
+  EXPECT_NE(ParseError(days + "8h").find("too large"), std::string::npos);
+  EXPECT_NE(ParseError(days + "25975808ms").find("too large"), std::string::npos);
+  EXPECT_NE(ParseError(days + std::to_string(kDay) + "ms").find("too large"), std::string::npos);
 }
 
 TEST(DurationTest, FormatIsTheShortestExactSpelling) {
