@@ -288,6 +288,37 @@ TEST_F(CanonicalTest, BadType) {
   EXPECT_EQ(D(Canon(R"(,"big":18446744073709551616,"neg":-1,"frac":0.5)")), "ok");
 }
 
+// docs/formats.md, `bad_type` under "Invalid input": RapidJSON 1.1 cannot
+// read some notations whatever their value (kParseErrorNumberTooBig, with or
+// without kParseFullPrecisionFlag), and the parse cannot go on past one. The
+// rule is by notation: an integer part of about 1.8e308 or more, or a
+// positive exponent above 308 plus the digits after the point.
+TEST_F(CanonicalTest, NumbersTheParserCannotReadAreBadTypeByNotation) {
+  const std::string zeros308(308, '0'), zeros400(400, '0');
+  for (const std::string& n :
+       {std::string("1e400"), std::string("1E+309"), std::string("0e309"), std::string("0e400"),
+        std::string("-0e400"), std::string("0.0e310"), std::string("1.5e310"),
+        "1" + zeros400 + "e-400", "1" + zeros308 + "0", "18" + std::string(307, '0')}) {
+    EXPECT_EQ(D(Canon(R"(,"ignored":)" + n)), "bad_type") << n;
+    EXPECT_EQ(D(Canon(R"(,"engagement":{"likes":)" + n + "}")), "bad_type") << n;
+  }
+  // Within the notation limits, whatever the value: an ignored field is
+  // ignored, and a count is checked by its exact value.
+  for (const std::string& n :
+       {std::string("0e308"), std::string("1e308"), std::string("0.0e309"),
+        std::string("0.5e309"), std::string("1e-400"), std::string("0.0e-999999"),
+        "1" + zeros308, "17" + std::string(307, '0'), "1" + zeros308 + "e-308"}) {
+    EXPECT_EQ(D(Canon(R"(,"ignored":)" + n)), "ok") << n;
+  }
+  EXPECT_EQ(D(Canon(R"(,"engagement":{"likes":0e308,"shares":0.0e309})")), "ok");
+  EXPECT_EQ(ev_.likes, 0u);
+  EXPECT_EQ(ev_.shares, 0u);
+  EXPECT_EQ(D(Canon(R"(,"engagement":{"likes":)" + std::string("1") + zeros308 + "e-308}")),
+            "ok");
+  EXPECT_EQ(ev_.likes, 1u);
+  EXPECT_EQ(D(Canon(R"(,"engagement":{"likes":0.5e309})")), "bad_type");  // > 2^64-1
+}
+
 TEST_F(CanonicalTest, JsonSyntax) {
   const std::string cases[] = {
       "",
