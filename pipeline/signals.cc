@@ -527,12 +527,23 @@ void Signals::Add(Partition* part, int64_t now, int64_t event_ms, uint32_t platf
   }
   ++seq_;
 
-  // Hashtags: each counts once per event.
+  // Hashtags: each counts once per event. A post has a few, compared in a
+  // list; past kListedTags they go to a set, so that a post made of
+  // 100,000 distinct hashtags costs in proportion to them, not their square.
+  constexpr size_t kListedTags = 32;
   tags_.clear();
+  if (!tag_keys_.empty()) tag_keys_.clear();
   ForEachHashtag(scratch.normalized, scratch.words, [this](std::string_view tag) {
     const uint64_t key = HashtagKey(tag);
-    for (const auto& t : tags_)
-      if (t.first == key) return;
+    if (tags_.size() < kListedTags) {
+      for (const auto& t : tags_)
+        if (t.first == key) return;
+    } else {
+      if (tag_keys_.empty()) {
+        for (const auto& t : tags_) tag_keys_.insert(t.first);
+      }
+      if (!tag_keys_.insert(key).second) return;
+    }
     tags_.emplace_back(key, tag);
   });
   if (tags_.empty()) return;

@@ -39,6 +39,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "pipeline/config.h"
@@ -328,6 +329,7 @@ class Signals {
 
   // Per-event scratch.
   std::vector<std::pair<uint64_t, std::string_view>> tags_;
+  std::unordered_set<uint64_t> tag_keys_;  // tags_'s keys, once there are many
   std::vector<uint32_t> cats_;
   // Close scratch.
   std::vector<uint64_t> x_;

@@ -600,6 +600,28 @@ TEST_F(SignalsTest, SpikeCauseHashtagsAndSamples) {
   EXPECT_EQ(tags[2].hashtag, "#sale");  // ties with #zoom by z: by hashtag
 }
 
+// A post with many hashtags, each written twice: past the first few they
+// are told apart by a set instead of a list, and each still counts once per
+// event.
+TEST_F(SignalsTest, ManyHashtagsInOnePostCountOnceEach) {
+  config_.min_history = 0;
+  Make();
+  std::string text;
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < 60; ++i) text += "#t" + std::to_string(i) + " ";
+    text += "#hot ";
+  }
+  Event(1, 1, {0}, 0, text, "a");
+  Event(2, 2, {0}, 0, text, "b");
+  AdvanceTo(70);
+  const auto& tags = sig_->view()->trending[1].hashtags;  // sneakers
+  ASSERT_EQ(tags.size(), 3u);
+  for (const auto& t : tags) EXPECT_EQ(t.count, 2u) << t.hashtag;
+  EXPECT_EQ(tags[0].hashtag, "#hot");  // all tie at 2: by hashtag
+  EXPECT_EQ(tags[1].hashtag, "#t0");
+  EXPECT_EQ(tags[2].hashtag, "#t1");
+}
+
 TEST_F(SignalsTest, TrendingScoresAgainstTheirBaselineAndForgetTheSmallest) {
   config_.trending_capacity = 2;
   config_.trending_top = 2;
