@@ -173,28 +173,49 @@ http: {{listen: "127.0.0.1:0"}}
 
 def test_a_log_next_to_the_rules_is_no_change(tmp_path, daemon_factory):
     """`reload: watch` reloads on changes to the rule files only. Here the
-    rule file, the daemon's log and the events file share a directory: each
-    log line (a reload logs one) and each appended event used to reload the
-    rules, for ever."""
+    rule file and the daemon's log share a directory: each reload logs a
+    line, which used to reload the rules again, for ever."""
     (tmp_path / "sneakers.yaml").write_text(RULES_V1)
-    (tmp_path / "events.jsonl").write_text("")
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "events.jsonl").write_text("")
     d = daemon_factory("""source:
   type: file
-  file: {paths: [events.jsonl], follow: true}
+  file: {paths: [in/events.jsonl], follow: true}
 rules: {paths: [sneakers.yaml], reload: watch}
 http: {listen: "127.0.0.1:0"}
 """)
     (tmp_path / "notes.txt").write_text("not rules\n")
     (tmp_path / "sneakers.yaml").write_text(RULES_V2)
     wait_for(lambda: d.metric('earshot_rules_reload_total{result="success"}') == 2, what="reload")
-    # Each probe is a round trip through the pipeline (the file source polls
-    # every 100 ms): three outlast the watcher's 200 ms debounce, so a loop
-    # would have counted more reloads by the end.
+    # Each probe is a round trip through the pipeline (>= 100 ms, the file
+    # source's poll), written outside the watched directory: three outlast
+    # the watcher's 200 ms debounce after the reload's log line, so a loop
+    # would have counted another reload by the end.
     for k in range(1, 4):
-        append(tmp_path / "events.jsonl", [event(f"p{k}", "puma")])
+        append(tmp_path / "in" / "events.jsonl", [event(f"p{k}", "puma")])
         wait_for(lambda: window(d, "puma") == k, what=f"probe {k} counted")
     assert d.metric('earshot_rules_reload_total{result="success"}') == 2
     assert d.logs().count("rules: loaded") == 2
+
+
+def test_other_files_in_a_rules_directory_are_no_change(tmp_path, daemon_factory):
+    """With a directory in rules.paths, only its rule files count: notes and
+    an editor's swap file written there reload nothing; a new rule file
+    does."""
+    d = daemon_factory(config(tmp_path))
+    rules = tmp_path / "rules"
+    (rules / "notes.txt").write_text("a note\n")
+    (rules / ".sneakers.yaml.swp").write_text("swap\n")
+    # Each probe is a round trip through the pipeline (>= 100 ms, the file
+    # source's poll): three outlast the watcher's 200 ms debounce after the
+    # writes, so a reload they caused would have been counted by the end.
+    for k in range(1, 4):
+        append(tmp_path / "events.jsonl", [event(f"p{k}", "adidas")])
+        wait_for(lambda: window(d, "adidas") == k, what=f"probe {k} counted")
+    assert d.metric('earshot_rules_reload_total{result="success"}') == 1
+    (rules / "more.yml").write_text("category: cola\nbrands:\n  - name: coke\n    terms: [coke]\n")
+    wait_for(lambda: d.metric('earshot_rules_reload_total{result="success"}') == 2,
+             what="the new rule file loaded")
 
 
 def test_reload_under_a_continuous_stream_loses_nothing(tmp_path, daemon_factory):
