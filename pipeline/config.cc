@@ -401,10 +401,9 @@ bool ParseConfig(const std::string& yaml_text, const std::string& file, Config* 
       // (An empty mapping is the "needs a `mapping:` section" error below.)
       if (out->decoder.format == Format::kMapping && !out->decoder.mapping.empty()) {
         for (const char* f : kRequiredMappingFields) {
-          if (out->decoder.mapping.count(f) == 0)
-            d->Error(LocOf(m, file),
-                     std::string("mapping: required field \"") + f +
-                         "\" is not mapped (give it a JSON Pointer, e.g. \"/" + f + "\")");
+          if (Status st = CheckMappingHas(out->decoder.mapping, f); !st.ok()) {
+            d->Error(LocOf(m, file), "mapping: " + st.message());
+          }
         }
       }
     } else if (!m.IsNull()) {

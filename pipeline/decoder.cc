@@ -645,10 +645,7 @@ Status ValidateMapping(const std::map<std::string, std::string>& mapping,
     (*pointers)[static_cast<size_t>(it - kFieldNames.begin())] = pointer.c_str();
   }
   for (const char* f : kRequiredMappingFields) {
-    if (mapping.find(f) == mapping.end()) {
-      add_error(std::string("mapping: required field \"") + f +
-                "\" is not mapped (give it a JSON Pointer, e.g. \"/" + f + "\")");
-    }
+    if (Status s = CheckMappingHas(mapping, f); !s.ok()) add_error("mapping: " + s.message());
   }
   return errors.empty() ? Status::Ok() : Status::Error(errors);
 }
@@ -663,6 +660,12 @@ Status CheckMappingField(std::string_view field) {
   for (const char* n : kFieldNames) known += (known.empty() ? "" : ", ") + std::string(n);
   return Status::Error("unknown field \"" + std::string(field) + "\" (known fields: " + known +
                        ")");
+}
+
+Status CheckMappingHas(const std::map<std::string, std::string>& mapping, const char* field) {
+  if (mapping.count(field) != 0) return Status::Ok();
+  return Status::Error(std::string("required field \"") + field +
+                       "\" is not mapped (give it a JSON Pointer, e.g. \"/" + field + "\")");
 }
 
 Status CheckMappingPointer(std::string_view pointer) {

@@ -54,6 +54,8 @@ Status CheckMappingField(std::string_view field);
 Status CheckMappingPointer(std::string_view pointer);
 // The canonical fields a mapping must map: id, platform, text.
 inline constexpr const char* kRequiredMappingFields[] = {"id", "platform", "text"};
+// One of them missing: `required field "id" is not mapped (...)`.
+Status CheckMappingHas(const std::map<std::string, std::string>& mapping, const char* field);
 
 // Parses RFC 3339 ("2024-05-01T12:00:00Z", "2024-05-01T12:00:00.123+02:00").
 std::optional<int64_t> ParseRfc3339Millis(std::string_view s);

@@ -31,7 +31,7 @@ RuleReloader::RuleReloader(std::vector<std::string> paths, rules::CompileOptions
       clock_(clock),
       log_(std::move(log)),
       what_(names.what) {
-  std::string subject = names.subject;
+  const std::string& subject = names.subject;
   std::string capitalized = subject;
   if (!capitalized.empty()) capitalized[0] = static_cast<char>(std::toupper(capitalized[0]));
   auto& reloads = prometheus::BuildCounter()
@@ -70,7 +70,8 @@ bool RuleReloader::Reload(Diagnostics* out) {
     failure_->Increment();
     last_successful_->Set(0);
     if (diags.ok()) diags.Error(SourceLoc{}, "rules failed to compile");
-    log_(LogLevel::kWarn, what_ + ": reload failed, keeping the previous rules:\n" + diags.ToString());
+    log_(LogLevel::kWarn,
+         what_ + ": reload failed, keeping the previous rules:\n" + diags.ToString());
     if (out) out->Append(diags);
     return false;
   }

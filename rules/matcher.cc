@@ -40,7 +40,9 @@ struct Occ {
 struct NearItem {
   uint32_t begin, end, wbegin, wend, atom;
   bool b_side;
-  bool SameAs(const NearItem& o) const { return atom == o.atom && begin == o.begin && end == o.end; }
+  bool SameAs(const NearItem& o) const {
+    return atom == o.atom && begin == o.begin && end == o.end;
+  }
 };
 
 // A token with a proclitic peeled off its start (TermStart's fields).

@@ -177,8 +177,10 @@ TEST_F(FileWatcherTest, StopStopsTheCallsAndIsIdempotent) {
 TEST_F(FileWatcherTest, ChangesToOtherFilesDoNotFire) {
   auto named = Watch({(dir_ / "rules" / "a.yaml").string()});
   Calls in_dir;
-  auto dir = WatchPaths({(dir_ / "rules").string()}, kDebounceMs, in_dir.Callback(),
-                        [](const std::string& name) { return name.ends_with(".yaml") && name[0] != '.'; });
+  auto rule_file = [](const std::string& name) {
+    return name.ends_with(".yaml") && name[0] != '.';
+  };
+  auto dir = WatchPaths({(dir_ / "rules").string()}, kDebounceMs, in_dir.Callback(), rule_file);
   ASSERT_NE(named, nullptr);
   ASSERT_TRUE(dir.ok()) << dir.message();
   Calls witness;

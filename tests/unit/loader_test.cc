@@ -306,8 +306,9 @@ TEST_F(LoaderTest, LoadAndCompileReportsEveryErrorAtOnce) {
   // Across files, in the order the files are read: a's load errors do not
   // hide b's compile error, nor the errors of the file after it.
   Diagnostics across;
-  EXPECT_EQ(LoadAndCompile({"errors/unknown_key.yaml", "errors/compile.yaml", "errors/reserved.yaml"},
-                           options, &def, &across),
+  EXPECT_EQ(LoadAndCompile(
+                {"errors/unknown_key.yaml", "errors/compile.yaml", "errors/reserved.yaml"},
+                options, &def, &across),
             nullptr);
   const std::string all = across.ToString();
   const size_t first = all.find("errors/unknown_key.yaml:6:5:");

@@ -148,8 +148,9 @@ TEST_F(ProcessorTest, TotalsSaturateInsteadOfWrapping) {
   const double kMax = 18446744073709551615.0;
   EXPECT_EQ((r["earshot_reach_total{category=sneakers,brand=nike,platform=twitter,}"]), kMax);
   EXPECT_EQ((r["earshot_engagement_total{category=sneakers,brand=nike,platform=twitter,}"]), kMax);
-  EXPECT_EQ((r["earshot_window_engagement{window=5m,category=sneakers,brand=nike,platform=twitter,}"]),
-            kMax);
+  EXPECT_EQ(
+      (r["earshot_window_engagement{window=5m,category=sneakers,brand=nike,platform=twitter,}"]),
+      kMax);
 }
 
 TEST_F(ProcessorTest, ShareOfVoiceIncludesAllAndIsAbsentWithoutData) {

@@ -59,7 +59,10 @@ class RuleReloaderTest : public ::testing::Test {
         std::move(sink), registry_, &clock_,
         [this](LogLevel level, const std::string& m) {
           std::lock_guard<std::mutex> lock(log_mu_);
-          log_ += std::string(level == LogLevel::kWarn ? "warn " : level == LogLevel::kInfo ? "info " : "? ") + m + "\n";
+          const char* name = level == LogLevel::kWarn   ? "warn "
+                             : level == LogLevel::kInfo ? "info "
+                                                        : "? ";
+          log_ += name + m + "\n";
         });
   }
 
