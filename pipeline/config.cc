@@ -409,6 +409,14 @@ bool ParseConfig(const std::string& yaml_text, const std::string& file, Config* 
     } else if (!m.IsNull()) {
       d->Error(LocOf(m, file), "mapping: expected a mapping of field -> JSON Pointer");
     }
+    // MakeDecoder refuses this too, without a position. Only where the file
+    // names another format: `--format mapping` may still complete a file
+    // that leaves `format` out.
+    if (root["format"] && out->decoder.format != Format::kMapping &&
+        !out->decoder.mapping.empty()) {
+      d->Error(KeyLocOf(root, "mapping", file), "mapping: is only used with format: mapping",
+               "set format: mapping, or remove this section");
+    }
   }
   if (out->decoder.format == Format::kMapping && out->decoder.mapping.empty()) {
     d->Error(LocOf(root["format"], file), "format: mapping needs a `mapping:` section");

@@ -155,6 +155,18 @@ TEST(ConfigTest, MappingErrorsHaveAPosition) {
   EXPECT_NE(all.find("m.yaml:2:10: mapping: required field \"platform\" is not mapped"),
             std::string::npos)
       << all;
+  // A mapping where the file names another format: at the mapping. Left
+  // out, `format` may still come from --format, so no error then.
+  all = errors("format: reddit\nmapping: {id: /a, platform: /p, text: /t}\n");
+  EXPECT_NE(all.find("m.yaml:2:1: mapping: is only used with format: mapping"),
+            std::string::npos)
+      << all;
+  {
+    Config c;
+    Diagnostics d;
+    EXPECT_TRUE(ParseConfig("mapping: {id: /a, platform: /p, text: /t}\n", "m.yaml", &c, &d))
+        << d.ToString();
+  }
   // All of them at once, one error each.
   Config c;
   Diagnostics d;
