@@ -98,6 +98,24 @@ BENCHMARK_CAPTURE(BM_Match, english, kEnglish);
 BENCHMARK_CAPTURE(BM_Match, arabic, kArabic);
 BENCHMARK_CAPTURE(BM_Match, japanese, kJapanese);
 
+// Compiles `def` and times matching `text` against it.
+void MatchOne(benchmark::State& state, const RuleSetDef& def, std::string_view text) {
+  Diagnostics d;
+  auto rs = RuleSet::Compile(def, CompileOptions{}, &d);
+  if (!rs) {
+    state.SkipWithError(d.ToString().c_str());
+    return;
+  }
+  MatchScratch scratch;
+  MatchOutput out;
+  MatchInput in{text, "twitter"};
+  for (auto _ : state) {
+    rs->Match(in, &scratch, &out);
+    benchmark::DoNotOptimize(out.brands.data());
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(text.size()));
+}
+
 // A post that repeats a NEAR query's operands: range(0) of each, 1,001
 // other words between them (so the query does not hold and every pair is
 // a candidate). The time should grow with the text, not its square.
@@ -123,26 +141,35 @@ void BM_NearLongText(benchmark::State& state) {
   r.query = near;
   cat.brands.push_back(std::move(r));
   def.categories.push_back(std::move(cat));
-  Diagnostics d;
-  auto rs = RuleSet::Compile(def, CompileOptions{}, &d);
-  if (!rs) {
-    state.SkipWithError(d.ToString().c_str());
-    return;
-  }
   std::string text;
   for (int64_t i = 0; i < state.range(0); ++i) text += "b ";
   for (int i = 0; i < 1001; ++i) text += "x ";
   for (int64_t i = 0; i < state.range(0); ++i) text += "a ";
-  MatchScratch scratch;
-  MatchOutput out;
-  MatchInput in{text, "twitter"};
-  for (auto _ : state) {
-    rs->Match(in, &scratch, &out);
-    benchmark::DoNotOptimize(out.brands.data());
-  }
-  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(text.size()));
+  MatchOne(state, def, text);
 }
 BENCHMARK(BM_NearLongText)->Arg(1000)->Arg(10000)->Arg(50000)->Unit(benchmark::kMicrosecond);
+
+// range(0) brands whose one term is a phrase "the <word>" (no two alike),
+// over kEnglish and its "the"s: the phrases share the index's entry for
+// "the", and each is turned away by its second word's first bytes.
+void BM_PhrasesSharingAFirstWord(benchmark::State& state) {
+  RuleSetDef def;
+  CategoryDef cat;
+  cat.name = "c";
+  std::mt19937 rng(3);
+  for (int64_t i = 0; i < state.range(0); ++i) {
+    RuleDef r;
+    r.name = "b" + std::to_string(i);
+    r.loc = SourceLoc{"bench.yaml", static_cast<int>(i) + 1, 1};
+    std::string w;
+    for (int k = 0; k < 7; ++k) w += static_cast<char>('a' + rng() % 26);
+    r.terms.push_back({"the " + w, r.loc});
+    cat.brands.push_back(std::move(r));
+  }
+  def.categories.push_back(std::move(cat));
+  MatchOne(state, def, kEnglish);
+}
+BENCHMARK(BM_PhrasesSharingAFirstWord)->Arg(0)->Arg(100)->Arg(10000);
 
 void BM_Normalize(benchmark::State& state, const char* text) {
   std::string out;

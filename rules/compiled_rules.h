@@ -262,6 +262,11 @@ class RuleSetImpl final : public RuleSet {
     uint32_t len = 0;
   };
   std::vector<LiteralHead> literal_heads_;
+  // The first min(8, size) bytes of the second word of a phrase in the
+  // term index (by atom): many phrases may share a first word ("the ..."),
+  // and this turns most of them away at a token with one load, before
+  // their Pattern is read.
+  std::vector<LiteralHead> second_word_heads_;
   bool has_proclitic_terms_ = false;  // some term takes Arabic proclitics
   bool nospace_vocabulary_ = false;   // CompileOptions::nospace_vocabulary is in literals_
   // The term index keys of the terms that take proclitics (by HashBytes):

@@ -593,6 +593,7 @@ void Compiler::BuildIndexes() {
   std::vector<uint64_t> proclitic_keys;
   std::vector<std::pair<uint64_t, uint32_t>> nospace, raw;
   rs_->literal_heads_.assign(rs_->atoms_.size(), {});
+  rs_->second_word_heads_.assign(rs_->atoms_.size(), {});
   for (uint32_t a = 0; a < rs_->atoms_.size(); ++a) {
     const Atom& atom = rs_->atoms_[a];
     if (atom.kind == AtomKind::kTerm) {
@@ -629,6 +630,11 @@ void Compiler::BuildIndexes() {
           proclitic_keys.push_back(HashBytes(p.words[0].data(), p.words[0].size()));
         }
         exact.emplace_back(p.words[0], v);
+        if (p.words.size() > 1) {
+          auto& head = rs_->second_word_heads_[a];
+          head.len = static_cast<uint32_t>(std::min<size_t>(p.words[1].size(), 8));
+          std::memcpy(&head.bytes, p.words[1].data(), head.len);
+        }
       }
     } else if (atom.kind == AtomKind::kRaw) {
       const RawLiteral& r = rs_->raws_[atom.index];

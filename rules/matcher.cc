@@ -179,6 +179,10 @@ bool RuleSetImpl::Verify(const Pattern& p, std::string_view text, size_t pos, si
 void RuleSetImpl::OnExactHits(std::string_view text, const TermStart& t, const uint32_t* vb,
                               const uint32_t* ve, MatchScratch::Impl& im) const {
   const uint32_t prefix = t.begin - t.match_begin;
+  // The 8 bytes where a phrase's second word must start (Verify compares
+  // it after the gap of non-word characters): read at the first phrase.
+  uint64_t next = 0;
+  bool have_next = false;
   for (; vb != ve; ++vb) {
     const uint32_t v = *vb;
     if (v & kVocabularyTag) {
@@ -193,6 +197,16 @@ void RuleSetImpl::OnExactHits(std::string_view text, const TermStart& t, const u
     if (!(v & kMultiWord)) {
       Hit(im, atom, t.match_begin, t.end, t.word, t.word, (v & kPositions) != 0, prefix);
     } else {
+      if (!have_next) {
+        size_t q = t.end;
+        for (size_t j = q; q < text.size(); q = j) {
+          if (CharFlags(flags_, CpAt(text, &j)) & kCharWord) break;
+        }
+        std::memcpy(&next, text.data() + q, 8);  // the text is padded (FindAtoms)
+        have_next = true;
+      }
+      const LiteralHead& head = second_word_heads_[atom];
+      if ((next & internal::kPadMasks.lo[head.len]) != head.bytes) continue;
       size_t end;
       uint32_t adv;
       if (Verify(patterns_[atoms_[atom].index], text, t.end, 1, &end, &adv)) {

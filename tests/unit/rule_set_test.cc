@@ -892,6 +892,42 @@ TEST(DifferentialTest, RandomTextsAgreeWithReference) {
   EXPECT_GT(positives, 4000u);  // the texts do exercise the terms
 }
 
+// Phrases that share their first word are turned away by their second
+// word's first bytes before they are verified: second words that share 8
+// bytes and differ later, that are shorter than 8 bytes, prefixes, tagged,
+// touching a no-space word, or at the text's very end must all still match
+// exactly as the reference reads them.
+TEST(DifferentialTest, PhrasesSharingAFirstWordAgreeWithReference) {
+  const std::vector<std::string> terms = {
+      "the north",        "the northface",     "the northfaces", "the northfacex",
+      "the n",            "the no*",           "the northf*",    "the #north",
+      "the @n",           "the 東京",          "the north face", "the north fac*",
+      "the the",          "the the the",       "north face",     "the north-face",
+      "الاهلي الجديد",    "الاهلي الجديدة",   "الاهلي ال*",     "x y"};
+  std::vector<RuleDef> brands;
+  for (size_t i = 0; i < terms.size(); ++i) brands.push_back(Rule("b" + std::to_string(i), {terms[i]}));
+  auto rs = MustCompile(OneCategory(brands));
+  ASSERT_TRUE(rs);
+  const std::vector<std::string> words = {
+      "the", "The", "north", "northface", "northfaces", "northfacex", "n", "no", "face",
+      "fac", "東京", "الاهلي", "والاهلي", "بالاهلي", "الجديد", "الجديدة", "ال", "x", "y", "و"};
+  const std::vector<std::string> gaps = {" ", " ", " ", "  ", "-", ", ", " #", " @", "#", "",
+                                         "\u0301 ", "\n"};
+  std::mt19937 rng(11);
+  MatchScratch scratch;
+  size_t positives = 0;
+  for (int iter = 0; iter < 6000; ++iter) {
+    std::string text;
+    int n = 1 + rng() % 8;
+    for (int k = 0; k < n; ++k) {
+      if (k > 0) text += gaps[rng() % gaps.size()];
+      text += words[rng() % words.size()];
+    }
+    ASSERT_NO_FATAL_FAILURE(MatchLikeReference(*rs, terms, text, &scratch, &positives));
+  }
+  EXPECT_GT(positives, 1500u);  // the texts do exercise the terms
+}
+
 // NEAR (and NEAR/nf) against the reference reading: operands that are
 // terms or ORs of them, over words, phrases, prefixes, proclitics and
 // no-space literals, with the rule file's `arabic_proclitics` on and off.
