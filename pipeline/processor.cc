@@ -78,6 +78,12 @@ Processor::Processor(const Config& config, const Clock* wall,
   for (size_t i = 0; i < config_.windows.size(); ++i) {
     if (config_.windows[i].size_ms > config_.windows[longest_window_].size_ms) longest_window_ = i;
   }
+  for (size_t i = 0; i < config_.windows.size(); ++i) {
+    if (i != longest_window_ &&
+        config_.windows[i].size_ms == config_.windows[longest_window_].size_ms) {
+      longest_ties_.push_back(i);
+    }
+  }
   events_family_ = &prometheus::BuildCounter()
                         .Name("earshot_events_total")
                         .Help("Events (input lines or messages) by source and outcome: invalid, "
@@ -408,9 +414,15 @@ void Processor::ProcessBatch(std::string_view source, const std::vector<Record>&
       const uint64_t fingerprint = DedupeFingerprint(ev.platform, ev.id);
       const int64_t dedupe_bucket = dedupe_bucket_of(event_ms);
       part->dedupe.Prefetch(fingerprint);
-      // WindowStartMillis(now) of the longest window.
+      // WindowStartMillis(now) of the longest window (of the earliest, if
+      // several are as long).
       const int64_t now_step = longest_step_of(now);
-      const int64_t window_start = (now_step + 1) * longest_spec.step_ms - longest_spec.size_ms;
+      int64_t window_start = (now_step + 1) * longest_spec.step_ms - longest_spec.size_ms;
+      for (size_t w : longest_ties_) {
+        const WindowSpec& tie = config_.windows[w];
+        window_start = std::min(window_start,
+                                (FloorDiv(now, tie.step_ms) + 1) * tie.step_ms - tie.size_ms);
+      }
       const bool late = event_ms < window_start;
       // Dedupe entries leave with the longest window's buckets as T moves,
       // not only at the end of a batch: a copy whose original's bucket has

@@ -149,6 +149,10 @@ class Processor : public PartitionListener {
   std::unique_ptr<Decoder> decoder_;
   InvalidRecordHook invalid_hook_;
   size_t longest_window_ = 0;  // index into config_.windows
+  // The other windows as long as that one (a config may list two of one
+  // size with different steps): the late check takes the earliest start
+  // among them, so it does not depend on their order in the config.
+  std::vector<size_t> longest_ties_;
   const PlatformTable platforms_;  // configured + "other"
 
   // Pending rule set (set from any thread).

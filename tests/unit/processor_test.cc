@@ -250,6 +250,29 @@ TEST_F(ProcessorTest, EventClockUsesTheLargestEventTime) {
   EXPECT_EQ((r["earshot_window_mentions{window=1h,category=sneakers,brand=nike,platform=twitter,}"]), 3);
 }
 
+// Two windows of the longest size with different steps start at different
+// times: an event is late only when it is older than the earlier start, so
+// the outcome does not depend on which one the config lists first.
+TEST_F(ProcessorTest, LateCheckDoesNotDependOnTheOrderOfEqualWindows) {
+  config_.clock = ClockMode::kEvent;
+  const int64_t s = 1000;
+  const WindowSpec fine{"a", 60 * s, 10 * s}, coarse{"b", 60 * s, 30 * s};
+  for (const bool fine_first : {true, false}) {
+    config_.windows = fine_first ? std::vector<WindowSpec>{fine, coarse}
+                                 : std::vector<WindowSpec>{coarse, fine};
+    ASSERT_NO_FATAL_FAILURE(Recreate());
+    SCOPED_TRACE(fine_first ? "a first" : "b first");
+    // At T = +95 s, a covers [40 s, 100 s) and b [60 s, 120 s).
+    Feed({Ev("1", "twitter", "nike", kT0 + 95 * s), Ev("2", "twitter", "nike", kT0 + 45 * s),
+          Ev("3", "twitter", "nike", kT0 + 39 * s)});
+    EXPECT_EQ(proc_->outcome_count(Outcome::kMatched), 2u);
+    EXPECT_EQ(proc_->outcome_count(Outcome::kLate), 1u);
+    auto r = Results();
+    EXPECT_EQ((r["earshot_window_mentions{window=a,category=sneakers,brand=nike,platform=twitter,}"]), 2);
+    EXPECT_EQ((r["earshot_window_mentions{window=b,category=sneakers,brand=nike,platform=twitter,}"]), 1);
+  }
+}
+
 // Dedupe follows T event by event, so the outcomes do not depend on how the
 // input falls into batches: a copy whose original's bucket has left the
 // longest window is a new event, and a late event is remembered in the
