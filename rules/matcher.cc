@@ -793,6 +793,15 @@ std::string RuleSetImpl::Explain(const MatchInput& in) const {
     std::string proclitic;  // as the text writes it, "" when none
   };
   std::vector<Line> lines;
+  // A hit's end in the original text. Where normalizing changed a chunk
+  // (an expansion such as ㍿ -> 株式, a character and the marks it
+  // composes with), its bytes all carry the chunk's start: a hit that ends
+  // inside one runs to the chunk's end, so the span shows whole characters.
+  auto original_end = [&](uint32_t e) {
+    if (e == 0 || e >= norm.size() || offsets[e] != offsets[e - 1]) return offsets[e];
+    while (e < norm.size() && offsets[e] == offsets[e - 1]) ++e;
+    return offsets[e];
+  };
   for (uint32_t a : im.hits) {
     const Atom& atom = atoms_[a];
     if (atom.kind == AtomKind::kRegex) {
@@ -801,7 +810,7 @@ std::string RuleSetImpl::Explain(const MatchInput& in) const {
                                       RE2::UNANCHORED, &m, 1)) {
         uint32_t b = static_cast<uint32_t>(m.data() - norm.data());
         uint32_t e = b + static_cast<uint32_t>(m.size());
-        lines.push_back({offsets[b], offsets[e], a, ""});
+        lines.push_back({offsets[b], original_end(e), a, ""});
       }
       continue;
     }
@@ -826,7 +835,7 @@ std::string RuleSetImpl::Explain(const MatchInput& in) const {
       uint32_t begin = occ.begin;
       const char tag = patterns_[atom.index].tag;
       if (tag != 0 && begin > 0 && norm[begin - 1] == tag) --begin;
-      lines.push_back({offsets[begin], offsets[occ.end], a, std::move(proclitic)});
+      lines.push_back({offsets[begin], original_end(occ.end), a, std::move(proclitic)});
     }
   }
   std::sort(lines.begin(), lines.end(), [](const Line& x, const Line& y) {

@@ -157,11 +157,15 @@ IcuBuffers& Buffers() {
   return b;
 }
 
-// Appends the Arabic-folded UTF-8 of the UTF-16 `s`; each output byte gets
-// `offset` in *offsets when non-null. Returns whether a no-space-script code
-// point was emitted.
+// Appends the Arabic-folded UTF-8 of the UTF-16 `s`, the normalized form
+// of the input bytes `src` that start at `offset`. With `offsets`, each
+// output byte gets its own offset when the output is `src` unchanged, and
+// `offset` (the chunk's start) when normalizing changed it: explain then
+// shows a hit that ends inside such a chunk up to the chunk's end.
+// Returns whether a no-space-script code point was emitted.
 bool EmitUtf16(const UChar* s, int32_t n, std::string* out, std::vector<uint32_t>* offsets,
-               uint32_t offset, const uint8_t* flags) {
+               std::string_view src, uint32_t offset, const uint8_t* flags) {
+  const size_t first = out->size();
   bool nospace = false;
   int32_t i = 0;
   while (i < n) {
@@ -174,6 +178,11 @@ bool EmitUtf16(const UChar* s, int32_t n, std::string* out, std::vector<uint32_t
     if (offsets) offsets->resize(out->size(), offset);
     nospace |= (internal::CharFlags(flags, m) & kCharNoSpace) != 0;
     (void)before;
+  }
+  if (offsets && std::string_view(*out).substr(first) == src) {
+    for (size_t k = first; k < out->size(); ++k) {
+      (*offsets)[k] = offset + static_cast<uint32_t>(k - first);
+    }
   }
   return nospace;
 }
@@ -233,7 +242,9 @@ NormalizeInfo IcuPath(std::string_view in, std::string* out, std::vector<uint32_
     if (cp == 0xFFFD && i - start != 3) info.had_invalid_utf8 = true;
     if (offsets && n > 0 && unorm2_hasBoundaryBefore(nfkc, static_cast<UChar32>(cp))) {
       int32_t k = NormalizeAndFold(b, n);
-      info.has_nospace_script |= EmitUtf16(b.folded.data(), k, out, offsets, chunk_start, flags);
+      info.has_nospace_script |=
+          EmitUtf16(b.folded.data(), k, out, offsets,
+                    in.substr(chunk_start, start - chunk_start), chunk_start, flags);
       n = 0;
     }
     if (n == 0) chunk_start = static_cast<uint32_t>(start);
@@ -241,7 +252,8 @@ NormalizeInfo IcuPath(std::string_view in, std::string* out, std::vector<uint32_
   }
   if (n > 0) {
     int32_t k = NormalizeAndFold(b, n);
-    info.has_nospace_script |= EmitUtf16(b.folded.data(), k, out, offsets, chunk_start, flags);
+    info.has_nospace_script |= EmitUtf16(b.folded.data(), k, out, offsets,
+                                         in.substr(chunk_start), chunk_start, flags);
   }
   if (offsets) offsets->push_back(static_cast<uint32_t>(in.size()));
   return info;

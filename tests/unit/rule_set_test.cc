@@ -764,6 +764,28 @@ TEST(ExplainTest, ArabicOffsetsAndRegex) {
   EXPECT_THAT(report, HasSubstr("fired: brand sneakers/nike ("));
 }
 
+// A hit that ends inside what the normalizer takes as one chunk: a
+// character with a mark after it that normalizing keeps as written (the
+// span ends at the hit), or an expansion (the span is the whole character).
+TEST(ExplainTest, HitsEndingInsideANormalizedChunk) {
+  RuleDef thai = Rule("thai", {"ไนกี"});
+  RuleDef kana = Rule("kana", {"ナイキ", "株式", "الله"});
+  RuleDef latin = Rule("latin", {"nike"});
+  latin.regex = {T("ike")};
+  auto rs = MustCompile(OneCategory({thai, kana, latin}));
+  ASSERT_TRUE(rs);
+  auto report = [&](const std::string& text) {
+    return rs->Explain(MatchInput{text, "twitter", "", "", ""});
+  };
+  EXPECT_THAT(report("ไนกี้"), HasSubstr("term \"ไนกี\" at bytes 0-12 (\"ไนกี\")\n"));
+  EXPECT_THAT(report("ナイキ\u0301"), HasSubstr("term \"ナイキ\" at bytes 0-9 (\"ナイキ\")\n"));
+  const std::string nike = report("nike\u3099");
+  EXPECT_THAT(nike, HasSubstr("term \"nike\" at bytes 0-4 (\"nike\")\n"));
+  EXPECT_THAT(nike, HasSubstr("regex \"ike\" at bytes 1-4 (\"ike\")\n"));
+  EXPECT_THAT(report("㍿"), HasSubstr("term \"株式\" at bytes 0-3 (\"㍿\")\n"));
+  EXPECT_THAT(report("x \ufdfa y"), HasSubstr("term \"الله\" at bytes 2-5 (\"\ufdfa\")\n"));
+}
+
 // ---------------------------------------------------------------------------
 // With the real loader and query parser: docs/rules.md's example file.
 
