@@ -368,10 +368,19 @@ void Processor::ProcessBatch(std::string_view source, const std::vector<Record>&
           PrefetchForRead(next.data() + off);
         }
       }
-      const bool timed = ++latency_tick_ >= kLatencySampleEvery;
+      // Every 16th event is timed, whatever its outcome (an invalid or
+      // duplicate one too), so _count keeps up with the events seen.
+      // Rebuild records are not events seen.
+      const bool timed = !rec.rebuild && ++latency_tick_ >= kLatencySampleEvery;
       if (timed) latency_tick_ = 0;
       std::chrono::steady_clock::time_point t0;
       if (timed) t0 = std::chrono::steady_clock::now();
+      auto sample = [&] {
+        if (timed) {
+          samples.push_back(
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        }
+      };
       if (part == nullptr || rec.partition != part_number || rec.topic != part_topic) {
         part = Partition(rec.topic, rec.partition);
         if (shadow_ != nullptr) shadow_part = shadow_->GetPartition(rec.topic, rec.partition);
@@ -396,6 +405,7 @@ void Processor::ProcessBatch(std::string_view source, const std::vector<Record>&
           ++outcome_counts[static_cast<int>(Outcome::kInvalid)];
           if (invalid_hook_) invalid_records.emplace_back(&rec, *bad);
         }
+        sample();
         continue;
       }
       if (event_clock && event_ms > max_event_ms_) {
@@ -441,6 +451,7 @@ void Processor::ProcessBatch(std::string_view source, const std::vector<Record>&
       }
       if (part->dedupe.SeenOrInsert(fingerprint, dedupe_bucket)) {
         if (!rec.rebuild) ++outcome_counts[static_cast<int>(Outcome::kDuplicate)];
+        sample();
         continue;
       }
       const bool matched = !match_.brands.empty() || !match_.topics.empty();
@@ -495,10 +506,7 @@ void Processor::ProcessBatch(std::string_view source, const std::vector<Record>&
                         ev.id, scratch_);
         }
       }
-      if (timed && !rec.rebuild) {
-        samples.push_back(
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-      }
+      sample();
     }
     const auto apply_start = std::chrono::steady_clock::now();
     const size_t applied = updates_.size();

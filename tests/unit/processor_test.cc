@@ -250,6 +250,34 @@ TEST_F(ProcessorTest, EventClockUsesTheLargestEventTime) {
   EXPECT_EQ((r["earshot_window_mentions{window=1h,category=sneakers,brand=nike,platform=twitter,}"]), 3);
 }
 
+// One event in 16 is timed, starting with the first, whatever its outcome:
+// _count is the events seen rounded up to a multiple of 16
+// (docs/metrics.md). It fell behind when a timed slot was an invalid or
+// duplicate event.
+TEST_F(ProcessorTest, ProcessingTimeCountKeepsUpWithEveryOutcome) {
+  auto count = [&] {
+    for (const auto& f : registry_->Collect()) {
+      if (f.name == "earshot_event_processing_seconds" && !f.metric.empty()) {
+        return static_cast<int64_t>(f.metric[0].histogram.sample_count);
+      }
+    }
+    return int64_t{-1};
+  };
+  const int64_t now = clock_.NowMillis();
+  std::vector<std::string> input = {"junk"};
+  for (int i = 0; i < 15; ++i) input.push_back(Ev(std::to_string(i), "twitter", "nike", now));
+  Feed(input);
+  EXPECT_EQ(count(), 16);
+  Feed({"junk"});  // the 17th
+  EXPECT_EQ(count(), 32);
+  ASSERT_NO_FATAL_FAILURE(Recreate());
+  Feed(std::vector<std::string>(100, Ev("same", "twitter", "nike", now)));  // 99 duplicates
+  EXPECT_EQ(count(), 112);
+  Feed({Ev("r", "twitter", "nike", now)}, /*rebuild=*/true);  // not an event seen
+  Feed(std::vector<std::string>(12, Ev("same", "twitter", "nike", now)));  // 112 seen
+  EXPECT_EQ(count(), 112);
+}
+
 // Two windows of the longest size with different steps start at different
 // times: an event is late only when it is older than the earlier start, so
 // the outcome does not depend on which one the config lists first.
