@@ -459,6 +459,12 @@ bool ParseConfig(const std::string& yaml_text, const std::string& file, Config* 
       }
       if (out->platforms.size() > 200)
         d->Error(LocOf(root["platforms"], file), "platforms: at most 200 platforms");
+      if (v->empty()) {
+        // Every event would count as `other`, and a rule's platform filter
+        // could not be checked against the list.
+        d->Error(KeyLocOf(root, "platforms", file), "platforms: the list is empty",
+                 "leave platforms out for the default list");
+      }
     }
   }
   if (const YAML::Node& h = root["http"]) {

@@ -526,8 +526,20 @@ class FileLoader {
       }
       ok &= !query_failed;
     }
+    // An empty filter would pass no event: the rule could never fire.
+    auto check_not_empty = [&](const YAML::Node& list, const char* key, size_t errors_before) {
+      if (diags_.errors().size() != errors_before) return;  // its own error said enough
+      // (A null value's mark is the next token's: name the key then.)
+      diags_.Error(list.IsNull() ? KeyLocOf(n, key, file_) : LocOf(list, file_),
+                   std::string(key) + ": an empty list lets no event through",
+                   std::string("leave ") + key + " out to match every " +
+                       (key[0] == 'p' ? "platform" : "language"));
+      ok = false;
+    };
     if (const YAML::Node p = MapValue(n, "platforms")) {
+      const size_t errors_before = diags_.errors().size();
       const std::vector<std::string> names = StringList(p, "platforms");
+      if (names.empty()) check_not_empty(p, "platforms", errors_before);
       for (size_t k = 0; k < names.size(); ++k) {
         std::string c = CanonicalPlatformName(names[k]);
         if (std::find(r->platforms.begin(), r->platforms.end(), c) != r->platforms.end()) continue;
@@ -538,7 +550,9 @@ class FileLoader {
       }
     }
     if (const YAML::Node l = MapValue(n, "languages")) {
+      const size_t errors_before = diags_.errors().size();
       for (auto& s : StringList(l, "languages")) r->languages.push_back(AsciiLowered(s));
+      if (r->languages.empty()) check_not_empty(l, "languages", errors_before);
     }
     Dedupe(&r->languages);
     if (!has_body && ok) {

@@ -167,6 +167,10 @@ TEST(ConfigTest, MappingErrorsHaveAPosition) {
     EXPECT_TRUE(ParseConfig("mapping: {id: /a, platform: /p, text: /t}\n", "m.yaml", &c, &d))
         << d.ToString();
   }
+  // An empty platform list: every event would be `other`, and rule
+  // filters could not be checked.
+  all = errors("platforms: []\n");
+  EXPECT_NE(all.find("m.yaml:1:1: platforms: the list is empty"), std::string::npos) << all;
   // All of them at once, one error each.
   Config c;
   Diagnostics d;

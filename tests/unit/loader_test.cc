@@ -184,6 +184,18 @@ TEST_F(LoaderTest, BadTypes) {
             "  hint: each topic is an item \"- name: ...\"\n");
 }
 
+// An empty platform or language filter lets no event through: the brand
+// could never fire, so it is a load error (a null value is named at its key).
+TEST_F(LoaderTest, EmptyFiltersAreErrors) {
+  EXPECT_EQ(Errors({"errors/empty_filters.yaml"}),
+            "errors/empty_filters.yaml:3:40: languages: an empty list lets no event through\n"
+            "  hint: leave languages out to match every language\n"
+            "errors/empty_filters.yaml:4:40: platforms: an empty list lets no event through\n"
+            "  hint: leave platforms out to match every platform\n"
+            "errors/empty_filters.yaml:7:5: languages: an empty list lets no event through\n"
+            "  hint: leave languages out to match every language\n");
+}
+
 TEST_F(LoaderTest, StructureErrors) {
   EXPECT_EQ(
       Errors({"errors/structure.yaml"}),
