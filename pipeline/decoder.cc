@@ -585,7 +585,8 @@ class RedditDecoder final : public JsonDecoder {
         return InvalidReason::kBadType;
       }
     }
-    EARSHOT_TRY(GetCount(slot(num_comments_), &ev->comments));
+    // A comment's num_comments is not its own (formats.md: "—"): ignored.
+    if (!comment) EARSHOT_TRY(GetCount(slot(num_comments_), &ev->comments));
     EARSHOT_TRY(GetString(slot(subreddit_), &ev->subreddit));
     EARSHOT_TRY(GetString(slot(author_), &ev->author_handle));
     if (ev->author_handle == "[deleted]") ev->author_handle = {};

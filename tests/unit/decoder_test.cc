@@ -892,6 +892,14 @@ TEST(RedditDecode, Errors) {
   ASSERT_EQ(d(R"({"id":"a","title":"T","selftext":"[deleted]","score":3.0})"), "ok");
   EXPECT_EQ(ev.text, "T");
   EXPECT_EQ(ev.likes, 3u);
+  // A comment's num_comments is not its own: ignored, whatever its type.
+  ev = Event{};
+  ASSERT_EQ(d(R"({"id":"c","body":"b","num_comments":5})"), "ok");
+  EXPECT_EQ(ev.comments, 0u);
+  ASSERT_EQ(d(R"({"id":"c","body":"b","num_comments":"many"})"), "ok");
+  EXPECT_EQ(d(R"({"id":"s","title":"t","num_comments":"many"})"), "bad_type");
+  ASSERT_EQ(d(R"({"id":"s","title":"t","num_comments":5})"), "ok");
+  EXPECT_EQ(ev.comments, 5u);
 }
 
 TEST(PresetDecode, RandomMutationsOfFixturesNeverCrash) {
