@@ -158,6 +158,7 @@ struct Rule {
   uint32_t root = 0;
   uint32_t terms_node = kNone, exclude_node = kNone, platform_node = kNone, lang_node = kNone,
            query_node = kNone;
+  std::string query_text;  // the whole query as FiredBy names it (a NEAR node's text is "NEAR/n")
   std::vector<uint32_t> positive_atoms;  // for "fired (...)"
   std::vector<uint32_t> exclude_atoms;
   std::vector<std::string> platforms, languages;

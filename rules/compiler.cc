@@ -516,6 +516,7 @@ void Compiler::CompileRule(const RuleDef& def, Rule* rule) {
                                         std::to_string(opt_.max_query_depth) + ")");
     } else {
       rule->query_node = CompileExpr(*def.query, rule, false);
+      rule->query_text = ExprToString(*def.query);
       comps.push_back(rule->query_node);
     }
   }

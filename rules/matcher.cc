@@ -900,7 +900,7 @@ std::string RuleSetImpl::FiredBy(const MatchInput& in, uint32_t brand) const {
   const Rule& rule = rules_[brand];
   if (!Eval(rule.root, in, im)) return "";
   std::vector<std::string> why;
-  if (rule.query_node != kNone) why.push_back("query " + Quote(nodes_[rule.query_node].text));
+  if (rule.query_node != kNone) why.push_back("query " + Quote(rule.query_text));
   for (uint32_t a : rule.positive_atoms) {
     if (Hit(im, a)) why.push_back(AtomLabel(atoms_[a]));
   }

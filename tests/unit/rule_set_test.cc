@@ -1190,9 +1190,13 @@ TEST(RuleSetTest, FiredByNamesWhatFired) {
                       0,
                       false,
                       {Expr{ExprKind::kTerm, "adidas"}, Expr{ExprKind::kTerm, "shoes"}}};
-  auto rs = MustCompile(OneCategory({nike, adidas}));
+  RuleDef puma = Rule("puma");  // a query that is a NEAR: named whole, not "NEAR/1"
+  puma.query = Near(Term("puma"), Term("cheap"), 1);
+  auto rs = MustCompile(OneCategory({nike, adidas, puma}));
   static const PlatformTable platforms({"twitter"});
   auto in = [&](const char* text) { return ToMatchInput({text, "twitter"}, platforms); };
+  EXPECT_EQ(rs->FiredBy(in("puma is cheap"), 2),
+            "query \"puma NEAR/1 cheap\", term \"puma\", term \"cheap\"");
   EXPECT_EQ(rs->FiredBy(in("Just do it, Nike"), 0), "term \"nike\", term \"just do it\"");
   EXPECT_EQ(rs->FiredBy(in("adidas shoes"), 1), "query \"adidas AND shoes\", term \"adidas\", term \"shoes\"");
   EXPECT_EQ(rs->FiredBy(in("adidas only"), 1), "");
