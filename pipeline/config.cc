@@ -471,8 +471,19 @@ bool ParseConfig(const std::string& yaml_text, const std::string& file, Config* 
     if (CheckKeys(h, ConfigKeysIn("http"), file, "http", d)) {
       if (h["listen"]) {
         if (auto v = AsString(h["listen"], file, "listen", d)) {
-          if (v->find(':') == std::string::npos)
+          const size_t colon = v->rfind(':');
+          if (colon == std::string::npos) {
             d->Error(LocOf(h["listen"], file), "http.listen: expected host:port, e.g. :9464");
+          } else {
+            // The port is checked here, as run checks it before binding.
+            const std::string port = v->substr(colon + 1);
+            const bool digits = !port.empty() && port.size() <= 5 &&
+                                port.find_first_not_of("0123456789") == std::string::npos;
+            if (!digits || std::stol(port) > 65535) {
+              d->Error(LocOf(h["listen"], file),
+                       "http.listen: bad port \"" + port + "\" (0 to 65535)");
+            }
+          }
           out->http.listen = *v;
         }
       }

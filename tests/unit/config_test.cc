@@ -171,6 +171,13 @@ TEST(ConfigTest, MappingErrorsHaveAPosition) {
   // filters could not be checked.
   all = errors("platforms: []\n");
   EXPECT_NE(all.find("m.yaml:1:1: platforms: the list is empty"), std::string::npos) << all;
+  // A bad port is refused where it is written, as `run` would refuse it.
+  for (const char* port : {"99999", "-1", "", "19207x", "123456"}) {
+    all = errors(std::string("http: {listen: \"127.0.0.1:") + port + "\"}\n");
+    EXPECT_NE(all.find(std::string("m.yaml:1:16: http.listen: bad port \"") + port + "\""),
+              std::string::npos)
+        << all;
+  }
   // All of them at once, one error each.
   Config c;
   Diagnostics d;
