@@ -667,6 +667,26 @@ class FileLoader {
   bool arabic_proclitics_ = true;  // the file's `arabic_proclitics`
 };
 
+// Where the first byte sequence that is not UTF-8 starts (line 0: none).
+// Columns count characters, as every loader diagnostic's do.
+SourceLoc FirstInvalidUtf8(std::string_view text, const std::string& file) {
+  int line = 1, col = 1;
+  for (size_t i = 0; i < text.size();) {
+    const size_t start = i;
+    const char32_t cp = DecodeUtf8(text, &i);
+    if (cp == 0xFFFD && (i - start != 3 || text.compare(start, 3, "\xEF\xBF\xBD") != 0)) {
+      return SourceLoc{file, line, col};
+    }
+    if (cp == '\n') {
+      ++line;
+      col = 1;
+    } else {
+      ++col;
+    }
+  }
+  return SourceLoc{file, 0, 0};
+}
+
 bool ReadFile(const std::string& path, std::string* out, std::string* error) {
   std::error_code ec;
   if (fs::is_directory(path, ec)) {
@@ -746,6 +766,12 @@ bool LoadRuleFiles(const std::vector<std::string>& paths, RuleSetDef* out, Diagn
     // so that columns on line 1 count as on the other lines (yaml-cpp's
     // marks count it in some places and not in others).
     if (text.compare(0, 3, "\xEF\xBB\xBF") == 0) text.erase(0, 3);
+    // yaml-cpp reads bytes that are not UTF-8 as U+FFFD, and a term would
+    // silently lose its letter there: the file is refused at the first.
+    if (const SourceLoc bad = FirstInvalidUtf8(text, path); bad.line != 0) {
+      diags->Error(bad, "invalid UTF-8 (rule files are UTF-8 text)");
+      continue;
+    }
     out->files.push_back(path);
     FileRules fr;
     FileLoader loader(path, text);

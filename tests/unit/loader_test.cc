@@ -196,6 +196,13 @@ TEST_F(LoaderTest, EmptyFiltersAreErrors) {
             "  hint: leave languages out to match every language\n");
 }
 
+// Bytes that are not UTF-8 are refused at the first (yaml-cpp would read
+// them as U+FFFD, and the term would lose that letter without a word).
+TEST_F(LoaderTest, InvalidUtf8IsAnError) {
+  EXPECT_EQ(Errors({"errors/bad_utf8.yaml"}),
+            "errors/bad_utf8.yaml:4:26: invalid UTF-8 (rule files are UTF-8 text)\n");
+}
+
 TEST_F(LoaderTest, StructureErrors) {
   EXPECT_EQ(
       Errors({"errors/structure.yaml"}),
