@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <iterator>
@@ -409,6 +410,15 @@ int CmdDiff(const Args& args) {
   return RunDiff(o, std::cout, std::cerr);
 }
 
+// generate's write failed: 0 when the reader of stdout is gone (EPIPE:
+// SIGPIPE is ignored), which ends a run piped into `head`; any other
+// error (a full disk) is reported and is a failure.
+int ReaderGone() {
+  if (errno == EPIPE) return 0;
+  std::cerr << "earshot generate: cannot write to stdout: " << std::strerror(errno) << "\n";
+  return 1;
+}
+
 int CmdGenerate(const Args& args) {
   double rate = 0;
   int64_t count = 0;
@@ -467,15 +477,34 @@ int CmdGenerate(const Args& args) {
     if (buf.size() > (1 << 16) || rate > 0) {
       // The reader gone (EPIPE: SIGPIPE is ignored) ends the run. A paced
       // run learns it from the flush: its writes only fill stdio's buffer.
-      if (std::fwrite(buf.data(), 1, buf.size(), stdout) != buf.size()) return 0;
-      if (rate > 0 && std::fflush(stdout) != 0) return 0;
+      if (std::fwrite(buf.data(), 1, buf.size(), stdout) != buf.size()) return ReaderGone();
+      if (rate > 0 && std::fflush(stdout) != 0) return ReaderGone();
       buf.clear();
     }
   }
-  std::fwrite(buf.data(), 1, buf.size(), stdout);
+  if (std::fwrite(buf.data(), 1, buf.size(), stdout) != buf.size() || std::fflush(stdout) != 0) {
+    return ReaderGone();
+  }
   return 0;
 }
 
+}  // namespace
+}  // namespace earshot
+
+namespace earshot {
+namespace {
+// A command's status once what it printed has reached stdout: a report
+// that could not be written (a full disk, a closed pipe) is a failure,
+// not an exit 0 with nothing to show.
+int StdoutWritten(const char* cmd, int rc) {
+  std::cout.flush();
+  errno = 0;
+  const bool flushed = std::fflush(stdout) == 0 && !std::ferror(stdout);
+  if (std::cout.good() && flushed) return rc;
+  std::cerr << "earshot " << cmd << ": cannot write to stdout"
+            << (errno != 0 ? std::string(": ") + std::strerror(errno) : std::string()) << "\n";
+  return rc == 0 ? 1 : rc;
+}
 }  // namespace
 }  // namespace earshot
 
@@ -523,8 +552,8 @@ int main(int argc, char** argv) {
   if (cmd == "diff") return CmdDiff(args);
   if (cmd == "run") return CmdRun(args);
   if (cmd == "replay") return CmdReplay(args);
-  if (cmd == "check") return CmdCheck(args);
-  if (cmd == "test") return CmdTest(args);
-  if (cmd == "explain") return CmdExplain(args);
+  if (cmd == "check") return StdoutWritten("check", CmdCheck(args));
+  if (cmd == "test") return StdoutWritten("test", CmdTest(args));
+  if (cmd == "explain") return StdoutWritten("explain", CmdExplain(args));
   return CmdGenerate(args);
 }

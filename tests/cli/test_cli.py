@@ -127,6 +127,25 @@ def test_replay_fails_when_the_exposition_cannot_be_written():
     assert "writing the exposition to stdout: No space left on device" in r.stderr.decode()
 
 
+def test_reports_that_cannot_be_written_are_failures():
+    # check, test, explain and generate to a full disk: exit 1 and a message,
+    # not an exit 0 with nothing written. generate's reader gone (a pipe
+    # into head) still ends it with 0.
+    cases = [["check", RULES], ["test", RULES], ["explain", "--rules", RULES, "nike"],
+             ["generate", "--count", "5"]]
+    for args in cases:
+        with open("/dev/full", "wb") as full:
+            r = subprocess.run([BIN, *args], stdout=full, stderr=subprocess.PIPE, timeout=60)
+        assert r.returncode == 1, (args, r.stderr.decode())
+        assert f"earshot {args[0]}: cannot write to stdout" in r.stderr.decode(), args
+    p = subprocess.Popen([BIN, "generate", "--count", "1000000"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    p.stdout.readline()
+    p.stdout.close()
+    assert p.wait(timeout=60) == 0
+    assert p.stderr.read() == b""
+
+
 def test_generate_writes_valid_canonical_events():
     r = run("generate", "--count", "200", "--seed", "7")
     assert r.returncode == 0
