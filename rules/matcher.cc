@@ -568,9 +568,13 @@ int64_t RuleSetImpl::NearBest(const NearSpec& s, const MatchScratch::Impl& im) c
   auto collect = [&](const std::vector<uint32_t>& atoms, bool b_side) {
     for (uint32_t atom : atoms) {
       if (!Hit(im, atom)) continue;
+      // A tag term starts at its '#' or '@' (the byte before the word its
+      // occurrence begins at), as explain shows it: `#nike NEAR/0f nike`
+      // holds for "#nike".
+      const uint32_t tag = patterns_[atoms_[atom].index].tag != 0 ? 1 : 0;
       for (uint32_t o = im.occ_head[atom]; o != kNone; o = im.occs[o].next) {
         const Occ& x = im.occs[o];
-        items.push_back(NearItem{x.begin, x.end, x.wbegin, x.wend, atom, b_side});
+        items.push_back(NearItem{x.begin - tag, x.end, x.wbegin, x.wend, atom, b_side});
       }
     }
   };

@@ -317,7 +317,8 @@ class Query:
     (precedence is not what this file checks), and its value on a text by
     docs/rules.md: A NEAR/n B holds when an occurrence of A and one of B
     (not the same occurrence of the same term) have at most n words between
-    them, in either order (NEAR/nf: A's starts first)."""
+    them, in either order (NEAR/nf: A's starts first, a tag term at its
+    '#' or '@')."""
 
     def __init__(self, rng, proclitics, depth=0):
         self.proclitics = proclitics
@@ -372,7 +373,8 @@ class Query:
             for tb, (sb, eb) in occ(self.b):
                 if ta.key() == tb.key() and (sa, ea) == (sb, eb):
                     continue
-                if self.ordered and not sa < sb:
+                # NEAR/nf: a tag term starts at its tag, before its occurrence
+                if self.ordered and not sa - bool(ta.tags[0]) < sb - bool(tb.tags[0]):
                     continue
                 (s1, e1), (s2, _) = sorted([(sa, ea), (sb, eb)])
                 if max(0, words[s2] - words[e1 - 1] - 1) <= self.n:

@@ -150,7 +150,8 @@ inline bool ReferenceMatch(const std::string& term, const std::string& text,
 // `a NEAR/n b` (NEAR/nf when `ordered`), each operand the terms of an OR:
 // an occurrence of a term of `a` and one of a term of `b`, not the same
 // occurrence of the same term, with at most `n` words between them (0 when
-// they share a word), the one of `a` starting first when `ordered`.
+// they share a word), the one of `a` starting first when `ordered` (a tag
+// term starting at its tag).
 inline bool ReferenceNear(const std::vector<std::string>& a, const std::vector<std::string>& b,
                           int n, bool ordered, const std::string& text,
                           bool arabic_proclitics = true) {
@@ -181,14 +182,24 @@ inline bool ReferenceNear(const std::vector<std::string>& a, const std::vector<s
     }
     return out;
   };
+  // For NEAR/nf, a tag term starts at its tag, the code point before its
+  // occurrence (docs/matching.md).
+  auto tagged = [](const std::string& term) {
+    std::string nt;
+    Normalize(term, &nt);
+    const std::u32string tc = Cps(nt);
+    return tc.size() >= 2 && (tc[0] == '#' || tc[0] == '@') && IsWordChar(tc[1]) ? 1u : 0u;
+  };
   std::vector<std::vector<Span>> bs;  // each term of b's, found once
   for (const std::string& tb : b) bs.push_back(spans(tb));
   for (const std::string& ta : a) {
+    const size_t ta_tag = tagged(ta);
     for (const Span& x : spans(ta)) {
       for (size_t j = 0; j < b.size(); ++j) {
+        const size_t tb_tag = tagged(b[j]);
         for (const Span& y : bs[j]) {
           if (ta == b[j] && x.begin == y.begin && x.end == y.end) continue;
-          if (ordered && !(x.begin < y.begin)) continue;
+          if (ordered && !(x.begin - ta_tag < y.begin - tb_tag)) continue;
           const Span& first = x.begin <= y.begin ? x : y;
           const Span& second = x.begin <= y.begin ? y : x;
           if (std::max(second.first - first.last - 1, 0) <= n) return true;

@@ -474,6 +474,12 @@ TEST(QueryTest, NearExactDistances) {
   Expr zero = Near(Term("nike"), Term("adidas"), 0);
   EXPECT_TRUE(QueryMatches(zero, "nike-adidas"));
   EXPECT_FALSE(QueryMatches(zero, "nike vs adidas"));
+  // A tag term starts at its '#' or '@', before the word both match.
+  EXPECT_TRUE(QueryMatches(Near(Term("#nike"), Term("nike"), 0, true), "#nike"));
+  EXPECT_FALSE(QueryMatches(Near(Term("nike"), Term("#nike"), 0, true), "#nike"));
+  EXPECT_TRUE(QueryMatches(Near(Term("@nike"), Term("nike"), 5, true), "@nike"));
+  EXPECT_FALSE(QueryMatches(Near(Term("nike"), Term("@nike"), 5, true), "@nike"));
+  EXPECT_TRUE(QueryMatches(Near(Term("nike"), Term("#nike"), 0), "#nike"));
 }
 
 TEST(QueryTest, NearPhrasesAndOrs) {
@@ -966,6 +972,8 @@ TEST(DifferentialTest, NearQueriesAgreeWithReference) {
       {{"ナイキ", "東京"}, {"スニーカー", "nike"}, 0, false},
       {{"nike"}, {"nike"}, 1, false},
       {{"الهلا*", "وطن"}, {"x", "air max"}, 3, true},
+      {{"#nike"}, {"nike", "@x"}, 0, true},  // a tag term starts at its tag
+      {{"nike"}, {"#nike"}, 1, true},
   };
   auto operand = [](const std::vector<std::string>& terms) {
     if (terms.size() == 1) return Term(terms[0]);
@@ -986,10 +994,10 @@ TEST(DifferentialTest, NearQueriesAgreeWithReference) {
   ASSERT_TRUE(rs);
   const std::vector<std::string> pieces = {
       "nike", "Nike", "run", "running", "x", "ss", "just do it", "just", "do", "it", " ", " ",
-      " ", "-", "#", "نايكي", "واديداس", "اديداس", "للاهلي", "الاهلي", "الهلال", "وطن", "ووطن",
+      " ", "-", "#", "@", "#nike", "نايكي", "واديداس", "اديداس", "للاهلي", "الاهلي", "الهلال", "وطن", "ووطن",
       "ナイキ", "東京", "スニーカー", "の", "air max", "air", "max", "🔥", "z",
       // More of the operands every query needs.
-      "nike", " nike", "نايكي ", "واديداس ", "ناي"};
+      "nike", " nike", "نايكي ", "واديداس ", "ناي", " #nike", "#nike ", "الهلال ", "air max "};
   std::mt19937 rng(23);
   MatchScratch scratch;
   MatchOutput out;
