@@ -229,6 +229,13 @@ class RuleSetImpl final : public RuleSet {
   bool Hit(const MatchScratch::Impl& im, uint32_t atom) const;
   std::string WhyFalse(uint32_t node, const MatchInput& in, const MatchScratch::Impl& im) const;
   std::string WhyNotFired(const Rule& r, const MatchInput& in, const MatchScratch::Impl& im) const;
+  // The labels of the rule's positive atoms that made it fire (in its
+  // order): hits under the parts of its tree that hold, not a term of a
+  // NEAR or an OR branch that did not.
+  std::vector<std::string> FiredAtoms(const Rule& r, const MatchInput& in,
+                                      const MatchScratch::Impl& im) const;
+  void CollectFiring(uint32_t node, const MatchInput& in, const MatchScratch::Impl& im,
+                     std::vector<bool>* firing) const;
 
   uint64_t id_ = 0;
   const uint8_t* flags_ = nullptr;

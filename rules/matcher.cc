@@ -783,6 +783,43 @@ std::string RuleSetImpl::WhyNotFired(const Rule& r, const MatchInput& in,
   return "did not match";
 }
 
+void RuleSetImpl::CollectFiring(uint32_t id, const MatchInput& in, const MatchScratch::Impl& im,
+                                std::vector<bool>* firing) const {
+  const Node& n = nodes_[id];
+  switch (n.op) {
+    case Op::kAtom:
+      if (Hit(im, n.arg)) (*firing)[n.arg] = true;
+      return;
+    case Op::kAnd:
+    case Op::kOr:
+      for (uint32_t i = n.cbegin; i < n.cend; ++i) {
+        if (Eval(child_ids_[i], in, im)) CollectFiring(child_ids_[i], in, im, firing);
+      }
+      return;
+    case Op::kNear:
+      if (!Eval(id, in, im)) return;
+      for (const auto* side : {&nears_[n.arg].a, &nears_[n.arg].b}) {
+        for (uint32_t a : *side) {
+          if (Hit(im, a)) (*firing)[a] = true;
+        }
+      }
+      return;
+    default:  // NOT, a field, true: no term of theirs made the rule fire
+      return;
+  }
+}
+
+std::vector<std::string> RuleSetImpl::FiredAtoms(const Rule& rule, const MatchInput& in,
+                                                 const MatchScratch::Impl& im) const {
+  std::vector<bool> firing(atoms_.size());
+  CollectFiring(rule.root, in, im, &firing);
+  std::vector<std::string> why;
+  for (uint32_t a : rule.positive_atoms) {
+    if (firing[a]) why.push_back(AtomLabel(atoms_[a]));
+  }
+  return why;
+}
+
 std::string RuleSetImpl::Explain(const MatchInput& in) const {
   MatchScratch scratch;
   MatchScratch::Impl& im = Prepare(&scratch);
@@ -871,10 +908,6 @@ std::string RuleSetImpl::Explain(const MatchInput& in) const {
   for (uint32_t r : im.cands) {
     const Rule& rule = rules_[r];
     bool had_hit = false;
-    std::vector<std::string> why;
-    for (uint32_t a : rule.positive_atoms) {
-      if (Hit(im, a)) why.push_back(AtomLabel(atoms_[a]));
-    }
     for (uint32_t a : im.hits) {
       if (std::find(atom_rules_.begin() + atom_rules_begin_[a],
                     atom_rules_.begin() + atom_rules_begin_[a + 1], r) !=
@@ -883,6 +916,7 @@ std::string RuleSetImpl::Explain(const MatchInput& in) const {
       }
     }
     if (Eval(rule.root, in, im)) {
+      const std::vector<std::string> why = FiredAtoms(rule, in, im);
       fired += "fired: " + rule.label + " (" + (why.empty() ? "no term needed" : Join(why, ", ")) +
                ")\n";
     } else if (had_hit) {
@@ -905,9 +939,7 @@ std::string RuleSetImpl::FiredBy(const MatchInput& in, uint32_t brand) const {
   if (!Eval(rule.root, in, im)) return "";
   std::vector<std::string> why;
   if (rule.query_node != kNone) why.push_back("query " + Quote(rule.query_text));
-  for (uint32_t a : rule.positive_atoms) {
-    if (Hit(im, a)) why.push_back(AtomLabel(atoms_[a]));
-  }
+  for (std::string& atom : FiredAtoms(rule, in, im)) why.push_back(std::move(atom));
   return why.empty() ? "no term needed" : Join(why, ", ");
 }
 

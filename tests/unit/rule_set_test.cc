@@ -754,6 +754,26 @@ TEST(ExplainTest, Report) {
   EXPECT_EQ(ex, rs->Explain(MatchInput{"The Nike missile", "twitter", "en", "", ""}));
 }
 
+// "fired (...)" names the hits that made the rule fire: not the terms of a
+// NEAR or an OR branch that did not hold. The shadow samples say the same.
+TEST(ExplainTest, FiredNamesOnlyTheHitsThatHold) {
+  RuleDef r = Rule("b");
+  r.query = Or({Near(Term("alpha"), Term("beta"), 0), Term("gamma")});
+  auto rs = MustCompile(OneCategory({r}));
+  ASSERT_TRUE(rs);
+  auto explain = [&](const char* text) {
+    return rs->Explain(MatchInput{text, "twitter", "", "", ""});
+  };
+  EXPECT_THAT(explain("alpha x beta gamma"), HasSubstr("fired: brand sneakers/b (term \"gamma\")\n"));
+  EXPECT_THAT(explain("alpha beta gamma"),
+              HasSubstr("fired: brand sneakers/b (term \"alpha\", term \"beta\", term \"gamma\")\n"));
+  EXPECT_THAT(explain("alpha beta"),
+              HasSubstr("fired: brand sneakers/b (term \"alpha\", term \"beta\")\n"));
+  static const PlatformTable platforms({"twitter"});
+  EXPECT_EQ(rs->FiredBy(ToMatchInput({"alpha x beta gamma", "twitter"}, platforms), 0),
+            "query \"alpha NEAR/0 beta OR gamma\", term \"gamma\"");
+}
+
 TEST(ExplainTest, ArabicOffsetsAndRegex) {
   RuleDef r = Rule("nike", {"نايكي"});
   r.regex = {T("air\\s?max\\s?\\d+")};
