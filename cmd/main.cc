@@ -538,6 +538,13 @@ int main(int argc, char** argv) {
     std::fputs(kUsage, stdout);
     return 0;
   }
+  // `earshot run --help` too (before a `--`, after which -h may be a file).
+  for (int i = 2; i < argc && std::strcmp(argv[i], "--") != 0; ++i) {
+    if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+  }
   std::vector<std::string> known;
   if (cmd == "run") known = {"config", "rules"};
   else if (cmd == "replay") known = {"config", "rules", "format"};

@@ -127,6 +127,15 @@ def test_replay_fails_when_the_exposition_cannot_be_written():
     assert "writing the exposition to stdout: No space left on device" in r.stderr.decode()
 
 
+def test_help_after_a_command_prints_the_usage():
+    for args in (["run", "--help"], ["replay", "-h"], ["explain", "--rules", RULES, "--help"]):
+        r = run(*args)
+        assert r.returncode == 0, args
+        assert r.stdout.decode().startswith("usage: earshot"), args
+    r = run("replay", "--rules", RULES, "--", "-h")  # after --, a file name
+    assert r.returncode == 1 and "-h" in r.stderr.decode()
+
+
 def test_reports_that_cannot_be_written_are_failures():
     # check, test, explain and generate to a full disk: exit 1 and a message,
     # not an exit 0 with nothing written. generate's reader gone (a pipe
