@@ -429,6 +429,7 @@ void Session<kTls>::Respond(const HttpRequest& req, const std::string& authoriza
   } else if (req.method != "GET" && req.method != "HEAD") {
     resp.status = 405;
     resp.body = "method not allowed\n";
+    extra_headers += "Allow: GET, HEAD\r\n";  // a 405 must name them (RFC 9110)
   } else {
     try {
       resp = route->handler(req);
@@ -448,7 +449,10 @@ void Session<kTls>::Respond(const HttpRequest& req, const std::string& authoriza
   }
   std::string out = "HTTP/1.1 " + std::to_string(resp.status) + " " + StatusText(resp.status) +
                     "\r\nContent-Type: " + resp.content_type +
-                    (resp.stream ? std::string("\r\nTransfer-Encoding: chunked")
+                    // (A streamed body left here is HTTP/1.1's, or a HEAD's: an
+                    // HTTP/1.0 client knows no chunks, and its GET would carry a
+                    // length that a HEAD does not compute.)
+                    (resp.stream ? std::string(http10_ ? "" : "\r\nTransfer-Encoding: chunked")
                                  : "\r\nContent-Length: " + std::to_string(resp.body.size())) +
                     "\r\nCache-Control: no-store\r\n" +
                     (keep_alive_ ? "" : "Connection: close\r\n") + extra_headers + "\r\n";

@@ -134,7 +134,20 @@ TEST(HttpServerTest, StreamedBodies) {
     SCOPED_TRACE("HEAD: headers only");
     auto [head, body] = get("HEAD", "1.1");
     EXPECT_EQ(head.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << head;
+    EXPECT_NE(head.find("\r\nTransfer-Encoding: chunked\r\n"), std::string::npos) << head;
     EXPECT_EQ(body, "");
+  }
+  {
+    SCOPED_TRACE("HEAD over HTTP/1.0: no chunks named");
+    auto [head, body] = get("HEAD", "1.0");
+    EXPECT_EQ(head.find("Transfer-Encoding"), std::string::npos) << head;
+    EXPECT_EQ(body, "");
+  }
+  {
+    SCOPED_TRACE("another method: 405 with Allow");
+    auto [head, body] = get("POST", "1.1");
+    EXPECT_EQ(head.rfind("HTTP/1.1 405 Method Not Allowed\r\n", 0), 0u) << head;
+    EXPECT_NE(head.find("\r\nAllow: GET, HEAD\r\n"), std::string::npos) << head;
   }
   server->Stop();
 }
