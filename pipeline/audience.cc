@@ -126,21 +126,22 @@ uint32_t AuthorTable::Intern(uint64_t hash, std::string_view id, std::string_vie
     }
     Record& r = At(ref);
     Store(&arena_, &arena_used_, id, handle, &r);
-    r.handle_ms = event_ms;
-    *s = Slot{key, ref, sec, handle_hash};
+    *s = Slot{key, ref, sec, handle_hash, sec};
     ++size_;
     return ref;
   }
   if (sec > s->last_sec) s->last_sec = sec;
-  if (handle_hash != s->handle_hash && pins_ == 0) {
+  // The handle of the author's latest event, to the second; of events in
+  // one second, the later arrival's (docs/audience.md).
+  if (handle_hash == s->handle_hash) {
+    if (sec > s->handle_sec) s->handle_sec = sec;
+  } else if (sec >= s->handle_sec && pins_ == 0) {
     Record& r = At(s->ref);
-    if (event_ms >= r.handle_ms) {
-      // The id again beside the new handle; the old bytes wait for a sweep.
-      const std::string id_copy(arena_[r.at >> kArenaBits].get() + (r.at & kArenaMask), r.id_size);
-      Store(&arena_, &arena_used_, id_copy, handle, &r);
-      r.handle_ms = event_ms;
-      s->handle_hash = handle_hash;
-    }
+    // The id again beside the new handle; the old bytes wait for a sweep.
+    const std::string id_copy(arena_[r.at >> kArenaBits].get() + (r.at & kArenaMask), r.id_size);
+    Store(&arena_, &arena_used_, id_copy, handle, &r);
+    s->handle_hash = handle_hash;
+    s->handle_sec = sec;
   }
   return s->ref;
 }
@@ -835,18 +836,25 @@ std::vector<TopAuthor> TopAuthorsOf(const std::vector<StepRef>& steps, uint32_t 
     uint32_t followers = 0;
     uint32_t time = 0;
     int64_t step = INT64_MIN;
+    const StepRef* from = nullptr;  // whose entry set followers
   };
   FlatMap<Agg> agg;
-  // The latest event: by step, then time in the step; the same instant in
-  // two partitions: the larger followers, so the answer is stable.
+  // The latest event: by step, then time in the step. At the same instant,
+  // within one partition's step (its summary, then its log, in arrival
+  // order) the later arrival; across two partitions the larger followers,
+  // so the answer is stable.
   auto add = [&agg](uint32_t author, uint32_t count, int64_t step, uint32_t time,
-                    uint32_t followers) {
+                    uint32_t followers, const StepRef* from) {
     Agg& a = agg[author];
     a.mentions += count;
-    if (step > a.step || (step == a.step && (time > a.time || (time == a.time && followers > a.followers)))) {
+    const bool later = step > a.step ||
+                       (step == a.step && (time > a.time || (time == a.time && (from == a.from ||
+                                                                                followers > a.followers))));
+    if (later) {
       a.step = step;
       a.time = time;
       a.followers = followers;
+      a.from = from;
     }
   };
   for (const StepRef& ref : steps) {
@@ -854,13 +862,13 @@ std::vector<TopAuthor> TopAuthorsOf(const std::vector<StepRef>& steps, uint32_t 
       if (const StepSummary::Brand* b = ref.summary->Find(brand)) {
         for (uint32_t k = b->top_begin; k < b->top_end; ++k) {
           const TopEntry& e = ref.summary->tops()[k];
-          add(e.author, e.count, ref.index, e.time, e.followers);
+          add(e.author, e.count, ref.index, e.time, e.followers, &ref);
         }
       }
     }
     for (size_t i = 0; i < ref.log.size; ++i) {
       const AudienceRecord& r = ref.log[i];
-      if (r.brand == brand) add(r.author, 1, ref.index, r.time, r.followers);
+      if (r.brand == brand) add(r.author, 1, ref.index, r.time, r.followers, &ref);
     }
   }
   std::vector<TopAuthor> all;

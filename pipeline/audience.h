@@ -68,7 +68,6 @@ class AuthorTable {
     uint32_t at = 0;  // arena chunk << kArenaBits | offset
     uint16_t id_size = 0;
     uint16_t handle_size = 0;
-    int64_t handle_ms = 0;  // event time of the handle
   };
 
  public:
@@ -129,6 +128,10 @@ class AuthorTable {
     uint32_t ref;
     uint32_t last_sec;     // latest event time seen, epoch seconds
     uint32_t handle_hash;  // of the record's handle
+    // The latest event time seen with that handle, epoch seconds (in the
+    // slot's padding: a repeat with the same handle moves it on without
+    // touching the record).
+    uint32_t handle_sec;
   };
   static uint64_t Key(uint64_t hash) { return hash == 0 ? 1 : hash; }
   size_t Home(uint64_t key) const {

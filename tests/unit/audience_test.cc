@@ -33,12 +33,25 @@ TEST(AuthorTableTest, InternsByIdAndKeepsTheLatestHandle) {
   EXPECT_NE(a, b);
   EXPECT_EQ(t.Intern(HashBytes("u1"), "u1", "new", kT0 + 1000), a);
   EXPECT_EQ(t.Intern(HashBytes("u1"), "u1", "older", kT0 - 1000), a);  // not the latest
+  // The same handle again, later: an older event with another handle
+  // arriving after it does not win (it did, against the first "new").
+  EXPECT_EQ(t.Intern(HashBytes("u1"), "u1", "new", kT0 + 43000), a);
+  EXPECT_EQ(t.Intern(HashBytes("u1"), "u1", "stale", kT0 + 27000), a);
+  // Another author: no handle, then no handle later, then an older one.
+  t.Intern(HashBytes("u3"), "u3", "", kT0);
+  t.Intern(HashBytes("u3"), "u3", "", kT0 + 43000);
+  const uint32_t c = t.Intern(HashBytes("u3"), "u3", "h_7", kT0 + 27000);
+  // In one second, the later arrival's handle.
+  const uint32_t d = t.Intern(HashBytes("u4"), "u4", "first", kT0 + 500);
+  t.Intern(HashBytes("u4"), "u4", "second", kT0 + 100);
   AuthorTable::View v = t.Pin();
   EXPECT_EQ(v.id(a), "u1");
   EXPECT_EQ(v.handle(a), "new");
   EXPECT_EQ(v.handle(b), "");
+  EXPECT_EQ(v.handle(c), "");
+  EXPECT_EQ(v.handle(d), "second");
   t.Unpin();
-  EXPECT_EQ(t.size(), 2u);
+  EXPECT_EQ(t.size(), 4u);
 }
 
 TEST(AuthorTableTest, LongIdsAreHashedWholeAndKeptCutAtACharacter) {
@@ -470,6 +483,28 @@ TEST(TopAuthorsOfTest, SumsStepsAndPartitionsFollowersOfTheLatestTiesById) {
   EXPECT_EQ(TopAuthorsJson({by_reach[0]}, v),
             R"({"authors":[{"id":"alice","handle":"@alice","mentions":1,"followers":400}]})");
   EXPECT_TRUE(TopAuthorsOf(steps, 4, TopAuthorsBy::kMentions, 10, v).empty());
+  authors.Unpin();
+}
+
+// Two events of one author at the same instant in one partition's current
+// step (still a log, not a summary): the later arrival's followers, as a
+// summary of the step would give them, not the larger.
+TEST(TopAuthorsOfTest, ATieInOnePartitionIsTheLaterArrivals) {
+  AuthorTable authors;
+  std::vector<WindowSpec> w = {{"1h", 60 * kMin, kMin}};
+  PartitionAudience p(w, AudienceConfig{});
+  const int64_t now = kT0 + 30 * kMin;
+  for (uint64_t followers : {100, 50}) {
+    p.Add(now, now, 3, 0, authors.Intern(HashBytes("k"), "k", "k", now),
+          HllSparseEntry(HashBytes("k")), followers);
+  }
+  std::vector<StepRef> steps;
+  p.Collect(0, now, &steps);
+  AuthorTable::View v = authors.Pin();
+  const auto top = TopAuthorsOf(steps, 3, TopAuthorsBy::kReach, 10, v);
+  ASSERT_EQ(top.size(), 1u);
+  EXPECT_EQ(top[0].followers, 50u);
+  EXPECT_EQ(top[0].mentions, 2u);
   authors.Unpin();
 }
 
