@@ -136,16 +136,16 @@ void ParseKafka(const YAML::Node& n, const std::string& file, const std::string&
   if (!CheckKeys(n, ConfigKeysIn("source.kafka"), file, "source.kafka", d))
     return;
   if (n["brokers"]) {
-    if (auto v = AsString(n["brokers"], file, "brokers", d)) k->brokers = *v;
+    if (auto v = AsString(n["brokers"], file, "source.kafka.brokers", d)) k->brokers = *v;
   }
   if (n["topics"]) {
-    if (auto v = AsStringList(n["topics"], file, "topics", d, /*allow_scalar=*/true)) {
+    if (auto v = AsStringList(n["topics"], file, "source.kafka.topics", d, /*allow_scalar=*/true)) {
       if (v->empty()) d->Error(LocOf(n["topics"], file), "topics: at least one topic is required");
       k->topics = *v;
     }
   }
   if (n["group_id"]) {
-    if (auto v = AsString(n["group_id"], file, "group_id", d)) k->group_id = *v;
+    if (auto v = AsString(n["group_id"], file, "source.kafka.group_id", d)) k->group_id = *v;
   }
   if (n["properties"]) {
     const YAML::Node& p = n["properties"];
@@ -174,7 +174,7 @@ void ParseSource(const YAML::Node& n, const std::string& file, const std::string
                  SourceConfig* s, Diagnostics* d) {
   if (!CheckKeys(n, ConfigKeysIn("source"), file, "source", d)) return;
   if (n["type"]) {
-    if (auto t = AsString(n["type"], file, "type", d)) {
+    if (auto t = AsString(n["type"], file, "source.type", d)) {
       if (*t == "kafka") s->type = SourceConfig::Type::kKafka;
       else if (*t == "file") s->type = SourceConfig::Type::kFile;
       else if (*t == "generator") s->type = SourceConfig::Type::kGenerator;
@@ -187,13 +187,13 @@ void ParseSource(const YAML::Node& n, const std::string& file, const std::string
   if (const YAML::Node& f = n["file"]) {
     if (CheckKeys(f, ConfigKeysIn("source.file"), file, "source.file", d)) {
       if (f["paths"]) {
-        if (auto v = AsStringList(f["paths"], file, "paths", d, true)) {
+        if (auto v = AsStringList(f["paths"], file, "source.file.paths", d, true)) {
           s->file.paths.clear();
           for (const auto& p : *v) s->file.paths.push_back(Resolve(dir, p));
         }
       }
       if (f["follow"]) {
-        if (auto v = AsBool(f["follow"], file, "follow", d)) s->file.follow = *v;
+        if (auto v = AsBool(f["follow"], file, "source.file.follow", d)) s->file.follow = *v;
       }
     }
   }
@@ -209,10 +209,10 @@ void ParseSource(const YAML::Node& n, const std::string& file, const std::string
         }
       }
       if (g["seed"]) {
-        if (auto v = AsInt(g["seed"], file, "seed", d)) s->generator.seed = static_cast<uint64_t>(*v);
+        if (auto v = AsInt(g["seed"], file, "source.generator.seed", d)) s->generator.seed = static_cast<uint64_t>(*v);
       }
       if (g["count"]) {
-        if (auto v = AsInt(g["count"], file, "count", d)) s->generator.count = *v;
+        if (auto v = AsInt(g["count"], file, "source.generator.count", d)) s->generator.count = *v;
       }
     }
   }
@@ -226,13 +226,13 @@ void ParseRulePaths(const YAML::Node& r, const std::string& file, const std::str
                     const std::string& what, RulesConfig* out, Diagnostics* d) {
   if (!CheckKeys(r, ConfigKeysIn(what), file, what, d)) return;
   if (r["paths"]) {
-    if (auto v = AsStringList(r["paths"], file, "paths", d, true)) {
+    if (auto v = AsStringList(r["paths"], file, what + ".paths", d, true)) {
       out->paths.clear();
       for (const auto& p : *v) out->paths.push_back(Resolve(dir, p));
     }
   }
   if (r["reload"]) {
-    if (auto v = AsString(r["reload"], file, "reload", d)) {
+    if (auto v = AsString(r["reload"], file, what + ".reload", d)) {
       if (*v == "watch") out->reload = RulesConfig::Reload::kWatch;
       else if (*v == "signal") out->reload = RulesConfig::Reload::kSignal;
       else if (*v == "off") out->reload = RulesConfig::Reload::kOff;
@@ -470,7 +470,7 @@ bool ParseConfig(const std::string& yaml_text, const std::string& file, Config* 
   if (const YAML::Node& h = root["http"]) {
     if (CheckKeys(h, ConfigKeysIn("http"), file, "http", d)) {
       if (h["listen"]) {
-        if (auto v = AsString(h["listen"], file, "listen", d)) {
+        if (auto v = AsString(h["listen"], file, "http.listen", d)) {
           const size_t colon = v->rfind(':');
           if (colon == std::string::npos) {
             d->Error(LocOf(h["listen"], file), "http.listen: expected host:port, e.g. :9464");
@@ -488,11 +488,11 @@ bool ParseConfig(const std::string& yaml_text, const std::string& file, Config* 
         }
       }
       if (h["web_config"]) {
-        if (auto v = AsString(h["web_config"], file, "web_config", d))
+        if (auto v = AsString(h["web_config"], file, "http.web_config", d))
           out->http.web_config = v->empty() ? *v : Resolve(dir, *v);
       }
       if (h["max_connections"]) {
-        if (auto v = AsInt(h["max_connections"], file, "max_connections", d)) {
+        if (auto v = AsInt(h["max_connections"], file, "http.max_connections", d)) {
           if (*v < 1 || *v > 1000000)
             d->Error(LocOf(h["max_connections"], file),
                      "http.max_connections: must be between 1 and 1000000");
@@ -515,7 +515,7 @@ bool ParseConfig(const std::string& yaml_text, const std::string& file, Config* 
   if (const YAML::Node& l = root["limits"]) {
     if (CheckKeys(l, ConfigKeysIn("limits"), file, "limits", d)) {
       if (l["max_event_bytes"]) {
-        if (auto v = AsInt(l["max_event_bytes"], file, "max_event_bytes", d)) {
+        if (auto v = AsInt(l["max_event_bytes"], file, "limits.max_event_bytes", d)) {
           if (*v < 64 || *v > (64 << 20))
             d->Error(LocOf(l["max_event_bytes"], file),
                      "limits.max_event_bytes: must be between 64 and 67108864");
@@ -524,7 +524,7 @@ bool ParseConfig(const std::string& yaml_text, const std::string& file, Config* 
         }
       }
       if (l["max_json_depth"]) {
-        if (auto v = AsInt(l["max_json_depth"], file, "max_json_depth", d)) {
+        if (auto v = AsInt(l["max_json_depth"], file, "limits.max_json_depth", d)) {
           if (*v < 2 || *v > 10000)
             d->Error(LocOf(l["max_json_depth"], file),
                      "limits.max_json_depth: must be between 2 and 10000");
@@ -533,7 +533,7 @@ bool ParseConfig(const std::string& yaml_text, const std::string& file, Config* 
         }
       }
       if (l["max_dedupe_entries"]) {
-        if (auto v = AsInt(l["max_dedupe_entries"], file, "max_dedupe_entries", d)) {
+        if (auto v = AsInt(l["max_dedupe_entries"], file, "limits.max_dedupe_entries", d)) {
           if (*v < 0)
             d->Error(LocOf(l["max_dedupe_entries"], file),
                      "limits.max_dedupe_entries: must be >= 0");
@@ -542,7 +542,7 @@ bool ParseConfig(const std::string& yaml_text, const std::string& file, Config* 
         }
       }
       if (l["max_series"]) {
-        if (auto v = AsInt(l["max_series"], file, "max_series", d)) {
+        if (auto v = AsInt(l["max_series"], file, "limits.max_series", d)) {
           if (*v < 1)
             d->Error(LocOf(l["max_series"], file), "limits.max_series: must be >= 1");
           else
@@ -555,12 +555,12 @@ bool ParseConfig(const std::string& yaml_text, const std::string& file, Config* 
   out->decoder.max_json_depth = out->limits.max_json_depth;
   if (const YAML::Node& dl = root["dead_letter"]) {
     if (CheckKeys(dl, ConfigKeysIn("dead_letter"), file, "dead_letter", d) && dl["topic"]) {
-      if (auto v = AsString(dl["topic"], file, "topic", d)) out->dead_letter.topic = *v;
+      if (auto v = AsString(dl["topic"], file, "dead_letter.topic", d)) out->dead_letter.topic = *v;
     }
   }
   if (const YAML::Node& s = root["sentiment"]) {
     if (CheckKeys(s, ConfigKeysIn("sentiment"), file, "sentiment", d) && s["lexicons"]) {
-      if (auto v = AsStringList(s["lexicons"], file, "lexicons", d, true)) {
+      if (auto v = AsStringList(s["lexicons"], file, "sentiment.lexicons", d, true)) {
         for (const auto& p : *v) out->sentiment.lexicons.push_back(Resolve(dir, p));
       }
     }
@@ -570,10 +570,10 @@ bool ParseConfig(const std::string& yaml_text, const std::string& file, Config* 
   if (const YAML::Node& a = root["audience"]) {
     if (CheckKeys(a, ConfigKeysIn("audience"), file, "audience", d)) {
       if (a["enabled"]) {
-        if (auto v = AsBool(a["enabled"], file, "enabled", d)) out->audience.enabled = *v;
+        if (auto v = AsBool(a["enabled"], file, "audience.enabled", d)) out->audience.enabled = *v;
       }
       if (a["top_authors_capacity"]) {
-        if (auto v = AsInt(a["top_authors_capacity"], file, "top_authors_capacity", d)) {
+        if (auto v = AsInt(a["top_authors_capacity"], file, "audience.top_authors_capacity", d)) {
           if (*v < 10 || *v > 1000000)
             d->Error(LocOf(a["top_authors_capacity"], file),
                      "audience.top_authors_capacity: must be between 10 and 1000000",
@@ -583,7 +583,7 @@ bool ParseConfig(const std::string& yaml_text, const std::string& file, Config* 
         }
       }
       if (a["hll_precision"]) {
-        if (auto v = AsInt(a["hll_precision"], file, "hll_precision", d)) {
+        if (auto v = AsInt(a["hll_precision"], file, "audience.hll_precision", d)) {
           if (*v < 12 || *v > 18)
             d->Error(LocOf(a["hll_precision"], file),
                      "audience.hll_precision: must be between 12 and 18",
