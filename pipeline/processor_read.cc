@@ -89,7 +89,7 @@ ResultsSnapshot Processor::TakeSnapshot(int64_t* lock_held_ns, bool audience) co
       for (const auto& [key, part] : partitions_) {
         part->windows[w].ForEachInWindow(now, [&](SeriesKey key, const Values& v) {
           const uint32_t b = SeriesBrand(key), p = SeriesPlatform(key);
-          if (b < B && p < P) dense[static_cast<size_t>(b) * P + p].Add(v);
+          if (b < B && p < P) dense[static_cast<size_t>(b) * P + p].AddSaturating(v);
         });
       }
     }

@@ -296,7 +296,7 @@ void ShadowState::Copy(int64_t now, const std::vector<uint32_t>& live_brand_ids,
       auto into = [&](std::vector<Values>& dense) {
         return [&dense, B, P](SeriesKey k, const Values& v) {
           const uint32_t b = SeriesBrand(k), p = SeriesPlatform(k);
-          if (b < B && p < P) dense[static_cast<size_t>(b) * P + p].Add(v);
+          if (b < B && p < P) dense[static_cast<size_t>(b) * P + p].AddSaturating(v);
         };
       };
       part->candidate[w].ForEachInWindow(now, into(cand));

@@ -30,8 +30,8 @@ void HoppingWindow::Add(int64_t now_ms, int64_t event_ms, SeriesKey key, const V
     last_bucket_ = &it->second;
     last_index_ = index;
   }
-  (*last_bucket_)[key].Add(v);
-  if (index >= sum_first_ && index <= sum_last_) sum_[key].Add(v);
+  (*last_bucket_)[key].AddSaturating(v);
+  if (index >= sum_first_ && index <= sum_last_) sum_at_max_ |= sum_[key].AddSaturating(v);
 }
 
 void HoppingWindow::AdvanceSum(int64_t now_ms) {
@@ -40,10 +40,12 @@ void HoppingWindow::AdvanceSum(int64_t now_ms) {
   const int64_t first = FirstBucket(now_ms);
   const int64_t last = FloorDiv(now_ms, spec_.step_ms) - 1;
   if (first == sum_first_ && last == sum_last_) return;
-  auto add = [this](SeriesKey key, const Values& v) { sum_[key].Add(v); };
-  if (first < sum_first_ || first > sum_last_ || last < sum_last_) {
-    // Backwards (a wall clock step) or no overlap: start over.
+  auto add = [this](SeriesKey key, const Values& v) { sum_at_max_ |= sum_[key].AddSaturating(v); };
+  if (sum_at_max_ || first < sum_first_ || first > sum_last_ || last < sum_last_) {
+    // Backwards (a wall clock step), no overlap, or a value stopped at
+    // 2^64-1: start over.
     sum_.clear();
+    sum_at_max_ = false;
     ForEachInBuckets(first, last, add);
   } else {
     // Forwards: subtract the buckets that left, add the ones that entered.

@@ -28,13 +28,18 @@ struct Values {
   void Add(const Values& o) {
     for (int i = 0; i < kBasisCount; ++i) v[i] += o.v[i];
   }
-  // For the _total counters: a counter must never go down, so a sum past
-  // 2^64-1 stays there instead of wrapping. (A window's running sum keeps
-  // the wrapping Add and Sub, exact while the window's true sum fits.)
-  void AddSaturating(const Values& o) {
+  // A sum past 2^64-1 stays there instead of wrapping round: the _total
+  // counters (a counter never goes down), a window's buckets and running
+  // sum, and the sums over partitions. Returns whether a value is now
+  // 2^64-1 (HoppingWindow then rebuilds its running sum, which Sub cannot
+  // take a bucket out of once it has stopped there).
+  bool AddSaturating(const Values& o) {
+    bool at_max = false;
     for (int i = 0; i < kBasisCount; ++i) {
       if (__builtin_add_overflow(v[i], o.v[i], &v[i])) v[i] = UINT64_MAX;
+      at_max |= v[i] == UINT64_MAX;
     }
+    return at_max;
   }
   void Sub(const Values& o) {
     for (int i = 0; i < kBasisCount; ++i) v[i] -= o.v[i];
@@ -116,7 +121,7 @@ class HoppingWindow {
   void ForEachInWindow(int64_t now_ms, AddFn&& add) const;
   // Adds the window's values at `now_ms` into `*out`.
   void SumInto(int64_t now_ms, SeriesMap* out) const {
-    ForEachInWindow(now_ms, [out](SeriesKey key, const Values& v) { (*out)[key].Add(v); });
+    ForEachInWindow(now_ms, [out](SeriesKey key, const Values& v) { (*out)[key].AddSaturating(v); });
   }
   // Removes series whose brand is not kept.
   void RetainBrands(const std::vector<bool>& keep_brand_id);
@@ -142,6 +147,10 @@ class HoppingWindow {
   SeriesMap sum_;
   int64_t sum_first_ = 0;
   int64_t sum_last_ = -1;
+  // A value of sum_ reached 2^64-1: it may have stopped there, so the next
+  // AdvanceSum adds the buckets up afresh instead of subtracting (only a
+  // window whose true sum passes 2^64 ever does).
+  bool sum_at_max_ = false;
   // Most events land in the newest bucket: remember it.
   int64_t last_index_ = INT64_MIN;
   SeriesMap* last_bucket_ = nullptr;

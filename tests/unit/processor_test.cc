@@ -151,6 +151,24 @@ TEST_F(ProcessorTest, TotalsSaturateInsteadOfWrapping) {
   EXPECT_EQ(
       (r["earshot_window_engagement{window=5m,category=sneakers,brand=nike,platform=twitter,}"]),
       kMax);
+  // A window's sum stops there too (it wrapped round to 4), and once the
+  // events that passed 2^64 have left the window it is exact again.
+  EXPECT_EQ((r["earshot_window_reach{window=5m,category=sneakers,brand=nike,platform=twitter,}"]),
+            kMax);
+  EXPECT_EQ((r["earshot_window_reach{window=1h,category=sneakers,brand=nike,platform=twitter,}"]),
+            kMax);
+  clock_.Set(clock_.NowMillis() + 30 * kMin);
+  Feed({R"({"id":"4","platform":"twitter","text":"nike","created_at":)" +
+        std::to_string(clock_.NowMillis()) + R"(,"author":{"followers":7}})"});
+  r = Results();
+  EXPECT_EQ((r["earshot_window_reach{window=5m,category=sneakers,brand=nike,platform=twitter,}"]), 7);
+  EXPECT_EQ((r["earshot_window_reach{window=1h,category=sneakers,brand=nike,platform=twitter,}"]),
+            kMax);
+  clock_.Set(clock_.NowMillis() + 45 * kMin);  // the first three leave the hour
+  Feed({R"({"id":"5","platform":"twitter","text":"nike","created_at":)" +
+        std::to_string(clock_.NowMillis()) + R"(,"author":{"followers":1}})"});
+  r = Results();
+  EXPECT_EQ((r["earshot_window_reach{window=1h,category=sneakers,brand=nike,platform=twitter,}"]), 8);
 }
 
 TEST_F(ProcessorTest, ShareOfVoiceIncludesAllAndIsAbsentWithoutData) {
