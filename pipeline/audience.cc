@@ -847,9 +847,9 @@ std::vector<TopAuthor> TopAuthorsOf(const std::vector<StepRef>& steps, uint32_t 
                     uint32_t followers, const StepRef* from) {
     Agg& a = agg[author];
     a.mentions += count;
-    const bool later = step > a.step ||
-                       (step == a.step && (time > a.time || (time == a.time && (from == a.from ||
-                                                                                followers > a.followers))));
+    const bool tie_won = from == a.from || followers > a.followers;
+    const bool later =
+        step > a.step || (step == a.step && (time > a.time || (time == a.time && tie_won)));
     if (later) {
       a.step = step;
       a.time = time;

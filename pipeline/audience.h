@@ -133,6 +133,7 @@ class AuthorTable {
     // touching the record).
     uint32_t handle_sec;
   };
+  static_assert(sizeof(Slot) == 24, "handle_sec lives in what was padding");
   static uint64_t Key(uint64_t hash) { return hash == 0 ? 1 : hash; }
   size_t Home(uint64_t key) const {
     key ^= key >> 33;

@@ -209,7 +209,9 @@ void ParseSource(const YAML::Node& n, const std::string& file, const std::string
         }
       }
       if (g["seed"]) {
-        if (auto v = AsInt(g["seed"], file, "source.generator.seed", d)) s->generator.seed = static_cast<uint64_t>(*v);
+        if (auto v = AsInt(g["seed"], file, "source.generator.seed", d)) {
+          s->generator.seed = static_cast<uint64_t>(*v);
+        }
       }
       if (g["count"]) {
         if (auto v = AsInt(g["count"], file, "source.generator.count", d)) s->generator.count = *v;

@@ -121,7 +121,8 @@ class HoppingWindow {
   void ForEachInWindow(int64_t now_ms, AddFn&& add) const;
   // Adds the window's values at `now_ms` into `*out`.
   void SumInto(int64_t now_ms, SeriesMap* out) const {
-    ForEachInWindow(now_ms, [out](SeriesKey key, const Values& v) { (*out)[key].AddSaturating(v); });
+    ForEachInWindow(now_ms,
+                    [out](SeriesKey key, const Values& v) { (*out)[key].AddSaturating(v); });
   }
   // Removes series whose brand is not kept.
   void RetainBrands(const std::vector<bool>& keep_brand_id);

@@ -730,7 +730,8 @@ TEST(AudienceConfigTest, ErrorsPointAtTheValue) {
             std::string::npos) << s;
   EXPECT_NE(s.find("c.yaml:4:18: audience.hll_precision: must be between 12 and 18"),
             std::string::npos) << s;
-  EXPECT_NE(s.find("c.yaml:5:12: audience.enabled: expected true or false"), std::string::npos) << s;
+  EXPECT_NE(s.find("c.yaml:5:12: audience.enabled: expected true or false"), std::string::npos)
+      << s;
 }
 
 }  // namespace

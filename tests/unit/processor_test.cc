@@ -161,14 +161,16 @@ TEST_F(ProcessorTest, TotalsSaturateInsteadOfWrapping) {
   Feed({R"({"id":"4","platform":"twitter","text":"nike","created_at":)" +
         std::to_string(clock_.NowMillis()) + R"(,"author":{"followers":7}})"});
   r = Results();
-  EXPECT_EQ((r["earshot_window_reach{window=5m,category=sneakers,brand=nike,platform=twitter,}"]), 7);
+  EXPECT_EQ((r["earshot_window_reach{window=5m,category=sneakers,brand=nike,platform=twitter,}"]),
+            7);
   EXPECT_EQ((r["earshot_window_reach{window=1h,category=sneakers,brand=nike,platform=twitter,}"]),
             kMax);
   clock_.Set(clock_.NowMillis() + 45 * kMin);  // the first three leave the hour
   Feed({R"({"id":"5","platform":"twitter","text":"nike","created_at":)" +
         std::to_string(clock_.NowMillis()) + R"(,"author":{"followers":1}})"});
   r = Results();
-  EXPECT_EQ((r["earshot_window_reach{window=1h,category=sneakers,brand=nike,platform=twitter,}"]), 8);
+  EXPECT_EQ((r["earshot_window_reach{window=1h,category=sneakers,brand=nike,platform=twitter,}"]),
+            8);
 }
 
 TEST_F(ProcessorTest, ShareOfVoiceIncludesAllAndIsAbsentWithoutData) {
@@ -314,8 +316,10 @@ TEST_F(ProcessorTest, LateCheckDoesNotDependOnTheOrderOfEqualWindows) {
     EXPECT_EQ(proc_->outcome_count(Outcome::kMatched), 2u);
     EXPECT_EQ(proc_->outcome_count(Outcome::kLate), 1u);
     auto r = Results();
-    EXPECT_EQ((r["earshot_window_mentions{window=a,category=sneakers,brand=nike,platform=twitter,}"]), 2);
-    EXPECT_EQ((r["earshot_window_mentions{window=b,category=sneakers,brand=nike,platform=twitter,}"]), 1);
+    EXPECT_EQ(
+        (r["earshot_window_mentions{window=a,category=sneakers,brand=nike,platform=twitter,}"]), 2);
+    EXPECT_EQ(
+        (r["earshot_window_mentions{window=b,category=sneakers,brand=nike,platform=twitter,}"]), 1);
   }
 }
 

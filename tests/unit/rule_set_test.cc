@@ -764,9 +764,11 @@ TEST(ExplainTest, FiredNamesOnlyTheHitsThatHold) {
   auto explain = [&](const char* text) {
     return rs->Explain(MatchInput{text, "twitter", "", "", ""});
   };
-  EXPECT_THAT(explain("alpha x beta gamma"), HasSubstr("fired: brand sneakers/b (term \"gamma\")\n"));
+  EXPECT_THAT(explain("alpha x beta gamma"),
+              HasSubstr("fired: brand sneakers/b (term \"gamma\")\n"));
   EXPECT_THAT(explain("alpha beta gamma"),
-              HasSubstr("fired: brand sneakers/b (term \"alpha\", term \"beta\", term \"gamma\")\n"));
+              HasSubstr("fired: brand sneakers/b (term \"alpha\", term \"beta\", "
+                        "term \"gamma\")\n"));
   EXPECT_THAT(explain("alpha beta"),
               HasSubstr("fired: brand sneakers/b (term \"alpha\", term \"beta\")\n"));
   static const PlatformTable platforms({"twitter"});
@@ -953,12 +955,15 @@ TEST(DifferentialTest, PhrasesSharingAFirstWordAgreeWithReference) {
       "the the",          "the the the",       "north face",     "the north-face",
       "الاهلي الجديد",    "الاهلي الجديدة",   "الاهلي ال*",     "x y"};
   std::vector<RuleDef> brands;
-  for (size_t i = 0; i < terms.size(); ++i) brands.push_back(Rule("b" + std::to_string(i), {terms[i]}));
+  for (size_t i = 0; i < terms.size(); ++i) {
+    brands.push_back(Rule("b" + std::to_string(i), {terms[i]}));
+  }
   auto rs = MustCompile(OneCategory(brands));
   ASSERT_TRUE(rs);
   const std::vector<std::string> words = {
       "the", "The", "north", "northface", "northfaces", "northfacex", "n", "no", "face",
-      "fac", "東京", "الاهلي", "والاهلي", "بالاهلي", "الجديد", "الجديدة", "ال", "x", "y", "و"};
+      "fac", "東京", "الاهلي", "والاهلي", "بالاهلي", "الجديد", "الجديدة", "ال", "x", "y",
+      "و"};
   const std::vector<std::string> gaps = {" ", " ", " ", "  ", "-", ", ", " #", " @", "#", "",
                                          "\u0301 ", "\n"};
   std::mt19937 rng(11);
@@ -1014,10 +1019,12 @@ TEST(DifferentialTest, NearQueriesAgreeWithReference) {
   ASSERT_TRUE(rs);
   const std::vector<std::string> pieces = {
       "nike", "Nike", "run", "running", "x", "ss", "just do it", "just", "do", "it", " ", " ",
-      " ", "-", "#", "@", "#nike", "نايكي", "واديداس", "اديداس", "للاهلي", "الاهلي", "الهلال", "وطن", "ووطن",
+      " ", "-", "#", "@", "#nike", "نايكي", "واديداس", "اديداس", "للاهلي", "الاهلي", "الهلال",
+      "وطن", "ووطن",
       "ナイキ", "東京", "スニーカー", "の", "air max", "air", "max", "🔥", "z",
       // More of the operands every query needs.
-      "nike", " nike", "نايكي ", "واديداس ", "ناي", " #nike", "#nike ", "الهلال ", "air max "};
+      "nike", " nike", "نايكي ", "واديداس ", "ناي", " #nike", "#nike ", "الهلال ",
+      "air max "};
   std::mt19937 rng(23);
   MatchScratch scratch;
   MatchOutput out;
