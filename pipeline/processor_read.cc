@@ -228,38 +228,52 @@ StatusOr<std::string> Processor::ShareOfVoiceJson(const std::string& window_name
   j.Key("categories");
   j.StartArray();
   for (const auto& c : cats) {
-    std::vector<std::pair<std::string, double>> vals;
-    double total = 0;
-    for (uint32_t id : c.brand_ids) {
+    // Values exact to the unit (stopping at 2^64-1, as the gauges do);
+    // shares from doubles, as the ratio metric computes them.
+    struct Value {
+      std::string name;
+      uint64_t exact = 0;
       double x = 0;
+    };
+    std::vector<Value> vals;
+    uint64_t total = 0;
+    double total_x = 0;
+    auto add = [](uint64_t* sum, uint64_t v) {
+      if (__builtin_add_overflow(*sum, v, sum)) *sum = UINT64_MAX;
+    };
+    for (uint32_t id : c.brand_ids) {
+      Value v{s.brand_names[id].second};
       for (size_t p = 0; p < platforms_.size(); ++p) {
         if (pidx >= 0 && static_cast<int64_t>(p) != pidx) continue;
-        x += static_cast<double>(s.window(w, id, static_cast<uint32_t>(p)).v[basis]);
+        const uint64_t u = s.window(w, id, static_cast<uint32_t>(p)).v[basis];
+        add(&v.exact, u);
+        v.x += static_cast<double>(u);
       }
-      vals.emplace_back(s.brand_names[id].second, x);
-      total += x;
+      add(&total, v.exact);
+      total_x += v.x;
+      vals.push_back(std::move(v));
     }
-    std::sort(vals.begin(), vals.end(), [](const auto& a, const auto& b) {
-      return a.second != b.second ? a.second > b.second : a.first < b.first;
+    std::sort(vals.begin(), vals.end(), [](const Value& a, const Value& b) {
+      return a.exact != b.exact ? a.exact > b.exact : a.name < b.name;
     });
     j.StartObject();
     j.Key("category");
     j.String(c.name.c_str());
     j.Key("total");
-    j.Uint64(static_cast<uint64_t>(total));
+    j.Uint64(total);
     j.Key("leader");
-    if (total > 0) j.String(vals[0].first.c_str());
+    if (total > 0) j.String(vals[0].name.c_str());
     else j.Null();
     j.Key("brands");
     j.StartArray();
-    for (const auto& [name, x] : vals) {
+    for (const Value& v : vals) {
       j.StartObject();
       j.Key("brand");
-      j.String(name.c_str());
+      j.String(v.name.c_str());
       j.Key("value");
-      j.Uint64(static_cast<uint64_t>(x));
+      j.Uint64(v.exact);
       j.Key("share");
-      if (total > 0) j.Double(x / total);
+      if (total > 0) j.Double(v.x / total_x);
       else j.Null();
       j.EndObject();
     }

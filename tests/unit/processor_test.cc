@@ -383,6 +383,30 @@ TEST_F(ProcessorTest, ShareOfVoiceJsonValidatesParameters) {
   EXPECT_NE(x->find(R"("category":"sneakers","total":1,"leader":"nike")"), std::string::npos) << *x;
 }
 
+// The API's values are exact to the unit past 2^53, and stop at 2^64-1 as
+// the gauges do (a total past it read 0 beside a leader).
+TEST_F(ProcessorTest, ShareOfVoiceJsonValuesAreExactAndStopAtTheMaximum) {
+  const int64_t now = clock_.NowMillis();
+  auto ev = [&](const char* id, const char* text, const char* followers, const char* views) {
+    return std::string(R"({"id":")") + id + R"(","platform":"twitter","text":")" + text +
+           R"(","created_at":)" + std::to_string(now) + R"(,"author":{"followers":)" + followers +
+           R"(},"engagement":{"views":)" + views + "}}";
+  };
+  Feed({ev("1", "nike", "9007199254740993", "18446744073709551615"), ev("2", "adidas", "1", "1")});
+  auto reach = proc_->ShareOfVoiceJson("5m", "twitter", "reach");
+  ASSERT_TRUE(reach.ok());
+  EXPECT_NE(reach->find(R"("total":9007199254740994,"leader":"nike")"), std::string::npos)
+      << *reach;
+  EXPECT_NE(reach->find(R"({"brand":"nike","value":9007199254740993,)"), std::string::npos)
+      << *reach;
+  auto views = proc_->ShareOfVoiceJson("5m", "twitter", "views");
+  ASSERT_TRUE(views.ok());
+  EXPECT_NE(views->find(R"("total":18446744073709551615,"leader":"nike","brands":[{"brand":"nike",)"
+                        R"("value":18446744073709551615,"share":1.0},{"brand":"adidas","value":1,)"),
+            std::string::npos)
+      << *views;
+}
+
 }  // namespace
 }  // namespace earshot
 
