@@ -423,10 +423,24 @@ int CmdGenerate(const Args& args) {
   double rate = 0;
   int64_t count = 0;
   uint64_t seed = 1;
+  if (!args.positional.empty()) {
+    return Usage("generate: unexpected argument \"" + args.positional[0] + "\"");
+  }
+  // The whole value must be the number: "10x", "1e3" for a count or "0x10"
+  // are usage errors, not 10, 1 and 0 (0 is "for ever").
+  auto whole = [](auto parse, const std::string& text) {
+    size_t used = 0;
+    auto v = parse(text, &used);
+    if (used != text.size()) throw std::invalid_argument(text);
+    return v;
+  };
   try {
-    rate = std::stod(args.Get("rate", "0"));
-    count = std::stoll(args.Get("count", "0"));
-    seed = std::stoull(args.Get("seed", "1"));
+    rate = whole([](const std::string& t, size_t* n) { return std::stod(t, n); },
+                 args.Get("rate", "0"));
+    count = whole([](const std::string& t, size_t* n) { return std::stoll(t, n); },
+                  args.Get("count", "0"));
+    seed = whole([](const std::string& t, size_t* n) { return std::stoull(t, n); },
+                 args.Get("seed", "1"));
   } catch (const std::exception&) {
     return Usage("generate: --rate, --count and --seed take numbers");
   }

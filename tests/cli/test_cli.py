@@ -155,6 +155,17 @@ def test_reports_that_cannot_be_written_are_failures():
     assert p.stderr.read() == b""
 
 
+def test_generate_refuses_numbers_with_a_tail_and_extra_arguments():
+    # "10x" was 10, "1e3" 1, and "0x10" 0, which runs for ever.
+    for args in (["--count", "1e3"], ["--count", "10x"], ["--count", "0x10"],
+                 ["--seed", "5abc", "--count", "2"], ["--rate", "1.5x", "--count", "1"]):
+        r = run("generate", *args, timeout=10)
+        assert r.returncode == 2, args
+        assert "take numbers" in r.stderr.decode(), args
+    r = run("generate", "--count", "1", "extra")
+    assert r.returncode == 2 and 'unexpected argument "extra"' in r.stderr.decode()
+
+
 def test_generate_writes_valid_canonical_events():
     r = run("generate", "--count", "200", "--seed", "7")
     assert r.returncode == 0
