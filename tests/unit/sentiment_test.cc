@@ -120,6 +120,11 @@ TEST_F(SentimentTest, EnglishSentences) {
       {"Not impressed with Disney Plus at all 👎", "negative"},
       {"My Nike shoes are falling apart after a month", "negative"},
       {"Netflix keeps crashing, so annoying 😡", "negative"},
+      // A heart with or without the presentation selector (many clients
+      // send U+2764 alone).
+      {"my new Puma \u2764\ufe0f", "positive"},
+      {"my new Puma \u2764", "positive"},
+      {"hate the queue but \u2764 the shoes", "neutral"},
       {"Saw a Samsung ad on the way to work", "neutral"},
       {"Is the Prime Video app available in Canada?", "neutral"},
       {"New Adidas store opened downtown", "neutral"},
